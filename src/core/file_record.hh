@@ -1,0 +1,52 @@
+// The file record: what the index knows of one path in one folder.
+//
+// A record describes a regular file, a directory or a symlink, or a deleted
+// one (a tombstone, which keeps its version so the delete syncs). A file's
+// identity is its ordered chunk list; offsets follow from the sizes. Pure
+// value types.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "core/error.hh"
+#include "core/types.hh"
+#include "core/version_vector.hh"
+
+namespace ferry {
+
+enum class FileKind : std::uint8_t { file = 0, directory = 1, symlink = 2 };
+
+const char* file_kind_name(FileKind kind);  // "file", "directory", "symlink"
+
+struct ChunkRef {
+    ChunkHash hash;
+    std::uint32_t size = 0;
+    friend bool operator==(const ChunkRef&, const ChunkRef&) = default;
+};
+
+struct FileRecord {
+    std::string path;            // folder-relative, normalised (core/path_rules.hh)
+    FileKind kind = FileKind::file;
+    std::uint64_t size = 0;      // bytes; 0 for directories and tombstones
+    std::int64_t mtime_ns = 0;   // modification time, ns since the Unix epoch
+    std::uint32_t mode = 0;      // permission bits (07777)
+    bool deleted = false;        // a tombstone
+    VersionVector version;
+    std::vector<ChunkRef> chunks;   // files only, in order
+    std::string symlink_target;     // symlinks only, as read (never followed)
+    Sequence sequence;              // local index order of this change
+    ShortId modified_by;            // device that made this version
+
+    friend bool operator==(const FileRecord&, const FileRecord&) = default;
+};
+
+// The chunk list in its compact stored form: per chunk 32 bytes of hash
+// followed by the size as LEB128. Decoding refuses truncated input, zero
+// sizes, and sizes that do not fit a chunk (over 16 MiB).
+std::string encode_chunk_list(std::span<const ChunkRef> chunks);
+Result<std::vector<ChunkRef>> decode_chunk_list(std::span<const std::uint8_t> bytes);
+
+}  // namespace ferry

@@ -1,0 +1,39 @@
+// Rules for file names inside a synced folder.
+//
+// A folder-relative path is '/'-separated, UTF-8, NFC-normalised, and has no
+// empty, '.' or '..' component, no NUL or control character, no component
+// over 255 bytes and no more than 4096 bytes in all. Names from disk and
+// (later) from peers pass through normalize_path() before they are stored or
+// written. Names that Windows cannot hold are flagged separately: POSIX
+// devices keep them, a Windows device will refuse them. Pure; thread-safe.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/error.hh"
+
+namespace ferry {
+
+inline constexpr std::size_t kMaxNameBytes = 255;
+inline constexpr std::size_t kMaxPathBytes = 4096;
+
+// Validates `path` and returns its NFC form. Errc::invalid_argument with a
+// message naming the path and the reason (e.g. "a/../b: '..' component is not
+// allowed") otherwise.
+Result<std::string> normalize_path(std::string_view path);
+
+// Why Windows cannot hold this (already normalised) path, if it cannot:
+// reserved device names (CON, PRN, AUX, NUL, COM1-9, LPT1-9, with or without
+// an extension), a component ending in '.' or ' ', or one of <>:"\|?*.
+std::optional<std::string> windows_name_problem(std::string_view path);
+
+// Key under which two paths clash on a case-insensitive filesystem: Unicode
+// case folding of the NFC form. Two different paths with one key are a clash.
+std::string case_fold_key(std::string_view normalized_path);
+
+// Joins a parent path ("" for the folder root) and a child name.
+std::string join_path(std::string_view parent, std::string_view name);
+
+}  // namespace ferry

@@ -1,0 +1,89 @@
+// The filesystem as ferry sees it: one synced folder, addressed by
+// folder-relative '/'-separated paths ("" is the folder root).
+//
+// Everything in ferry that touches files goes through this interface, so the
+// scanner and (later) the puller are tested on MemoryFilesystem and under
+// FaultInjectingFilesystem without a disk. Symlinks are never followed:
+// lstat() describes the link itself, and every operation on a path whose
+// parent components include a symlink fails. Implementations are safe to call
+// from several threads at once; a ReadFile/WriteFile object is used by one
+// thread at a time.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/error.hh"
+
+namespace ferry {
+
+enum class EntryKind : std::uint8_t { file, directory, symlink, special };
+
+const char* entry_kind_name(EntryKind kind);  // "file", ..., "special file"
+
+struct FileStat {
+    EntryKind kind = EntryKind::file;
+    std::uint64_t size = 0;
+    std::int64_t mtime_ns = 0;
+    std::int64_t ctime_ns = 0;
+    std::uint32_t mode = 0;     // permission bits (07777)
+    std::uint64_t inode = 0;
+    std::uint64_t device = 0;
+};
+
+struct DirEntry {
+    std::string name;  // one component, as the OS returned it (not yet normalised)
+};
+
+class ReadFile {
+public:
+    virtual ~ReadFile() = default;
+    // Reads up to buf.size() bytes at `offset`; returns the count (0 at end).
+    virtual Result<std::size_t> read_at(std::uint64_t offset, std::span<std::uint8_t> buf) = 0;
+    // Stat of the open file (not of whatever the path names now).
+    virtual Result<FileStat> stat() = 0;
+};
+
+class WriteFile {
+public:
+    virtual ~WriteFile() = default;
+    virtual Result<void> write_at(std::uint64_t offset, std::span<const std::uint8_t> data) = 0;
+    virtual Result<void> truncate(std::uint64_t size) = 0;
+    // Makes the written data durable (fsync).
+    virtual Result<void> sync() = 0;
+};
+
+class Filesystem {
+public:
+    virtual ~Filesystem() = default;
+
+    virtual Result<FileStat> lstat(std::string_view path) = 0;
+    // Entries of a directory, without "." and "..", in no particular order.
+    virtual Result<std::vector<DirEntry>> list_dir(std::string_view path) = 0;
+    virtual Result<std::unique_ptr<ReadFile>> open_read(std::string_view path) = 0;
+    virtual Result<std::string> read_link(std::string_view path) = 0;
+
+    // Creates or truncates a regular file for writing, with `mode`.
+    virtual Result<std::unique_ptr<WriteFile>> open_write(std::string_view path, std::uint32_t mode) = 0;
+    virtual Result<void> make_dir(std::string_view path, std::uint32_t mode) = 0;
+    virtual Result<void> make_symlink(std::string_view target, std::string_view path) = 0;
+    // Removes a file, a symlink or an empty directory.
+    virtual Result<void> remove(std::string_view path) = 0;
+    // Atomically replaces `to` with `from` (POSIX rename semantics).
+    virtual Result<void> rename(std::string_view from, std::string_view to) = 0;
+    virtual Result<void> set_mtime(std::string_view path, std::int64_t mtime_ns) = 0;
+    virtual Result<void> set_mode(std::string_view path, std::uint32_t mode) = 0;
+    // Makes a directory's entries (creations, renames) durable.
+    virtual Result<void> sync_dir(std::string_view path) = 0;
+};
+
+// Writes `data` as the whole content of `path` (convenience for tests and
+// small files; not atomic: see the atomic writer for that).
+Result<void> write_whole_file(Filesystem& fs, std::string_view path,
+                              std::span<const std::uint8_t> data, std::uint32_t mode = 0644);
+
+}  // namespace ferry

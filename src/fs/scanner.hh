@@ -1,0 +1,63 @@
+// The scanner: brings a folder's index in line with what is on disk.
+//
+// Walks the folder with several threads, compares every entry with its stored
+// record and writes only the differences: an unchanged file (same kind,
+// size, mtime, inode, mode) costs one lstat and no read; a new or changed
+// file is chunked and hashed; a path that vanished becomes a tombstone with
+// its version incremented. Symlinks are recorded, never followed; special
+// files, invalid names and unreadable entries are reported as ScanIssues and
+// skipped while the rest of the scan goes on. A file that changes while it is
+// hashed is hashed again (a few times, then reported). Ignored paths
+// (.ferryignore, .ferry/, temporary files) are skipped and, if they were
+// indexed, become tombstones. Memory does not grow with file size.
+//
+// Thread rule: scan_folder() blocks its caller and uses its own worker
+// threads; the progress callback runs on the calling thread.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <string_view>
+#include <vector>
+
+#include "core/error.hh"
+#include "core/types.hh"
+#include "fs/filesystem.hh"
+#include "store/store.hh"
+
+namespace ferry {
+
+struct ScanProgress {
+    std::uint64_t entries_seen = 0;   // paths looked at so far
+    std::uint64_t files_hashed = 0;   // changed files fully hashed
+    std::uint64_t bytes_hashed = 0;
+    std::uint64_t bytes_to_hash = 0;  // known so far (grows while walking)
+    bool walk_done = false;           // the directory walk has finished
+};
+
+struct ScanOptions {
+    ShortId local_device;            // whose counter a local change increments
+    unsigned threads = 0;            // 0: one per core
+    // Called on the scanning thread, about every 100 ms and once at the end.
+    std::function<void(const ScanProgress&)> progress;
+    // Set to true (from any thread) to stop the scan early; returns Errc::changed.
+    const std::atomic<bool>* cancel = nullptr;
+    std::int64_t now_ns = 0;         // recorded as the scan's time
+};
+
+struct ScanResult {
+    std::uint64_t files = 0;          // regular files present
+    std::uint64_t directories = 0;
+    std::uint64_t symlinks = 0;
+    std::uint64_t bytes = 0;          // total size of the files present
+    std::uint64_t changed = 0;        // records written (new, changed, deleted)
+    std::uint64_t deleted = 0;        // of which tombstones
+    std::uint64_t bytes_hashed = 0;
+    std::vector<ScanIssue> issues;    // entries that could not be indexed
+};
+
+Result<ScanResult> scan_folder(Filesystem& fs, Store& store, std::string_view folder_id,
+                               const ScanOptions& options);
+
+}  // namespace ferry

@@ -1,0 +1,56 @@
+#!/usr/bin/env python3
+"""Counts test cases from a meson testlog.json; prints 'N passed, N failed'.
+
+Every test executable is Catch2, whose output ends in a summary:
+"All tests passed (A assertions in N test cases)" or
+"test cases: N | P passed | F failed". An executable that crashed, timed out
+or printed no summary counts as one failed test (plus what its summary said
+passed, if anything). Exit status 1 when anything failed or nothing ran.
+"""
+import json
+import re
+import sys
+
+ALL_PASSED = re.compile(r"All tests passed \(\d+ assertions? in (\d+) test cases?\)")
+MIXED = re.compile(r"test cases:\s+(\d+)\s*\|(.*)")
+
+
+def count(stdout):
+    """(passed, failed) from a Catch2 summary, or None if there is none."""
+    for line in reversed(stdout.splitlines()):
+        m = ALL_PASSED.search(line)
+        if m:
+            return int(m.group(1)), 0
+        m = MIXED.search(line)
+        if m:
+            total = int(m.group(1))
+            passed = re.search(r"(\d+) passed", m.group(2))
+            failed = re.search(r"(\d+) failed", m.group(2))
+            p = int(passed.group(1)) if passed else 0
+            f = int(failed.group(1)) if failed else total - p
+            return p, f
+    return None
+
+
+def main(path):
+    passed = failed = 0
+    with open(path, encoding="utf-8") as log:
+        for line in log:
+            entry = json.loads(line)
+            summary = count(entry.get("stdout", "") or "")
+            ok = entry.get("result") in ("OK", "EXPECTEDFAIL")
+            if summary is None:
+                p, f = (0, 1)
+                print(f"summarize: {entry['name']}: {entry.get('result')} without a test summary", file=sys.stderr)
+            else:
+                p, f = summary
+                if not ok and f == 0:
+                    f = 1  # crashed after its summary, or a sanitizer failed it
+            passed += p
+            failed += f
+    print(f"{passed} passed, {failed} failed")
+    return 0 if failed == 0 and passed > 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1]))
