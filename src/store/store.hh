@@ -47,6 +47,8 @@ struct StoredEntry {
     std::int64_t mtime_ns = 0;
     std::uint32_t mode = 0;
     std::uint64_t inode = 0;  // local only: never synced
+    std::string symlink_target;  // symlinks only
+    VersionVector version;
 };
 
 // A new version of a record together with its local-only state.
