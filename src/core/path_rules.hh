@@ -21,19 +21,32 @@ inline constexpr std::size_t kMaxPathBytes = 4096;
 
 // Validates `path` and returns its NFC form. Errc::invalid_argument with a
 // message naming the path and the reason (e.g. "a/../b: '..' component is not
-// allowed") otherwise.
+// allowed") otherwise. The length limits apply to the NFC form.
 Result<std::string> normalize_path(std::string_view path);
 
-// Why Windows cannot hold this (already normalised) path, if it cannot:
-// reserved device names (CON, PRN, AUX, NUL, COM1-9, LPT1-9, with or without
-// an extension), a component ending in '.' or ' ', or one of <>:"\|?*.
+// Why Windows cannot hold this (already normalised) path, if it cannot: a
+// message naming the path, the component and the rule. Rules: reserved
+// device names (CON, PRN, AUX, NUL, COM1-9, LPT1-9, COM/LPT with a
+// superscript 1-3, CONIN$, CONOUT$), in any case, with or without an
+// extension or spaces before it ("con.txt", "Nul .tar.gz"); a component
+// ending in '.' or ' '; one of <>:"\|?*.
 std::optional<std::string> windows_name_problem(std::string_view path);
 
-// Key under which two paths clash on a case-insensitive filesystem: Unicode
-// case folding of the NFC form. Two different paths with one key are a clash.
+// Key under which two paths clash on a case-insensitive filesystem: full
+// Unicode case folding of the NFC form (utf8proc), so "A.txt" and "a.txt"
+// clash, and so do "Straße" and "STRASSE" (ß folds to "ss"). That is
+// stricter than NTFS's simple folding: a false clash costs one refused
+// name, a missed one would overwrite a file. Two different paths with one
+// key are a clash. Invalid UTF-8 (never in normalize_path's output) is
+// returned unchanged.
 std::string case_fold_key(std::string_view normalized_path);
 
 // Joins a parent path ("" for the folder root) and a child name.
 std::string join_path(std::string_view parent, std::string_view name);
+
+// `path` made safe to print in a message, whatever its bytes: control bytes
+// and invalid UTF-8 become \xNN, and over 200 bytes it is shortened with
+// "...". Used for names straight from disk or from peers.
+std::string printable_path(std::string_view path);
 
 }  // namespace ferry
