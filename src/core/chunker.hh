@@ -11,6 +11,7 @@
 // per stream.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -62,6 +63,10 @@ private:
     std::uint64_t m_fingerprint = 0;
     std::uint64_t m_pending = 0;
 };
+
+// The 256-entry gear table of proto/chunking.md (splitmix64 outputs), exposed
+// so tests and other implementations can check it.
+const std::array<std::uint64_t, 256>& gear_table();
 
 // Sizes of the chunks of a whole buffer, in order (convenience for tests and
 // small inputs).
