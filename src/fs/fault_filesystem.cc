@@ -1,1 +1,159 @@
-// placeholder: being written
+#include "fs/fault_filesystem.hh"
+
+#include <algorithm>
+
+namespace ferry {
+
+namespace {
+
+class FaultReadFile final : public ReadFile {
+public:
+    FaultReadFile(FaultInjectingFilesystem& fs, std::string path, std::unique_ptr<ReadFile> inner)
+        : m_fs(fs), m_path(std::move(path)), m_inner(std::move(inner)) {}
+
+    Result<std::size_t> read_at(std::uint64_t offset, std::span<std::uint8_t> buf) override {
+        if (auto r = m_fs.before(FsOp::read, m_path); !r) return tl::unexpected(r.error());
+        return m_inner->read_at(offset, buf);
+    }
+    Result<FileStat> stat() override { return m_inner->stat(); }
+
+private:
+    FaultInjectingFilesystem& m_fs;
+    std::string m_path;
+    std::unique_ptr<ReadFile> m_inner;
+};
+
+std::string injected_message(Errc code, std::string_view path) {
+    return std::string(path) + ": injected failure: " + errc_name(code);
+}
+
+}  // namespace
+
+void FaultInjectingFilesystem::fail_next(FsOp op, std::string path, Errc code) {
+    const std::lock_guard lock(m_mutex);
+    m_rules.push_back(Rule{op, std::move(path), code, true});
+}
+
+void FaultInjectingFilesystem::fail_always(FsOp op, std::string path, Errc code) {
+    const std::lock_guard lock(m_mutex);
+    m_rules.push_back(Rule{op, std::move(path), code, false});
+}
+
+void FaultInjectingFilesystem::set_hook(Hook hook) {
+    const std::lock_guard lock(m_mutex);
+    m_hook = hook ? std::make_shared<const Hook>(std::move(hook)) : nullptr;
+}
+
+void FaultInjectingFilesystem::clear() {
+    const std::lock_guard lock(m_mutex);
+    m_rules.clear();
+    m_hook.reset();
+}
+
+std::uint64_t FaultInjectingFilesystem::count(FsOp op) const {
+    const std::lock_guard lock(m_mutex);
+    return m_counts[static_cast<std::size_t>(op)];
+}
+
+Result<void> FaultInjectingFilesystem::before(FsOp op, std::string_view path) {
+    {
+        const std::lock_guard lock(m_mutex);
+        ++m_counts[static_cast<std::size_t>(op)];
+    }
+    return check(op, path);
+}
+
+Result<void> FaultInjectingFilesystem::check(FsOp op, std::string_view path) {
+    std::shared_ptr<const Hook> hook;
+    {
+        const std::lock_guard lock(m_mutex);
+        const auto it = std::find_if(m_rules.begin(), m_rules.end(),
+                                     [&](const Rule& r) { return r.op == op && r.path == path; });
+        if (it != m_rules.end()) {
+            const Errc code = it->code;
+            if (it->once) m_rules.erase(it);
+            return fail(code, injected_message(code, path));
+        }
+        hook = m_hook;
+    }
+    if (hook) return (*hook)(op, path);
+    return {};
+}
+
+Result<FileStat> FaultInjectingFilesystem::lstat(std::string_view path) {
+    if (auto r = before(FsOp::lstat, path); !r) return tl::unexpected(r.error());
+    return m_inner.lstat(path);
+}
+
+Result<std::vector<DirEntry>> FaultInjectingFilesystem::list_dir(std::string_view path) {
+    if (auto r = before(FsOp::list_dir, path); !r) return tl::unexpected(r.error());
+    return m_inner.list_dir(path);
+}
+
+Result<std::vector<DirEntryStat>> FaultInjectingFilesystem::scan_dir(std::string_view path) {
+    if (auto r = before(FsOp::scan_dir, path); !r) return tl::unexpected(r.error());
+    auto entries = m_inner.scan_dir(path);
+    if (!entries) return entries;
+    for (auto& entry : *entries) {
+        std::string child(path);
+        if (!child.empty()) child.push_back('/');
+        child.append(entry.name);
+        if (auto r = check(FsOp::lstat, child); !r) entry.stat = tl::unexpected(r.error());
+    }
+    return entries;
+}
+
+Result<std::unique_ptr<ReadFile>> FaultInjectingFilesystem::open_read(std::string_view path) {
+    if (auto r = before(FsOp::open_read, path); !r) return tl::unexpected(r.error());
+    auto file = m_inner.open_read(path);
+    if (!file) return file;
+    return std::make_unique<FaultReadFile>(*this, std::string(path), std::move(*file));
+}
+
+Result<std::string> FaultInjectingFilesystem::read_link(std::string_view path) {
+    if (auto r = before(FsOp::read_link, path); !r) return tl::unexpected(r.error());
+    return m_inner.read_link(path);
+}
+
+Result<std::unique_ptr<WriteFile>> FaultInjectingFilesystem::open_write(std::string_view path,
+                                                                        std::uint32_t mode) {
+    if (auto r = before(FsOp::open_write, path); !r) return tl::unexpected(r.error());
+    return m_inner.open_write(path, mode);
+}
+
+Result<void> FaultInjectingFilesystem::make_dir(std::string_view path, std::uint32_t mode) {
+    if (auto r = before(FsOp::make_dir, path); !r) return r;
+    return m_inner.make_dir(path, mode);
+}
+
+Result<void> FaultInjectingFilesystem::make_symlink(std::string_view target, std::string_view path) {
+    if (auto r = before(FsOp::make_symlink, path); !r) return r;
+    return m_inner.make_symlink(target, path);
+}
+
+Result<void> FaultInjectingFilesystem::remove(std::string_view path) {
+    if (auto r = before(FsOp::remove, path); !r) return r;
+    return m_inner.remove(path);
+}
+
+Result<void> FaultInjectingFilesystem::rename(std::string_view from, std::string_view to) {
+    if (auto r = before(FsOp::rename, from); !r) return r;
+    return m_inner.rename(from, to);
+}
+
+Result<void> FaultInjectingFilesystem::set_mtime(std::string_view path, std::int64_t mtime_ns) {
+    if (auto r = before(FsOp::set_mtime, path); !r) return r;
+    return m_inner.set_mtime(path, mtime_ns);
+}
+
+Result<void> FaultInjectingFilesystem::set_mode(std::string_view path, std::uint32_t mode) {
+    if (auto r = before(FsOp::set_mode, path); !r) return r;
+    return m_inner.set_mode(path, mode);
+}
+
+Result<void> FaultInjectingFilesystem::sync_dir(std::string_view path) {
+    if (auto r = before(FsOp::sync_dir, path); !r) return r;
+    return m_inner.sync_dir(path);
+}
+
+}  // namespace ferry

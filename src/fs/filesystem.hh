@@ -5,7 +5,12 @@
 // scanner and (later) the puller are tested on MemoryFilesystem and under
 // FaultInjectingFilesystem without a disk. Symlinks are never followed:
 // lstat() describes the link itself, and every operation on a path whose
-// parent components include a symlink fails. Implementations are safe to call
+// parent components include a symlink fails (Errc::invalid_argument, with a
+// message saying so). Errors name the folder root and the path:
+// "ROOT/PATH: <what failed>: <reason>". Codes: not_found (the path, or a
+// parent, is missing or not a directory), permission_denied, already_exists,
+// no_space, unsupported (reading what is not a regular file), invalid_argument
+// (a path that is not folder-relative), io (anything else). Implementations are safe to call
 // from several threads at once; a ReadFile/WriteFile object is used by one
 // thread at a time.
 #pragma once
@@ -39,6 +44,15 @@ struct DirEntry {
     std::string name;  // one component, as the OS returned it (not yet normalised)
 };
 
+// An entry together with its lstat, as scan_dir() returns it. `stat` holds
+// the error when that one entry could not be stat'ed (it vanished:
+// not_found; or permission_denied, ...): one bad entry does not fail the
+// listing.
+struct DirEntryStat {
+    std::string name;  // as in DirEntry
+    Result<FileStat> stat;
+};
+
 class ReadFile {
 public:
     virtual ~ReadFile() = default;
@@ -64,6 +78,9 @@ public:
     virtual Result<FileStat> lstat(std::string_view path) = 0;
     // Entries of a directory, without "." and "..", in no particular order.
     virtual Result<std::vector<DirEntry>> list_dir(std::string_view path) = 0;
+    // list_dir() plus each entry's lstat, in one pass over the directory
+    // (opened once, stat'ed relative to it): what the scanner walks with.
+    virtual Result<std::vector<DirEntryStat>> scan_dir(std::string_view path) = 0;
     virtual Result<std::unique_ptr<ReadFile>> open_read(std::string_view path) = 0;
     virtual Result<std::string> read_link(std::string_view path) = 0;
 
@@ -80,6 +97,11 @@ public:
     // Makes a directory's entries (creations, renames) durable.
     virtual Result<void> sync_dir(std::string_view path) = 0;
 };
+
+// Whether `path` is a folder-relative path every implementation accepts:
+// "" (the root) or '/'-separated components that are not empty, "." or ".."
+// and contain no NUL. (Which names are valid to *sync* is core/path_rules.)
+bool is_folder_relative(std::string_view path);
 
 // Writes `data` as the whole content of `path` (convenience for tests and
 // small files; not atomic: see the atomic writer for that).

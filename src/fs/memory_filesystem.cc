@@ -1,1 +1,391 @@
-// placeholder: being written
+#include "fs/memory_filesystem.hh"
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <functional>
+
+#include "fs/fs_error.hh"
+
+namespace ferry {
+
+namespace {
+constexpr std::string_view kRootName = "memory:";
+constexpr std::uint64_t kDevice = 1;
+}  // namespace
+
+struct MemoryFilesystem::Shared {
+    std::mutex mutex;
+    std::int64_t last_time_ns = 0;
+
+    // A modification time that is never repeated (mutex held).
+    std::int64_t tick() {
+        const auto now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count();
+        last_time_ns = std::max<std::int64_t>(now, last_time_ns + 1);
+        return last_time_ns;
+    }
+};
+
+struct MemoryFilesystem::Node {
+    EntryKind kind = EntryKind::file;
+    std::uint32_t mode = 0;
+    std::uint64_t inode = 0;
+    std::int64_t mtime_ns = 0;
+    std::int64_t ctime_ns = 0;
+    std::string data;                                       // files
+    std::string target;                                     // symlinks
+    std::map<std::string, std::shared_ptr<Node>> children;  // directories
+
+    FileStat stat() const {
+        FileStat st;
+        st.kind = kind;
+        st.size = kind == EntryKind::file      ? data.size()
+                  : kind == EntryKind::symlink ? target.size()
+                                               : 0;
+        st.mtime_ns = mtime_ns;
+        st.ctime_ns = ctime_ns;
+        st.mode = mode;
+        st.inode = inode;
+        st.device = kDevice;
+        return st;
+    }
+
+    void touch(std::int64_t now) { mtime_ns = ctime_ns = now; }
+};
+
+// Where a path leads: its parent directory, its last name, and the node
+// there (null when there is none). For "", node is the root, parent null.
+struct MemoryFilesystem::Lookup {
+    std::shared_ptr<Node> parent;
+    std::string name;
+    std::shared_ptr<Node> node;
+};
+
+namespace {
+
+class MemoryReadFile final : public ReadFile {
+public:
+    MemoryReadFile(std::shared_ptr<void> shared, std::mutex& mutex,
+                   std::shared_ptr<MemoryFilesystem::Node> node)
+        : m_shared(std::move(shared)), m_mutex(mutex), m_node(std::move(node)) {}
+
+    Result<std::size_t> read_at(std::uint64_t offset, std::span<std::uint8_t> buf) override;
+    Result<FileStat> stat() override;
+
+private:
+    std::shared_ptr<void> m_shared;  // keeps m_mutex alive
+    std::mutex& m_mutex;
+    std::shared_ptr<MemoryFilesystem::Node> m_node;
+};
+
+}  // namespace
+
+Result<std::size_t> MemoryReadFile::read_at(std::uint64_t offset, std::span<std::uint8_t> buf) {
+    const std::lock_guard lock(m_mutex);
+    const std::string& data = m_node->data;
+    if (offset >= data.size()) return std::size_t{0};
+    const std::size_t n = std::min<std::size_t>(buf.size(), data.size() - offset);
+    std::copy_n(data.data() + offset, n, buf.data());
+    return n;
+}
+
+Result<FileStat> MemoryReadFile::stat() {
+    const std::lock_guard lock(m_mutex);
+    return m_node->stat();
+}
+
+namespace {
+
+class MemoryWriteFile final : public WriteFile {
+public:
+    using Tick = std::function<std::int64_t()>;
+    MemoryWriteFile(std::shared_ptr<void> shared, std::mutex& mutex, Tick tick,
+                    std::shared_ptr<MemoryFilesystem::Node> node)
+        : m_shared(std::move(shared)), m_mutex(mutex), m_tick(std::move(tick)), m_node(std::move(node)) {}
+
+    Result<void> write_at(std::uint64_t offset, std::span<const std::uint8_t> data) override {
+        const std::lock_guard lock(m_mutex);
+        std::string& content = m_node->data;
+        if (content.size() < offset + data.size()) content.resize(offset + data.size());
+        std::copy(data.begin(), data.end(), content.begin() + static_cast<std::ptrdiff_t>(offset));
+        m_node->touch(m_tick());
+        return {};
+    }
+
+    Result<void> truncate(std::uint64_t size) override {
+        const std::lock_guard lock(m_mutex);
+        m_node->data.resize(size);
+        m_node->touch(m_tick());
+        return {};
+    }
+
+    // Everything is "durable" until crash simulation needs otherwise.
+    Result<void> sync() override { return {}; }
+
+private:
+    std::shared_ptr<void> m_shared;
+    std::mutex& m_mutex;
+    Tick m_tick;
+    std::shared_ptr<MemoryFilesystem::Node> m_node;
+};
+
+Error mem_error(std::string_view path, std::string_view what, int err) {
+    return fs_error(kRootName, path, what, err);
+}
+
+}  // namespace
+
+MemoryFilesystem::MemoryFilesystem() : m_shared(std::make_shared<Shared>()) {
+    m_root = new_node(EntryKind::directory, 0755);
+}
+
+MemoryFilesystem::~MemoryFilesystem() = default;
+
+std::shared_ptr<MemoryFilesystem::Node> MemoryFilesystem::new_node(EntryKind kind, std::uint32_t mode) {
+    auto node = std::make_shared<Node>();
+    node->kind = kind;
+    node->mode = mode & 07777;
+    node->inode = m_next_inode++;
+    node->touch(m_shared->tick());
+    return node;
+}
+
+Result<MemoryFilesystem::Lookup> MemoryFilesystem::find(std::string_view path, const char* what,
+                                                         bool want_parent) {
+    if (!is_folder_relative(path))
+        return fail(Errc::invalid_argument, std::string(kRootName) + "/" + std::string(path) + ": " +
+                                                what + ": not a folder-relative path");
+    Lookup out;
+    if (path.empty()) {
+        out.node = m_root;
+        return out;
+    }
+    std::shared_ptr<Node> dir = m_root;
+    std::size_t start = 0;
+    while (true) {
+        const auto slash = path.find('/', start);
+        std::string name(path.substr(start, slash == std::string_view::npos ? path.npos : slash - start));
+        if (slash == std::string_view::npos) {
+            const auto it = dir->children.find(name);
+            out.parent = dir;
+            out.name = std::move(name);
+            if (it != dir->children.end()) out.node = it->second;
+            if (!out.node && !want_parent) return tl::unexpected(mem_error(path, what, ENOENT));
+            return out;
+        }
+        const auto it = dir->children.find(name);
+        if (it == dir->children.end()) return tl::unexpected(mem_error(path, what, ENOENT));
+        if (it->second->kind == EntryKind::symlink) return tl::unexpected(mem_error(path, what, ELOOP));
+        if (it->second->kind != EntryKind::directory) return tl::unexpected(mem_error(path, what, ENOTDIR));
+        dir = it->second;
+        start = slash + 1;
+    }
+}
+
+Result<FileStat> MemoryFilesystem::lstat(std::string_view path) {
+    const std::lock_guard lock(m_shared->mutex);
+    auto at = find(path, "cannot stat", false);
+    if (!at) return tl::unexpected(at.error());
+    return at->node->stat();
+}
+
+Result<std::vector<DirEntry>> MemoryFilesystem::list_dir(std::string_view path) {
+    const std::lock_guard lock(m_shared->mutex);
+    const char* what = "cannot list directory";
+    auto at = find(path, what, false);
+    if (!at) return tl::unexpected(at.error());
+    if (at->node->kind == EntryKind::symlink) return tl::unexpected(mem_error(path, what, ELOOP));
+    if (at->node->kind != EntryKind::directory) return tl::unexpected(mem_error(path, what, ENOTDIR));
+    std::vector<DirEntry> out;
+    for (const auto& [name, node] : at->node->children) out.push_back(DirEntry{name});
+    return out;
+}
+
+Result<std::vector<DirEntryStat>> MemoryFilesystem::scan_dir(std::string_view path) {
+    const std::lock_guard lock(m_shared->mutex);
+    const char* what = "cannot list directory";
+    auto at = find(path, what, false);
+    if (!at) return tl::unexpected(at.error());
+    if (at->node->kind == EntryKind::symlink) return tl::unexpected(mem_error(path, what, ELOOP));
+    if (at->node->kind != EntryKind::directory) return tl::unexpected(mem_error(path, what, ENOTDIR));
+    std::vector<DirEntryStat> out;
+    for (const auto& [name, node] : at->node->children) out.push_back(DirEntryStat{name, node->stat()});
+    return out;
+}
+
+Result<std::unique_ptr<ReadFile>> MemoryFilesystem::open_read(std::string_view path) {
+    const std::lock_guard lock(m_shared->mutex);
+    const char* what = "cannot open for reading";
+    auto at = find(path, what, false);
+    if (!at) return tl::unexpected(at.error());
+    if (at->node->kind == EntryKind::symlink) return tl::unexpected(mem_error(path, what, ELOOP));
+    if (at->node->kind != EntryKind::file)
+        return fail(Errc::unsupported,
+                    std::string(kRootName) + "/" + std::string(path) + ": " + what + ": not a regular file");
+    return std::make_unique<MemoryReadFile>(m_shared, m_shared->mutex, at->node);
+}
+
+Result<std::string> MemoryFilesystem::read_link(std::string_view path) {
+    const std::lock_guard lock(m_shared->mutex);
+    const char* what = "cannot read symlink";
+    auto at = find(path, what, false);
+    if (!at) return tl::unexpected(at.error());
+    if (at->node->kind != EntryKind::symlink) return tl::unexpected(mem_error(path, what, EINVAL));
+    return at->node->target;
+}
+
+Result<std::unique_ptr<WriteFile>> MemoryFilesystem::open_write(std::string_view path, std::uint32_t mode) {
+    const std::lock_guard lock(m_shared->mutex);
+    const char* what = "cannot open for writing";
+    auto at = find(path, what, true);
+    if (!at) return tl::unexpected(at.error());
+    if (!at->parent) return tl::unexpected(mem_error(path, what, EISDIR));
+    auto& node = at->node;
+    if (node && node->kind == EntryKind::symlink) return tl::unexpected(mem_error(path, what, ELOOP));
+    if (node && node->kind == EntryKind::directory) return tl::unexpected(mem_error(path, what, EISDIR));
+    if (node && node->kind == EntryKind::special) return tl::unexpected(mem_error(path, what, ENXIO));
+    if (node) {
+        node->data.clear();
+        node->mode = mode & 07777;
+        node->touch(m_shared->tick());
+    } else {
+        node = new_node(EntryKind::file, mode);
+        at->parent->children[at->name] = node;
+        at->parent->touch(m_shared->tick());
+    }
+    auto shared = m_shared;
+    return std::make_unique<MemoryWriteFile>(
+        m_shared, m_shared->mutex, [shared] { return shared->tick(); }, node);
+}
+
+Result<void> MemoryFilesystem::make_dir(std::string_view path, std::uint32_t mode) {
+    const std::lock_guard lock(m_shared->mutex);
+    const char* what = "cannot create directory";
+    auto at = find(path, what, true);
+    if (!at) return tl::unexpected(at.error());
+    if (at->node) return tl::unexpected(mem_error(path, what, EEXIST));
+    at->parent->children[at->name] = new_node(EntryKind::directory, mode);
+    at->parent->touch(m_shared->tick());
+    return {};
+}
+
+Result<void> MemoryFilesystem::make_symlink(std::string_view target, std::string_view path) {
+    const std::lock_guard lock(m_shared->mutex);
+    const char* what = "cannot create symlink";
+    auto at = find(path, what, true);
+    if (!at) return tl::unexpected(at.error());
+    if (at->node) return tl::unexpected(mem_error(path, what, EEXIST));
+    auto node = new_node(EntryKind::symlink, 0777);
+    node->target = std::string(target);
+    at->parent->children[at->name] = std::move(node);
+    at->parent->touch(m_shared->tick());
+    return {};
+}
+
+Result<void> MemoryFilesystem::make_special(std::string_view path) {
+    const std::lock_guard lock(m_shared->mutex);
+    const char* what = "cannot create special file";
+    auto at = find(path, what, true);
+    if (!at) return tl::unexpected(at.error());
+    if (at->node) return tl::unexpected(mem_error(path, what, EEXIST));
+    at->parent->children[at->name] = new_node(EntryKind::special, 0644);
+    at->parent->touch(m_shared->tick());
+    return {};
+}
+
+Result<void> MemoryFilesystem::remove(std::string_view path) {
+    const std::lock_guard lock(m_shared->mutex);
+    const char* what = "cannot remove";
+    auto at = find(path, what, false);
+    if (!at) return tl::unexpected(at.error());
+    if (!at->parent) return tl::unexpected(mem_error(path, what, EBUSY));
+    if (at->node->kind == EntryKind::directory && !at->node->children.empty())
+        return tl::unexpected(mem_error(path, what, ENOTEMPTY));
+    at->parent->children.erase(at->name);
+    at->parent->touch(m_shared->tick());
+    return {};
+}
+
+Result<void> MemoryFilesystem::rename(std::string_view from, std::string_view to) {
+    const std::lock_guard lock(m_shared->mutex);
+    const char* what = "cannot rename";
+    auto src = find(from, what, false);
+    if (!src) return tl::unexpected(src.error());
+    auto dst = find(to, what, true);
+    if (!dst) return tl::unexpected(dst.error());
+    if (!src->parent || !dst->parent) return tl::unexpected(mem_error(from, what, EBUSY));
+    if (src->node == dst->node) return {};
+    if (src->node->kind == EntryKind::directory) {
+        // A directory cannot move below itself.
+        if (to.size() > from.size() && to.starts_with(from) && to[from.size()] == '/')
+            return tl::unexpected(mem_error(from, what, EINVAL));
+        if (dst->node && dst->node->kind != EntryKind::directory)
+            return tl::unexpected(mem_error(to, what, ENOTDIR));
+        if (dst->node && !dst->node->children.empty())
+            return tl::unexpected(mem_error(to, what, ENOTEMPTY));
+    } else if (dst->node && dst->node->kind == EntryKind::directory) {
+        return tl::unexpected(mem_error(to, what, EISDIR));
+    }
+    const auto now = m_shared->tick();
+    dst->parent->children[dst->name] = src->node;
+    src->parent->children.erase(src->name);
+    src->node->ctime_ns = now;
+    src->parent->touch(now);
+    dst->parent->touch(now);
+    return {};
+}
+
+Result<void> MemoryFilesystem::set_mtime(std::string_view path, std::int64_t mtime_ns) {
+    const std::lock_guard lock(m_shared->mutex);
+    auto at = find(path, "cannot set modification time", false);
+    if (!at) return tl::unexpected(at.error());
+    at->node->mtime_ns = mtime_ns;
+    at->node->ctime_ns = m_shared->tick();
+    return {};
+}
+
+Result<void> MemoryFilesystem::set_mode(std::string_view path, std::uint32_t mode) {
+    const std::lock_guard lock(m_shared->mutex);
+    const char* what = "cannot set mode";
+    auto at = find(path, what, false);
+    if (!at) return tl::unexpected(at.error());
+    if (at->node->kind == EntryKind::symlink)
+        return fail(Errc::unsupported, std::string(kRootName) + "/" + std::string(path) + ": " + what +
+                                           ": symlinks have no mode of their own");
+    at->node->mode = mode & 07777;
+    at->node->ctime_ns = m_shared->tick();
+    return {};
+}
+
+Result<void> MemoryFilesystem::sync_dir(std::string_view path) {
+    const std::lock_guard lock(m_shared->mutex);
+    const char* what = "cannot open directory to sync";
+    auto at = find(path, what, false);
+    if (!at) return tl::unexpected(at.error());
+    if (at->node->kind != EntryKind::directory) return tl::unexpected(mem_error(path, what, ENOTDIR));
+    return {};
+}
+
+Result<void> MemoryFilesystem::append(std::string_view path, std::span<const std::uint8_t> data) {
+    const std::lock_guard lock(m_shared->mutex);
+    const char* what = "cannot append";
+    auto at = find(path, what, false);
+    if (!at) return tl::unexpected(at.error());
+    if (at->node->kind != EntryKind::file) return tl::unexpected(mem_error(path, what, EISDIR));
+    at->node->data.append(reinterpret_cast<const char*>(data.data()), data.size());
+    at->node->touch(m_shared->tick());
+    return {};
+}
+
+Result<std::string> MemoryFilesystem::contents(std::string_view path) {
+    const std::lock_guard lock(m_shared->mutex);
+    const char* what = "cannot read";
+    auto at = find(path, what, false);
+    if (!at) return tl::unexpected(at.error());
+    if (at->node->kind != EntryKind::file) return tl::unexpected(mem_error(path, what, EISDIR));
+    return at->node->data;
+}
+
+}  // namespace ferry
