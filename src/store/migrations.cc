@@ -1,1 +1,122 @@
-// placeholder: being written
+#include "store/migrations.hh"
+
+#include <array>
+#include <string>
+
+namespace ferry::store {
+
+namespace {
+
+// Unsigned 64-bit values (sizes, inodes, short ids) are stored as their
+// signed two's-complement bit pattern: SQLite integers are signed 64-bit.
+//
+// Room for ownership and extended attributes (planned, not yet written): a
+// later migration adds nullable columns files.owner_uid / files.owner_gid
+// (ALTER TABLE ADD COLUMN rewrites nothing in SQLite, so no placeholder column
+// is needed now) and a table
+//   xattrs(file INTEGER, name TEXT, value BLOB, PRIMARY KEY (file, name)) WITHOUT ROWID
+// whose rows the store deletes together with their file.
+constexpr const char* k_migration_1 = R"sql(
+CREATE TABLE settings (
+    key   TEXT NOT NULL PRIMARY KEY,  -- setting name, e.g. "device_name"
+    value TEXT NOT NULL               -- its value, as text
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE folders (
+    id           INTEGER PRIMARY KEY,     -- internal row id; files refer to it
+    folder_id    TEXT NOT NULL UNIQUE,    -- user-visible id, the same on every device
+    path         TEXT NOT NULL UNIQUE,    -- absolute local path of the folder
+    mode         INTEGER NOT NULL,        -- FolderMode: 0 send-receive, 1 send-only, 2 receive-only
+    sequence     INTEGER NOT NULL DEFAULT 0,  -- highest local sequence given to a file of this folder
+    last_scan_ns INTEGER NOT NULL DEFAULT 0   -- when the last scan finished, ns since the epoch; 0 never
+) STRICT;
+
+CREATE TABLE files (
+    id             INTEGER PRIMARY KEY,  -- internal row id; chunks.file refers to it
+    folder         INTEGER NOT NULL REFERENCES folders(id) ON DELETE CASCADE,  -- folders.id
+    parent         TEXT NOT NULL,        -- folder-relative path of the directory holding it; '' is the root
+    name           TEXT NOT NULL,        -- last path component
+    kind           INTEGER NOT NULL,     -- FileKind: 0 file, 1 directory, 2 symlink
+    size           INTEGER NOT NULL,     -- bytes (uint64 bit pattern); 0 for directories and tombstones
+    mtime_ns       INTEGER NOT NULL,     -- modification time, ns since the epoch
+    mode           INTEGER NOT NULL,     -- permission bits (07777)
+    deleted        INTEGER NOT NULL,     -- 1 for a tombstone, else 0
+    version        BLOB NOT NULL,        -- VersionVector::encode()
+    chunks         BLOB NOT NULL,        -- encode_chunk_list(): the ordered chunk list, empty when none
+    symlink_target TEXT NOT NULL,        -- symlinks only, as read; '' otherwise
+    sequence       INTEGER NOT NULL,     -- local sequence of this version (per folder, increasing)
+    modified_by    INTEGER NOT NULL,     -- ShortId of the device that made this version (bit pattern)
+    inode          INTEGER NOT NULL,     -- local only, never synced: inode at the last scan (bit pattern)
+    chunk_era      INTEGER NOT NULL,     -- chunks.era under which this file's chunk rows were written
+    UNIQUE (folder, parent, name)        -- also the index children() reads in name order
+) STRICT;
+
+-- files_since(): a folder's changes in sequence order.
+CREATE INDEX files_by_sequence ON files (folder, sequence);
+
+-- Where each chunk is: one narrow row per chunk of every file. The full hash
+-- and the offset live in files.chunks; a lookup confirms them there.
+-- The key starts with an era (a counter that advances every ~128k rows)
+-- because a B-tree keyed only by a random hash makes every batch of inserts
+-- touch almost every leaf page: at 10 million rows that made bulk indexing
+-- quadratic. Within an era inserts stay in a small subtree; a lookup probes
+-- each era. No foreign key on `file`: enforcing it would need a second index
+-- over this table; the store deletes a file's rows itself.
+CREATE TABLE chunks (
+    era         INTEGER NOT NULL,  -- insertion era (see above)
+    hash_prefix INTEGER NOT NULL,  -- first 8 bytes of the chunk hash, big-endian, as a signed integer
+    file        INTEGER NOT NULL,  -- files.id of a file containing the chunk
+    chunk_index INTEGER NOT NULL,  -- position of the chunk in that file's chunk list
+    PRIMARY KEY (era, hash_prefix, file, chunk_index)
+) STRICT, WITHOUT ROWID;
+
+-- Files the last scan of a folder could not index; replaced by every scan.
+CREATE TABLE scan_issues (
+    folder  INTEGER NOT NULL REFERENCES folders(id) ON DELETE CASCADE,  -- folders.id
+    path    TEXT NOT NULL,  -- folder-relative path of the file
+    message TEXT NOT NULL   -- what failed and what to do
+) STRICT;
+CREATE INDEX scan_issues_by_folder ON scan_issues (folder);
+)sql";
+
+constexpr std::array k_migrations = {k_migration_1};
+
+Result<int> user_version(sqlite::Database& db) {
+    auto stmt = db.prepare("PRAGMA user_version", "read the schema version");
+    if (!stmt) return tl::unexpected(stmt.error());
+    sqlite::ResetOnExit reset(*stmt);
+    auto row = stmt->step();
+    if (!row) return tl::unexpected(row.error());
+    return static_cast<int>(stmt->column_int(0));
+}
+
+}  // namespace
+
+int latest_schema_version() { return static_cast<int>(k_migrations.size()); }
+
+Result<int> migrate(sqlite::Database& db) {
+    auto version = user_version(db);
+    if (!version) return version;
+    const int latest = latest_schema_version();
+    if (*version > latest) {
+        return fail(Errc::too_new, db.path() + " was written by a newer ferry (schema " +
+                                       std::to_string(*version) + ", this ferry knows up to " +
+                                       std::to_string(latest) + "): upgrade ferry");
+    }
+    for (int next = *version + 1; next <= latest; ++next) {
+        const std::string purpose = "apply schema migration " + std::to_string(next);
+        auto txn = sqlite::Transaction::begin(db, purpose);
+        if (!txn) return tl::unexpected(txn.error());
+        // Another process may have migrated between our read and our lock.
+        auto now = user_version(db);
+        if (!now) return now;
+        if (*now >= next) continue;
+        const std::string sql = std::string(k_migrations[static_cast<std::size_t>(next - 1)]) +
+                                "\nPRAGMA user_version = " + std::to_string(next) + ";";
+        if (auto ok = db.exec(sql, purpose); !ok) return tl::unexpected(ok.error());
+        if (auto ok = txn->commit(); !ok) return tl::unexpected(ok.error());
+    }
+    return latest;
+}
+
+}  // namespace ferry::store

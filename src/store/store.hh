@@ -120,7 +120,9 @@ public:
                                                 std::size_t limit);
 
     // Calls `fn` for every record of the folder (no particular order);
-    // stops early and returns its error if `fn` fails.
+    // stops early and returns its error if `fn` fails. Reads in pages and
+    // calls `fn` without holding the store's lock, so `fn` may call the
+    // store; records written meanwhile may be seen in either state.
     Result<void> for_each_file(std::string_view folder_id,
                                const std::function<Result<void>(const FileRecord&)>& fn);
 

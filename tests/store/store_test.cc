@@ -1,1 +1,605 @@
-// placeholder: being written
+// Tests of the SQLite index (src/store): schema migrations, folders, file
+// records, sequences, the chunk lookup, failures and concurrency.
+#include <sqlite3.h>
+#include <stdlib.h>
+
+#include <atomic>
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <random>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "store/store.hh"
+
+using namespace ferry;
+
+namespace {
+
+class TempDir {
+public:
+    TempDir() {
+        std::string pattern = (std::filesystem::temp_directory_path() / "ferry-store-XXXXXX").string();
+        REQUIRE(mkdtemp(pattern.data()) != nullptr);
+        m_path = pattern;
+    }
+    ~TempDir() { std::filesystem::remove_all(m_path); }
+    std::string file(const std::string& name) const { return (m_path / name).string(); }
+
+private:
+    std::filesystem::path m_path;
+};
+
+// Runs SQL on a database file behind the store's back (to damage it or
+// inspect it the way another program would).
+void raw_sql(const std::string& path, const std::string& sql) {
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+    char* error = nullptr;
+    const int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &error);
+    INFO((error ? error : ""));
+    sqlite3_free(error);
+    sqlite3_close(db);
+    REQUIRE(rc == SQLITE_OK);
+}
+
+std::string raw_text(const std::string& path, const std::string& sql) {
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+    sqlite3_stmt* stmt = nullptr;
+    REQUIRE(sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK);
+    std::string out;
+    if (sqlite3_step(stmt) == SQLITE_ROW) out = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
+    sqlite3_finalize(stmt);
+    sqlite3_close(db);
+    return out;
+}
+
+// Requires success, showing the error's message when there is one.
+#define REQUIRE_OK(expr)                                    \
+    do {                                                    \
+        const auto& result_ = (expr);                       \
+        if (!result_) FAIL(result_.error().message);        \
+    } while (false)
+
+std::unique_ptr<Store> open_store(const std::string& path = ":memory:") {
+    auto store = Store::open(path);
+    if (!store) FAIL(store.error().message);
+    return std::move(*store);
+}
+
+ChunkHash random_hash(std::mt19937_64& rng) {
+    ChunkHash hash;
+    for (auto& b : hash.bytes) b = static_cast<std::uint8_t>(rng());
+    return hash;
+}
+
+VersionVector version_of(std::uint64_t id, int changes) {
+    VersionVector v;
+    for (int i = 0; i < changes; ++i) v.increment(ShortId{id});
+    return v;
+}
+
+FileRecord file_record(const std::string& path, std::vector<ChunkRef> chunks) {
+    FileRecord r;
+    r.path = path;
+    r.kind = FileKind::file;
+    for (const auto& c : chunks) r.size += c.size;
+    r.mtime_ns = 1'700'000'000'123'456'789;
+    r.mode = 0644;
+    r.version = version_of(0xa1b2c3d4e5f60718, 2);
+    r.chunks = std::move(chunks);
+    r.modified_by = ShortId{0xa1b2c3d4e5f60718};
+    return r;
+}
+
+FileRecord dir_record(const std::string& path) {
+    FileRecord r;
+    r.path = path;
+    r.kind = FileKind::directory;
+    r.mode = 0755;
+    r.version = version_of(7, 1);
+    r.modified_by = ShortId{7};
+    return r;
+}
+
+Result<void> put(Store& store, const std::string& folder, std::vector<FileRecord> records) {
+    std::vector<FileUpdate> updates;
+    for (auto& r : records) updates.push_back(FileUpdate{std::move(r), 0});
+    return store.put_files(folder, updates);
+}
+
+void add_folder(Store& store, const std::string& id, const std::string& path) {
+    auto ok = store.add_folder(Folder{id, path, FolderMode::send_receive});
+    if (!ok) FAIL(ok.error().message);
+}
+
+}  // namespace
+
+TEST_CASE("store: a new database gets every migration, and reopening changes nothing", "[store]") {
+    TempDir dir;
+    const auto path = dir.file("index.db");
+    {
+        auto store = open_store(path);
+        CHECK(store->schema_version() == Store::latest_schema_version());
+        CHECK(Store::latest_schema_version() >= 1);
+        add_folder(*store, "docs", "/home/a/docs");
+        REQUIRE_OK(store->set_setting("device_name", "laptop"));
+    }
+    CHECK(raw_text(path, "PRAGMA user_version") == std::to_string(Store::latest_schema_version()));
+    const auto schema = raw_text(path, "SELECT group_concat(sql, ';') FROM sqlite_schema");
+    {
+        auto store = open_store(path);
+        CHECK(store->schema_version() == Store::latest_schema_version());
+        auto folders = store->folders();
+        REQUIRE(folders);
+        REQUIRE(folders->size() == 1);
+        CHECK((*folders)[0].id == "docs");
+        auto name = store->get_setting("device_name");
+        REQUIRE(name);
+        CHECK(*name == std::optional<std::string>("laptop"));
+    }
+    CHECK(raw_text(path, "SELECT group_concat(sql, ';') FROM sqlite_schema") == schema);
+}
+
+TEST_CASE("store: a database from a newer ferry is refused", "[store]") {
+    TempDir dir;
+    const auto path = dir.file("index.db");
+    { open_store(path); }
+    const int newer = Store::latest_schema_version() + 1;
+    raw_sql(path, "PRAGMA user_version = " + std::to_string(newer));
+    auto store = Store::open(path);
+    REQUIRE_FALSE(store);
+    CHECK(store.error().code == Errc::too_new);
+    CHECK(store.error().message ==
+          path + " was written by a newer ferry (schema " + std::to_string(newer) +
+              ", this ferry knows up to " + std::to_string(Store::latest_schema_version()) +
+              "): upgrade ferry");
+}
+
+TEST_CASE("store: a file that is not a database is reported as corrupt", "[store]") {
+    TempDir dir;
+    const auto path = dir.file("index.db");
+    {
+        std::FILE* f = std::fopen(path.c_str(), "wb");
+        REQUIRE(f);
+        const std::string junk(8192, 'x');
+        std::fwrite(junk.data(), 1, junk.size(), f);
+        std::fclose(f);
+    }
+    auto store = Store::open(path);
+    REQUIRE_FALSE(store);
+    CHECK(store.error().code == Errc::corrupt);
+    CHECK(store.error().message.find(path) != std::string::npos);
+}
+
+TEST_CASE("store: the database runs in WAL mode with foreign keys on", "[store]") {
+    TempDir dir;
+    const auto path = dir.file("index.db");
+    auto store = open_store(path);
+    CHECK(raw_text(path, "PRAGMA journal_mode") == "wal");
+    // Removing a folder relies on ON DELETE CASCADE, i.e. on foreign keys.
+    add_folder(*store, "f", "/f");
+    REQUIRE_OK(put(*store, "f", {dir_record("d")}));
+    REQUIRE_OK(store->remove_folder("f"));
+    CHECK(raw_text(path, "SELECT count(*) FROM files") == "0");
+}
+
+TEST_CASE("store: settings", "[store]") {
+    auto store = open_store();
+    auto missing = store->get_setting("nothing");
+    REQUIRE(missing);
+    CHECK_FALSE(missing->has_value());
+    REQUIRE_OK(store->set_setting("k", "one"));
+    REQUIRE_OK(store->set_setting("k", "two"));
+    CHECK(*store->get_setting("k") == std::optional<std::string>("two"));
+}
+
+TEST_CASE("store: folders are added, listed, read and removed", "[store]") {
+    auto store = open_store();
+    REQUIRE_OK(store->add_folder(Folder{"photos", "/home/a/Photos", FolderMode::receive_only}));
+    REQUIRE_OK(store->add_folder(Folder{"docs", "/home/a/docs", FolderMode::send_only}));
+
+    auto all = store->folders();
+    REQUIRE(all);
+    REQUIRE(all->size() == 2);
+    CHECK((*all)[0] == Folder{"docs", "/home/a/docs", FolderMode::send_only});
+    CHECK((*all)[1] == Folder{"photos", "/home/a/Photos", FolderMode::receive_only});
+
+    auto one = store->folder("photos");
+    REQUIRE(one);
+    CHECK(*one == std::optional<Folder>(Folder{"photos", "/home/a/Photos", FolderMode::receive_only}));
+    CHECK_FALSE(store->folder("nope")->has_value());
+
+    auto same_id = store->add_folder(Folder{"docs", "/elsewhere", FolderMode::send_receive});
+    REQUIRE_FALSE(same_id);
+    CHECK(same_id.error().code == Errc::already_exists);
+    CHECK(same_id.error().message.find("'docs'") != std::string::npos);
+    auto same_path = store->add_folder(Folder{"other", "/home/a/docs", FolderMode::send_receive});
+    REQUIRE_FALSE(same_path);
+    CHECK(same_path.error().code == Errc::already_exists);
+    CHECK(same_path.error().message.find("/home/a/docs") != std::string::npos);
+
+    REQUIRE_OK(store->remove_folder("docs"));
+    CHECK(store->folders()->size() == 1);
+    auto again = store->remove_folder("docs");
+    REQUIRE_FALSE(again);
+    CHECK(again.error().code == Errc::not_found);
+    // The id and path are free again.
+    REQUIRE_OK(store->add_folder(Folder{"docs", "/home/a/docs", FolderMode::send_receive}));
+}
+
+TEST_CASE("store: folder modes have names", "[store]") {
+    for (auto mode : {FolderMode::send_receive, FolderMode::send_only, FolderMode::receive_only}) {
+        auto parsed = parse_folder_mode(folder_mode_name(mode));
+        REQUIRE(parsed);
+        CHECK(*parsed == mode);
+    }
+    CHECK(std::string(folder_mode_name(FolderMode::send_only)) == "send-only");
+    auto bad = parse_folder_mode("sideways");
+    REQUIRE_FALSE(bad);
+    CHECK(bad.error().code == Errc::invalid_argument);
+}
+
+TEST_CASE("store: every field of a record survives a round trip", "[store]") {
+    auto store = open_store();
+    add_folder(*store, "f", "/f");
+    std::mt19937_64 rng(1);
+
+    FileRecord file = file_record("a/b/data.bin", {{random_hash(rng), 65536}, {random_hash(rng), 1}});
+    file.size = 0xffff'ffff'ffff'fff0;  // unsigned values above INT64_MAX keep their bits
+    file.modified_by = ShortId{0xfedc'ba98'7654'3210};
+    FileRecord link;
+    link.path = "a/link";
+    link.kind = FileKind::symlink;
+    link.symlink_target = "../target with spaces";
+    link.mtime_ns = -5;  // before 1970
+    link.version = version_of(3, 4);
+    link.modified_by = ShortId{3};
+    FileRecord gone = file_record("a/old.txt", {});
+    gone.deleted = true;
+    gone.size = 0;
+    FileRecord dir = dir_record("a");
+
+    std::vector<FileUpdate> updates{{file, 0xffff'ffff'0000'0001}, {link, 2}, {gone, 3}, {dir, 4}};
+    REQUIRE_OK(store->put_files("f", updates));
+    for (std::size_t i = 0; i < updates.size(); ++i) {
+        CHECK(updates[i].record.sequence == Sequence{static_cast<std::int64_t>(i + 1)});
+    }
+    for (const auto& update : updates) {
+        auto read = store->get_file("f", update.record.path);
+        REQUIRE(read);
+        REQUIRE(read->has_value());
+        CHECK(**read == update.record);
+    }
+    CHECK_FALSE(store->get_file("f", "a/missing")->has_value());
+
+    auto children = store->children("f", "a");
+    REQUIRE(children);
+    REQUIRE(children->size() == 2);  // a/b itself has no record
+    CHECK((*children)[0].symlink_target == link.symlink_target);
+    CHECK((*children)[1].deleted);
+    auto b = store->children("f", "a/b");
+    REQUIRE(b->size() == 1);
+    const auto& stored = (*b)[0];
+    CHECK(stored.name == "data.bin");
+    CHECK(stored.kind == FileKind::file);
+    CHECK(stored.size == file.size);
+    CHECK(stored.mtime_ns == file.mtime_ns);
+    CHECK(stored.mode == file.mode);
+    CHECK(stored.inode == 0xffff'ffff'0000'0001);
+    CHECK(stored.version == file.version);
+    CHECK_FALSE(stored.deleted);
+}
+
+TEST_CASE("store: sequences increase per folder and are written back", "[store]") {
+    auto store = open_store();
+    add_folder(*store, "one", "/one");
+    add_folder(*store, "two", "/two");
+    std::vector<FileUpdate> first{{dir_record("x"), 0}, {dir_record("y"), 0}};
+    REQUIRE_OK(store->put_files("one", first));
+    CHECK(first[0].record.sequence == Sequence{1});
+    CHECK(first[1].record.sequence == Sequence{2});
+    std::vector<FileUpdate> other{{dir_record("x"), 0}};
+    REQUIRE_OK(store->put_files("two", other));
+    CHECK(other[0].record.sequence == Sequence{1});
+    std::vector<FileUpdate> again{{dir_record("x"), 0}};
+    REQUIRE_OK(store->put_files("one", again));
+    CHECK(again[0].record.sequence == Sequence{3});
+    CHECK(store->folder_stats("one")->sequence == Sequence{3});
+    CHECK(store->folder_stats("two")->sequence == Sequence{1});
+    // An update of an existing path gets a new sequence; the old one is gone.
+    CHECK((*store->get_file("one", "x"))->sequence == Sequence{3});
+
+    auto unknown = put(*store, "three", {dir_record("x")});
+    REQUIRE_FALSE(unknown);
+    CHECK(unknown.error().code == Errc::not_found);
+    CHECK(unknown.error().message.find("'three'") != std::string::npos);
+}
+
+TEST_CASE("store: files_since returns changes in sequence order, limited", "[store]") {
+    auto store = open_store();
+    add_folder(*store, "f", "/f");
+    REQUIRE_OK(put(*store, "f", {dir_record("c"), dir_record("a"), dir_record("b")}));
+    REQUIRE_OK(put(*store, "f", {dir_record("c")}));  // c moves to sequence 4
+
+    auto all = store->files_since("f", Sequence{0}, 100);
+    REQUIRE(all);
+    std::vector<std::string> paths;
+    for (const auto& r : *all) paths.push_back(r.path);
+    CHECK(paths == std::vector<std::string>{"a", "b", "c"});
+    CHECK(all->back().sequence == Sequence{4});
+
+    auto after = store->files_since("f", Sequence{2}, 100);
+    REQUIRE(after->size() == 2);
+    CHECK((*after)[0].path == "b");
+    auto limited = store->files_since("f", Sequence{0}, 2);
+    REQUIRE(limited->size() == 2);
+    CHECK((*limited)[1].path == "b");
+    CHECK(store->files_since("f", Sequence{4}, 10)->empty());
+}
+
+TEST_CASE("store: children lists one directory sorted by name, tombstones included", "[store]") {
+    auto store = open_store();
+    add_folder(*store, "f", "/f");
+    add_folder(*store, "g", "/g");
+    FileRecord gone = dir_record("d/b");
+    gone.deleted = true;
+    REQUIRE_OK(put(*store, "f",
+                {dir_record("d"), file_record("d/c", {}), gone, dir_record("d/a"),
+                 file_record("d/a/deep", {}), file_record("top", {}), file_record("d/B", {})}));
+    REQUIRE_OK(put(*store, "g", {file_record("d/other-folder", {})}));
+
+    auto d = store->children("f", "d");
+    REQUIRE(d);
+    std::vector<std::string> names;
+    for (const auto& e : *d) names.push_back(e.name);
+    CHECK(names == std::vector<std::string>{"B", "a", "b", "c"});  // byte order
+    CHECK((*d)[2].deleted);
+    auto root = store->children("f", "");
+    REQUIRE(root->size() == 2);
+    CHECK((*root)[0].name == "d");
+    CHECK((*root)[1].name == "top");
+    CHECK(store->children("f", "nothing")->empty());
+}
+
+TEST_CASE("store: find_chunk finds every copy and forgets replaced chunk lists", "[store]") {
+    auto store = open_store();
+    add_folder(*store, "f", "/f");
+    add_folder(*store, "g", "/g");
+    std::mt19937_64 rng(2);
+    const ChunkHash shared = random_hash(rng);
+    const ChunkHash a0 = random_hash(rng);
+    const ChunkHash b1 = random_hash(rng);
+    // Same first 8 bytes as `shared`, different hash: must not be found for it.
+    ChunkHash twin = shared;
+    twin.bytes[31] ^= 1;
+
+    REQUIRE_OK(put(*store, "f", {file_record("a", {{a0, 1000}, {shared, 300}, {shared, 300}})}));
+    REQUIRE_OK(put(*store, "g", {file_record("dir/b", {{twin, 50}, {b1, 70}, {shared, 300}})}));
+
+    auto found = store->find_chunk(shared);
+    REQUIRE(found);
+    std::set<std::tuple<std::string, std::string, std::uint64_t, std::uint32_t>> got;
+    for (const auto& l : *found) got.insert({l.folder_id, l.path, l.offset, l.size});
+    CHECK(got == decltype(got){{"f", "a", 1000, 300}, {"f", "a", 1300, 300}, {"g", "dir/b", 120, 300}});
+    CHECK(store->find_chunk(shared, 2)->size() == 2);
+
+    auto twin_found = store->find_chunk(twin);
+    REQUIRE(twin_found->size() == 1);
+    CHECK(twin_found->front().path == "dir/b");
+    CHECK(twin_found->front().offset == 0);
+    CHECK(store->find_chunk(random_hash(rng))->empty());
+
+    // A new chunk list replaces the old rows; a tombstone has none.
+    REQUIRE_OK(put(*store, "f", {file_record("a", {{b1, 10}})}));
+    auto b1_found = store->find_chunk(b1);
+    REQUIRE(b1_found->size() == 2);
+    CHECK(store->find_chunk(a0)->empty());
+    CHECK(store->find_chunk(shared)->size() == 1);
+    FileRecord gone = file_record("dir/b", {});
+    gone.deleted = true;
+    REQUIRE_OK(put(*store, "g", {gone}));
+    CHECK(store->find_chunk(shared)->empty());
+    CHECK(store->find_chunk(twin)->empty());
+
+    // Removing a folder forgets its chunks.
+    REQUIRE_OK(store->remove_folder("f"));
+    CHECK(store->find_chunk(b1)->empty());
+}
+
+TEST_CASE("store: the chunk lookup spans eras and replaces across them", "[store]") {
+    // More chunk rows than one era holds (128 Ki), so lookups must probe
+    // several eras and a rewrite must delete rows from an older one.
+    auto store = open_store();
+    add_folder(*store, "f", "/f");
+    std::mt19937_64 rng(3);
+    const int files = 1400;
+    const int per_file = 100;
+    std::vector<ChunkHash> first_chunks;
+    for (int batch = 0; batch < files / 100; ++batch) {
+        std::vector<FileRecord> records;
+        for (int i = 0; i < 100; ++i) {
+            std::vector<ChunkRef> chunks;
+            for (int c = 0; c < per_file; ++c) chunks.push_back({random_hash(rng), 4096});
+            first_chunks.push_back(chunks.front().hash);
+            records.push_back(file_record("f" + std::to_string(batch * 100 + i), std::move(chunks)));
+        }
+        REQUIRE_OK(put(*store, "f", std::move(records)));
+    }
+    for (int i : {0, 700, files - 1}) {
+        auto found = store->find_chunk(first_chunks[static_cast<std::size_t>(i)]);
+        REQUIRE(found->size() == 1);
+        CHECK(found->front().path == "f" + std::to_string(i));
+    }
+    const ChunkHash fresh = random_hash(rng);
+    REQUIRE_OK(put(*store, "f", {file_record("f0", {{fresh, 5}})}));
+    CHECK(store->find_chunk(first_chunks[0])->empty());
+    CHECK(store->find_chunk(fresh)->size() == 1);
+}
+
+TEST_CASE("store: folder_stats counts records and reports the last scan", "[store]") {
+    auto store = open_store();
+    add_folder(*store, "f", "/f");
+    FileRecord gone = file_record("old", {});
+    gone.deleted = true;
+    FileRecord link;
+    link.path = "l";
+    link.kind = FileKind::symlink;
+    link.symlink_target = "x";
+    std::mt19937_64 rng(4);
+    REQUIRE_OK(put(*store, "f",
+                {dir_record("d"), file_record("d/a", {{random_hash(rng), 100}}),
+                 file_record("b", {{random_hash(rng), 23}}), gone, link}));
+    auto stats = store->folder_stats("f");
+    REQUIRE(stats);
+    CHECK(stats->files == 2);
+    CHECK(stats->directories == 1);
+    CHECK(stats->symlinks == 1);
+    CHECK(stats->deleted == 1);
+    CHECK(stats->bytes == 123);
+    CHECK(stats->last_scan_ns == 0);
+    CHECK(stats->sequence == Sequence{5});
+    CHECK(stats->issues.empty());
+
+    add_folder(*store, "empty", "/e");
+    auto empty = store->folder_stats("empty");
+    REQUIRE(empty);
+    CHECK(empty->files == 0);
+    CHECK(empty->bytes == 0);
+    CHECK(store->folder_stats("none").error().code == Errc::not_found);
+}
+
+TEST_CASE("store: record_scan replaces the previous scan's issues", "[store]") {
+    auto store = open_store();
+    add_folder(*store, "f", "/f");
+    add_folder(*store, "g", "/g");
+    const std::vector<ScanIssue> first{{"a", "permission denied"}, {"b", "vanished"}};
+    REQUIRE_OK(store->record_scan("f", 1000, first));
+    REQUIRE_OK(store->record_scan("g", 5, std::vector<ScanIssue>{{"z", "other folder"}}));
+    auto stats = store->folder_stats("f");
+    REQUIRE(stats->issues.size() == 2);
+    CHECK(stats->issues[1].path == "b");
+    CHECK(stats->issues[1].message == "vanished");
+    CHECK(stats->last_scan_ns == 1000);
+
+    REQUIRE_OK(store->record_scan("f", 2000, std::vector<ScanIssue>{{"c", "invalid name"}}));
+    stats = store->folder_stats("f");
+    REQUIRE(stats->issues.size() == 1);
+    CHECK(stats->issues[0].path == "c");
+    CHECK(stats->last_scan_ns == 2000);
+    REQUIRE_OK(store->record_scan("f", 3000, {}));
+    CHECK(store->folder_stats("f")->issues.empty());
+    CHECK(store->folder_stats("g")->issues.size() == 1);
+}
+
+TEST_CASE("store: damaged blobs are corrupt errors naming folder and path", "[store]") {
+    TempDir dir;
+    const auto path = dir.file("index.db");
+    std::mt19937_64 rng(5);
+    const ChunkHash hash = random_hash(rng);
+    {
+        auto store = open_store(path);
+        add_folder(*store, "f", "/f");
+        REQUIRE_OK(put(*store, "f", {file_record("d/bad-version", {}), file_record("d/bad-chunks", {{hash, 9}})}));
+    }
+    raw_sql(path, "UPDATE files SET version = x'ff' WHERE name = 'bad-version';"
+                  "UPDATE files SET chunks = x'0102' WHERE name = 'bad-chunks';");
+    auto store = open_store(path);
+    auto check_corrupt = [](const auto& result, const std::string& what) {
+        REQUIRE_FALSE(result);
+        CHECK(result.error().code == Errc::corrupt);
+        CHECK(result.error().message.find("'f'") != std::string::npos);
+        CHECK(result.error().message.find(what) != std::string::npos);
+    };
+    check_corrupt(store->get_file("f", "d/bad-version"), "d/bad-version");
+    check_corrupt(store->get_file("f", "d/bad-chunks"), "d/bad-chunks");
+    check_corrupt(store->children("f", "d"), "d/bad-version");
+    check_corrupt(store->files_since("f", Sequence{0}, 10), "d/bad-version");
+    check_corrupt(store->find_chunk(hash), "d/bad-chunks");
+    auto each = store->for_each_file("f", [](const FileRecord&) -> Result<void> { return {}; });
+    REQUIRE_FALSE(each);
+    CHECK(each.error().code == Errc::corrupt);
+
+    // Writing a new version repairs a damaged record, chunk rows included.
+    REQUIRE_OK(put(*store, "f", {file_record("d/bad-chunks", {})}));
+    CHECK(store->find_chunk(hash)->empty());
+}
+
+TEST_CASE("store: a failed batch leaves nothing behind", "[store]") {
+    auto store = open_store();
+    add_folder(*store, "f", "/f");
+    REQUIRE_OK(put(*store, "f", {dir_record("before")}));
+    std::mt19937_64 rng(6);
+    const ChunkHash hash = random_hash(rng);
+    std::vector<FileUpdate> batch{{file_record("good", {{hash, 10}}), 0},
+                                  {file_record("bad/", {}), 0}};  // empty name: refused
+    auto result = store->put_files("f", batch);
+    REQUIRE_FALSE(result);
+    CHECK(result.error().code == Errc::invalid_argument);
+    CHECK(result.error().message.find("bad/") != std::string::npos);
+    CHECK(batch[0].record.sequence == Sequence{0});
+    CHECK_FALSE(store->get_file("f", "good")->has_value());
+    CHECK(store->find_chunk(hash)->empty());
+    CHECK(store->folder_stats("f")->sequence == Sequence{1});
+    // The store stays usable, and sequences continue without a gap.
+    std::vector<FileUpdate> next{{dir_record("after"), 0}};
+    REQUIRE_OK(store->put_files("f", next));
+    CHECK(next[0].record.sequence == Sequence{2});
+}
+
+TEST_CASE("store: for_each_file visits every record and stops on error", "[store]") {
+    auto store = open_store();
+    add_folder(*store, "f", "/f");
+    std::vector<FileRecord> records;
+    for (int i = 0; i < 2500; ++i) records.push_back(dir_record("d" + std::to_string(i)));
+    REQUIRE_OK(put(*store, "f", std::move(records)));
+    std::set<std::string> seen;
+    REQUIRE_OK(store->for_each_file("f", [&](const FileRecord& r) -> Result<void> {
+        seen.insert(r.path);
+        return {};
+    }));
+    CHECK(seen.size() == 2500);
+    // The callback may use the store.
+    int calls = 0;
+    auto stopped = store->for_each_file("f", [&](const FileRecord& r) -> Result<void> {
+        if (!store->get_file("f", r.path)) return fail(Errc::io, "lookup failed");
+        if (++calls == 3) return fail(Errc::changed, "stop here");
+        return {};
+    });
+    REQUIRE_FALSE(stopped);
+    CHECK(stopped.error().message == "stop here");
+    CHECK(calls == 3);
+}
+
+TEST_CASE("store: calls from two threads are safe", "[store]") {
+    TempDir dir;
+    auto store = open_store(dir.file("index.db"));
+    add_folder(*store, "f", "/f");
+    std::atomic<bool> failed = false;
+    auto writer = [&](int who) {
+        std::mt19937_64 rng(static_cast<std::uint64_t>(who));
+        for (int batch = 0; batch < 20; ++batch) {
+            std::vector<FileUpdate> updates;
+            for (int i = 0; i < 10; ++i) {
+                const auto path = "t" + std::to_string(who) + "/" + std::to_string(batch * 10 + i);
+                updates.push_back({file_record(path, {{random_hash(rng), 10}}), 0});
+            }
+            if (!store->put_files("f", updates)) failed = true;
+            if (!store->children("f", "t" + std::to_string(1 - who))) failed = true;
+            if (!store->find_chunk(updates[0].record.chunks[0].hash)) failed = true;
+        }
+    };
+    std::thread a(writer, 0);
+    std::thread b(writer, 1);
+    a.join();
+    b.join();
+    CHECK_FALSE(failed);
+    auto all = store->files_since("f", Sequence{0}, 1000);
+    REQUIRE(all->size() == 400);
+    for (std::size_t i = 0; i < all->size(); ++i) {
+        CHECK((*all)[i].sequence == Sequence{static_cast<std::int64_t>(i + 1)});
+    }
+}

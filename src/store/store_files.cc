@@ -1,0 +1,451 @@
+// Store: file records, their sequences, and the chunk lookup.
+#include <algorithm>
+#include <cstdint>
+#include <optional>
+#include <utility>
+
+#include "store/store_impl.hh"
+
+namespace ferry {
+
+namespace {
+
+using sqlite::ResetOnExit;
+using sqlite::Statement;
+using sqlite::Transaction;
+
+// Rows per chunk-lookup era (see the chunks table in migrations.cc). Smaller
+// eras make inserts cheaper and lookups dearer (one probe per era): at
+// 10 million chunks this gives ~80 probes of a few microseconds each.
+constexpr std::int64_t k_era_rows = 128 * 1024;
+
+// Files read per lock hold by for_each_file.
+constexpr std::int64_t k_page_rows = 1000;
+
+template <class T>
+tl::unexpected<Error> error_of(const Result<T>& result) {
+    return tl::unexpected(result.error());
+}
+
+std::int64_t hash_prefix(const ChunkHash& hash) {
+    std::uint64_t v = 0;
+    for (std::size_t i = 0; i < 8; ++i) v = (v << 8) | hash.bytes[i];
+    return static_cast<std::int64_t>(v);
+}
+
+struct PathParts {
+    std::string_view parent;
+    std::string_view name;
+};
+
+PathParts split_path(std::string_view path) {
+    const auto slash = path.rfind('/');
+    if (slash == std::string_view::npos) return {{}, path};
+    return {path.substr(0, slash), path.substr(slash + 1)};
+}
+
+std::string join_path(std::string_view parent, std::string_view name) {
+    if (parent.empty()) return std::string(name);
+    std::string path;
+    path.reserve(parent.size() + 1 + name.size());
+    path.append(parent).append(1, '/').append(name);
+    return path;
+}
+
+Result<void> check_path(const std::string& db_path, std::string_view folder_id,
+                        std::string_view path) {
+    const auto parts = split_path(path);
+    if (parts.name.empty() || path.front() == '/') {
+        return fail(Errc::invalid_argument, db_path + ": folder '" + std::string(folder_id) +
+                                                "': '" + std::string(path) +
+                                                "' is not a folder-relative file path");
+    }
+    return {};
+}
+
+std::span<const std::uint8_t> bytes_of(std::string_view s) {
+    return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
+}
+
+}  // namespace
+
+Result<void> store::prepare_file_statements(store::State& impl) {
+    auto& db = *impl.db;
+    const std::string record_columns = k_record_columns;
+    const struct {
+        Statement* stmt;
+        std::string sql;
+        const char* purpose;
+    } statements[] = {
+        {&impl.file_key,
+         "SELECT id, chunks, chunk_era FROM files WHERE folder = ? AND parent = ? AND name = ?",
+         "look up a file record"},
+        {&impl.insert_file,
+         "INSERT INTO files (folder, parent, name, kind, size, mtime_ns, mode, deleted, version, "
+         "chunks, symlink_target, sequence, modified_by, inode, chunk_era) "
+         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+         "insert a file record"},
+        {&impl.update_file,
+         "UPDATE files SET kind = ?4, size = ?5, mtime_ns = ?6, mode = ?7, deleted = ?8, "
+         "version = ?9, chunks = ?10, symlink_target = ?11, sequence = ?12, modified_by = ?13, "
+         "inode = ?14, chunk_era = ?15 WHERE id = ?1",
+         "update a file record"},
+        {&impl.insert_chunk,
+         "INSERT INTO chunks (era, hash_prefix, file, chunk_index) VALUES (?, ?, ?, ?)",
+         "index a chunk"},
+        {&impl.delete_chunk,
+         "DELETE FROM chunks WHERE era = ? AND hash_prefix = ? AND file = ? AND chunk_index = ?",
+         "forget a replaced chunk"},
+        {&impl.delete_file_chunks, "DELETE FROM chunks WHERE file = ?",
+         "forget the chunks of a damaged record"},
+        {&impl.children,
+         "SELECT name, kind, deleted, size, mtime_ns, mode, inode, symlink_target, version "
+         "FROM files WHERE folder = ? AND parent = ? ORDER BY name",
+         "list a directory"},
+        {&impl.get_file,
+         "SELECT " + record_columns + " FROM files WHERE folder = ? AND parent = ? AND name = ?",
+         "read a file record"},
+        {&impl.files_since,
+         "SELECT " + record_columns +
+             " FROM files WHERE folder = ? AND sequence > ? ORDER BY sequence LIMIT ?",
+         "read changes since a sequence"},
+        {&impl.files_page,
+         "SELECT id, " + record_columns +
+             " FROM files WHERE folder = ? AND id > ? ORDER BY id LIMIT ?",
+         "read a folder's records"},
+        {&impl.chunk_probe,
+         "SELECT file, chunk_index FROM chunks WHERE era = ? AND hash_prefix = ?",
+         "look up a chunk"},
+        {&impl.chunk_file,
+         "SELECT folders.folder_id, files.parent, files.name, files.chunks FROM files "
+         "JOIN folders ON folders.id = files.folder WHERE files.id = ?",
+         "read the file holding a chunk"},
+    };
+    for (const auto& s : statements) {
+        auto stmt = db.prepare(s.sql, s.purpose);
+        if (!stmt) return error_of(stmt);
+        *s.stmt = std::move(*stmt);
+    }
+
+    auto era = db.prepare("SELECT era, count(*) FROM chunks WHERE era = (SELECT max(era) FROM chunks)",
+                          "read the chunk lookup's era");
+    if (!era) return error_of(era);
+    auto row = era->step();
+    if (!row) return error_of(row);
+    impl.chunk_era = era->column_int(0);
+    impl.chunk_era_rows = era->column_int(1);
+    return {};
+}
+
+Result<FileRecord> store::read_record(const store::State& impl, const Statement& row, int first,
+                               std::string_view folder_id) {
+    FileRecord record;
+    record.path = join_path(row.column_text(first), row.column_text(first + 1));
+    const auto kind = row.column_int(first + 2);
+    if (kind < 0 || kind > static_cast<std::int64_t>(FileKind::symlink)) {
+        return tl::unexpected(impl.corrupt(folder_id, record.path, "unknown file kind"));
+    }
+    record.kind = static_cast<FileKind>(kind);
+    record.size = static_cast<std::uint64_t>(row.column_int(first + 3));
+    record.mtime_ns = row.column_int(first + 4);
+    record.mode = static_cast<std::uint32_t>(row.column_int(first + 5));
+    record.deleted = row.column_int(first + 6) != 0;
+    auto version = VersionVector::decode(row.column_blob(first + 7));
+    if (!version) {
+        return tl::unexpected(impl.corrupt(folder_id, record.path,
+                                           "stored version vector does not decode (" +
+                                               version.error().message + ")"));
+    }
+    record.version = std::move(*version);
+    auto chunks = decode_chunk_list(row.column_blob(first + 8));
+    if (!chunks) {
+        return tl::unexpected(impl.corrupt(folder_id, record.path,
+                                           "stored chunk list does not decode (" +
+                                               chunks.error().message + ")"));
+    }
+    record.chunks = std::move(*chunks);
+    record.symlink_target = std::string(row.column_text(first + 9));
+    record.sequence = Sequence{row.column_int(first + 10)};
+    record.modified_by = ShortId{static_cast<std::uint64_t>(row.column_int(first + 11))};
+    return record;
+}
+
+namespace {
+
+// Removes the chunk rows written for a file's previous chunk list.
+Result<void> forget_chunks(store::State& impl, std::int64_t file, std::int64_t era,
+                           std::span<const std::uint8_t> old_blob) {
+    auto old_chunks = decode_chunk_list(old_blob);
+    if (!old_chunks) {
+        // The old list is damaged, so its rows cannot be named one by one:
+        // scan the table instead. Slow, but it repairs the record.
+        impl.delete_file_chunks.bind_int(1, file);
+        return impl.delete_file_chunks.run();
+    }
+    for (std::size_t i = 0; i < old_chunks->size(); ++i) {
+        impl.delete_chunk.bind_int(1, era);
+        impl.delete_chunk.bind_int(2, hash_prefix((*old_chunks)[i].hash));
+        impl.delete_chunk.bind_int(3, file);
+        impl.delete_chunk.bind_int(4, static_cast<std::int64_t>(i));
+        if (auto ok = impl.delete_chunk.run(); !ok) return ok;
+    }
+    return {};
+}
+
+Result<void> index_chunks(store::State& impl, std::int64_t file, std::span<const ChunkRef> chunks) {
+    for (std::size_t i = 0; i < chunks.size(); ++i) {
+        impl.insert_chunk.bind_int(1, impl.chunk_era);
+        impl.insert_chunk.bind_int(2, hash_prefix(chunks[i].hash));
+        impl.insert_chunk.bind_int(3, file);
+        impl.insert_chunk.bind_int(4, static_cast<std::int64_t>(i));
+        if (auto ok = impl.insert_chunk.run(); !ok) return ok;
+    }
+    impl.chunk_era_rows += static_cast<std::int64_t>(chunks.size());
+    return {};
+}
+
+// Writes one update inside the caller's transaction.
+Result<void> put_file(store::State& impl, std::int64_t folder, std::int64_t sequence,
+                      std::string_view folder_id, const FileUpdate& update) {
+    const FileRecord& record = update.record;
+    if (auto ok = check_path(impl.db->path(), folder_id, record.path); !ok) return ok;
+    const auto parts = split_path(record.path);
+    const std::string chunk_blob = encode_chunk_list(record.chunks);
+
+    std::optional<std::int64_t> file;
+    bool chunks_unchanged = false;
+    std::int64_t era = impl.chunk_era;
+    {
+        ResetOnExit reset(impl.file_key);
+        impl.file_key.bind_int(1, folder);
+        impl.file_key.bind_text(2, parts.parent);
+        impl.file_key.bind_text(3, parts.name);
+        auto row = impl.file_key.step();
+        if (!row) return error_of(row);
+        if (*row) {
+            file = impl.file_key.column_int(0);
+            const auto old_blob = impl.file_key.column_blob(1);
+            const auto old_era = impl.file_key.column_int(2);
+            chunks_unchanged = std::ranges::equal(old_blob, bytes_of(chunk_blob));
+            if (chunks_unchanged) {
+                era = old_era;
+            } else if (auto ok = forget_chunks(impl, *file, old_era, old_blob); !ok) {
+                return ok;
+            }
+        }
+    }
+    if (!chunks_unchanged && impl.chunk_era_rows >= k_era_rows) {
+        ++impl.chunk_era;
+        impl.chunk_era_rows = 0;
+        era = impl.chunk_era;
+    }
+
+    Statement& write = file ? impl.update_file : impl.insert_file;
+    if (file) write.bind_int(1, *file);
+    else write.bind_int(1, folder);
+    write.bind_text(2, parts.parent);
+    write.bind_text(3, parts.name);
+    write.bind_int(4, static_cast<std::int64_t>(record.kind));
+    write.bind_int(5, static_cast<std::int64_t>(record.size));
+    write.bind_int(6, record.mtime_ns);
+    write.bind_int(7, record.mode);
+    write.bind_int(8, record.deleted ? 1 : 0);
+    write.bind_blob(9, record.version.encode());
+    write.bind_blob(10, chunk_blob);
+    write.bind_text(11, record.symlink_target);
+    write.bind_int(12, sequence);
+    write.bind_int(13, static_cast<std::int64_t>(record.modified_by.value));
+    write.bind_int(14, static_cast<std::int64_t>(update.inode));
+    write.bind_int(15, era);
+    if (auto ok = write.run(); !ok) return ok;
+    if (!file) file = impl.db->last_insert_rowid();
+    if (chunks_unchanged) return {};
+    return index_chunks(impl, *file, record.chunks);
+}
+
+}  // namespace
+
+Result<void> Store::put_files(std::string_view folder_id, std::span<FileUpdate> updates) {
+    std::lock_guard lock(m_impl->mutex);
+    auto& impl = *m_impl;
+    const std::string purpose = "write file records of folder '" + std::string(folder_id) + "'";
+    auto txn = Transaction::begin(*impl.db, purpose);
+    if (!txn) return error_of(txn);
+    auto folder = impl.folder(folder_id);
+    if (!folder) return error_of(folder);
+    std::int64_t sequence = folder->sequence;
+    for (const auto& update : updates) {
+        if (auto ok = put_file(impl, folder->rowid, sequence + 1, folder_id, update); !ok) return ok;
+        ++sequence;
+    }
+    impl.set_folder_sequence.bind_int(1, sequence);
+    impl.set_folder_sequence.bind_int(2, folder->rowid);
+    if (auto ok = impl.set_folder_sequence.run(); !ok) return ok;
+    if (auto ok = txn->commit(); !ok) return ok;
+    // Only once committed: a failed batch leaves the callers' records as they were.
+    for (auto& update : updates) update.record.sequence = Sequence{++folder->sequence};
+    return {};
+}
+
+Result<std::vector<StoredEntry>> Store::children(std::string_view folder_id,
+                                                 std::string_view parent) {
+    std::lock_guard lock(m_impl->mutex);
+    auto& impl = *m_impl;
+    auto folder = impl.folder(folder_id);
+    if (!folder) return error_of(folder);
+    ResetOnExit reset(impl.children);
+    impl.children.bind_int(1, folder->rowid);
+    impl.children.bind_text(2, parent);
+    std::vector<StoredEntry> entries;
+    for (;;) {
+        auto row = impl.children.step();
+        if (!row) return error_of(row);
+        if (!*row) break;
+        const Statement& r = impl.children;
+        StoredEntry entry;
+        entry.name = std::string(r.column_text(0));
+        const auto kind = r.column_int(1);
+        if (kind < 0 || kind > static_cast<std::int64_t>(FileKind::symlink)) {
+            return tl::unexpected(impl.corrupt(folder_id, join_path(parent, entry.name),
+                                               "unknown file kind"));
+        }
+        entry.kind = static_cast<FileKind>(kind);
+        entry.deleted = r.column_int(2) != 0;
+        entry.size = static_cast<std::uint64_t>(r.column_int(3));
+        entry.mtime_ns = r.column_int(4);
+        entry.mode = static_cast<std::uint32_t>(r.column_int(5));
+        entry.inode = static_cast<std::uint64_t>(r.column_int(6));
+        entry.symlink_target = std::string(r.column_text(7));
+        auto version = VersionVector::decode(r.column_blob(8));
+        if (!version) {
+            return tl::unexpected(impl.corrupt(folder_id, join_path(parent, entry.name),
+                                               "stored version vector does not decode (" +
+                                                   version.error().message + ")"));
+        }
+        entry.version = std::move(*version);
+        entries.push_back(std::move(entry));
+    }
+    return entries;
+}
+
+Result<std::optional<FileRecord>> Store::get_file(std::string_view folder_id,
+                                                  std::string_view path) {
+    std::lock_guard lock(m_impl->mutex);
+    auto& impl = *m_impl;
+    auto folder = impl.folder(folder_id);
+    if (!folder) return error_of(folder);
+    const auto parts = split_path(path);
+    ResetOnExit reset(impl.get_file);
+    impl.get_file.bind_int(1, folder->rowid);
+    impl.get_file.bind_text(2, parts.parent);
+    impl.get_file.bind_text(3, parts.name);
+    auto row = impl.get_file.step();
+    if (!row) return error_of(row);
+    if (!*row) return std::optional<FileRecord>();
+    auto record = store::read_record(impl, impl.get_file, 0, folder_id);
+    if (!record) return error_of(record);
+    return std::optional<FileRecord>(std::move(*record));
+}
+
+Result<std::vector<FileRecord>> Store::files_since(std::string_view folder_id, Sequence after,
+                                                   std::size_t limit) {
+    std::lock_guard lock(m_impl->mutex);
+    auto& impl = *m_impl;
+    auto folder = impl.folder(folder_id);
+    if (!folder) return error_of(folder);
+    ResetOnExit reset(impl.files_since);
+    impl.files_since.bind_int(1, folder->rowid);
+    impl.files_since.bind_int(2, after.value);
+    impl.files_since.bind_int(3, static_cast<std::int64_t>(std::min<std::size_t>(limit, INT64_MAX)));
+    std::vector<FileRecord> records;
+    for (;;) {
+        auto row = impl.files_since.step();
+        if (!row) return error_of(row);
+        if (!*row) break;
+        auto record = store::read_record(impl, impl.files_since, 0, folder_id);
+        if (!record) return error_of(record);
+        records.push_back(std::move(*record));
+    }
+    return records;
+}
+
+Result<void> Store::for_each_file(std::string_view folder_id,
+                                  const std::function<Result<void>(const FileRecord&)>& fn) {
+    std::int64_t last_id = 0;
+    for (;;) {
+        std::vector<FileRecord> page;
+        {
+            std::lock_guard lock(m_impl->mutex);
+            auto& impl = *m_impl;
+            auto folder = impl.folder(folder_id);
+            if (!folder) return error_of(folder);
+            ResetOnExit reset(impl.files_page);
+            impl.files_page.bind_int(1, folder->rowid);
+            impl.files_page.bind_int(2, last_id);
+            impl.files_page.bind_int(3, k_page_rows);
+            for (;;) {
+                auto row = impl.files_page.step();
+                if (!row) return error_of(row);
+                if (!*row) break;
+                last_id = impl.files_page.column_int(0);
+                auto record = store::read_record(impl, impl.files_page, 1, folder_id);
+                if (!record) return error_of(record);
+                page.push_back(std::move(*record));
+            }
+        }
+        if (page.empty()) return {};
+        // Outside the lock: fn may call the store.
+        for (const auto& record : page) {
+            if (auto ok = fn(record); !ok) return ok;
+        }
+    }
+}
+
+Result<std::vector<ChunkLocation>> Store::find_chunk(const ChunkHash& hash, std::size_t limit) {
+    std::lock_guard lock(m_impl->mutex);
+    auto& impl = *m_impl;
+    // One read transaction across all probes, so they see one state.
+    if (auto ok = impl.db->exec("BEGIN", "look up a chunk"); !ok) return error_of(ok);
+    struct EndRead {
+        sqlite::Database& db;
+        ~EndRead() { (void)db.exec("COMMIT", "end a chunk lookup"); }
+    } end_read{*impl.db};
+
+    std::vector<ChunkLocation> locations;
+    const auto prefix = hash_prefix(hash);
+    for (std::int64_t era = impl.chunk_era; era >= 0 && locations.size() < limit; --era) {
+        ResetOnExit reset(impl.chunk_probe);
+        impl.chunk_probe.bind_int(1, era);
+        impl.chunk_probe.bind_int(2, prefix);
+        for (;;) {
+            auto row = impl.chunk_probe.step();
+            if (!row) return error_of(row);
+            if (!*row || locations.size() >= limit) break;
+            const auto file = impl.chunk_probe.column_int(0);
+            const auto index = static_cast<std::size_t>(impl.chunk_probe.column_int(1));
+
+            ResetOnExit reset_file(impl.chunk_file);
+            impl.chunk_file.bind_int(1, file);
+            auto found = impl.chunk_file.step();
+            if (!found) return error_of(found);
+            if (!*found) continue;  // cannot happen: rows go with their file
+            const std::string_view folder_id = impl.chunk_file.column_text(0);
+            const auto path = join_path(impl.chunk_file.column_text(1), impl.chunk_file.column_text(2));
+            auto chunks = decode_chunk_list(impl.chunk_file.column_blob(3));
+            if (!chunks) {
+                return tl::unexpected(impl.corrupt(folder_id, path,
+                                                   "stored chunk list does not decode (" +
+                                                       chunks.error().message + ")"));
+            }
+            // Same 8-byte prefix but another hash: a different chunk.
+            if (index >= chunks->size() || (*chunks)[index].hash != hash) continue;
+            std::uint64_t offset = 0;
+            for (std::size_t i = 0; i < index; ++i) offset += (*chunks)[i].size;
+            locations.push_back(
+                ChunkLocation{std::string(folder_id), path, offset, (*chunks)[index].size});
+        }
+    }
+    return locations;
+}
+
+}  // namespace ferry

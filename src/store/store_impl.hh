@@ -1,0 +1,72 @@
+// Internals shared by store.cc (folders, settings, scans) and store_files.cc
+// (file records and the chunk lookup). Not part of the store's interface.
+// Thread rule: every member is used only with `mutex` held.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+
+#include "store/sqlite.hh"
+#include "store/store.hh"
+
+namespace ferry::store {
+
+// Store::Impl is private to Store; its state lives in this base so that the
+// helper functions of both source files can take it.
+struct State {
+    std::mutex mutex;
+    std::unique_ptr<sqlite::Database> db;  // declared before the statements: outlives them
+    int schema_version = 0;
+
+    // The chunk-lookup era new rows go to, and how many rows it holds
+    // (see the chunks table in migrations.cc). Only a balancing hint: if a
+    // transaction rolls back, the count may be off, which is harmless.
+    std::int64_t chunk_era = 0;
+    std::int64_t chunk_era_rows = 0;
+
+    // Statements used on every batch or lookup: prepared once at open.
+    sqlite::Statement folder_row;
+    sqlite::Statement set_folder_sequence;
+    sqlite::Statement file_key;
+    sqlite::Statement insert_file;
+    sqlite::Statement update_file;
+    sqlite::Statement insert_chunk;
+    sqlite::Statement delete_chunk;
+    sqlite::Statement delete_file_chunks;
+    sqlite::Statement children;
+    sqlite::Statement get_file;
+    sqlite::Statement files_since;
+    sqlite::Statement files_page;
+    sqlite::Statement chunk_probe;
+    sqlite::Statement chunk_file;
+
+    struct FolderRow {
+        std::int64_t rowid = 0;
+        std::int64_t sequence = 0;
+    };
+    // The folder's row, or not_found naming the database and the folder id.
+    Result<FolderRow> folder(std::string_view folder_id);
+
+    Error corrupt(std::string_view folder_id, std::string_view path, std::string_view what) const;
+};
+
+// Rows of file records are read with this column list, in this order.
+inline constexpr const char* k_record_columns =
+    "parent, name, kind, size, mtime_ns, mode, deleted, version, chunks, symlink_target, "
+    "sequence, modified_by";
+
+// Decodes a row selected with k_record_columns starting at column `first`.
+Result<FileRecord> read_record(const State& impl, const sqlite::Statement& row, int first,
+                               std::string_view folder_id);
+
+// Prepares the file and chunk statements (store_files.cc) and loads the era state.
+Result<void> prepare_file_statements(State& impl);
+
+}  // namespace ferry::store
+
+namespace ferry {
+struct Store::Impl : store::State {};
+}  // namespace ferry
