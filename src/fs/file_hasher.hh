@@ -1,9 +1,20 @@
 // Chunking and hashing one file: its ordered chunk list.
 //
-// Reads the file in fixed buffers (memory does not depend on the file size)
-// and overlaps reading, chunking and hashing across threads, so one large
-// file uses every core. Detects a file that changed while it was read (its
-// stat before and after differ) and returns Errc::changed.
+// Reads the file in fixed buffers (memory does not depend on the file size;
+// only the result grows, 36 bytes a chunk). A file larger than one segment
+// is split into segments that the threads chunk and hash concurrently, each
+// as if a chunk began at its start; the results are then stitched: from the
+// last true cut before a segment boundary the chunker runs on sequentially
+// until one of its cuts coincides with a cut found in the next segment, and
+// from there on both agree (cuts depend only on the previous cut's position
+// and the bytes). So the chunk list is exactly the one a single sequential
+// pass gives, whatever the thread count and segment size. A file of one
+// segment or less is done on the calling thread: no thread start-up.
+//
+// Detects a file that changed while it was read: its stat before and after
+// (size, mtime, ctime, inode) differ, or it ends before its stat size, or
+// another open of it for a second thread is a different file ->
+// Errc::changed (scan it again). Other failures come from the Filesystem.
 //
 // Thread rule: hash_file() blocks its caller; it may run on any thread and
 // several calls may run at once.
@@ -26,10 +37,17 @@ struct HashedFile {
     FileStat stat;  // the stat the contents correspond to
 };
 
+// Chosen by measurement (bench/hash_file_bench, see proto/chunking.md).
+inline constexpr std::uint64_t kDefaultSegmentSize = 16 * 1024 * 1024;
+
 struct HashOptions {
     ChunkerParams params = kChunkerParams;
     unsigned threads = 0;  // 0: one per core; 1: on the calling thread only
-    // Called with bytes hashed so far, from the hashing threads.
+    // Bytes chunked independently by one thread before stitching; 0: the
+    // default (kDefaultSegmentSize). Any size gives the same chunks.
+    std::uint64_t segment_size = 0;
+    // Called with the bytes read so far, from the hashing threads, never by
+    // two at once.
     std::function<void(std::uint64_t)> on_bytes;
 };
 
