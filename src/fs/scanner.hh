@@ -8,11 +8,24 @@
 // files, invalid names and unreadable entries are reported as ScanIssues and
 // skipped while the rest of the scan goes on. A file that changes while it is
 // hashed is hashed again (a few times, then reported). Ignored paths
-// (.ferryignore, .ferry/, temporary files) are skipped and, if they were
-// indexed, become tombstones. Memory does not grow with file size.
+// (.ferryignore, .ferry/, temporary files) are skipped, never descended
+// into, and, if they were indexed, become tombstones. Memory does not grow
+// with file size, and per directory only that directory's entries are held.
+//
+// What is unknown is not deleted: an entry or directory that cannot be read
+// keeps its stored record(s), and a folder root that cannot be listed fails
+// the whole scan rather than turning every record into a tombstone. A
+// directory that vanishes between its parent's listing and its own is left
+// for the next scan.
+//
+// Records go to the store in batches (1,000, or every 100 ms) from the
+// calling thread; at the end the scan's time and issues are recorded. A
+// cancelled scan writes what it had found (each record is true on its own),
+// does not record the scan, and returns Errc::changed.
 //
 // Thread rule: scan_folder() blocks its caller and uses its own worker
-// threads; the progress callback runs on the calling thread.
+// threads (a queue of directories); the progress callback runs on the
+// calling thread. The store is shared with the workers (it is thread-safe).
 #pragma once
 
 #include <atomic>

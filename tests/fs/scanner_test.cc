@@ -1,1 +1,573 @@
-// placeholder: being written
+// The scanner on the in-memory filesystem and on real temporary folders,
+// with a real (in-memory SQLite) store. Faults (permission denied, files
+// that vanish or grow mid-scan) come from FaultInjectingFilesystem hooks.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <catch2/catch.hpp>
+#include <fstream>
+
+#include "core/ignore.hh"
+#include "fs/fault_filesystem.hh"
+#include "fs/file_hasher.hh"
+#include "fs/memory_filesystem.hh"
+#include "fs/posix_filesystem.hh"
+#include "fs/scanner.hh"
+#include "temp_dir.hh"
+
+using namespace ferry;
+using ferry::test::TempDir;
+
+namespace {
+
+constexpr ShortId kDevice{0xA1};
+const std::string kFolder = "docs";
+
+std::vector<std::uint8_t> bytes(std::string_view s) { return {s.begin(), s.end()}; }
+
+// Deterministic, incompressible-looking content of `size` bytes.
+std::string noise(std::size_t size, std::uint32_t seed) {
+    std::string out(size, '\0');
+    std::uint32_t x = seed * 2654435761u + 1;
+    for (auto& c : out) {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        c = static_cast<char>(x);
+    }
+    return out;
+}
+
+void put(Filesystem& fs, std::string_view path, std::string_view content, std::uint32_t mode = 0644) {
+    REQUIRE(write_whole_file(fs, path, bytes(content), mode));
+}
+
+struct MemoryFixture {
+    MemoryFilesystem fs;
+    void make_special(const std::string& path) { REQUIRE(fs.make_special(path)); }
+    void append(const std::string& path, std::string_view data) { REQUIRE(fs.append(path, bytes(data))); }
+    static constexpr bool real = false;
+};
+
+struct PosixFixture {
+    TempDir dir;
+    PosixFilesystem fs{dir.path()};
+    void make_special(const std::string& path) { REQUIRE(::mkfifo((dir / path).c_str(), 0644) == 0); }
+    void append(const std::string& path, std::string_view data) {
+        std::ofstream(dir / path, std::ios::app | std::ios::binary) << data;
+    }
+    static constexpr bool real = true;
+};
+
+std::unique_ptr<Store> open_store() {
+    auto store = Store::open(":memory:");
+    REQUIRE(store);
+    REQUIRE((*store)->add_folder(Folder{kFolder, "/unused/by/these/tests", FolderMode::send_receive}));
+    return std::move(*store);
+}
+
+ScanResult scan(Filesystem& fs, Store& store, ScanOptions options = {}) {
+    options.local_device = kDevice;
+    if (options.now_ns == 0) options.now_ns = 1'700'000'000'000'000'000;
+    auto result = scan_folder(fs, store, kFolder, options);
+    if (!result) FAIL(result.error().message);
+    return std::move(*result);
+}
+
+FileRecord record(Store& store, std::string_view path) {
+    auto r = store.get_file(kFolder, path);
+    REQUIRE(r);
+    if (!*r) FAIL("no record for " << path);
+    return **r;
+}
+
+bool has_record(Store& store, std::string_view path) {
+    auto r = store.get_file(kFolder, path);
+    REQUIRE(r);
+    return r->has_value();
+}
+
+Sequence sequence(Store& store) { return store.folder_stats(kFolder).value().sequence; }
+
+bool has_issue(const ScanResult& result, std::string_view path, std::string_view words) {
+    return std::any_of(result.issues.begin(), result.issues.end(), [&](const ScanIssue& i) {
+        return i.path == path && i.message.find(words) != std::string::npos;
+    });
+}
+
+// The tree most tests start from.
+void make_tree(Filesystem& fs) {
+    put(fs, "top.txt", "top level");
+    REQUIRE(fs.make_dir("a", 0755));
+    put(fs, "a/small.txt", "small file");
+    put(fs, "a/big.bin", noise(700'000, 1), 0600);  // several chunks
+    REQUIRE(fs.make_dir("a/b", 0700));
+    put(fs, "a/b/deep.txt", "deep");
+    REQUIRE(fs.make_dir("empty", 0755));
+    REQUIRE(fs.make_symlink("a/small.txt", "link"));
+}
+
+}  // namespace
+
+#define BOTH_FILESYSTEMS MemoryFixture, PosixFixture
+
+TEMPLATE_TEST_CASE("scanner: the first scan indexes files, directories and symlinks", "[scanner]",
+                   BOTH_FILESYSTEMS) {
+    TestType t;
+    auto store = open_store();
+    make_tree(t.fs);
+    std::vector<ScanProgress> progress;
+    ScanOptions options;
+    options.progress = [&](const ScanProgress& p) { progress.push_back(p); };
+    const ScanResult result = scan(t.fs, *store, options);
+
+    CHECK(result.files == 4);
+    CHECK(result.directories == 3);
+    CHECK(result.symlinks == 1);
+    CHECK(result.bytes == 9 + 10 + 700'000 + 4);
+    CHECK(result.changed == 8);
+    CHECK(result.deleted == 0);
+    CHECK(result.bytes_hashed == result.bytes);
+    CHECK(result.issues.empty());
+    REQUIRE(!progress.empty());
+    CHECK(progress.back().walk_done);
+    CHECK(progress.back().entries_seen == 8);
+    CHECK(progress.back().files_hashed == 4);
+
+    for (const char* path : {"top.txt", "a/small.txt", "a/big.bin", "a/b/deep.txt"}) {
+        INFO(path);
+        const FileRecord r = record(*store, path);
+        const FileStat st = t.fs.lstat(path).value();
+        auto expected = hash_file(t.fs, path);
+        REQUIRE(expected);
+        CHECK(r.kind == FileKind::file);
+        CHECK(!r.deleted);
+        CHECK(r.size == st.size);
+        CHECK(r.mtime_ns == st.mtime_ns);
+        CHECK(r.mode == st.mode);
+        CHECK(r.chunks == expected->chunks);
+        CHECK(r.version.counter(kDevice) == 1);
+        CHECK(r.version.entries().size() == 1);
+        CHECK(r.modified_by == kDevice);
+        CHECK(r.sequence.value > 0);
+    }
+    CHECK(record(*store, "a/big.bin").chunks.size() > 1);
+    CHECK(record(*store, "a/big.bin").mode == 0600);
+    const FileRecord dir = record(*store, "a/b");
+    CHECK(dir.kind == FileKind::directory);
+    CHECK(dir.mode == 0700);
+    CHECK(dir.chunks.empty());
+    const FileRecord link = record(*store, "link");
+    CHECK(link.kind == FileKind::symlink);
+    CHECK(link.symlink_target == "a/small.txt");
+    CHECK(record(*store, "empty").kind == FileKind::directory);
+
+    const auto stats = store->folder_stats(kFolder).value();
+    CHECK(stats.last_scan_ns == 1'700'000'000'000'000'000);
+    CHECK(stats.files == 4);
+}
+
+TEMPLATE_TEST_CASE("scanner: a rescan without changes writes nothing and reads no content", "[scanner]",
+                   BOTH_FILESYSTEMS) {
+    TestType t;
+    auto store = open_store();
+    make_tree(t.fs);
+    scan(t.fs, *store);
+    const Sequence before = sequence(*store);
+
+    FaultInjectingFilesystem counting(t.fs);
+    const ScanResult again = scan(counting, *store);
+    CHECK(again.changed == 0);
+    CHECK(again.files == 4);
+    CHECK(again.directories == 3);
+    CHECK(again.symlinks == 1);
+    CHECK(again.bytes_hashed == 0);
+    CHECK(sequence(*store) == before);
+    CHECK(counting.count(FsOp::open_read) == 0);
+    CHECK(counting.count(FsOp::read_link) == 0);
+    CHECK(counting.count(FsOp::scan_dir) == 4);  // root, a, a/b, empty
+}
+
+TEMPLATE_TEST_CASE("scanner: a changed file gets a newer version", "[scanner]", BOTH_FILESYSTEMS) {
+    TestType t;
+    auto store = open_store();
+    make_tree(t.fs);
+    scan(t.fs, *store);
+    const FileRecord old_small = record(*store, "a/small.txt");
+    const FileRecord old_big = record(*store, "a/big.bin");
+    const FileRecord old_top = record(*store, "top.txt");
+
+    put(t.fs, "a/small.txt", "SMALL FILE");  // same size
+    REQUIRE(t.fs.set_mtime("a/small.txt", old_small.mtime_ns + 1'000'000));
+    std::string big = noise(700'000, 1);
+    big[350'000] ^= 0x55;  // one byte in the middle
+    put(t.fs, "a/big.bin", big, 0600);
+    REQUIRE(t.fs.set_mode("top.txt", 0600));  // only the mode
+
+    const ScanResult result = scan(t.fs, *store);
+    CHECK(result.changed == 3);
+    const FileRecord small = record(*store, "a/small.txt");
+    CHECK(small.version.compare(old_small.version) == Ordering::newer);
+    CHECK(small.version.counter(kDevice) == 2);
+    CHECK(small.sequence > old_small.sequence);
+    CHECK(small.chunks == hash_file(t.fs, "a/small.txt").value().chunks);
+    CHECK(small.chunks != old_small.chunks);
+    const FileRecord big_now = record(*store, "a/big.bin");
+    CHECK(big_now.version.compare(old_big.version) == Ordering::newer);
+    CHECK(big_now.chunks == hash_file(t.fs, "a/big.bin").value().chunks);
+    // Content-defined chunks: the edit changes few of them.
+    std::size_t same = 0;
+    for (const auto& c : big_now.chunks)
+        same += std::count(old_big.chunks.begin(), old_big.chunks.end(), c) > 0;
+    CHECK(same + 2 >= big_now.chunks.size());
+    const FileRecord top = record(*store, "top.txt");
+    CHECK(top.mode == 0600);
+    CHECK(top.version.compare(old_top.version) == Ordering::newer);
+    CHECK(top.chunks == old_top.chunks);
+}
+
+TEMPLATE_TEST_CASE("scanner: deleted files and subtrees become tombstones; re-creating works", "[scanner]",
+                   BOTH_FILESYSTEMS) {
+    TestType t;
+    auto store = open_store();
+    make_tree(t.fs);
+    scan(t.fs, *store);
+    const FileRecord old_top = record(*store, "top.txt");
+    const FileRecord old_deep = record(*store, "a/b/deep.txt");
+    const FileRecord old_link = record(*store, "link");
+
+    REQUIRE(t.fs.remove("top.txt"));
+    REQUIRE(t.fs.remove("a/b/deep.txt"));
+    REQUIRE(t.fs.remove("a/b"));
+    REQUIRE(t.fs.remove("link"));
+    const ScanResult result = scan(t.fs, *store);
+    CHECK(result.deleted == 4);
+    CHECK(result.changed == 4);
+    for (const auto& [path, old] : {std::pair{"top.txt", old_top}, std::pair{"a/b/deep.txt", old_deep},
+                                    std::pair{"link", old_link}}) {
+        INFO(path);
+        const FileRecord r = record(*store, path);
+        CHECK(r.deleted);
+        CHECK(r.kind == old.kind);
+        CHECK(r.chunks.empty());
+        CHECK(r.version.compare(old.version) == Ordering::newer);
+        CHECK(r.modified_by == kDevice);
+    }
+    CHECK(record(*store, "a/b").deleted);
+    CHECK(!record(*store, "a").deleted);
+
+    // Tombstones stay put.
+    const Sequence after_delete = sequence(*store);
+    CHECK(scan(t.fs, *store).changed == 0);
+    CHECK(sequence(*store) == after_delete);
+
+    // Re-created: a version newer than the tombstone's.
+    const FileRecord tomb = record(*store, "top.txt");
+    put(t.fs, "top.txt", "back again");
+    REQUIRE(t.fs.make_dir("a/b", 0755));
+    CHECK(scan(t.fs, *store).changed == 2);
+    const FileRecord back = record(*store, "top.txt");
+    CHECK(!back.deleted);
+    CHECK(back.version.compare(tomb.version) == Ordering::newer);
+    CHECK(back.version.counter(kDevice) == 3);
+    CHECK(back.chunks == hash_file(t.fs, "top.txt").value().chunks);
+    CHECK(!record(*store, "a/b").deleted);
+    CHECK(record(*store, "a/b/deep.txt").deleted);
+}
+
+TEMPLATE_TEST_CASE("scanner: a path that changes kind keeps its history", "[scanner]", BOTH_FILESYSTEMS) {
+    TestType t;
+    auto store = open_store();
+    make_tree(t.fs);
+    scan(t.fs, *store);
+    const FileRecord old_dir = record(*store, "a/b");
+    const FileRecord old_file = record(*store, "top.txt");
+
+    REQUIRE(t.fs.remove("a/b/deep.txt"));
+    REQUIRE(t.fs.remove("a/b"));
+    put(t.fs, "a/b", "now a file");
+    REQUIRE(t.fs.remove("top.txt"));
+    REQUIRE(t.fs.make_dir("top.txt", 0755));
+    put(t.fs, "top.txt/inside", "x");
+
+    const ScanResult result = scan(t.fs, *store);
+    CHECK(result.deleted == 1);  // a/b/deep.txt
+    const FileRecord b = record(*store, "a/b");
+    CHECK(b.kind == FileKind::file);
+    CHECK(!b.deleted);
+    CHECK(b.version.compare(old_dir.version) == Ordering::newer);
+    CHECK(record(*store, "a/b/deep.txt").deleted);
+    const FileRecord top = record(*store, "top.txt");
+    CHECK(top.kind == FileKind::directory);
+    CHECK(top.version.compare(old_file.version) == Ordering::newer);
+    CHECK(top.chunks.empty());
+    CHECK(!record(*store, "top.txt/inside").deleted);
+}
+
+TEMPLATE_TEST_CASE("scanner: .ferryignore and .ferry/ are respected", "[scanner]", BOTH_FILESYSTEMS) {
+    TestType t;
+    auto store = open_store();
+    put(t.fs, ".ferryignore", "# build output\n*.tmp\nbuild/\n");
+    put(t.fs, "keep.txt", "keep");
+    put(t.fs, "scratch.tmp", "ignored");
+    REQUIRE(t.fs.make_dir("build", 0755));
+    put(t.fs, "build/out.o", "ignored");
+    REQUIRE(t.fs.make_dir(".ferry", 0755));
+    put(t.fs, ".ferry/index.db", "ferry's own");
+    put(t.fs, temporary_name("keep.txt", 7), "half written");
+
+    FaultInjectingFilesystem counting(t.fs);
+    const ScanResult result = scan(counting, *store);
+    CHECK(has_record(*store, "keep.txt"));
+    CHECK(has_record(*store, ".ferryignore"));
+    CHECK(!has_record(*store, "scratch.tmp"));
+    CHECK(!has_record(*store, "build"));
+    CHECK(!has_record(*store, "build/out.o"));
+    CHECK(!has_record(*store, ".ferry"));
+    CHECK(!has_record(*store, ".ferry/index.db"));
+    CHECK(!has_record(*store, temporary_name("keep.txt", 7)));
+    CHECK(result.files == 2);
+    CHECK(result.issues.empty());
+    CHECK(counting.count(FsOp::scan_dir) == 1);  // never went into build/ or .ferry/
+
+    // Ignoring what was indexed turns it into tombstones.
+    put(t.fs, "notes.log", "log");
+    REQUIRE(t.fs.make_dir("logs", 0755));
+    put(t.fs, "logs/1.log", "log");
+    scan(t.fs, *store);
+    CHECK(!record(*store, "logs/1.log").deleted);
+    put(t.fs, ".ferryignore", "*.tmp\nbuild/\n*.log\nlogs/\n");
+    const ScanResult again = scan(t.fs, *store);
+    CHECK(record(*store, "notes.log").deleted);
+    CHECK(record(*store, "logs").deleted);
+    CHECK(record(*store, "logs/1.log").deleted);
+    CHECK(again.deleted == 3);
+}
+
+TEMPLATE_TEST_CASE("scanner: special files and invalid names are reported and skipped", "[scanner]",
+                   BOTH_FILESYSTEMS) {
+    TestType t;
+    auto store = open_store();
+    put(t.fs, "fine.txt", "fine");
+    t.make_special("pipe");
+    put(t.fs, "bad\x01name", "control character");
+    const std::string nfd = "cafe\xcc\x81.txt";  // "café" decomposed: not NFC
+    put(t.fs, nfd, "decomposed");
+    const std::string nfc = "caf\xc3\xa9.txt";
+    put(t.fs, nfc, "composed");
+
+    const ScanResult result = scan(t.fs, *store);
+    CHECK(result.issues.size() == 3);
+    CHECK(has_issue(result, "pipe", "special file"));
+    CHECK(has_issue(result, "bad\x01name", "rename it"));
+    CHECK(has_issue(result, nfd, "NFC"));
+    CHECK(has_issue(result, nfd, "rename it"));
+    CHECK(has_record(*store, "fine.txt"));
+    CHECK(has_record(*store, nfc));
+    CHECK(!has_record(*store, "pipe"));
+    CHECK(result.files == 2);
+    // The issues are kept with the scan.
+    const auto stats = store->folder_stats(kFolder).value();
+    CHECK(stats.issues.size() == 3);
+
+    // A file replaced by a special file is gone as a file.
+    REQUIRE(t.fs.remove("fine.txt"));
+    t.make_special("fine.txt");
+    scan(t.fs, *store);
+    CHECK(record(*store, "fine.txt").deleted);
+}
+
+TEMPLATE_TEST_CASE("scanner: permission denied on a file or a directory is reported, the rest indexed",
+                   "[scanner]", BOTH_FILESYSTEMS) {
+    TestType t;
+    auto store = open_store();
+    make_tree(t.fs);
+    scan(t.fs, *store);
+    const FileRecord old_small = record(*store, "a/small.txt");
+    put(t.fs, "a/secret.txt", "new and unreadable");
+    put(t.fs, "a/small.txt", "changed, now unreadable");
+    put(t.fs, "a/b/new.txt", "behind an unreadable directory");
+    put(t.fs, "readable.txt", "new and fine");
+
+    FaultInjectingFilesystem faulty(t.fs);
+    faulty.fail_always(FsOp::open_read, "a/secret.txt", Errc::permission_denied);
+    faulty.fail_always(FsOp::open_read, "a/small.txt", Errc::permission_denied);
+    faulty.fail_always(FsOp::scan_dir, "a/b", Errc::permission_denied);
+    faulty.fail_always(FsOp::lstat, "top.txt", Errc::permission_denied);
+    const ScanResult result = scan(faulty, *store);
+
+    CHECK(result.issues.size() == 4);
+    CHECK(has_issue(result, "a/secret.txt", "permission denied"));
+    CHECK(has_issue(result, "a/small.txt", "permission denied"));
+    CHECK(has_issue(result, "a/b", "permission denied"));
+    CHECK(has_issue(result, "top.txt", "permission denied"));
+    CHECK(!has_record(*store, "a/secret.txt"));
+    CHECK(record(*store, "a/small.txt") == old_small);  // kept as last indexed
+    // What an unreadable directory holds is unknown, not deleted.
+    CHECK(!record(*store, "a/b/deep.txt").deleted);
+    CHECK(!has_record(*store, "a/b/new.txt"));
+    CHECK(!record(*store, "top.txt").deleted);
+    CHECK(has_record(*store, "readable.txt"));
+
+    // Once readable again, everything is indexed.
+    const ScanResult fixed = scan(t.fs, *store);
+    CHECK(fixed.issues.empty());
+    CHECK(has_record(*store, "a/secret.txt"));
+    CHECK(has_record(*store, "a/b/new.txt"));
+    CHECK(record(*store, "a/small.txt").version.compare(old_small.version) == Ordering::newer);
+}
+
+TEST_CASE("scanner: real permission denied on a file and a directory (not as root)", "[scanner]") {
+    if (::geteuid() == 0) {
+        SUCCEED("root reads everything; the fault-injecting test covers this");
+        return;
+    }
+    TempDir dir;
+    PosixFilesystem fs(dir.path());
+    auto store = open_store();
+    put(fs, "ok.txt", "ok");
+    put(fs, "secret.txt", "no", 0000);
+    REQUIRE(fs.make_dir("locked", 0755));
+    put(fs, "locked/inside.txt", "x");
+    scan(fs, *store);  // the directory is indexed while readable
+    REQUIRE(fs.set_mode("locked", 0000));
+    const ScanResult result = scan(fs, *store);
+    REQUIRE(fs.set_mode("locked", 0755));
+    CHECK(has_issue(result, "secret.txt", "Permission denied"));
+    CHECK(has_issue(result, "locked", "Permission denied"));
+    CHECK(!record(*store, "locked/inside.txt").deleted);
+    CHECK(has_record(*store, "ok.txt"));
+}
+
+TEMPLATE_TEST_CASE("scanner: a file vanishing mid-scan", "[scanner]", BOTH_FILESYSTEMS) {
+    TestType t;
+    auto store = open_store();
+    make_tree(t.fs);
+    scan(t.fs, *store);
+    const FileRecord old_small = record(*store, "a/small.txt");
+    put(t.fs, "a/small.txt", "changed, so it will be read");
+    put(t.fs, "a/fresh.txt", "new, so it will be read");
+
+    // Both disappear between the listing and the read.
+    FaultInjectingFilesystem faulty(t.fs);
+    faulty.set_hook([&](FsOp op, std::string_view path) -> Result<void> {
+        if (op == FsOp::open_read && (path == "a/small.txt" || path == "a/fresh.txt"))
+            return t.fs.remove(path);
+        return {};
+    });
+    const ScanResult result = scan(faulty, *store);
+    CHECK(result.issues.empty());
+    const FileRecord small = record(*store, "a/small.txt");
+    CHECK(small.deleted);
+    CHECK(small.version.compare(old_small.version) == Ordering::newer);
+    CHECK(!has_record(*store, "a/fresh.txt"));
+    CHECK(!record(*store, "a/big.bin").deleted);
+
+    // An entry that vanishes between readdir and its stat.
+    faulty.clear();
+    faulty.fail_next(FsOp::lstat, "a/b/deep.txt", Errc::not_found);
+    scan(faulty, *store);
+    CHECK(record(*store, "a/b/deep.txt").deleted);
+}
+
+TEMPLATE_TEST_CASE("scanner: a file growing while hashed is hashed again", "[scanner]", BOTH_FILESYSTEMS) {
+    TestType t;
+    auto store = open_store();
+    put(t.fs, "growing.log", noise(100'000, 3));
+    put(t.fs, "endless.log", "starts small");
+
+    int grown = 0;
+    FaultInjectingFilesystem faulty(t.fs);
+    faulty.set_hook([&](FsOp op, std::string_view path) -> Result<void> {
+        if (op != FsOp::read) return {};
+        if (path == "growing.log" && grown < 2) {
+            ++grown;
+            t.append("growing.log", noise(5'000, 10 + static_cast<std::uint32_t>(grown)));
+        }
+        if (path == "endless.log") t.append("endless.log", "more\n");
+        return {};
+    });
+    const ScanResult result = scan(faulty, *store);
+    CHECK(grown == 2);
+    const FileRecord r = record(*store, "growing.log");
+    CHECK(r.size == 110'000);
+    CHECK(r.size == t.fs.lstat("growing.log").value().size);
+    CHECK(r.chunks == hash_file(t.fs, "growing.log").value().chunks);
+    // One that never stops is reported after the retries.
+    CHECK(!has_record(*store, "endless.log"));
+    REQUIRE(result.issues.size() == 1);
+    CHECK(has_issue(result, "endless.log", "kept changing"));
+}
+
+TEMPLATE_TEST_CASE("scanner: cancellation stops the scan; the next one completes", "[scanner]",
+                   BOTH_FILESYSTEMS) {
+    TestType t;
+    auto store = open_store();
+    for (int d = 0; d < 20; ++d) {
+        const std::string dir = "dir" + std::to_string(d);
+        REQUIRE(t.fs.make_dir(dir, 0755));
+        for (int f = 0; f < 5; ++f) put(t.fs, dir + "/f" + std::to_string(f), "content " + dir);
+    }
+    std::atomic<bool> cancel{false};
+    FaultInjectingFilesystem faulty(t.fs);
+    faulty.set_hook([&](FsOp op, std::string_view path) -> Result<void> {
+        if (op == FsOp::scan_dir && path == "dir7") cancel = true;
+        return {};
+    });
+    ScanOptions options;
+    options.cancel = &cancel;
+    options.local_device = kDevice;
+    auto cancelled = scan_folder(faulty, *store, kFolder, options);
+    REQUIRE(!cancelled);
+    CHECK(cancelled.error().code == Errc::changed);
+    CHECK_THAT(cancelled.error().message, Catch::Contains("cancelled"));
+    CHECK(store->folder_stats(kFolder).value().last_scan_ns == 0);  // not a finished scan
+
+    const ScanResult full = scan(t.fs, *store);
+    CHECK(full.files == 100);
+    CHECK(full.directories == 20);
+    for (int d = 0; d < 20; ++d) CHECK(has_record(*store, "dir" + std::to_string(d) + "/f4"));
+}
+
+TEMPLATE_TEST_CASE("scanner: many directories on several threads", "[scanner]", BOTH_FILESYSTEMS) {
+    TestType t;
+    auto store = open_store();
+    for (int d = 0; d < 30; ++d) {
+        std::string dir = "d" + std::to_string(d);
+        REQUIRE(t.fs.make_dir(dir, 0755));
+        REQUIRE(t.fs.make_dir(dir + "/sub", 0755));
+        for (int f = 0; f < 40; ++f) put(t.fs, dir + "/sub/" + std::to_string(f), std::to_string(d * 100 + f));
+    }
+    ScanOptions options;
+    options.threads = 4;
+    const ScanResult first = scan(t.fs, *store, options);
+    CHECK(first.files == 1200);
+    CHECK(first.directories == 60);
+    CHECK(first.changed == 1260);
+    CHECK(sequence(*store).value == 1260);
+    CHECK(scan(t.fs, *store, options).changed == 0);
+    CHECK(record(*store, "d29/sub/39").chunks == hash_file(t.fs, "d29/sub/39").value().chunks);
+}
+
+TEST_CASE("scanner: a missing folder root fails the scan instead of deleting everything", "[scanner]") {
+    TempDir parent;
+    const std::string root = parent / "folder";
+    REQUIRE(::mkdir(root.c_str(), 0755) == 0);
+    auto store = open_store();
+    {
+        PosixFilesystem fs(root);
+        put(fs, "precious.txt", "keep me");
+        scan(fs, *store);
+        REQUIRE(fs.remove("precious.txt"));
+    }
+    REQUIRE(::rmdir(root.c_str()) == 0);
+    PosixFilesystem fs(root);
+    ScanOptions options;
+    options.local_device = kDevice;
+    auto result = scan_folder(fs, *store, kFolder, options);
+    REQUIRE(!result);
+    CHECK(result.error().code == Errc::not_found);
+    CHECK(!record(*store, "precious.txt").deleted);
+}

@@ -1,0 +1,322 @@
+#include "fs/scan_directory.hh"
+
+#include <algorithm>
+
+#include "core/path_rules.hh"
+#include "fs/file_hasher.hh"
+
+namespace ferry {
+
+namespace {
+
+// Hashed records are handed on in groups this size, so a directory of many
+// changed files does not hold all their records at once.
+constexpr std::size_t kEmitEvery = 256;
+
+FileKind kind_of(EntryKind kind) {
+    switch (kind) {
+    case EntryKind::directory: return FileKind::directory;
+    case EntryKind::symlink: return FileKind::symlink;
+    default: return FileKind::file;
+    }
+}
+
+// The cheap "unchanged" test: what lstat tells without reading anything.
+bool same_stat(const StoredEntry& stored, const FileStat& st) {
+    return stored.kind == kind_of(st.kind) && stored.size == st.size && stored.mtime_ns == st.mtime_ns &&
+           stored.inode == st.inode && stored.mode == st.mode;
+}
+
+class DirectoryStep {
+public:
+    DirectoryStep(ScanContext& ctx, const std::string& dir, ScanSink& sink)
+        : m_ctx(ctx), m_dir(dir), m_sink(sink) {}
+
+    Result<void> run();
+
+private:
+    struct PendingFile {
+        std::string path;
+        std::optional<StoredEntry> stored;  // the live or deleted record, if any
+    };
+
+    Result<void> merge(const DirEntryStat* disk, const StoredEntry* stored);
+    Result<void> on_directory(const std::string& path, const FileStat& st, const StoredEntry* stored);
+    Result<void> on_symlink(const std::string& path, const FileStat& st, const StoredEntry* stored);
+    Result<void> hash(const PendingFile& file);
+    // A new version of `path` made here (version = stored's, incremented).
+    FileUpdate new_version(const std::string& path, FileKind kind, const FileStat& st,
+                           const StoredEntry* stored) const;
+    // `path` (stored as `stored`) is gone: it, and below a directory every
+    // stored descendant, become tombstones (descendants first). `descend`
+    // false: the descendants were handled already (the directory became
+    // something else, which is now gone too).
+    Result<void> tombstone(const std::string& path, const StoredEntry& stored, bool descend = true);
+    Result<void> tombstone_descendants(const std::string& dir);
+    // Keeps the stored record but notes the file's new inode (a copy that
+    // replaced it with the same content, times and mode).
+    Result<void> refresh_inode(const std::string& path, std::uint64_t inode);
+    void issue(const std::string& path, std::string message) {
+        m_out.issues.push_back(ScanIssue{path, std::move(message)});
+    }
+    bool valid_name(const std::string& path);
+
+    ScanContext& m_ctx;
+    const std::string& m_dir;
+    ScanSink& m_sink;
+    ScanOutput m_out;
+    std::vector<std::string> m_subdirs;
+    std::vector<PendingFile> m_pending;
+};
+
+Result<void> DirectoryStep::run() {
+    auto listing = m_ctx.fs.scan_dir(m_dir);
+    if (!listing) {
+        // Without the root there is no folder to compare with: never take
+        // that for "everything was deleted".
+        if (m_dir.empty()) return tl::unexpected(listing.error());
+        // Vanished since its parent was listed: the next scan records it.
+        if (listing.error().code != Errc::not_found)
+            issue(m_dir, listing.error().message + "; its indexed contents are kept as they were");
+        m_sink.emit(std::move(m_out));
+        m_sink.enqueue_dirs({});
+        return {};
+    }
+    auto stored = m_ctx.store.children(m_ctx.folder_id, m_dir);
+    if (!stored) return tl::unexpected(stored.error());
+
+    std::sort(listing->begin(), listing->end(),
+              [](const DirEntryStat& a, const DirEntryStat& b) { return a.name < b.name; });
+    m_ctx.entries_seen.fetch_add(listing->size(), std::memory_order_relaxed);
+
+    // Both lists are sorted by name (bytewise): merge them.
+    auto d = listing->cbegin();
+    auto s = stored->cbegin();
+    while (d != listing->cend() || s != stored->cend()) {
+        if (m_ctx.cancelled()) break;
+        Result<void> r;
+        if (s == stored->cend() || (d != listing->cend() && d->name < s->name)) {
+            r = merge(&*d++, nullptr);
+        } else if (d == listing->cend() || s->name < d->name) {
+            r = merge(nullptr, &*s++);
+        } else {
+            r = merge(&*d++, &*s++);
+        }
+        if (!r) return r;
+    }
+
+    m_sink.emit(std::move(m_out));
+    m_out = ScanOutput{};
+    m_sink.enqueue_dirs(std::move(m_subdirs));
+
+    for (const auto& file : m_pending) {
+        if (m_ctx.cancelled()) break;
+        if (auto r = hash(file); !r) return r;
+        if (m_out.updates.size() >= kEmitEvery) {
+            m_sink.emit(std::move(m_out));
+            m_out = ScanOutput{};
+        }
+    }
+    m_sink.emit(std::move(m_out));
+    return {};
+}
+
+Result<void> DirectoryStep::merge(const DirEntryStat* disk, const StoredEntry* stored) {
+    const StoredEntry* live = stored != nullptr && !stored->deleted ? stored : nullptr;
+    const std::string path = join_path(m_dir, disk != nullptr ? disk->name : stored->name);
+    if (disk == nullptr || is_internal_path(path)) return live ? tombstone(path, *live) : Result<void>{};
+    if (!disk->stat) {
+        if (disk->stat.error().code == Errc::not_found)  // vanished since the listing
+            return live ? tombstone(path, *live) : Result<void>{};
+        issue(path, disk->stat.error().message + "; it is kept as last indexed");
+        return {};
+    }
+    const FileStat& st = *disk->stat;
+    if (!m_ctx.ignore.empty() && m_ctx.ignore.is_ignored(path, st.kind == EntryKind::directory))
+        return live ? tombstone(path, *live) : Result<void>{};
+
+    // What is unchanged since it was stored had a valid name then.
+    if (live != nullptr && st.kind == EntryKind::file && same_stat(*live, st)) {
+        ++m_out.files;
+        m_out.bytes += st.size;
+        return {};
+    }
+    if (!valid_name(path)) return {};
+    // A directory that became something else: what was below it is gone.
+    if (live != nullptr && live->kind == FileKind::directory && st.kind != EntryKind::directory) {
+        if (auto r = tombstone_descendants(path); !r) return r;
+    }
+    switch (st.kind) {
+    case EntryKind::directory: return on_directory(path, st, stored);
+    case EntryKind::symlink: return on_symlink(path, st, stored);
+    case EntryKind::special:
+        issue(path, "is a special file (FIFO, socket or device), which ferry does not sync; move it out of "
+                    "the folder or add it to .ferryignore");
+        return live ? tombstone(path, *live, false) : Result<void>{};
+    case EntryKind::file:
+        m_pending.push_back(PendingFile{path, stored ? std::optional(*stored) : std::nullopt});
+        m_ctx.bytes_to_hash.fetch_add(st.size, std::memory_order_relaxed);
+        return {};
+    }
+    return {};
+}
+
+bool DirectoryStep::valid_name(const std::string& path) {
+    auto normal = normalize_path(path);
+    if (!normal) {
+        issue(path, normal.error().message + "; rename it so that ferry can sync it");
+        return false;
+    }
+    if (*normal != path) {
+        issue(path, "name is not in Unicode NFC form (other devices would see a different name); rename it "
+                    "so that ferry can sync it");
+        return false;
+    }
+    return true;
+}
+
+Result<void> DirectoryStep::on_directory(const std::string& path, const FileStat& st,
+                                         const StoredEntry* stored) {
+    ++m_out.directories;
+    m_subdirs.push_back(path);
+    const bool unchanged = stored != nullptr && !stored->deleted && stored->kind == FileKind::directory &&
+                           stored->mode == st.mode;  // a directory's mtime moves with its entries
+    if (!unchanged) m_out.updates.push_back(new_version(path, FileKind::directory, st, stored));
+    return {};
+}
+
+Result<void> DirectoryStep::on_symlink(const std::string& path, const FileStat& st, const StoredEntry* stored) {
+    const StoredEntry* live = stored != nullptr && !stored->deleted ? stored : nullptr;
+    if (live != nullptr && same_stat(*live, st)) {
+        ++m_out.symlinks;
+        return {};
+    }
+    auto target = m_ctx.fs.read_link(path);
+    if (!target) {
+        if (target.error().code == Errc::not_found) return live ? tombstone(path, *live, false) : Result<void>{};
+        issue(path, target.error().message);
+        return {};
+    }
+    ++m_out.symlinks;
+    if (live != nullptr && live->kind == FileKind::symlink && live->symlink_target == *target &&
+        live->mtime_ns == st.mtime_ns && live->mode == st.mode && live->size == st.size)
+        return refresh_inode(path, st.inode);
+    FileUpdate update = new_version(path, FileKind::symlink, st, stored);
+    update.record.symlink_target = std::move(*target);
+    m_out.updates.push_back(std::move(update));
+    return {};
+}
+
+Result<void> DirectoryStep::hash(const PendingFile& file) {
+    const StoredEntry* stored = file.stored ? &*file.stored : nullptr;
+    const StoredEntry* live = stored != nullptr && !stored->deleted ? stored : nullptr;
+    HashOptions options;
+    options.threads = m_ctx.hash_threads;
+    std::uint64_t reported = 0;
+    options.on_bytes = [&](std::uint64_t so_far) {
+        if (so_far > reported) m_ctx.bytes_hashed.fetch_add(so_far - reported, std::memory_order_relaxed);
+        reported = so_far;
+    };
+    Result<HashedFile> hashed = fail(Errc::changed, "");
+    for (int attempt = 0; attempt <= kHashRetries && !m_ctx.cancelled(); ++attempt) {
+        reported = 0;
+        hashed = hash_file(m_ctx.fs, file.path, options);
+        if (hashed || hashed.error().code != Errc::changed) break;
+    }
+    if (!hashed) {
+        switch (hashed.error().code) {
+        case Errc::not_found:  // deleted while we looked
+            return live ? tombstone(file.path, *live, false) : Result<void>{};
+        case Errc::changed:
+            if (!m_ctx.cancelled())
+                issue(file.path, "kept changing while it was read (" + std::to_string(kHashRetries + 1) +
+                                     " tries); a later scan will index it");
+            return {};
+        default:
+            issue(file.path, hashed.error().message + "; it is kept as last indexed");
+            return {};
+        }
+    }
+    m_ctx.files_hashed.fetch_add(1, std::memory_order_relaxed);
+    const FileStat& st = hashed->stat;
+    ++m_out.files;
+    m_out.bytes += st.size;
+    // Same size, time and mode: a new version only if the content differs.
+    if (live != nullptr && live->kind == FileKind::file && live->size == st.size &&
+        live->mtime_ns == st.mtime_ns && live->mode == st.mode) {
+        auto full = m_ctx.store.get_file(m_ctx.folder_id, file.path);
+        if (!full) return tl::unexpected(full.error());
+        if (*full && (*full)->chunks == hashed->chunks) {
+            if (live->inode != st.inode) m_out.updates.push_back(FileUpdate{std::move(**full), st.inode});
+            return {};
+        }
+    }
+    FileUpdate update = new_version(file.path, FileKind::file, st, stored);
+    update.record.chunks = std::move(hashed->chunks);
+    m_out.updates.push_back(std::move(update));
+    return {};
+}
+
+FileUpdate DirectoryStep::new_version(const std::string& path, FileKind kind, const FileStat& st,
+                                      const StoredEntry* stored) const {
+    FileUpdate update;
+    FileRecord& record = update.record;
+    record.path = path;
+    record.kind = kind;
+    record.size = kind == FileKind::directory ? 0 : st.size;
+    record.mtime_ns = st.mtime_ns;
+    record.mode = st.mode;
+    if (stored != nullptr) record.version = stored->version;
+    record.version.increment(m_ctx.local_device);
+    record.modified_by = m_ctx.local_device;
+    update.inode = st.inode;
+    return update;
+}
+
+Result<void> DirectoryStep::tombstone(const std::string& path, const StoredEntry& stored, bool descend) {
+    if (descend && stored.kind == FileKind::directory) {
+        if (auto r = tombstone_descendants(path); !r) return r;
+    }
+    FileUpdate update;
+    FileRecord& record = update.record;
+    record.path = path;
+    record.kind = stored.kind;
+    record.mtime_ns = stored.mtime_ns;
+    record.mode = stored.mode;
+    record.deleted = true;
+    record.version = stored.version;
+    record.version.increment(m_ctx.local_device);
+    record.modified_by = m_ctx.local_device;
+    m_out.updates.push_back(std::move(update));
+    ++m_out.deleted;
+    return {};
+}
+
+Result<void> DirectoryStep::tombstone_descendants(const std::string& dir) {
+    auto children = m_ctx.store.children(m_ctx.folder_id, dir);
+    if (!children) return tl::unexpected(children.error());
+    for (const StoredEntry& child : *children) {
+        const std::string path = join_path(dir, child.name);
+        if (!child.deleted) {
+            if (auto r = tombstone(path, child); !r) return r;
+        } else if (child.kind == FileKind::directory) {
+            if (auto r = tombstone_descendants(path); !r) return r;
+        }
+    }
+    return {};
+}
+
+Result<void> DirectoryStep::refresh_inode(const std::string& path, std::uint64_t inode) {
+    auto full = m_ctx.store.get_file(m_ctx.folder_id, path);
+    if (!full) return tl::unexpected(full.error());
+    if (*full) m_out.updates.push_back(FileUpdate{std::move(**full), inode});
+    return {};
+}
+
+}  // namespace
+
+Result<void> scan_directory(ScanContext& ctx, const std::string& dir, ScanSink& sink) {
+    return DirectoryStep(ctx, dir, sink).run();
+}
+
+}  // namespace ferry
