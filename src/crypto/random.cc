@@ -1,0 +1,14 @@
+#include "crypto/random.hh"
+
+#include <sodium.h>
+
+#include "crypto/sodium.hh"
+
+namespace ferry {
+
+std::uint32_t random_below(std::uint32_t upper) {
+    crypto_detail::ensure_sodium();
+    return randombytes_uniform(upper);
+}
+
+}  // namespace ferry
