@@ -31,24 +31,34 @@ CREATE TABLE folders (
     last_scan_ns INTEGER NOT NULL DEFAULT 0   -- when the last scan finished, ns since the epoch; 0 never
 ) STRICT;
 
+-- Keyed by path, WITHOUT ROWID: a directory's entries are adjacent on disk,
+-- so children() (the scanner's no-change rescan) is one range scan, not one
+-- seek per entry. Rows stay narrow (chunk lists live in chunk_lists) so that
+-- a rescan reads few pages and the hot part stays in the page cache.
 CREATE TABLE files (
-    id             INTEGER PRIMARY KEY,  -- internal row id; chunks.file refers to it
     folder         INTEGER NOT NULL REFERENCES folders(id) ON DELETE CASCADE,  -- folders.id
     parent         TEXT NOT NULL,        -- folder-relative path of the directory holding it; '' is the root
     name           TEXT NOT NULL,        -- last path component
+    id             INTEGER NOT NULL UNIQUE,  -- the record's number, kept across updates; chunk_lists.file and chunks.file refer to it
     kind           INTEGER NOT NULL,     -- FileKind: 0 file, 1 directory, 2 symlink
     size           INTEGER NOT NULL,     -- bytes (uint64 bit pattern); 0 for directories and tombstones
     mtime_ns       INTEGER NOT NULL,     -- modification time, ns since the epoch
     mode           INTEGER NOT NULL,     -- permission bits (07777)
     deleted        INTEGER NOT NULL,     -- 1 for a tombstone, else 0
     version        BLOB NOT NULL,        -- VersionVector::encode()
-    chunks         BLOB NOT NULL,        -- encode_chunk_list(): the ordered chunk list, empty when none
     symlink_target TEXT NOT NULL,        -- symlinks only, as read; '' otherwise
     sequence       INTEGER NOT NULL,     -- local sequence of this version (per folder, increasing)
     modified_by    INTEGER NOT NULL,     -- ShortId of the device that made this version (bit pattern)
     inode          INTEGER NOT NULL,     -- local only, never synced: inode at the last scan (bit pattern)
-    chunk_era      INTEGER NOT NULL,     -- chunks.era under which this file's chunk rows were written
-    UNIQUE (folder, parent, name)        -- also the index children() reads in name order
+    PRIMARY KEY (folder, parent, name)
+) STRICT, WITHOUT ROWID;
+
+-- The ordered chunk list of every record that has chunks: one compact blob
+-- per file. No row for directories, symlinks, tombstones and empty files.
+CREATE TABLE chunk_lists (
+    file   INTEGER PRIMARY KEY REFERENCES files(id) ON DELETE CASCADE,  -- files.id
+    era    INTEGER NOT NULL,     -- chunks.era under which this list's rows in chunks were written
+    chunks BLOB NOT NULL         -- encode_chunk_list(): per chunk 32-byte hash and LEB128 size
 ) STRICT;
 
 -- files_since(): a folder's changes in sequence order.

@@ -86,8 +86,6 @@ Result<Statement> Database::prepare(std::string_view sql, std::string_view purpo
     return Statement(this, stmt, std::string(purpose));
 }
 
-std::int64_t Database::last_insert_rowid() const { return sqlite3_last_insert_rowid(m_handle); }
-
 // ---- Statement ----
 
 Statement::Statement(Database* db, sqlite3_stmt* stmt, std::string purpose)

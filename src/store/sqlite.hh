@@ -86,7 +86,6 @@ public:
     Result<void> exec(const std::string& sql, std::string_view purpose);
     Result<Statement> prepare(std::string_view sql, std::string_view purpose);
 
-    std::int64_t last_insert_rowid() const;
     const std::string& path() const { return m_path; }
 
     // The Error for the connection's last failure with result code `rc`.

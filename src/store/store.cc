@@ -218,8 +218,8 @@ Result<void> Store::remove_folder(std::string_view id) {
     if (!txn) return error_of(txn);
     auto folder = m_impl->folder(id);
     if (!folder) return error_of(folder);
-    // Chunk rows first: they have no foreign key (see migrations.cc). Files
-    // and scan issues follow the folder by ON DELETE CASCADE.
+    // Chunk rows first: they have no foreign key (see migrations.cc). Files,
+    // their chunk lists and scan issues follow the folder by ON DELETE CASCADE.
     auto chunks = db.prepare(
         "DELETE FROM chunks WHERE file IN (SELECT id FROM files WHERE folder = ?)", purpose);
     if (!chunks) return error_of(chunks);

@@ -71,25 +71,34 @@ std::span<const std::uint8_t> bytes_of(std::string_view s) {
 
 Result<void> store::prepare_file_statements(store::State& impl) {
     auto& db = *impl.db;
-    const std::string record_columns = k_record_columns;
+    const std::string select_records =
+        std::string("SELECT ") + k_record_columns + " FROM " + k_record_tables;
     const struct {
         Statement* stmt;
         std::string sql;
         const char* purpose;
     } statements[] = {
         {&impl.file_key,
-         "SELECT id, chunks, chunk_era FROM files WHERE folder = ? AND parent = ? AND name = ?",
+         "SELECT files.id, chunk_lists.chunks, chunk_lists.era FROM files "
+         "LEFT JOIN chunk_lists ON chunk_lists.file = files.id "
+         "WHERE folder = ? AND parent = ? AND name = ?",
          "look up a file record"},
         {&impl.insert_file,
          "INSERT INTO files (folder, parent, name, kind, size, mtime_ns, mode, deleted, version, "
-         "chunks, symlink_target, sequence, modified_by, inode, chunk_era) "
-         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+         "symlink_target, sequence, modified_by, inode, id) "
+         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
          "insert a file record"},
         {&impl.update_file,
          "UPDATE files SET kind = ?4, size = ?5, mtime_ns = ?6, mode = ?7, deleted = ?8, "
-         "version = ?9, chunks = ?10, symlink_target = ?11, sequence = ?12, modified_by = ?13, "
-         "inode = ?14, chunk_era = ?15 WHERE id = ?1",
+         "version = ?9, symlink_target = ?10, sequence = ?11, modified_by = ?12, inode = ?13 "
+         "WHERE folder = ?1 AND parent = ?2 AND name = ?3",
          "update a file record"},
+        {&impl.write_chunk_list,
+         "INSERT INTO chunk_lists (file, era, chunks) VALUES (?, ?, ?) "
+         "ON CONFLICT (file) DO UPDATE SET era = excluded.era, chunks = excluded.chunks",
+         "store a chunk list"},
+        {&impl.delete_chunk_list, "DELETE FROM chunk_lists WHERE file = ?",
+         "drop a chunk list"},
         {&impl.insert_chunk,
          "INSERT INTO chunks (era, hash_prefix, file, chunk_index) VALUES (?, ?, ?, ?)",
          "index a chunk"},
@@ -102,23 +111,22 @@ Result<void> store::prepare_file_statements(store::State& impl) {
          "SELECT name, kind, deleted, size, mtime_ns, mode, inode, symlink_target, version "
          "FROM files WHERE folder = ? AND parent = ? ORDER BY name",
          "list a directory"},
-        {&impl.get_file,
-         "SELECT " + record_columns + " FROM files WHERE folder = ? AND parent = ? AND name = ?",
+        {&impl.get_file, select_records + " WHERE folder = ? AND parent = ? AND name = ?",
          "read a file record"},
         {&impl.files_since,
-         "SELECT " + record_columns +
-             " FROM files WHERE folder = ? AND sequence > ? ORDER BY sequence LIMIT ?",
+         select_records + " WHERE folder = ? AND sequence > ? ORDER BY sequence LIMIT ?",
          "read changes since a sequence"},
         {&impl.files_page,
-         "SELECT id, " + record_columns +
-             " FROM files WHERE folder = ? AND id > ? ORDER BY id LIMIT ?",
+         select_records +
+             " WHERE folder = ?1 AND (parent, name) > (?2, ?3) ORDER BY parent, name LIMIT ?4",
          "read a folder's records"},
         {&impl.chunk_probe,
          "SELECT file, chunk_index FROM chunks WHERE era = ? AND hash_prefix = ?",
          "look up a chunk"},
         {&impl.chunk_file,
-         "SELECT folders.folder_id, files.parent, files.name, files.chunks FROM files "
-         "JOIN folders ON folders.id = files.folder WHERE files.id = ?",
+         "SELECT folders.folder_id, files.parent, files.name, chunk_lists.chunks "
+         "FROM chunk_lists JOIN files ON files.id = chunk_lists.file "
+         "JOIN folders ON folders.id = files.folder WHERE chunk_lists.file = ?",
          "read the file holding a chunk"},
     };
     for (const auto& s : statements) {
@@ -126,6 +134,11 @@ Result<void> store::prepare_file_statements(store::State& impl) {
         if (!stmt) return error_of(stmt);
         *s.stmt = std::move(*stmt);
     }
+
+    auto last_id = db.prepare("SELECT coalesce(max(id), 0) FROM files", "read the last file number");
+    if (!last_id) return error_of(last_id);
+    if (auto row = last_id->step(); !row) return error_of(row);
+    impl.last_file_id = last_id->column_int(0);
 
     auto era = db.prepare("SELECT era, count(*) FROM chunks WHERE era = (SELECT max(era) FROM chunks)",
                           "read the chunk lookup's era");
@@ -192,9 +205,10 @@ Result<void> forget_chunks(store::State& impl, std::int64_t file, std::int64_t e
     return {};
 }
 
-Result<void> index_chunks(store::State& impl, std::int64_t file, std::span<const ChunkRef> chunks) {
+Result<void> index_chunks(store::State& impl, std::int64_t file, std::int64_t era,
+                          std::span<const ChunkRef> chunks) {
     for (std::size_t i = 0; i < chunks.size(); ++i) {
-        impl.insert_chunk.bind_int(1, impl.chunk_era);
+        impl.insert_chunk.bind_int(1, era);
         impl.insert_chunk.bind_int(2, hash_prefix(chunks[i].hash));
         impl.insert_chunk.bind_int(3, file);
         impl.insert_chunk.bind_int(4, static_cast<std::int64_t>(i));
@@ -214,7 +228,6 @@ Result<void> put_file(store::State& impl, std::int64_t folder, std::int64_t sequ
 
     std::optional<std::int64_t> file;
     bool chunks_unchanged = false;
-    std::int64_t era = impl.chunk_era;
     {
         ResetOnExit reset(impl.file_key);
         impl.file_key.bind_int(1, folder);
@@ -226,23 +239,25 @@ Result<void> put_file(store::State& impl, std::int64_t folder, std::int64_t sequ
             file = impl.file_key.column_int(0);
             const auto old_blob = impl.file_key.column_blob(1);
             const auto old_era = impl.file_key.column_int(2);
+            // Metadata-only changes keep the chunk list and its rows.
             chunks_unchanged = std::ranges::equal(old_blob, bytes_of(chunk_blob));
-            if (chunks_unchanged) {
-                era = old_era;
-            } else if (auto ok = forget_chunks(impl, *file, old_era, old_blob); !ok) {
-                return ok;
+            if (!chunks_unchanged) {
+                if (auto ok = forget_chunks(impl, *file, old_era, old_blob); !ok) return ok;
             }
         }
     }
     if (!chunks_unchanged && impl.chunk_era_rows >= k_era_rows) {
         ++impl.chunk_era;
         impl.chunk_era_rows = 0;
-        era = impl.chunk_era;
     }
+    const std::int64_t era = impl.chunk_era;
 
     Statement& write = file ? impl.update_file : impl.insert_file;
-    if (file) write.bind_int(1, *file);
-    else write.bind_int(1, folder);
+    if (!file) {
+        file = ++impl.last_file_id;
+        write.bind_int(14, *file);
+    }
+    write.bind_int(1, folder);
     write.bind_text(2, parts.parent);
     write.bind_text(3, parts.name);
     write.bind_int(4, static_cast<std::int64_t>(record.kind));
@@ -251,16 +266,22 @@ Result<void> put_file(store::State& impl, std::int64_t folder, std::int64_t sequ
     write.bind_int(7, record.mode);
     write.bind_int(8, record.deleted ? 1 : 0);
     write.bind_blob(9, record.version.encode());
-    write.bind_blob(10, chunk_blob);
-    write.bind_text(11, record.symlink_target);
-    write.bind_int(12, sequence);
-    write.bind_int(13, static_cast<std::int64_t>(record.modified_by.value));
-    write.bind_int(14, static_cast<std::int64_t>(update.inode));
-    write.bind_int(15, era);
+    write.bind_text(10, record.symlink_target);
+    write.bind_int(11, sequence);
+    write.bind_int(12, static_cast<std::int64_t>(record.modified_by.value));
+    write.bind_int(13, static_cast<std::int64_t>(update.inode));
     if (auto ok = write.run(); !ok) return ok;
-    if (!file) file = impl.db->last_insert_rowid();
     if (chunks_unchanged) return {};
-    return index_chunks(impl, *file, record.chunks);
+
+    if (record.chunks.empty()) {
+        impl.delete_chunk_list.bind_int(1, *file);
+        return impl.delete_chunk_list.run();
+    }
+    impl.write_chunk_list.bind_int(1, *file);
+    impl.write_chunk_list.bind_int(2, era);
+    impl.write_chunk_list.bind_blob(3, chunk_blob);
+    if (auto ok = impl.write_chunk_list.run(); !ok) return ok;
+    return index_chunks(impl, *file, era, record.chunks);
 }
 
 }  // namespace
@@ -371,7 +392,9 @@ Result<std::vector<FileRecord>> Store::files_since(std::string_view folder_id, S
 
 Result<void> Store::for_each_file(std::string_view folder_id,
                                   const std::function<Result<void>(const FileRecord&)>& fn) {
-    std::int64_t last_id = 0;
+    // Pages follow the key order, so each one starts with a seek.
+    std::string last_parent;
+    std::string last_name;
     for (;;) {
         std::vector<FileRecord> page;
         {
@@ -381,14 +404,16 @@ Result<void> Store::for_each_file(std::string_view folder_id,
             if (!folder) return error_of(folder);
             ResetOnExit reset(impl.files_page);
             impl.files_page.bind_int(1, folder->rowid);
-            impl.files_page.bind_int(2, last_id);
-            impl.files_page.bind_int(3, k_page_rows);
+            impl.files_page.bind_text(2, last_parent);
+            impl.files_page.bind_text(3, last_name);
+            impl.files_page.bind_int(4, k_page_rows);
             for (;;) {
                 auto row = impl.files_page.step();
                 if (!row) return error_of(row);
                 if (!*row) break;
-                last_id = impl.files_page.column_int(0);
-                auto record = store::read_record(impl, impl.files_page, 1, folder_id);
+                last_parent = impl.files_page.column_text(0);
+                last_name = impl.files_page.column_text(1);
+                auto record = store::read_record(impl, impl.files_page, 0, folder_id);
                 if (!record) return error_of(record);
                 page.push_back(std::move(*record));
             }

@@ -26,6 +26,9 @@ struct State {
     // transaction rolls back, the count may be off, which is harmless.
     std::int64_t chunk_era = 0;
     std::int64_t chunk_era_rows = 0;
+    // The highest files.id given out. Ids of a rolled-back batch are not
+    // reused; gaps are harmless.
+    std::int64_t last_file_id = 0;
 
     // Statements used on every batch or lookup: prepared once at open.
     sqlite::Statement folder_row;
@@ -36,6 +39,8 @@ struct State {
     sqlite::Statement insert_chunk;
     sqlite::Statement delete_chunk;
     sqlite::Statement delete_file_chunks;
+    sqlite::Statement write_chunk_list;
+    sqlite::Statement delete_chunk_list;
     sqlite::Statement children;
     sqlite::Statement get_file;
     sqlite::Statement files_since;
@@ -53,10 +58,13 @@ struct State {
     Error corrupt(std::string_view folder_id, std::string_view path, std::string_view what) const;
 };
 
-// Rows of file records are read with this column list, in this order.
+// Rows of file records are read with this column list, in this order, from
+// k_record_tables.
 inline constexpr const char* k_record_columns =
-    "parent, name, kind, size, mtime_ns, mode, deleted, version, chunks, symlink_target, "
-    "sequence, modified_by";
+    "parent, name, kind, size, mtime_ns, mode, deleted, version, chunk_lists.chunks, "
+    "symlink_target, sequence, modified_by";
+inline constexpr const char* k_record_tables =
+    "files LEFT JOIN chunk_lists ON chunk_lists.file = files.id";
 
 // Decodes a row selected with k_record_columns starting at column `first`.
 Result<FileRecord> read_record(const State& impl, const sqlite::Statement& row, int first,

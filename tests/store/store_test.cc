@@ -182,9 +182,12 @@ TEST_CASE("store: the database runs in WAL mode with foreign keys on", "[store]"
     CHECK(raw_text(path, "PRAGMA journal_mode") == "wal");
     // Removing a folder relies on ON DELETE CASCADE, i.e. on foreign keys.
     add_folder(*store, "f", "/f");
-    REQUIRE_OK(put(*store, "f", {dir_record("d")}));
+    std::mt19937_64 rng(9);
+    REQUIRE_OK(put(*store, "f", {dir_record("d"), file_record("d/x", {{random_hash(rng), 5}})}));
     REQUIRE_OK(store->remove_folder("f"));
     CHECK(raw_text(path, "SELECT count(*) FROM files") == "0");
+    CHECK(raw_text(path, "SELECT count(*) FROM chunk_lists") == "0");
+    CHECK(raw_text(path, "SELECT count(*) FROM chunks") == "0");
 }
 
 TEST_CASE("store: settings", "[store]") {
@@ -506,7 +509,8 @@ TEST_CASE("store: damaged blobs are corrupt errors naming folder and path", "[st
         REQUIRE_OK(put(*store, "f", {file_record("d/bad-version", {}), file_record("d/bad-chunks", {{hash, 9}})}));
     }
     raw_sql(path, "UPDATE files SET version = x'ff' WHERE name = 'bad-version';"
-                  "UPDATE files SET chunks = x'0102' WHERE name = 'bad-chunks';");
+                  "UPDATE chunk_lists SET chunks = x'0102' "
+                  "WHERE file = (SELECT id FROM files WHERE name = 'bad-chunks');");
     auto store = open_store(path);
     auto check_corrupt = [](const auto& result, const std::string& what) {
         REQUIRE_FALSE(result);
