@@ -3,10 +3,8 @@
 #include <algorithm>
 #include <array>
 #include <cstdio>
-#include <cstdlib>
-#include <memory>
 
-#include <utf8proc.h>
+#include "core/utf8.hh"
 
 namespace ferry {
 
@@ -14,32 +12,12 @@ namespace {
 
 constexpr std::size_t kPrintableBytes = 200;
 
-// Length of the valid UTF-8 sequence at s[i], or 0 if it is invalid
-// (utf8proc also refuses overlong forms, surrogates and values past U+10FFFF).
-std::size_t utf8_length(std::string_view s, std::size_t i) {
-    utf8proc_int32_t cp = 0;
-    const auto n = utf8proc_iterate(reinterpret_cast<const utf8proc_uint8_t*>(s.data() + i),
-                                    static_cast<utf8proc_ssize_t>(s.size() - i), &cp);
-    return n > 0 ? static_cast<std::size_t>(n) : 0;
-}
-
 bool is_control(unsigned char c) { return c < 0x20 || c == 0x7f; }
 
 std::string hex_byte(unsigned char c) {
     std::array<char, 8> buf{};
     std::snprintf(buf.data(), buf.size(), "\\x%02X", c);
     return buf.data();
-}
-
-// Runs utf8proc_map with `options`; empty when the input is not valid UTF-8.
-std::optional<std::string> utf8_map(std::string_view s, int options) {
-    utf8proc_uint8_t* out = nullptr;
-    const auto n = utf8proc_map(reinterpret_cast<const utf8proc_uint8_t*>(s.data()),
-                                static_cast<utf8proc_ssize_t>(s.size()), &out,
-                                static_cast<utf8proc_option_t>(options));
-    const std::unique_ptr<utf8proc_uint8_t, decltype(&std::free)> owned(out, &std::free);
-    if (n < 0) return std::nullopt;
-    return std::string(reinterpret_cast<const char*>(out), static_cast<std::size_t>(n));
 }
 
 tl::unexpected<Error> refuse(std::string_view path, const std::string& reason) {
@@ -98,7 +76,7 @@ std::string printable_path(std::string_view path) {
     std::size_t i = 0;
     while (i < path.size() && out.size() < kPrintableBytes) {
         const auto c = static_cast<unsigned char>(path[i]);
-        const std::size_t n = is_control(c) ? 0 : utf8_length(path, i);
+        const std::size_t n = is_control(c) ? 0 : utf8_decode(path, i).length;
         if (n == 0) {
             out += hex_byte(c);
             ++i;
@@ -125,13 +103,13 @@ Result<std::string> normalize_path(std::string_view path) {
         if (is_control(c)) {
             return refuse(path, "contains the control character " + hex_byte(c) + " at byte " + std::to_string(i));
         }
-        const std::size_t n = utf8_length(path, i);
+        const std::size_t n = utf8_decode(path, i).length;
         if (n == 0) return refuse(path, "is not valid UTF-8 at byte " + std::to_string(i));
         i += n;
     }
     if (path.front() == '/') return refuse(path, "is absolute; paths are relative to the folder root");
 
-    auto nfc = utf8_map(path, UTF8PROC_STABLE | UTF8PROC_COMPOSE);
+    auto nfc = utf8_nfc(path);
     if (!nfc) return refuse(path, "cannot be normalised to NFC");
     if (nfc->size() > kMaxPathBytes) {
         return refuse(path, "path is " + std::to_string(nfc->size()) + " bytes, over the " +
@@ -171,7 +149,7 @@ std::optional<std::string> windows_name_problem(std::string_view path) {
 }
 
 std::string case_fold_key(std::string_view normalized_path) {
-    auto folded = utf8_map(normalized_path, UTF8PROC_STABLE | UTF8PROC_COMPOSE | UTF8PROC_CASEFOLD);
+    auto folded = utf8_nfc_casefold(normalized_path);
     return folded ? std::move(*folded) : std::string(normalized_path);
 }
 
