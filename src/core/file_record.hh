@@ -43,9 +43,14 @@ struct FileRecord {
     friend bool operator==(const FileRecord&, const FileRecord&) = default;
 };
 
+// No chunk is larger (the chunker's max_size may not exceed it).
+inline constexpr std::uint32_t kMaxChunkSize = 16 * 1024 * 1024;
+
 // The chunk list in its compact stored form: per chunk 32 bytes of hash
-// followed by the size as LEB128. Decoding refuses truncated input, zero
-// sizes, and sizes that do not fit a chunk (over 16 MiB).
+// followed by the size as LEB128; an empty file has an empty list. REQUIRES:
+// sizes in 1..kMaxChunkSize. Decoding returns Errc::corrupt, naming the
+// chunk, for truncated input, overlong varints, zero sizes and sizes over
+// kMaxChunkSize.
 std::string encode_chunk_list(std::span<const ChunkRef> chunks);
 Result<std::vector<ChunkRef>> decode_chunk_list(std::span<const std::uint8_t> bytes);
 
