@@ -1,0 +1,20 @@
+// The `ferry` subcommands, one group per file. Each add_* function registers
+// its subcommands (options, help text) on the app; when CLI11 has parsed a
+// subcommand, its callback runs it and stores the exit status in `status`.
+// Thread rule: main thread only.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace ferry::cli {
+
+void add_identity_commands(CLI::App& app, int& status);  // init, id
+void add_folder_commands(CLI::App& app, int& status);    // folder add|list|remove
+void add_scan_command(CLI::App& app, int& status);       // scan
+void add_ls_command(CLI::App& app, int& status);         // ls
+void add_status_command(CLI::App& app, int& status);     // status
+
+// The key under which the index keeps this device's name.
+inline constexpr const char* kDeviceNameSetting = "device_name";
+
+}  // namespace ferry::cli

@@ -1,0 +1,185 @@
+// `ferry folder add|list|remove`.
+#include <algorithm>
+#include <cctype>
+#include <cstdio>
+#include <filesystem>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.hh"
+#include "cli/home.hh"
+#include "cli/path_within.hh"
+#include "crypto/random.hh"
+
+namespace ferry::cli {
+namespace {
+
+struct AddOptions {
+    std::string path;
+    std::string id;
+    std::string mode = "send-receive";
+};
+
+// A readable random id: two groups of five lower-case letters, "abcde-fghij".
+std::string random_folder_id() {
+    std::string id;
+    for (int i = 0; i < 11; ++i) {
+        id.push_back(i == 5 ? '-' : static_cast<char>('a' + random_below(26)));
+    }
+    return id;
+}
+
+// Folder ids appear in "FOLDER-ID:path" arguments and in messages: keep them
+// to a safe, visible alphabet.
+Outcome<void> check_folder_id(const std::string& id) {
+    const bool ok_length = !id.empty() && id.size() <= 64;
+    const bool ok_chars = std::all_of(id.begin(), id.end(), [](unsigned char c) {
+        return std::isalnum(c) != 0 || c == '-' || c == '_' || c == '.';
+    });
+    if (!ok_length || !ok_chars || id.front() == '.' || id.front() == '-') {
+        return failed("invalid folder id '" + id + "'",
+                      "a folder id has 1 to 64 letters, digits, '-', '_' or '.', and starts with a "
+                      "letter or digit",
+                      "choose another id with --id");
+    }
+    return {};
+}
+
+
+Outcome<std::string> canonical_directory(const std::string& given) {
+    std::error_code ec;
+    const std::filesystem::path path = std::filesystem::canonical(given, ec);
+    if (ec) {
+        return failed("cannot add folder " + given, ec.message(),
+                      "give the path of an existing directory (create it first)");
+    }
+    if (!std::filesystem::is_directory(path, ec)) {
+        return failed("cannot add folder " + given, "it is not a directory",
+                      "give the path of a directory; ferry syncs whole folders");
+    }
+    return path.string();
+}
+
+int run_add(const AddOptions& options) {
+    auto device = open_device();
+    if (!device) return report(device.error());
+    auto path = canonical_directory(options.path);
+    if (!path) return report(path.error());
+    auto mode = parse_folder_mode(options.mode);
+    if (!mode) return report(Failure{"invalid mode", mode.error().message});
+    auto existing = device->store->folders();
+    if (!existing) return report(Failure{"cannot read the folder list", existing.error().message});
+
+    std::string id = options.id;
+    if (id.empty()) {
+        do {
+            id = random_folder_id();
+        } while (std::any_of(existing->begin(), existing->end(),
+                             [&](const Folder& f) { return f.id == id; }));
+    } else if (auto valid = check_folder_id(id); !valid) {
+        return report(valid.error());
+    }
+    const std::string what = "cannot add folder " + *path;
+    for (const Folder& f : *existing) {
+        if (f.id == id) {
+            return report(Failure{what, "the id '" + id + "' is taken by the folder at " + f.path,
+                                  "choose another id with --id"});
+        }
+        if (f.path == *path) {
+            return report(Failure{what, "it is already folder '" + f.id + "'",
+                                  "`ferry folder list` shows the folders"});
+        }
+        if (path_within(*path, f.path)) {
+            return report(Failure{what, "it is inside folder '" + f.id + "' (" + f.path + ")",
+                                  "folders cannot nest: that folder already syncs it"});
+        }
+        if (path_within(f.path, *path)) {
+            return report(Failure{what, "it contains folder '" + f.id + "' (" + f.path + ")",
+                                  "folders cannot overlap: remove that folder first with "
+                                  "`ferry folder remove " + f.id + "`"});
+        }
+    }
+    const Folder folder{id, *path, *mode};
+    if (auto added = device->store->add_folder(folder); !added) {
+        return report(Failure{what, added.error().message});
+    }
+    std::printf("Added folder %s (%s): %s\n", id.c_str(), folder_mode_name(*mode), path->c_str());
+    std::printf("Next: index it with `ferry scan %s`.\n", id.c_str());
+    return kExitOk;
+}
+
+int run_list(bool json) {
+    auto device = open_device();
+    if (!device) return report(device.error());
+    auto folders = device->store->folders();
+    if (!folders) return report(Failure{"cannot read the folder list", folders.error().message});
+    if (json) {
+        nlohmann::json out = nlohmann::json::array();
+        for (const Folder& f : *folders) {
+            out.push_back({{"id", f.id}, {"path", f.path}, {"mode", folder_mode_name(f.mode)}});
+        }
+        std::printf("%s\n", out.dump(2).c_str());
+        return kExitOk;
+    }
+    if (folders->empty()) {
+        std::fprintf(stderr, "No folders yet; add one with `ferry folder add PATH`.\n");
+        return kExitOk;
+    }
+    std::size_t id_width = 2;
+    for (const Folder& f : *folders) id_width = std::max(id_width, f.id.size());
+    std::printf("%-*s  %-12s  %s\n", static_cast<int>(id_width), "ID", "MODE", "PATH");
+    for (const Folder& f : *folders) {
+        std::printf("%-*s  %-12s  %s\n", static_cast<int>(id_width), f.id.c_str(),
+                    folder_mode_name(f.mode), f.path.c_str());
+    }
+    return kExitOk;
+}
+
+int run_remove(const std::string& id) {
+    auto device = open_device();
+    if (!device) return report(device.error());
+    auto folder = device->store->folder(id);
+    if (!folder) return report(Failure{"cannot read folder '" + id + "'", folder.error().message});
+    if (!*folder) {
+        return report(Failure{"cannot remove folder '" + id + "'", "there is no folder with that id",
+                              "`ferry folder list` shows the folders"});
+    }
+    if (auto removed = device->store->remove_folder(id); !removed) {
+        return report(Failure{"cannot remove folder '" + id + "'", removed.error().message});
+    }
+    std::printf("Removed folder %s; its files in %s are untouched.\n", id.c_str(),
+                (*folder)->path.c_str());
+    return kExitOk;
+}
+
+}  // namespace
+
+void add_folder_commands(CLI::App& app, int& status) {
+    CLI::App* folder = app.add_subcommand("folder", "Manage the folders this device syncs.");
+    folder->require_subcommand(1);
+
+    auto add_options = std::make_shared<AddOptions>();
+    CLI::App* add = folder->add_subcommand(
+        "add",
+        "Add a folder to sync. PATH must be an existing directory; it is stored absolute and "
+        "canonical. Folders cannot nest or overlap. Nothing is read until `ferry scan`.");
+    add->add_option("PATH", add_options->path, "The directory to sync")->required();
+    add->add_option("--id", add_options->id,
+                    "Folder id, the same on every device (default: random, like abcde-fghij)");
+    add->add_option("--mode", add_options->mode, "send-receive (default), send-only or receive-only")
+        ->check(CLI::IsMember({"send-receive", "send-only", "receive-only"}));
+    add->callback([add_options, &status] { status = run_add(*add_options); });
+
+    auto json = std::make_shared<bool>(false);
+    CLI::App* list = folder->add_subcommand("list", "List the folders: id, mode and path.");
+    list->add_flag("--json", *json, "Print a JSON array of {id, path, mode}");
+    list->callback([json, &status] { status = run_list(*json); });
+
+    auto remove_id = std::make_shared<std::string>();
+    CLI::App* remove = folder->add_subcommand(
+        "remove", "Forget a folder and its index. The files on disk are never touched.");
+    remove->add_option("ID", *remove_id, "The folder's id")->required();
+    remove->callback([remove_id, &status] { status = run_remove(*remove_id); });
+}
+
+}  // namespace ferry::cli

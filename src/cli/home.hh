@@ -1,0 +1,49 @@
+// FERRY_HOME: where this device keeps its identity and its index.
+//
+// The folder is $FERRY_HOME when set, otherwise the platform's config folder:
+// $XDG_CONFIG_HOME/ferry or ~/.config/ferry on Linux and other Unix systems,
+// ~/Library/Application Support/ferry on macOS. It holds:
+//   device.key  this device's Ed25519 key pair (crypto/key_file.hh), mode 0600
+//   user.key    the user's key pair, created on the first device
+//   index.db    the index (store/store.hh)
+// A home is initialised once device.key exists: `ferry init` writes it last.
+//
+// Thread rule: main thread only. Failures are Failures ready to report; a
+// home that is not initialised gives exit status 3 and says to run `ferry init`.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "cli/failure.hh"
+#include "crypto/identity.hh"
+#include "store/store.hh"
+
+namespace ferry::cli {
+
+struct HomePaths {
+    std::string home;
+    std::string device_key() const { return home + "/device.key"; }
+    std::string user_key() const { return home + "/user.key"; }
+    std::string index() const { return home + "/index.db"; }
+};
+
+// Resolves FERRY_HOME (an absolute path; a relative $FERRY_HOME is taken
+// from the current directory).
+Outcome<HomePaths> ferry_home();
+
+// This device, opened for a command: its identity and its index.
+struct Device {
+    HomePaths paths;
+    KeyPair key;
+    DeviceId id;
+    std::unique_ptr<Store> store;
+};
+
+// Loads the device identity only (no index).
+Outcome<KeyPair> load_identity(const HomePaths& paths);
+
+// Loads the identity and opens the index.
+Outcome<Device> open_device();
+
+}  // namespace ferry::cli

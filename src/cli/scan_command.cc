@@ -1,0 +1,153 @@
+// `ferry scan`: a one-shot scan of one or all folders, without the daemon.
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <optional>
+
+#include "cli/commands.hh"
+#include "cli/format.hh"
+#include "cli/home.hh"
+#include "cli/progress_bar.hh"
+#include "fs/posix_filesystem.hh"
+#include "fs/scanner.hh"
+
+namespace ferry::cli {
+namespace {
+
+struct ScanCommandOptions {
+    std::string folder_id;
+    bool quiet = false;
+};
+
+// Set by SIGINT/SIGTERM: the scanner stops at its next check instead of the
+// process dying in the middle of a store transaction.
+std::atomic<bool> g_cancel{false};
+static_assert(std::atomic<bool>::is_always_lock_free, "set from a signal handler");
+
+extern "C" void on_stop_signal(int) { g_cancel.store(true); }
+
+std::int64_t now_ns() {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+std::string summary(const Folder& folder, const ScanResult& r, double seconds) {
+    std::string line = folder.id + ": " + count_of(r.files, "file", "files") + ", " +
+                       count_of(r.directories, "directory", "directories");
+    if (r.symlinks != 0) line += ", " + count_of(r.symlinks, "symlink", "symlinks");
+    line += ", " + human_bytes(r.bytes) + "; " + with_commas(r.changed) + " changed";
+    if (r.deleted != 0) line += " (" + with_commas(r.deleted) + " deleted)";
+    line += ", " + count_of(r.issues.size(), "issue", "issues");
+    std::array<char, 32> time{};
+    std::snprintf(time.data(), time.size(), "%.2f s", seconds);
+    line += "; hashed " + human_bytes(r.bytes_hashed) + " in " + time.data();
+    return line;
+}
+
+// Scans one folder; returns the number of entries it could not index, or a
+// Failure when the folder itself could not be scanned.
+Outcome<std::size_t> scan_one(Device& device, const Folder& folder, const ScanCommandOptions& options,
+                              bool show_bar) {
+    const std::string what = "cannot scan folder " + folder.id;
+    std::error_code ec;
+    if (!std::filesystem::is_directory(folder.path, ec)) {
+        // Scanning a missing folder would record every file as deleted.
+        return failed(what, folder.path + " is missing or not a directory",
+                      "mount or restore it; if it moved, `ferry folder remove " + folder.id +
+                          "` and add it again");
+    }
+    PosixFilesystem fs(folder.path);
+    std::optional<ProgressBar> bar;
+    if (show_bar) bar.emplace(folder.id);
+
+    ScanOptions scan_options;
+    scan_options.local_device = device.id.short_id();
+    scan_options.cancel = &g_cancel;
+    scan_options.now_ns = now_ns();
+    if (bar) scan_options.progress = [&bar](const ScanProgress& p) { bar->update(p); };
+
+    const auto start = std::chrono::steady_clock::now();
+    auto result = scan_folder(fs, *device.store, folder.id, scan_options);
+    const std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - start;
+    if (bar) bar->clear();
+    if (!result) {
+        if (g_cancel.load()) {
+            return failed(what, "interrupted", "run `ferry scan " + folder.id + "` again to finish");
+        }
+        return failed(what, result.error());
+    }
+    if (!options.quiet) std::printf("%s\n", summary(folder, *result, elapsed.count()).c_str());
+    std::fflush(stdout);
+    for (const ScanIssue& issue : result->issues) {
+        std::fprintf(stderr, "ferry: %s/%s: %s\n", folder.id.c_str(), issue.path.c_str(),
+                     issue.message.c_str());
+    }
+    return result->issues.size();
+}
+
+int run_scan(const ScanCommandOptions& options) {
+    auto device = open_device();
+    if (!device) return report(device.error());
+    std::vector<Folder> folders;
+    if (!options.folder_id.empty()) {
+        auto folder = device->store->folder(options.folder_id);
+        if (!folder) return report(Failure{"cannot read folder " + options.folder_id, folder.error().message});
+        if (!*folder) {
+            return report(Failure{"cannot scan folder " + options.folder_id,
+                                  "there is no folder with that id",
+                                  "`ferry folder list` shows the folders"});
+        }
+        folders.push_back(**folder);
+    } else {
+        auto all = device->store->folders();
+        if (!all) return report(Failure{"cannot read the folder list", all.error().message});
+        folders = std::move(*all);
+        if (folders.empty()) {
+            std::fprintf(stderr, "No folders to scan; add one with `ferry folder add PATH`.\n");
+            return kExitOk;
+        }
+    }
+
+    std::signal(SIGINT, on_stop_signal);
+    std::signal(SIGTERM, on_stop_signal);
+    const bool show_bar = !options.quiet && ::isatty(STDERR_FILENO) != 0;
+    int status = kExitOk;
+    std::size_t issues = 0;
+    for (const Folder& folder : folders) {
+        if (g_cancel.load()) break;
+        auto scanned = scan_one(*device, folder, options, show_bar);
+        if (scanned) {
+            issues += *scanned;
+        } else {
+            status = report(scanned.error());
+        }
+    }
+    if (issues != 0) {
+        std::fprintf(stderr, "%s could not be indexed; see above\n",
+                     count_of(issues, "file", "files").c_str());
+    }
+    return status;
+}
+
+}  // namespace
+
+void add_scan_command(CLI::App& app, int& status) {
+    auto options = std::make_shared<ScanCommandOptions>();
+    CLI::App* scan = app.add_subcommand(
+        "scan",
+        "Scan one folder (or all) now and bring the index in line with the disk: new and changed "
+        "files are chunked and hashed, unchanged ones cost one stat, vanished ones are recorded "
+        "as deleted. Files that cannot be indexed are reported and skipped; the exit status is "
+        "still 0. Exit status 1 when a folder could not be scanned.");
+    scan->add_option("FOLDER-ID", options->folder_id, "Scan only this folder");
+    scan->add_flag("--quiet,-q", options->quiet,
+                   "No progress bar and no summary; problems are still printed");
+    scan->callback([options, &status] { status = run_scan(*options); });
+}
+
+}  // namespace ferry::cli

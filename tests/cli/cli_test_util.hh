@@ -1,0 +1,53 @@
+// Running the real `ferry` binary (FERRY_BIN) from tests, in a sandbox: a
+// temporary folder holding FERRY_HOME ("home") and sample data, removed at
+// the end of the test.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace ferry::test {
+
+struct Run {
+    int status = -1;  // exit status; 128 + signal number if killed
+    std::string out;
+    std::string err;
+};
+
+class Sandbox {
+public:
+    Sandbox();
+    ~Sandbox();
+    Sandbox(const Sandbox&) = delete;
+    Sandbox& operator=(const Sandbox&) = delete;
+
+    const std::string& root() const { return m_root; }
+    std::string path(const std::string& relative) const { return m_root + "/" + relative; }
+    std::string home() const { return path("home"); }
+
+    // Runs ferry with `args`, FERRY_HOME = home(), stdin from /dev/null,
+    // in `cwd` (default: the sandbox root).
+    Run ferry(const std::vector<std::string>& args, const std::string& cwd = {}) const;
+    // Same, with stderr on a pseudo-terminal (stdout stays a pipe); returns
+    // what the terminal showed in `err`.
+    Run ferry_on_terminal(const std::vector<std::string>& args) const;
+
+    // `ferry init` and `ferry folder add data/NAME --id NAME`, checked.
+    void init() const;
+    std::string add_folder(const std::string& name) const;  // returns its absolute path
+
+private:
+    std::string m_root;
+};
+
+// Writes `content` to `path`, creating parent directories.
+void write_file(const std::string& path, const std::string& content);
+// Deterministic pseudo-random bytes (xorshift), `size` of them.
+std::string random_bytes(std::size_t size, std::uint64_t seed);
+// Parses JSON, failing the test with the text when it is not JSON.
+nlohmann::json parse_json(const std::string& text);
+
+}  // namespace ferry::test
