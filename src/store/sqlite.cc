@@ -3,6 +3,7 @@
 #include <sqlite3.h>
 
 #include <cerrno>
+#include <iterator>
 #include <utility>
 
 namespace ferry::sqlite {
@@ -43,8 +44,9 @@ Errc errc_of(int extended_rc, int system_errno) {
 Database::Database(sqlite3* handle, std::string path) : m_handle(handle), m_path(std::move(path)) {}
 
 Database::~Database() {
-    // Statements are finalised by their owners first (Store keeps them in
-    // members declared after its Database), so close_v2 closes at once.
+    // Statements are finalised first (the Store's by the Store, which
+    // declares them after its Database), so close_v2 closes at once.
+    for (auto& stmt : m_control) stmt = Statement();
     sqlite3_close_v2(m_handle);
 }
 
@@ -62,7 +64,26 @@ Result<std::unique_ptr<Database>> Database::open(const std::string& path) {
         return fail(errc_of(rc, sys), std::move(message) + " (check the path and its permissions)");
     }
     sqlite3_extended_result_codes(handle, 1);
-    return std::unique_ptr<Database>(new Database(handle, path));
+    std::unique_ptr<Database> db(new Database(handle, path));
+    const char* control_sql[] = {"BEGIN", "BEGIN IMMEDIATE", "COMMIT", "ROLLBACK"};
+    for (std::size_t i = 0; i < std::size(control_sql); ++i) {
+        auto stmt = db->prepare(control_sql[i], "transaction control");
+        if (!stmt) return tl::unexpected(stmt.error());
+        db->m_control[i] = std::move(*stmt);
+    }
+    return db;
+}
+
+Result<void> Database::control(Control which, std::string_view purpose) {
+    sqlite3_stmt* stmt = m_control[static_cast<std::size_t>(which)].m_stmt;
+    const int rc = sqlite3_step(stmt);
+    if (rc != SQLITE_DONE) {
+        Error failure = error(rc, purpose);
+        sqlite3_reset(stmt);
+        return tl::unexpected(std::move(failure));
+    }
+    sqlite3_reset(stmt);
+    return {};
 }
 
 Error Database::error(int rc, std::string_view purpose) const {
@@ -176,15 +197,15 @@ Transaction::Transaction(Transaction&& other) noexcept
     : m_db(std::exchange(other.m_db, nullptr)), m_purpose(std::move(other.m_purpose)) {}
 
 Result<Transaction> Transaction::begin(Database& db, std::string_view purpose) {
-    if (auto ok = db.exec("BEGIN IMMEDIATE", std::string("begin ") + std::string(purpose)); !ok)
+    if (auto ok = db.control(Database::Control::begin_write, purpose); !ok)
         return tl::unexpected(ok.error());
     return Transaction(db, std::string(purpose));
 }
 
 Result<void> Transaction::commit() {
     Database* db = std::exchange(m_db, nullptr);
-    if (auto ok = db->exec("COMMIT", "commit " + m_purpose); !ok) {
-        db->exec("ROLLBACK", "roll back " + m_purpose);
+    if (auto ok = db->control(Database::Control::commit, m_purpose); !ok) {
+        (void)db->control(Database::Control::rollback, m_purpose);
         return ok;
     }
     return {};
@@ -193,7 +214,7 @@ Result<void> Transaction::commit() {
 Transaction::~Transaction() {
     // Nothing useful can be done with a failed rollback here: SQLite rolls
     // back by itself when the connection closes.
-    if (m_db) (void)m_db->exec("ROLLBACK", "roll back " + m_purpose);
+    if (m_db) (void)m_db->control(Database::Control::rollback, m_purpose);
 }
 
 }  // namespace ferry::sqlite

@@ -84,6 +84,11 @@ public:
 
     // Runs one or more statements that return no rows.
     Result<void> exec(const std::string& sql, std::string_view purpose);
+
+    // Transaction control through statements prepared once at open.
+    // begin_read is a deferred BEGIN: a consistent snapshot for several reads.
+    enum class Control { begin_read, begin_write, commit, rollback };
+    Result<void> control(Control which, std::string_view purpose);
     Result<Statement> prepare(std::string_view sql, std::string_view purpose);
 
     const std::string& path() const { return m_path; }
@@ -96,6 +101,19 @@ private:
 
     sqlite3* m_handle;
     std::string m_path;
+    Statement m_control[4];  // indexed by Control
+};
+
+// Ends a read transaction (Control::begin_read) when leaving a scope.
+class EndReadOnExit {
+public:
+    explicit EndReadOnExit(Database& db) : m_db(db) {}
+    ~EndReadOnExit() { (void)m_db.control(Database::Control::commit, "end a read"); }
+    EndReadOnExit(const EndReadOnExit&) = delete;
+    EndReadOnExit& operator=(const EndReadOnExit&) = delete;
+
+private:
+    Database& m_db;
 };
 
 class Transaction {

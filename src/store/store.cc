@@ -269,11 +269,9 @@ Result<FolderStats> Store::folder_stats(std::string_view folder_id) {
     auto& db = *m_impl->db;
     const std::string purpose = "count the records of folder '" + std::string(folder_id) + "'";
     // One read transaction, so the counts, sequence and issues agree.
-    if (auto ok = db.exec("BEGIN", purpose); !ok) return error_of(ok);
-    struct EndRead {
-        sqlite::Database& db;
-        ~EndRead() { (void)db.exec("COMMIT", "end reading folder statistics"); }
-    } end_read{db};
+    if (auto ok = db.control(sqlite::Database::Control::begin_read, purpose); !ok)
+        return error_of(ok);
+    sqlite::EndReadOnExit end_read(db);
 
     auto folder = m_impl->folder(folder_id);
     if (!folder) return error_of(folder);

@@ -430,11 +430,9 @@ Result<std::vector<ChunkLocation>> Store::find_chunk(const ChunkHash& hash, std:
     std::lock_guard lock(m_impl->mutex);
     auto& impl = *m_impl;
     // One read transaction across all probes, so they see one state.
-    if (auto ok = impl.db->exec("BEGIN", "look up a chunk"); !ok) return error_of(ok);
-    struct EndRead {
-        sqlite::Database& db;
-        ~EndRead() { (void)db.exec("COMMIT", "end a chunk lookup"); }
-    } end_read{*impl.db};
+    if (auto ok = impl.db->control(sqlite::Database::Control::begin_read, "look up a chunk"); !ok)
+        return error_of(ok);
+    sqlite::EndReadOnExit end_read(*impl.db);
 
     std::vector<ChunkLocation> locations;
     const auto prefix = hash_prefix(hash);
