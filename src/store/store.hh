@@ -111,8 +111,10 @@ public:
     // The full record of one path, or nullopt when the index has none.
     Result<std::optional<FileRecord>> get_file(std::string_view folder_id, std::string_view path);
 
-    // Writes new versions of records in one transaction, giving each the
-    // folder's next local sequence (written back into update.record.sequence).
+    // Writes new versions of records in one transaction (all or none), giving
+    // each the folder's next local sequence (written back into
+    // update.record.sequence once committed). Records with unchanged chunk
+    // lists keep their chunk-lookup rows.
     Result<void> put_files(std::string_view folder_id, std::span<FileUpdate> updates);
 
     // Records with sequence > `after`, in sequence order, at most `limit`.
