@@ -132,7 +132,7 @@ Result<void> DirectoryStep::merge(const DirEntryStat* disk, const StoredEntry* s
         return {};
     }
     const FileStat& st = *disk->stat;
-    if (!m_ctx.ignore.empty() && m_ctx.ignore.is_ignored(path, st.kind == EntryKind::directory))
+    if (!m_ctx.ignore.empty() && m_ctx.ignore.is_ignored_entry(path, st.kind == EntryKind::directory))
         return live ? tombstone(path, *live) : Result<void>{};
 
     // What is unchanged since it was stored had a valid name then.
