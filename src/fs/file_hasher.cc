@@ -136,11 +136,14 @@ Result<HashedFile> hash_file(Filesystem& fs, std::string_view path, const HashOp
     if (!before) return tl::unexpected(before.error());
     const std::uint64_t size = before->size;
 
-    const std::uint64_t segment_size = options.segment_size != 0 ? options.segment_size : kDefaultSegmentSize;
-    const std::uint64_t segments = std::max<std::uint64_t>(1, (size + segment_size - 1) / segment_size);
     const unsigned cores = std::max(1U, std::thread::hardware_concurrency());
-    const auto threads = static_cast<unsigned>(
-        std::min<std::uint64_t>(options.threads != 0 ? options.threads : cores, segments));
+    const unsigned wanted_threads = options.threads != 0 ? options.threads : cores;
+    const std::uint64_t segment_size =
+        options.segment_size != 0
+            ? options.segment_size
+            : std::clamp<std::uint64_t>(size / (4 * std::uint64_t{wanted_threads}), kMinSegmentSize, kMaxSegmentSize);
+    const std::uint64_t segments = std::max<std::uint64_t>(1, (size + segment_size - 1) / segment_size);
+    const auto threads = static_cast<unsigned>(std::min<std::uint64_t>(wanted_threads, segments));
 
     Progress progress(options.on_bytes);
     std::vector<Pass> passes(segments);

@@ -37,14 +37,18 @@ struct HashedFile {
     FileStat stat;  // the stat the contents correspond to
 };
 
-// Chosen by measurement (bench/hash_file_bench, see proto/chunking.md).
-inline constexpr std::uint64_t kDefaultSegmentSize = 16 * 1024 * 1024;
+// Default segment sizes: a file is split into about four segments per
+// thread, each between these bounds, so a few-MiB file already uses every
+// core and a file of 1 MiB or less stays on the caller thread. The upper
+// bound was chosen by measurement (bench/hash_file_bench, proto/chunking.md).
+inline constexpr std::uint64_t kMinSegmentSize = 1024 * 1024;
+inline constexpr std::uint64_t kMaxSegmentSize = 16 * 1024 * 1024;
 
 struct HashOptions {
     ChunkerParams params = kChunkerParams;
     unsigned threads = 0;  // 0: one per core; 1: on the calling thread only
     // Bytes chunked independently by one thread before stitching; 0: the
-    // default (kDefaultSegmentSize). Any size gives the same chunks.
+    // default (see above). Any size gives the same chunks.
     std::uint64_t segment_size = 0;
     // Called with the bytes read so far, from the hashing threads, never by
     // two at once.

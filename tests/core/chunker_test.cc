@@ -144,12 +144,22 @@ TEST_CASE("chunks respect min and max, only the last may be short", "[chunker]")
 }
 
 TEST_CASE("golden boundaries on the proto/chunking.md test input", "[chunker]") {
-    const std::vector<std::uint8_t> data = splitmix_bytes(1 << 20);
-    const auto sizes = ferry::chunk_sizes(data, ChunkerParams{1024, 4096, 16384});
-    CHECK(sizes.size() == 225);
-    const std::vector<std::uint32_t> first = {4886, 4245, 8214, 4200, 4242, 1955, 5332, 4579,
-                                              2189, 1489, 4993, 4911, 6691, 4733, 4669, 4580};
-    CHECK(std::vector<std::uint32_t>(sizes.begin(), sizes.begin() + 16) == first);
+    const std::vector<std::uint8_t> data = splitmix_bytes(4 << 20);
+    CHECK(std::vector<std::uint8_t>(data.begin(), data.begin() + 8) ==
+          std::vector<std::uint8_t>{0xc1, 0x5c, 0x02, 0x89, 0xec, 0x2d, 0x0a, 0x91});
+
+    const auto small = ferry::chunk_sizes(std::span(data).first(1 << 20), ChunkerParams{1024, 4096, 16384});
+    CHECK(small.size() == 225);
+    const std::vector<std::uint32_t> small_first = {4886, 4245, 8214, 4200, 4242, 1955, 5332, 4579,
+                                                    2189, 1489, 4993, 4911, 6691, 4733, 4669, 4580};
+    CHECK(std::vector<std::uint32_t>(small.begin(), small.begin() + 16) == small_first);
+
+    const auto sizes = ferry::chunk_sizes(data, ferry::kChunkerParams);
+    CHECK(sizes.size() == 53);
+    const std::vector<std::uint32_t> first = {67328, 68037, 72231, 86569, 94164, 49261,
+                                              69180, 59404, 79768, 68224, 83967, 99629};
+    CHECK(std::vector<std::uint32_t>(sizes.begin(), sizes.begin() + 12) == first);
+    CHECK(sizes.back() == 39134);
 }
 
 TEST_CASE("an insertion changes only the chunks around it", "[chunker]") {
