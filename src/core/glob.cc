@@ -16,6 +16,8 @@ struct Unit {
 };
 
 Unit unit_at(std::string_view s, std::size_t pos) {
+    const auto byte = static_cast<unsigned char>(s[pos]);
+    if (byte < 0x80) return {byte, 1};  // most names are ASCII: skip the decoder
     const Utf8Char c = utf8_decode(s, pos);
     if (c.length == 0) return {static_cast<char32_t>(0x110000 + static_cast<unsigned char>(s[pos])), 1};
     return {c.code_point, c.length};
@@ -252,7 +254,7 @@ Glob Glob::compile(std::string_view pattern) {
 std::size_t Glob::match_token(const Token& token, std::string_view name, std::size_t pos) const {
     switch (token.op) {
     case Op::literal: {
-        const std::string_view lit = std::string_view(m_literals).substr(token.begin, token.end - token.begin);
+        const std::string_view lit = literal(token);
         return name.substr(pos, lit.size()) == lit ? lit.size() : 0;
     }
     case Op::any: return unit_at(name, pos).length;
@@ -266,8 +268,18 @@ std::size_t Glob::match_token(const Token& token, std::string_view name, std::si
     return 0;
 }
 
+std::string_view Glob::literal(const Token& token) const {
+    return std::string_view(m_literals).substr(token.begin, token.end - token.begin);
+}
+
 bool Glob::matches_part(const Part& part, std::string_view name) const {
     const auto& tokens = part.tokens;
+    // A literal at either end must sit at that end of the name: a cheap
+    // test that rejects most names ("*.o" against "main.c") at once.
+    if (!tokens.empty()) {
+        if (tokens.front().op == Op::literal && !name.starts_with(literal(tokens.front()))) return false;
+        if (tokens.back().op == Op::literal && !name.ends_with(literal(tokens.back()))) return false;
+    }
     return wildcard_match(
         tokens.size(), name.size(), [&](std::size_t pi) { return tokens[pi].op == Op::star; },
         [&](std::size_t pi, std::size_t ti) { return match_token(tokens[pi], name, ti); },

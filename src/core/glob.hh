@@ -55,6 +55,7 @@ private:
     };
     class Parser;
 
+    std::string_view literal(const Token& token) const;
     bool matches_part(const Part& part, std::string_view name) const;
     std::size_t match_token(const Token& token, std::string_view name, std::size_t pos) const;
 
