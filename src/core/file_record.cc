@@ -8,9 +8,9 @@ namespace ferry {
 
 const char* file_kind_name(FileKind kind) {
     switch (kind) {
-    case FileKind::file: return "file";
-    case FileKind::directory: return "directory";
-    case FileKind::symlink: return "symlink";
+        case FileKind::file: return "file";
+        case FileKind::directory: return "directory";
+        case FileKind::symlink: return "symlink";
     }
     return "unknown";
 }
@@ -39,13 +39,14 @@ Result<std::vector<ChunkRef>> decode_chunk_list(std::span<const std::uint8_t> by
                                            std::to_string(bytes.size() - pos) + " of 32 bytes)");
         }
         ChunkRef ref;
-        std::copy_n(bytes.begin() + static_cast<std::ptrdiff_t>(pos), hash_size, ref.hash.bytes.begin());
+        std::copy_n(bytes.begin() + static_cast<std::ptrdiff_t>(pos), hash_size,
+                    ref.hash.bytes.begin());
         pos += hash_size;
         const auto size = read_leb128(bytes, pos);
         if (!size) return fail(Errc::corrupt, where() + " size: " + size.error().message);
         if (*size == 0 || *size > kMaxChunkSize) {
-            return fail(Errc::corrupt, where() + " has size " + std::to_string(*size) + ", outside 1.." +
-                                           std::to_string(kMaxChunkSize));
+            return fail(Errc::corrupt, where() + " has size " + std::to_string(*size) +
+                                           ", outside 1.." + std::to_string(kMaxChunkSize));
         }
         ref.size = static_cast<std::uint32_t>(*size);
         out.push_back(ref);

@@ -28,17 +28,17 @@ struct ChunkRef {
 };
 
 struct FileRecord {
-    std::string path;            // folder-relative, normalised (core/path_rules.hh)
+    std::string path;  // folder-relative, normalised (core/path_rules.hh)
     FileKind kind = FileKind::file;
-    std::uint64_t size = 0;      // bytes; 0 for directories and tombstones
-    std::int64_t mtime_ns = 0;   // modification time, ns since the Unix epoch
-    std::uint32_t mode = 0;      // permission bits (07777)
-    bool deleted = false;        // a tombstone
+    std::uint64_t size = 0;     // bytes; 0 for directories and tombstones
+    std::int64_t mtime_ns = 0;  // modification time, ns since the Unix epoch
+    std::uint32_t mode = 0;     // permission bits (07777)
+    bool deleted = false;       // a tombstone
     VersionVector version;
-    std::vector<ChunkRef> chunks;   // files only, in order
-    std::string symlink_target;     // symlinks only, as read (never followed)
-    Sequence sequence;              // local index order of this change
-    ShortId modified_by;            // device that made this version
+    std::vector<ChunkRef> chunks;  // files only, in order
+    std::string symlink_target;    // symlinks only, as read (never followed)
+    Sequence sequence;             // local index order of this change
+    ShortId modified_by;           // device that made this version
 
     friend bool operator==(const FileRecord&, const FileRecord&) = default;
 };

@@ -19,7 +19,8 @@ Unit unit_at(std::string_view s, std::size_t pos) {
     const auto byte = static_cast<unsigned char>(s[pos]);
     if (byte < 0x80) return {byte, 1};  // most names are ASCII: skip the decoder
     const Utf8Char c = utf8_decode(s, pos);
-    if (c.length == 0) return {static_cast<char32_t>(0x110000 + static_cast<unsigned char>(s[pos])), 1};
+    if (c.length == 0)
+        return {static_cast<char32_t>(0x110000 + static_cast<unsigned char>(s[pos])), 1};
     return {c.code_point, c.length};
 }
 
@@ -35,18 +36,18 @@ bool in_class(std::size_t index, char32_t c) {
     const bool digit = c >= '0' && c <= '9';
     const bool graph = c > 0x20 && c < 0x7f;
     switch (index) {
-    case 0: return upper || lower || digit;
-    case 1: return upper || lower;
-    case 2: return c == ' ' || c == '\t';
-    case 3: return c < 0x20 || c == 0x7f;
-    case 4: return digit;
-    case 5: return graph;
-    case 6: return lower;
-    case 7: return graph || c == ' ';
-    case 8: return graph && !upper && !lower && !digit;
-    case 9: return c == ' ' || (c >= '\t' && c <= '\r');
-    case 10: return upper;
-    default: return digit || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+        case 0: return upper || lower || digit;
+        case 1: return upper || lower;
+        case 2: return c == ' ' || c == '\t';
+        case 3: return c < 0x20 || c == 0x7f;
+        case 4: return digit;
+        case 5: return graph;
+        case 6: return lower;
+        case 7: return graph || c == ' ';
+        case 8: return graph && !upper && !lower && !digit;
+        case 9: return c == ' ' || (c >= '\t' && c <= '\r');
+        case 10: return upper;
+        default: return digit || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
     }
 }
 
@@ -253,17 +254,17 @@ Glob Glob::compile(std::string_view pattern) {
 
 std::size_t Glob::match_token(const Token& token, std::string_view name, std::size_t pos) const {
     switch (token.op) {
-    case Op::literal: {
-        const std::string_view lit = literal(token);
-        return name.substr(pos, lit.size()) == lit ? lit.size() : 0;
-    }
-    case Op::any: return unit_at(name, pos).length;
-    case Op::set: {
-        const Unit u = unit_at(name, pos);
-        const CharSet& cs = m_sets[token.begin];
-        return cs.contains(u.value) != cs.negated ? u.length : 0;
-    }
-    case Op::star: break;
+        case Op::literal: {
+            const std::string_view lit = literal(token);
+            return name.substr(pos, lit.size()) == lit ? lit.size() : 0;
+        }
+        case Op::any: return unit_at(name, pos).length;
+        case Op::set: {
+            const Unit u = unit_at(name, pos);
+            const CharSet& cs = m_sets[token.begin];
+            return cs.contains(u.value) != cs.negated ? u.length : 0;
+        }
+        case Op::star: break;
     }
     return 0;
 }
@@ -277,8 +278,10 @@ bool Glob::matches_part(const Part& part, std::string_view name) const {
     // A literal at either end must sit at that end of the name: a cheap
     // test that rejects most names ("*.o" against "main.c") at once.
     if (!tokens.empty()) {
-        if (tokens.front().op == Op::literal && !name.starts_with(literal(tokens.front()))) return false;
-        if (tokens.back().op == Op::literal && !name.ends_with(literal(tokens.back()))) return false;
+        if (tokens.front().op == Op::literal && !name.starts_with(literal(tokens.front())))
+            return false;
+        if (tokens.back().op == Op::literal && !name.ends_with(literal(tokens.back())))
+            return false;
     }
     return wildcard_match(
         tokens.size(), name.size(), [&](std::size_t pi) { return tokens[pi].op == Op::star; },

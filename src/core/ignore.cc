@@ -42,14 +42,17 @@ std::vector<std::string_view> split_components(std::string_view path) {
 bool iequals_ascii(std::string_view a, std::string_view b) {
     if (a.size() != b.size()) return false;
     for (std::size_t i = 0; i < a.size(); ++i) {
-        const auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
+        const auto lower = [](char c) {
+            return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+        };
         if (lower(a[i]) != lower(b[i])) return false;
     }
     return true;
 }
 
 bool is_temporary_name(std::string_view name) {
-    if (name.size() < kTempPrefix.size() + 1 + kUniqueDigits || !name.starts_with(kTempPrefix)) return false;
+    if (name.size() < kTempPrefix.size() + 1 + kUniqueDigits || !name.starts_with(kTempPrefix))
+        return false;
     const std::string_view tail = name.substr(name.size() - kUniqueDigits - 1);
     if (tail[0] != '.') return false;
     for (const char c : tail.substr(1)) {
@@ -92,7 +95,8 @@ IgnoreMatcher IgnoreMatcher::parse(std::string_view text) {
     return out;
 }
 
-bool IgnoreMatcher::last_match_ignores(std::span<const std::string_view> components, bool is_dir) const {
+bool IgnoreMatcher::last_match_ignores(std::span<const std::string_view> components,
+                                       bool is_dir) const {
     for (auto it = m_patterns.rbegin(); it != m_patterns.rend(); ++it) {
         if (it->dir_only && !is_dir) continue;
         const auto target = it->anchored ? components : components.last(1);

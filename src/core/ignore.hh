@@ -51,7 +51,7 @@ public:
 
 private:
     struct Pattern {
-        Glob glob;              // without leading '!' / '/', trailing '/'
+        Glob glob;  // without leading '!' / '/', trailing '/'
         bool negated = false;
         bool dir_only = false;
         bool anchored = false;  // matches the whole path, else the last component

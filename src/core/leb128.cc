@@ -20,13 +20,14 @@ Result<std::uint64_t> read_leb128(std::span<const std::uint8_t> bytes, std::size
         const std::uint8_t byte = bytes[pos++];
         // The tenth byte may only carry bit 63, and must be the last.
         if (shift == 63 && (byte & 0xfe) != 0) {
-            return fail(Errc::corrupt, "varint at byte " + std::to_string(start) + " exceeds 64 bits");
+            return fail(Errc::corrupt,
+                        "varint at byte " + std::to_string(start) + " exceeds 64 bits");
         }
         value |= static_cast<std::uint64_t>(byte & 0x7f) << shift;
         if ((byte & 0x80) == 0) {
             if (byte == 0 && pos - start > 1) {
-                return fail(Errc::corrupt,
-                            "varint at byte " + std::to_string(start) + " has an overlong encoding");
+                return fail(Errc::corrupt, "varint at byte " + std::to_string(start) +
+                                               " has an overlong encoding");
             }
             return value;
         }

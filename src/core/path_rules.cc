@@ -12,7 +12,9 @@ namespace {
 
 constexpr std::size_t kPrintableBytes = 200;
 
-bool is_control(unsigned char c) { return c < 0x20 || c == 0x7f; }
+bool is_control(unsigned char c) {
+    return c < 0x20 || c == 0x7f;
+}
 
 std::string hex_byte(unsigned char c) {
     std::array<char, 8> buf{};
@@ -27,7 +29,9 @@ tl::unexpected<Error> refuse(std::string_view path, const std::string& reason) {
 bool iequals_ascii(std::string_view a, std::string_view b) {
     if (a.size() != b.size()) return false;
     for (std::size_t i = 0; i < a.size(); ++i) {
-        const auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
+        const auto lower = [](char c) {
+            return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+        };
         if (lower(a[i]) != lower(b[i])) return false;
     }
     return true;
@@ -38,7 +42,8 @@ bool iequals_ascii(std::string_view a, std::string_view b) {
 std::optional<std::string_view> reserved_device(std::string_view name) {
     std::string_view stem = name.substr(0, name.find('.'));
     while (!stem.empty() && stem.back() == ' ') stem.remove_suffix(1);
-    static constexpr std::array<std::string_view, 6> fixed = {"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$"};
+    static constexpr std::array<std::string_view, 6> fixed = {"CON", "PRN",    "AUX",
+                                                              "NUL", "CONIN$", "CONOUT$"};
     for (const std::string_view r : fixed) {
         if (iequals_ascii(stem, r)) return r;
     }
@@ -47,7 +52,8 @@ std::optional<std::string_view> reserved_device(std::string_view name) {
         const std::string_view number = stem.substr(3);
         const bool digit = number.size() == 1 && number[0] >= '1' && number[0] <= '9';
         // Superscript one, two and three (U+00B9, U+00B2, U+00B3).
-        const bool superscript = number == "\xc2\xb9" || number == "\xc2\xb2" || number == "\xc2\xb3";
+        const bool superscript =
+            number == "\xc2\xb9" || number == "\xc2\xb2" || number == "\xc2\xb3";
         if (digit || superscript) return stem;
     }
     return std::nullopt;
@@ -90,7 +96,9 @@ std::string printable_path(std::string_view path) {
 }
 
 Result<std::string> normalize_path(std::string_view path) {
-    if (path.empty()) return fail(Errc::invalid_argument, "empty path: a path must name something inside the folder");
+    if (path.empty())
+        return fail(Errc::invalid_argument,
+                    "empty path: a path must name something inside the folder");
     // NFC shrinks text by at most a factor of 3 (three Hangul jamo compose
     // into one syllable), so this input cannot fit: refuse it unnormalised.
     if (path.size() > 4 * kMaxPathBytes) {
@@ -101,13 +109,15 @@ Result<std::string> normalize_path(std::string_view path) {
         const auto c = static_cast<unsigned char>(path[i]);
         if (c == 0) return refuse(path, "contains a NUL byte at byte " + std::to_string(i));
         if (is_control(c)) {
-            return refuse(path, "contains the control character " + hex_byte(c) + " at byte " + std::to_string(i));
+            return refuse(path, "contains the control character " + hex_byte(c) + " at byte " +
+                                    std::to_string(i));
         }
         const std::size_t n = utf8_decode(path, i).length;
         if (n == 0) return refuse(path, "is not valid UTF-8 at byte " + std::to_string(i));
         i += n;
     }
-    if (path.front() == '/') return refuse(path, "is absolute; paths are relative to the folder root");
+    if (path.front() == '/')
+        return refuse(path, "is absolute; paths are relative to the folder root");
 
     auto nfc = utf8_nfc(path);
     if (!nfc) return refuse(path, "cannot be normalised to NFC");
@@ -119,13 +129,15 @@ Result<std::string> normalize_path(std::string_view path) {
     std::size_t start = 0;
     while (true) {
         const std::size_t slash = whole.find('/', start);
-        const std::string_view name = whole.substr(start, slash == std::string_view::npos ? slash : slash - start);
+        const std::string_view name =
+            whole.substr(start, slash == std::string_view::npos ? slash : slash - start);
         if (name.empty()) return refuse(path, "has an empty component ('//' or a trailing '/')");
         if (name == ".") return refuse(path, "'.' component is not allowed");
         if (name == "..") return refuse(path, "'..' component is not allowed");
         if (name.size() > kMaxNameBytes) {
-            return refuse(path, "component '" + printable_path(name) + "' is " + std::to_string(name.size()) +
-                                    " bytes, over the " + std::to_string(kMaxNameBytes) + "-byte limit");
+            return refuse(path, "component '" + printable_path(name) + "' is " +
+                                    std::to_string(name.size()) + " bytes, over the " +
+                                    std::to_string(kMaxNameBytes) + "-byte limit");
         }
         if (slash == std::string_view::npos) break;
         start = slash + 1;

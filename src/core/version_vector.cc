@@ -8,7 +8,9 @@ namespace ferry {
 
 namespace {
 
-bool by_id(const VersionVector::Entry& e, ShortId id) { return e.id < id; }
+bool by_id(const VersionVector::Entry& e, ShortId id) {
+    return e.id < id;
+}
 
 tl::unexpected<Error> corrupt(const std::string& what) {
     return fail(Errc::corrupt, "version vector: " + what);
@@ -94,12 +96,12 @@ Result<VersionVector> VersionVector::decode(std::span<const std::uint8_t> bytes)
     if (!count) return corrupt("entry count: " + count.error().message);
     if (*count > kMaxEntries) {
         return corrupt(std::to_string(*count) + " entries exceed the limit of " +
-                                      std::to_string(kMaxEntries));
+                       std::to_string(kMaxEntries));
     }
     // Each entry takes at least 9 bytes: refuse before reserving memory.
     if (*count > (bytes.size() - pos) / 9) {
         return corrupt("truncated: " + std::to_string(*count) + " entries in " +
-                                      std::to_string(bytes.size()) + " bytes");
+                       std::to_string(bytes.size()) + " bytes");
     }
     VersionVector out;
     out.m_entries.reserve(*count);
@@ -111,23 +113,23 @@ Result<VersionVector> VersionVector::decode(std::span<const std::uint8_t> bytes)
         for (int k = 0; k < 8; ++k) id.value = (id.value << 8) | bytes[pos++];
         if (!out.m_entries.empty() && !(out.m_entries.back().id < id)) {
             return corrupt("entry " + std::to_string(i) +
-                                          " has an id not above the previous one (unsorted or duplicate)");
+                           " has an id not above the previous one (unsorted or duplicate)");
         }
         const auto counter = read_leb128(bytes, pos);
         if (!counter) {
             return corrupt("counter of entry " + std::to_string(i) + ": " +
-                                          counter.error().message);
+                           counter.error().message);
         }
         if (*counter == 0 || *counter > kMaxCounter) {
             return corrupt("counter of entry " + std::to_string(i) + " is " +
-                                          std::to_string(*counter) + ", outside 1.." +
-                                          std::to_string(kMaxCounter));
+                           std::to_string(*counter) + ", outside 1.." +
+                           std::to_string(kMaxCounter));
         }
         out.m_entries.push_back(Entry{id, *counter});
     }
     if (pos != bytes.size()) {
         return corrupt(std::to_string(bytes.size() - pos) + " trailing bytes after " +
-                                      std::to_string(*count) + " entries");
+                       std::to_string(*count) + " entries");
     }
     return out;
 }
@@ -137,7 +139,8 @@ std::string VersionVector::to_string() const {
     std::string out;
     for (const Entry& e : m_entries) {
         if (!out.empty()) out.push_back(',');
-        for (int shift = 60; shift >= 0; shift -= 4) out.push_back(digits[(e.id.value >> shift) & 0xf]);
+        for (int shift = 60; shift >= 0; shift -= 4)
+            out.push_back(digits[(e.id.value >> shift) & 0xf]);
         out.push_back(':');
         out += std::to_string(e.counter);
     }

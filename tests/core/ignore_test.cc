@@ -1,9 +1,9 @@
 #include "core/ignore.hh"
 
-#include <catch2/catch.hpp>
-
 #include <string>
 #include <vector>
+
+#include <catch2/catch.hpp>
 
 #include "core/path_rules.hh"
 
@@ -25,7 +25,8 @@ constexpr bool kFile = false;
 void check(std::string_view patterns, const std::vector<Case>& cases) {
     const IgnoreMatcher m = IgnoreMatcher::parse(patterns);
     for (const auto& c : cases) {
-        INFO("patterns:\n" << patterns << "\npath: " << c.path << (c.is_dir ? " (dir)" : " (file)"));
+        INFO("patterns:\n"
+             << patterns << "\npath: " << c.path << (c.is_dir ? " (dir)" : " (file)"));
         CHECK(m.is_ignored(c.path, c.is_dir) == c.ignored);
     }
 }
@@ -44,17 +45,21 @@ TEST_CASE("ignore: an empty matcher ignores nothing", "[ignore]") {
 
 TEST_CASE("ignore: comments, blank lines and line endings", "[ignore]") {
     check("# comment\n\nfoo\n", {
-        {"# comment", kFile, false},
-        {"foo", kFile, true},
-        {"bar", kFile, false},
-    });
-    check("\\#hash\n  #lead\n", {
-        {"#hash", kFile, true},
-        {"  #lead", kFile, true},  // '#' starts a comment only in column one
-        {"#lead", kFile, false},
-    });
+                                    {"# comment", kFile, false},
+                                    {"foo", kFile, true},
+                                    {"bar", kFile, false},
+                                });
+    check("\\#hash\n  #lead\n",
+          {
+              {"#hash", kFile, true},
+              {"  #lead", kFile, true},  // '#' starts a comment only in column one
+              {"#lead", kFile, false},
+          });
     check("foo\r\nbar\r\n", {{"foo", kFile, true}, {"bar", kFile, true}});
-    check("\xef\xbb\xbf" "bom\n", {{"bom", kFile, true}});
+    check(
+        "\xef\xbb\xbf"
+        "bom\n",
+        {{"bom", kFile, true}});
     check("no-newline-at-end", {{"no-newline-at-end", kFile, true}});
 }
 
@@ -69,41 +74,42 @@ TEST_CASE("ignore: trailing spaces are trimmed unless escaped", "[ignore]") {
 
 TEST_CASE("ignore: negation and escapes", "[ignore]") {
     check("*.log\n!keep.log\n", {
-        {"a.log", kFile, true},
-        {"d/b.log", kFile, true},
-        {"keep.log", kFile, false},
-        {"d/keep.log", kFile, false},
-    });
+                                    {"a.log", kFile, true},
+                                    {"d/b.log", kFile, true},
+                                    {"keep.log", kFile, false},
+                                    {"d/keep.log", kFile, false},
+                                });
     check("\\!bang\n", {{"!bang", kFile, true}, {"bang", kFile, false}});
     check("\\*star\n", {{"*star", kFile, true}, {"xstar", kFile, false}});
     check("\\?q\n", {{"?q", kFile, true}, {"xq", kFile, false}});
     check("\\[x]\n", {{"[x]", kFile, true}, {"x", kFile, false}});
     check("a\\\\b\n", {{"a\\b", kFile, true}, {"ab", kFile, false}});
     check("\\a\\b\n", {{"ab", kFile, true}});
-    check("trailing\\\n", {{"trailing", kFile, false}, {"trailing\\", kFile, false}});  // never matches
+    check("trailing\\\n",
+          {{"trailing", kFile, false}, {"trailing\\", kFile, false}});  // never matches
 }
 
 TEST_CASE("ignore: '*' and '?'", "[ignore]") {
     check("*.c\n", {
-        {"x.c", kFile, true},
-        {".c", kFile, true},
-        {"d/e/x.c", kFile, true},
-        {"x.cc", kFile, false},
-        {"x.c/y", kFile, true},  // a directory named x.c
-    });
+                       {"x.c", kFile, true},
+                       {".c", kFile, true},
+                       {"d/e/x.c", kFile, true},
+                       {"x.cc", kFile, false},
+                       {"x.c/y", kFile, true},  // a directory named x.c
+                   });
     check("/d/*.c\n", {
-        {"d/x.c", kFile, true},
-        {"d/e/x.c", kFile, false},  // '*' does not cross '/'
-        {"x.c", kFile, false},
-    });
+                          {"d/x.c", kFile, true},
+                          {"d/e/x.c", kFile, false},  // '*' does not cross '/'
+                          {"x.c", kFile, false},
+                      });
     check("a*b\n", {{"ab", kFile, true}, {"axyzb", kFile, true}, {"a/b", kFile, false}});
     check("?.txt\n", {
-        {"a.txt", kFile, true},
-        {"ab.txt", kFile, false},
-        {".txt", kFile, false},
-        // ferry's '?' is one character; git's is one byte and says no here.
-        {"\xc3\xa9.txt", kFile, true},
-    });
+                         {"a.txt", kFile, true},
+                         {"ab.txt", kFile, false},
+                         {".txt", kFile, false},
+                         // ferry's '?' is one character; git's is one byte and says no here.
+                         {"\xc3\xa9.txt", kFile, true},
+                     });
     check("*\n", {{"anything", kFile, true}, {"d/e", kDir, true}});
     check("a*a*a*b\n", {{"aaaab", kFile, true}, {"aaab", kFile, true}, {"aab", kFile, false}});
 }
@@ -122,7 +128,8 @@ TEST_CASE("ignore: bracket expressions", "[ignore]") {
     check("[[:alpha:][:digit:]]\n", {{"q", kFile, true}, {"5", kFile, true}, {"-", kFile, false}});
     check("[[:upper:]]\n", {{"Q", kFile, true}, {"q", kFile, false}});
     check("[[:space:]]x\n", {{" x", kFile, true}});
-    check("[[:al]x\n", {{"ax", kFile, true}, {"[x", kFile, true}, {"lx", kFile, true}, {"bx", kFile, false}});
+    check("[[:al]x\n",
+          {{"ax", kFile, true}, {"[x", kFile, true}, {"lx", kFile, true}, {"bx", kFile, false}});
     // Unicode ranges work by code point (git compares bytes and says no).
     check("[\xc3\xa0-\xc3\xbc]\n", {{"\xc3\xa9", kFile, true}, {"e", kFile, false}});
     // Malformed sets make the pattern match nothing, as in git.
@@ -135,27 +142,28 @@ TEST_CASE("ignore: bracket expressions", "[ignore]") {
 
 TEST_CASE("ignore: '**'", "[ignore]") {
     check("**/foo\n", {
-        {"foo", kFile, true},
-        {"a/foo", kFile, true},
-        {"a/b/foo", kFile, true},
-        {"a/foox", kFile, false},
-    });
+                          {"foo", kFile, true},
+                          {"a/foo", kFile, true},
+                          {"a/b/foo", kFile, true},
+                          {"a/foox", kFile, false},
+                      });
     check("**/d/f\n", {{"d/f", kFile, true}, {"x/y/d/f", kFile, true}, {"x/d/g", kFile, false}});
     check("foo/**\n", {
-        {"foo", kDir, false},
-        {"foo", kFile, false},
-        {"foo/a", kFile, true},
-        {"foo/a/b", kFile, true},
-        {"x/foo/a", kFile, false},
-    });
+                          {"foo", kDir, false},
+                          {"foo", kFile, false},
+                          {"foo/a", kFile, true},
+                          {"foo/a/b", kFile, true},
+                          {"x/foo/a", kFile, false},
+                      });
     check("a/**/b\n", {
-        {"a/b", kFile, true},
-        {"a/x/b", kFile, true},
-        {"a/x/y/b", kFile, true},
-        {"a/bb", kFile, false},
-        {"x/a/b", kFile, false},
-    });
-    check("a/**/b/**/c\n", {{"a/b/c", kFile, true}, {"a/1/b/2/3/c", kFile, true}, {"a/c", kFile, false}});
+                          {"a/b", kFile, true},
+                          {"a/x/b", kFile, true},
+                          {"a/x/y/b", kFile, true},
+                          {"a/bb", kFile, false},
+                          {"x/a/b", kFile, false},
+                      });
+    check("a/**/b/**/c\n",
+          {{"a/b/c", kFile, true}, {"a/1/b/2/3/c", kFile, true}, {"a/c", kFile, false}});
     check("**\n", {{"x", kFile, true}, {"x/y", kFile, true}});
     check("/**\n", {{"x", kFile, true}, {"x/y", kFile, true}});
     check("a**b\n", {{"axxb", kFile, true}, {"a/x/b", kFile, false}});  // not alone: like '*'
@@ -166,13 +174,13 @@ TEST_CASE("ignore: '**'", "[ignore]") {
 
 TEST_CASE("ignore: directory-only patterns", "[ignore]") {
     check("build/\n", {
-        {"build", kDir, true},
-        {"build", kFile, false},
-        {"x/build", kDir, true},
-        {"build/file", kFile, true},  // inside an ignored directory
-        {"build/a/b", kFile, true},
-        {"builder", kDir, false},
-    });
+                          {"build", kDir, true},
+                          {"build", kFile, false},
+                          {"x/build", kDir, true},
+                          {"build/file", kFile, true},  // inside an ignored directory
+                          {"build/a/b", kFile, true},
+                          {"builder", kDir, false},
+                      });
     check("/out/\n", {{"out", kDir, true}, {"x/out", kDir, false}, {"out/f", kFile, true}});
     check("d/e/\n", {{"d/e", kDir, true}, {"d/e", kFile, false}, {"d/e/f", kFile, true}});
 }
@@ -180,8 +188,13 @@ TEST_CASE("ignore: directory-only patterns", "[ignore]") {
 TEST_CASE("ignore: anchored and unanchored patterns", "[ignore]") {
     check("/root.txt\n", {{"root.txt", kFile, true}, {"d/root.txt", kFile, false}});
     check("d/f\n", {{"d/f", kFile, true}, {"x/d/f", kFile, false}, {"d/f/g", kFile, true}});
-    check("f\n", {{"f", kFile, true}, {"x/d/f", kFile, true}, {"x/f/g", kFile, true}, {"ff", kFile, false}});
-    check("d/*\n", {{"d/x", kFile, true}, {"d", kDir, false}, {"x/d/y", kFile, false}, {"d/x/y", kFile, true}});
+    check(
+        "f\n",
+        {{"f", kFile, true}, {"x/d/f", kFile, true}, {"x/f/g", kFile, true}, {"ff", kFile, false}});
+    check("d/*\n", {{"d/x", kFile, true},
+                    {"d", kDir, false},
+                    {"x/d/y", kFile, false},
+                    {"d/x/y", kFile, true}});
 }
 
 TEST_CASE("ignore: the last matching pattern wins", "[ignore]") {
@@ -189,25 +202,26 @@ TEST_CASE("ignore: the last matching pattern wins", "[ignore]") {
     check("!a.txt\n*.txt\n", {{"a.txt", kFile, true}});
     check("*.txt\n!a.txt\na.txt\n", {{"a.txt", kFile, true}});
     check("*\n!*/\n!*.keep\n", {
-        {"d", kDir, false},
-        {"d/x", kFile, true},
-        {"d/x.keep", kFile, false},
-        {"top.keep", kFile, false},
-    });
+                                   {"d", kDir, false},
+                                   {"d/x", kFile, true},
+                                   {"d/x.keep", kFile, false},
+                                   {"top.keep", kFile, false},
+                               });
 }
 
 TEST_CASE("ignore: nothing inside an ignored directory can be re-included", "[ignore]") {
-    check("build/\n!build/keep\n", {
-        {"build", kDir, true},
-        {"build/keep", kFile, true},  // git check-ignore agrees: the parent is excluded
-    });
+    check("build/\n!build/keep\n",
+          {
+              {"build", kDir, true},
+              {"build/keep", kFile, true},  // git check-ignore agrees: the parent is excluded
+          });
     check("build\n!build/keep\n", {{"build/keep", kFile, true}});
     // Ignoring the contents instead of the directory leaves room for exceptions.
     check("build/*\n!build/keep\n", {
-        {"build", kDir, false},
-        {"build/keep", kFile, false},
-        {"build/other", kFile, true},
-    });
+                                        {"build", kDir, false},
+                                        {"build/keep", kFile, false},
+                                        {"build/other", kFile, true},
+                                    });
     // Re-including the directory itself works, since it is decided on its own.
     check("build/\n!build/\n", {{"build", kDir, false}, {"build/x", kFile, false}});
 }

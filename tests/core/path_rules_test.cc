@@ -1,9 +1,9 @@
 #include "core/path_rules.hh"
 
-#include <catch2/catch.hpp>
-
 #include <string>
 #include <vector>
+
+#include <catch2/catch.hpp>
 
 using namespace ferry;
 
@@ -16,7 +16,7 @@ TEST_CASE("path rules: valid paths pass unchanged", "[path_rules]") {
         "..a",
         "a./b",
         "name with spaces",
-        "caf\xc3\xa9",                       // é already composed
+        "caf\xc3\xa9",                            // é already composed
         "\xe6\x97\xa5\xe6\x9c\xac/\xe8\xaa\x9e",  // 日本/語
         "emoji \xf0\x9f\x98\x80",
         "back\\slash",
@@ -37,11 +37,11 @@ TEST_CASE("path rules: NFD input becomes NFC", "[path_rules]") {
         std::string in, out;
     };
     const std::vector<Case> cases = {
-        {"cafe\xcc\x81", "caf\xc3\xa9"},                      // e + COMBINING ACUTE -> é
-        {"A\xcc\x8a/ma\xcc\x88rz", "\xc3\x85/m\xc3\xa4rz"},   // Å, ä
+        {"cafe\xcc\x81", "caf\xc3\xa9"},                           // e + COMBINING ACUTE -> é
+        {"A\xcc\x8a/ma\xcc\x88rz", "\xc3\x85/m\xc3\xa4rz"},        // Å, ä
         {"\xe1\x84\x92\xe1\x85\xa1\xe1\x86\xab", "\xed\x95\x9c"},  // Hangul jamo -> 한
-        {"\xe2\x84\xab", "\xc3\x85"},                           // ANGSTROM SIGN -> Å (singleton)
-        {"e\xcc\xa3\xcc\x82", "\xe1\xbb\x87"},                  // marks reordered and composed: ệ
+        {"\xe2\x84\xab", "\xc3\x85"},           // ANGSTROM SIGN -> Å (singleton)
+        {"e\xcc\xa3\xcc\x82", "\xe1\xbb\x87"},  // marks reordered and composed: ệ
     };
     for (const auto& c : cases) {
         INFO(c.in);
@@ -76,8 +76,8 @@ TEST_CASE("path rules: invalid paths are refused with the path and the reason", 
         {"del\x7f", "del\\x7F: contains the control character \\x7F at byte 3"},
         {"bad\xff", "bad\\xFF: is not valid UTF-8 at byte 3"},
         {"a/\xc3", "a/\\xC3: is not valid UTF-8 at byte 2"},
-        {"\xc0\xaf", "\\xC0\\xAF: is not valid UTF-8 at byte 0"},          // overlong '/'
-        {"\xed\xa0\x80", "\\xED\\xA0\\x80: is not valid UTF-8 at byte 0"},  // surrogate
+        {"\xc0\xaf", "\\xC0\\xAF: is not valid UTF-8 at byte 0"},                    // overlong '/'
+        {"\xed\xa0\x80", "\\xED\\xA0\\x80: is not valid UTF-8 at byte 0"},           // surrogate
         {"\xf4\x90\x80\x80", "\\xF4\\x90\\x80\\x80: is not valid UTF-8 at byte 0"},  // > U+10FFFF
     };
     for (const auto& c : cases) {
@@ -98,13 +98,15 @@ TEST_CASE("path rules: length limits apply to the NFC form", "[path_rules]") {
 
     // 20 components of 200 bytes, 19 slashes, then "/" and 76 bytes: 4096.
     std::string path;
-    for (int i = 0; i < 20; ++i) path += (i ? "/" : "") + std::string(200, static_cast<char>('a' + i));
+    for (int i = 0; i < 20; ++i)
+        path += (i ? "/" : "") + std::string(200, static_cast<char>('a' + i));
     path += "/" + std::string(76, 'z');
     REQUIRE(path.size() == 4096);
     CHECK(normalize_path(path));
     const auto over = normalize_path(path + "d");
     REQUIRE_FALSE(over);
-    CHECK(over.error().message.find("path is 4097 bytes, over the 4096-byte limit") != std::string::npos);
+    CHECK(over.error().message.find("path is 4097 bytes, over the 4096-byte limit") !=
+          std::string::npos);
 
     // 100 NFD "é" (3 bytes each) make a 300-byte name; its NFC form is 200.
     std::string nfd_name;
@@ -156,7 +158,8 @@ TEST_CASE("path rules: windows name problems", "[path_rules]") {
         {"aux/file", "aux/file: 'aux': AUX is a reserved device name on Windows"},
         {"com1", "com1: 'com1': com1 is a reserved device name on Windows"},
         {"LPT9.log", "LPT9.log: 'LPT9.log': LPT9 is a reserved device name on Windows"},
-        {"COM\xc2\xb9", "COM\xc2\xb9: 'COM\xc2\xb9': COM\xc2\xb9 is a reserved device name on Windows"},
+        {"COM\xc2\xb9",
+         "COM\xc2\xb9: 'COM\xc2\xb9': COM\xc2\xb9 is a reserved device name on Windows"},
         {"conin$", "conin$: 'conin$': CONIN$ is a reserved device name on Windows"},
         {"com0", ""},
         {"com10", ""},
@@ -199,12 +202,14 @@ TEST_CASE("path rules: case-fold keys", "[path_rules]") {
         {"A.txt", "a.txt", true},
         {"Dir/File", "dir/FILE", true},
         {"dir/a", "dir/b", false},
-        {"\xc3\x84pfel", "\xc3\xa4pfel", true},              // Äpfel / äpfel
-        {"Stra\xc3\x9f" "e", "STRASSE", true},               // full folding: ß -> ss
+        {"\xc3\x84pfel", "\xc3\xa4pfel", true},  // Äpfel / äpfel
+        {"Stra\xc3\x9f"
+         "e",
+         "STRASSE", true},                                               // full folding: ß -> ss
         {"\xce\xa3\xce\x91\xce\xa3", "\xcf\x83\xce\xb1\xcf\x82", true},  // ΣΑΣ / σας (final sigma)
-        {"\xe2\x84\xaa", "k", true},                          // KELVIN SIGN folds to k
-        {"\xef\xac\x83", "FFI", true},                        // ﬃ ligature folds to ffi
-        {"a", "\xc3\xa1", false},                             // accents still differ
+        {"\xe2\x84\xaa", "k", true},                                     // KELVIN SIGN folds to k
+        {"\xef\xac\x83", "FFI", true},  // ﬃ ligature folds to ffi
+        {"a", "\xc3\xa1", false},       // accents still differ
         {"x/A", "X/a", true},
     };
     for (const auto& c : cases) {
@@ -212,7 +217,8 @@ TEST_CASE("path rules: case-fold keys", "[path_rules]") {
         CHECK((case_fold_key(c.a) == case_fold_key(c.b)) == c.clash);
     }
     CHECK(case_fold_key("Hello/WORLD.TXT") == "hello/world.txt");
-    CHECK(case_fold_key("Stra\xc3\x9f" "e") == "strasse");
+    CHECK(case_fold_key("Stra\xc3\x9f"
+                        "e") == "strasse");
     // The key is NFC: a folded capital with a combining mark recomposes.
     CHECK(case_fold_key("\xc3\x85") == "\xc3\xa5");
     CHECK(case_fold_key("bad\xff") == "bad\xff");

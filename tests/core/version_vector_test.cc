@@ -1,11 +1,11 @@
 #include "core/version_vector.hh"
 
-#include <catch2/catch.hpp>
-
 #include <random>
 #include <set>
 #include <string>
 #include <vector>
+
+#include <catch2/catch.hpp>
 
 #include "core/leb128.hh"
 
@@ -21,7 +21,9 @@ VersionVector make(std::initializer_list<std::pair<std::uint64_t, int>> counts) 
     return v;
 }
 
-std::vector<std::uint8_t> bytes_of(const std::string& s) { return {s.begin(), s.end()}; }
+std::vector<std::uint8_t> bytes_of(const std::string& s) {
+    return {s.begin(), s.end()};
+}
 
 Result<VersionVector> decode_str(const std::string& s) {
     const auto b = bytes_of(s);
@@ -65,9 +67,9 @@ bool at_least(const VersionVector& a, const VersionVector& b) {
 
 Ordering mirrored(Ordering o) {
     switch (o) {
-    case Ordering::newer: return Ordering::older;
-    case Ordering::older: return Ordering::newer;
-    default: return o;
+        case Ordering::newer: return Ordering::older;
+        case Ordering::older: return Ordering::newer;
+        default: return o;
     }
 }
 
@@ -157,7 +159,8 @@ TEST_CASE("version vector: to_string is hex id and counter", "[version_vector]")
 
 TEST_CASE("version vector: encoding is compact and exact", "[version_vector]") {
     const auto v = make({{0x0102030405060708ull, 1}, {0xffffffffffffffffull, 200}});
-    const std::string expected = encoded({{0x0102030405060708ull, 1}, {0xffffffffffffffffull, 200}});
+    const std::string expected =
+        encoded({{0x0102030405060708ull, 1}, {0xffffffffffffffffull, 200}});
     CHECK(v.encode() == expected);
     CHECK(expected == std::string("\x02\x01\x02\x03\x04\x05\x06\x07\x08\x01"
                                   "\xff\xff\xff\xff\xff\xff\xff\xff\xc8\x01",
@@ -202,13 +205,15 @@ TEST_CASE("version vector: decode refuses malformed input", "[version_vector]") 
         {"zero counter", encoded({{1, 0}}), "outside"},
         {"counter over the cap", encoded({{1, VersionVector::kMaxCounter + 1}}), "outside"},
         {"overlong count", std::string("\x80\x00", 2), "overlong"},
-        {"overlong counter", encoded({{1, 1}}).substr(0, 9) + std::string("\x81\x00", 2), "overlong"},
-        {"counter over 64 bits",
-         encoded({{1, 1}}).substr(0, 9) + std::string(9, '\xff') + '\x02', "64 bits"},
+        {"overlong counter", encoded({{1, 1}}).substr(0, 9) + std::string("\x81\x00", 2),
+         "overlong"},
+        {"counter over 64 bits", encoded({{1, 1}}).substr(0, 9) + std::string(9, '\xff') + '\x02',
+         "64 bits"},
         {"too many entries", too_many + std::string(9 * (VersionVector::kMaxEntries + 1), '\x01'),
          "limit"},
         {"huge count", huge_count, "limit"},
-        {"count beyond the bytes", std::string("\x05", 1) + encoded({{1, 1}}).substr(1), "truncated"},
+        {"count beyond the bytes", std::string("\x05", 1) + encoded({{1, 1}}).substr(1),
+         "truncated"},
     };
     for (const auto& c : cases) {
         INFO(c.name);
@@ -264,7 +269,8 @@ TEST_CASE("version vector property: newer is transitive", "[version_vector][prop
     CHECK(chains > 500);
 }
 
-TEST_CASE("version vector property: merged is the least upper bound", "[version_vector][property]") {
+TEST_CASE("version vector property: merged is the least upper bound",
+          "[version_vector][property]") {
     Gen gen;
     int upper_bounds = 0;
     for (int i = 0; i < 5000; ++i) {
