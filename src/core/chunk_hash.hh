@@ -1,7 +1,7 @@
 // The chunk hash: how ferry names a chunk's contents on every device and relay.
 //
 // BLAKE3-256 (chosen by measurement over SHA-256 and BLAKE2b; figures in
-// docs/ARCHITECTURE.md). This header is the only place that knows which hash
+// proto/chunking.md). This header is the only place that knows which hash
 // it is. Pure computation; each object is single-threaded, distinct objects
 // may be used on distinct threads.
 #pragma once
