@@ -37,11 +37,13 @@ struct HashedFile {
     FileStat stat;  // the stat the contents correspond to
 };
 
-// Default segment sizes: a file is split into about four segments per
-// thread, each between these bounds, so a few-MiB file already uses every
-// core and a file of 1 MiB or less stays on the caller thread. The upper
-// bound was chosen by measurement (bench/hash_file_bench, proto/chunking.md).
-inline constexpr std::uint64_t kMinSegmentSize = 1024 * 1024;
+// Default segment size: the file's size / (2 x threads), within these
+// bounds, so a file of a few MiB already uses every core and one of 2 MiB or
+// less stays on the caller thread. Each segment boundary costs about 1.5
+// chunks chunked and hashed twice (serially, when stitching): 1 GiB on two
+// threads took 1.41-1.56 s of CPU with 1 MiB segments, 1.24-1.28 s with
+// 16 MiB (bench/hash-file-bench --segment).
+inline constexpr std::uint64_t kMinSegmentSize = 2 * 1024 * 1024;
 inline constexpr std::uint64_t kMaxSegmentSize = 16 * 1024 * 1024;
 
 struct HashOptions {
