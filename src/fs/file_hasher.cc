@@ -157,7 +157,8 @@ Result<HashedFile> hash_file(Filesystem& fs, std::string_view path, const HashOp
     if (!before) return tl::unexpected(before.error());
     const std::uint64_t size = before->size;
 
-    const unsigned cores = std::max(1U, std::thread::hardware_concurrency());
+    // Asked once: hardware_concurrency() reads /sys, too slow per small file.
+    static const unsigned cores = std::max(1U, std::thread::hardware_concurrency());
     const unsigned wanted_threads = options.threads != 0 ? options.threads : cores;
     const std::uint64_t segment_size =
         options.segment_size != 0
