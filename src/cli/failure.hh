@@ -35,7 +35,8 @@ inline tl::unexpected<Failure> failed(std::string what, const Error& error, std:
 }
 inline tl::unexpected<Failure> failed(std::string what, std::string why, std::string hint = {},
                                       int status = kExitFailure) {
-    return tl::unexpected<Failure>(Failure{std::move(what), std::move(why), std::move(hint), status});
+    return tl::unexpected<Failure>(
+        Failure{std::move(what), std::move(why), std::move(hint), status});
 }
 
 // Prints the failure to stderr and returns its exit status.

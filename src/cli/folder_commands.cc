@@ -45,7 +45,6 @@ Outcome<void> check_folder_id(const std::string& id) {
     return {};
 }
 
-
 Outcome<std::string> canonical_directory(const std::string& given) {
     std::error_code ec;
     const std::filesystem::path path = std::filesystem::canonical(given, ec);
@@ -96,7 +95,8 @@ int run_add(const AddOptions& options) {
         if (path_within(f.path, *path)) {
             return report(Failure{what, "it contains folder '" + f.id + "' (" + f.path + ")",
                                   "folders cannot overlap: remove that folder first with "
-                                  "`ferry folder remove " + f.id + "`"});
+                                  "`ferry folder remove " +
+                                      f.id + "`"});
         }
     }
     const Folder folder{id, *path, *mode};
@@ -141,7 +141,8 @@ int run_remove(const std::string& id) {
     auto folder = device->store->folder(id);
     if (!folder) return report(Failure{"cannot read folder '" + id + "'", folder.error().message});
     if (!*folder) {
-        return report(Failure{"cannot remove folder '" + id + "'", "there is no folder with that id",
+        return report(Failure{"cannot remove folder '" + id + "'",
+                              "there is no folder with that id",
                               "`ferry folder list` shows the folders"});
     }
     if (auto removed = device->store->remove_folder(id); !removed) {
@@ -166,7 +167,8 @@ void add_folder_commands(CLI::App& app, int& status) {
     add->add_option("PATH", add_options->path, "The directory to sync")->required();
     add->add_option("--id", add_options->id,
                     "Folder id, the same on every device (default: random, like abcde-fghij)");
-    add->add_option("--mode", add_options->mode, "send-receive (default), send-only or receive-only")
+    add->add_option("--mode", add_options->mode,
+                    "send-receive (default), send-only or receive-only")
         ->check(CLI::IsMember({"send-receive", "send-only", "receive-only"}));
     add->callback([add_options, &status] { status = run_add(*add_options); });
 

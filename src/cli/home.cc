@@ -1,10 +1,10 @@
 #include "cli/home.hh"
 
-#include <pwd.h>
-#include <unistd.h>
-
 #include <cstdlib>
 #include <filesystem>
+
+#include <pwd.h>
+#include <unistd.h>
 
 #include "crypto/key_file.hh"
 

@@ -1,12 +1,12 @@
 // `ferry init` and `ferry id`.
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <array>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli/commands.hh"
 #include "cli/home.hh"
@@ -59,18 +59,20 @@ int run_init(const std::string& requested_name) {
     if (!name) return report(name.error());
 
     if (auto existing = load_identity(*paths); existing) {
-        return report(Failure{"already initialised",
-                              "this device already has an identity in " + paths->home + " (device id " +
-                                  existing->device_id().to_string() + ")",
-                              "use it as it is; to start over, delete " + paths->home +
-                                  " (this device gets a new id) or set FERRY_HOME to another folder"});
+        return report(
+            Failure{"already initialised",
+                    "this device already has an identity in " + paths->home + " (device id " +
+                        existing->device_id().to_string() + ")",
+                    "use it as it is; to start over, delete " + paths->home +
+                        " (this device gets a new id) or set FERRY_HOME to another folder"});
     } else if (existing.error().status != kExitNotInitialised) {
         return report(existing.error());
     }
     if (auto made = make_home(paths->home); !made) return report(made.error());
 
     auto store = Store::open(paths->index());
-    if (!store) return report(Failure{"cannot create the index " + paths->index(), store.error().message});
+    if (!store)
+        return report(Failure{"cannot create the index " + paths->index(), store.error().message});
     if (auto set = (*store)->set_setting(kDeviceNameSetting, *name); !set) {
         return report(Failure{"cannot record the device name", set.error().message});
     }
@@ -108,7 +110,8 @@ void add_identity_commands(CLI::App& app, int& status) {
         "init",
         "Create this device's identity (an Ed25519 key pair; the device id derives from it), "
         "the user key and the index in FERRY_HOME. Refuses if FERRY_HOME is already initialised.");
-    init->add_option("--name", *name, "Device name shown to your other devices (default: the host name)");
+    init->add_option("--name", *name,
+                     "Device name shown to your other devices (default: the host name)");
     init->callback([name, &status] { status = run_init(*name); });
 
     CLI::App* id = app.add_subcommand("id", "Print this device's id (and nothing else) on stdout.");

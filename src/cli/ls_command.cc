@@ -24,7 +24,6 @@ struct Target {
     std::string shown() const { return folder.id + ":" + path; }
 };
 
-
 Outcome<Target> in_folder(const Folder& folder, std::string relative, const std::string& given) {
     while (!relative.empty() && relative.front() == '/') relative.erase(0, 1);
     while (!relative.empty() && relative.back() == '/') relative.pop_back();
@@ -60,11 +59,13 @@ Outcome<Target> resolve(Store& store, const std::string& given) {
     }
     for (const Folder& f : *folders) {
         if (path_within(real, f.path)) {
-            return in_folder(f, real.size() > f.path.size() ? real.substr(f.path.size()) : "", given);
+            return in_folder(f, real.size() > f.path.size() ? real.substr(f.path.size()) : "",
+                             given);
         }
     }
-    return failed("cannot look up " + given, real + " is not inside any folder",
-                  "`ferry folder list` shows the folders; a path can also be given as FOLDER-ID:PATH");
+    return failed(
+        "cannot look up " + given, real + " is not inside any folder",
+        "`ferry folder list` shows the folders; a path can also be given as FOLDER-ID:PATH");
 }
 
 nlohmann::json version_json(const VersionVector& version) {
@@ -166,7 +167,8 @@ int run_ls(const LsOptions& options) {
     std::optional<FileRecord> record;
     if (!target->path.empty()) {
         auto found = store.get_file(folder_id, target->path);
-        if (!found) return report(Failure{"cannot look up " + target->shown(), found.error().message});
+        if (!found)
+            return report(Failure{"cannot look up " + target->shown(), found.error().message});
         if (!*found) {
             return report(Failure{"cannot show " + target->shown(), "it is not in the index",
                                   "if it exists, run `ferry scan " + folder_id + "` to index it"});
@@ -176,15 +178,18 @@ int run_ls(const LsOptions& options) {
     std::vector<StoredEntry> children;
     if (!record || record->kind == FileKind::directory) {
         auto listed = store.children(folder_id, target->path);
-        if (!listed) return report(Failure{"cannot list " + target->shown(), listed.error().message});
+        if (!listed)
+            return report(Failure{"cannot list " + target->shown(), listed.error().message});
         children = std::move(*listed);
     }
 
     const bool directory = !record || record->kind == FileKind::directory;
     if (options.json) {
         nlohmann::json out = record ? record_json(*target, *record)
-                                    : nlohmann::json{{"folder", folder_id}, {"path", ""},
-                                                     {"kind", "directory"}, {"root", target->folder.path}};
+                                    : nlohmann::json{{"folder", folder_id},
+                                                     {"path", ""},
+                                                     {"kind", "directory"},
+                                                     {"root", target->folder.path}};
         if (directory) out["children"] = children_json(children);
         std::printf("%s\n", out.dump(2).c_str());
         return kExitOk;

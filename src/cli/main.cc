@@ -24,8 +24,8 @@ std::string command_path(const CLI::App* app) {
 }
 
 std::string usage_failure(const CLI::App* app, const CLI::Error& error) {
-    return "ferry: usage error: " + std::string(error.what()) + "\nhint: run `" + command_path(app) +
-           " --help` for usage\n";
+    return "ferry: usage error: " + std::string(error.what()) + "\nhint: run `" +
+           command_path(app) + " --help` for usage\n";
 }
 
 }  // namespace
@@ -60,7 +60,8 @@ int main(int argc, char** argv) {
         app.exit(error);
         return kExitUsage;
     } catch (const std::exception& bug) {
-        std::fprintf(stderr, "ferry: internal error: %s\nhint: please report this as a bug\n", bug.what());
+        std::fprintf(stderr, "ferry: internal error: %s\nhint: please report this as a bug\n",
+                     bug.what());
         return kExitFailure;
     }
     return status;

@@ -1,10 +1,10 @@
 #include "cli/progress_bar.hh"
 
-#include <sys/ioctl.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cstdio>
+
+#include <sys/ioctl.h>
+#include <unistd.h>
 
 #include "cli/format.hh"
 
@@ -30,7 +30,9 @@ std::string ProgressBar::render(const std::string& label, const ScanProgress& pr
                                        : static_cast<double>(done) / static_cast<double>(total);
     const double seconds = elapsed.count();
     const std::uint64_t rate =
-        seconds > 0.05 ? static_cast<std::uint64_t>(static_cast<double>(progress.bytes_hashed) / seconds) : 0;
+        seconds > 0.05
+            ? static_cast<std::uint64_t>(static_cast<double>(progress.bytes_hashed) / seconds)
+            : 0;
 
     std::array<char, 8> percent{};
     std::snprintf(percent.data(), percent.size(), "%3d%%", static_cast<int>(fraction * 100.0));
@@ -43,14 +45,15 @@ std::string ProgressBar::render(const std::string& label, const ScanProgress& pr
     const std::size_t fixed = name.size() + 2 + 2 + tail.size() + 1;
     const std::size_t bar = width > fixed + 10 ? std::min<std::size_t>(width - fixed, 40) : 10;
     const auto filled = static_cast<std::size_t>(fraction * static_cast<double>(bar));
-    std::string line = name + "  [" + std::string(filled, '#') + std::string(bar - filled, '.') + "]" + tail;
+    std::string line =
+        name + "  [" + std::string(filled, '#') + std::string(bar - filled, '.') + "]" + tail;
     if (line.size() >= width) line.resize(width - 1);
     return line;
 }
 
 void ProgressBar::update(const ScanProgress& progress) {
-    const std::string line = render(m_label, progress, std::chrono::steady_clock::now() - m_start,
-                                    terminal_width());
+    const std::string line =
+        render(m_label, progress, std::chrono::steady_clock::now() - m_start, terminal_width());
     // Carriage return, the line, then erase whatever an older, longer line left.
     std::fprintf(stderr, "\r%s\x1b[K", line.c_str());
     std::fflush(stderr);

@@ -1,12 +1,12 @@
 // `ferry scan`: a one-shot scan of one or all folders, without the daemon.
-#include <unistd.h>
-
 #include <atomic>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <optional>
+
+#include <unistd.h>
 
 #include "cli/commands.hh"
 #include "cli/format.hh"
@@ -28,7 +28,9 @@ struct ScanCommandOptions {
 std::atomic<bool> g_cancel{false};
 static_assert(std::atomic<bool>::is_always_lock_free, "set from a signal handler");
 
-extern "C" void on_stop_signal(int) { g_cancel.store(true); }
+extern "C" void on_stop_signal(int) {
+    g_cancel.store(true);
+}
 
 std::int64_t now_ns() {
     return std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -51,8 +53,8 @@ std::string summary(const Folder& folder, const ScanResult& r, double seconds) {
 
 // Scans one folder; returns the number of entries it could not index, or a
 // Failure when the folder itself could not be scanned.
-Outcome<std::size_t> scan_one(Device& device, const Folder& folder, const ScanCommandOptions& options,
-                              bool show_bar) {
+Outcome<std::size_t> scan_one(Device& device, const Folder& folder,
+                              const ScanCommandOptions& options, bool show_bar) {
     const std::string what = "cannot scan folder " + folder.id;
     std::error_code ec;
     if (!std::filesystem::is_directory(folder.path, ec)) {
@@ -77,7 +79,8 @@ Outcome<std::size_t> scan_one(Device& device, const Folder& folder, const ScanCo
     if (bar) bar->clear();
     if (!result) {
         if (g_cancel.load()) {
-            return failed(what, "interrupted", "run `ferry scan " + folder.id + "` again to finish");
+            return failed(what, "interrupted",
+                          "run `ferry scan " + folder.id + "` again to finish");
         }
         return failed(what, result.error());
     }
@@ -96,7 +99,9 @@ int run_scan(const ScanCommandOptions& options) {
     std::vector<Folder> folders;
     if (!options.folder_id.empty()) {
         auto folder = device->store->folder(options.folder_id);
-        if (!folder) return report(Failure{"cannot read folder " + options.folder_id, folder.error().message});
+        if (!folder)
+            return report(
+                Failure{"cannot read folder " + options.folder_id, folder.error().message});
         if (!*folder) {
             return report(Failure{"cannot scan folder " + options.folder_id,
                                   "there is no folder with that id",

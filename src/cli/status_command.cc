@@ -33,16 +33,19 @@ nlohmann::json status_json(const Device& device, const std::string& name,
             {"deleted", stats.deleted},
             {"bytes", stats.bytes},
             {"sequence", stats.sequence.value},
-            {"last_scan", stats.last_scan_ns == 0 ? nlohmann::json(nullptr)
-                                                  : nlohmann::json(iso_time_ns(stats.last_scan_ns))},
+            {"last_scan", stats.last_scan_ns == 0
+                              ? nlohmann::json(nullptr)
+                              : nlohmann::json(iso_time_ns(stats.last_scan_ns))},
             {"last_scan_ns", stats.last_scan_ns},
             {"issues", std::move(issues)},
         });
     }
-    return {{"device", {{"id", device.id.to_string()}, {"name", name}}}, {"folders", std::move(list)}};
+    return {{"device", {{"id", device.id.to_string()}, {"name", name}}},
+            {"folders", std::move(list)}};
 }
 
-void print_status(const Device& device, const std::string& name, const std::vector<FolderStatus>& folders) {
+void print_status(const Device& device, const std::string& name,
+                  const std::vector<FolderStatus>& folders) {
     std::printf("device %s (%s)\n", device.id.to_string().c_str(), name.c_str());
     if (folders.empty()) {
         std::printf("\nNo folders yet; add one with `ferry folder add PATH`.\n");
@@ -61,8 +64,9 @@ void print_status(const Device& device, const std::string& name, const std::vect
             continue;
         }
         std::printf("  last scan  %s, %s\n", iso_time_ns(stats.last_scan_ns).c_str(),
-                    stats.issues.empty() ? "no issues"
-                                         : (count_of(stats.issues.size(), "issue", "issues") + ":").c_str());
+                    stats.issues.empty()
+                        ? "no issues"
+                        : (count_of(stats.issues.size(), "issue", "issues") + ":").c_str());
         for (const ScanIssue& issue : stats.issues) {
             std::printf("    %s: %s\n", issue.path.c_str(), issue.message.c_str());
         }
@@ -81,7 +85,8 @@ int run_status(bool json) {
     for (const Folder& folder : *folders) {
         auto stats = store.folder_stats(folder.id);
         if (!stats) {
-            return report(Failure{"cannot read the state of folder " + folder.id, stats.error().message});
+            return report(
+                Failure{"cannot read the state of folder " + folder.id, stats.error().message});
         }
         status.push_back({folder, std::move(*stats)});
     }

@@ -1,8 +1,8 @@
 #include "crypto/device_id.hh"
 
-#include <sodium.h>
-
 #include <cctype>
+
+#include <sodium.h>
 
 #include "crypto/sodium.hh"
 
@@ -14,7 +14,7 @@ constexpr std::string_view kDomain = "ferry device id v1";
 constexpr std::size_t kDataChars = 52;  // ceil(256 / 5)
 constexpr std::size_t kParts = 4;
 constexpr std::size_t kPartChars = kDataChars / kParts;  // 13, then one check character
-constexpr std::size_t kChars = kDataChars + kParts;     // 56
+constexpr std::size_t kChars = kDataChars + kParts;      // 56
 constexpr std::size_t kGroup = 7;
 
 int digit_of(char c) {
@@ -106,7 +106,8 @@ Result<DeviceId> DeviceId::parse(std::string_view text) {
     }
     std::string data;
     for (std::size_t p = 0; p < kParts; ++p) {
-        const std::string_view part = std::string_view(chars).substr(p * (kPartChars + 1), kPartChars);
+        const std::string_view part =
+            std::string_view(chars).substr(p * (kPartChars + 1), kPartChars);
         if (luhn_check(part) != chars[p * (kPartChars + 1) + kPartChars]) {
             return fail(Errc::invalid_argument,
                         quoted + ": the check character of groups " + std::to_string(2 * p + 1) +
@@ -130,8 +131,9 @@ Result<DeviceId> DeviceId::parse(std::string_view text) {
     // 52 characters carry 260 bits: the 4 beyond the 256 of the hash must be zero.
     if ((buffer & ((1u << bits) - 1)) != 0) {
         return fail(Errc::invalid_argument,
-                    quoted + " is not a valid device id (the 6th character of group 8 "
-                             "cannot occur there); copy the id exactly as `ferry id` prints it");
+                    quoted +
+                        " is not a valid device id (the 6th character of group 8 "
+                        "cannot occur there); copy the id exactly as `ferry id` prints it");
     }
     return DeviceId(bytes);
 }

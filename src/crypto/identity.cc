@@ -33,8 +33,12 @@ KeyPair& KeyPair::operator=(KeyPair&& other) noexcept {
     return *this;
 }
 
-KeyPair::~KeyPair() { wipe(); }
+KeyPair::~KeyPair() {
+    wipe();
+}
 
-void KeyPair::wipe() noexcept { sodium_memzero(m_secret.data(), m_secret.size()); }
+void KeyPair::wipe() noexcept {
+    sodium_memzero(m_secret.data(), m_secret.size());
+}
 
 }  // namespace ferry

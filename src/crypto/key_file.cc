@@ -1,15 +1,15 @@
 #include "crypto/key_file.hh"
 
-#include <fcntl.h>
-#include <sodium.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <array>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+
+#include <fcntl.h>
+#include <sodium.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 namespace ferry {
 namespace {
@@ -32,12 +32,12 @@ private:
 
 Errc errc_of(int err) {
     switch (err) {
-    case EACCES:
-    case EPERM: return Errc::permission_denied;
-    case ENOENT: return Errc::not_found;
-    case ENOSPC:
-    case EDQUOT: return Errc::no_space;
-    default: return Errc::io;
+        case EACCES:
+        case EPERM: return Errc::permission_denied;
+        case ENOENT: return Errc::not_found;
+        case ENOSPC:
+        case EDQUOT: return Errc::no_space;
+        default: return Errc::io;
     }
 }
 
@@ -45,7 +45,9 @@ tl::unexpected<Error> os_failure(const std::string& what, const std::string& pat
     return fail(errc_of(err), what + " " + path + ": " + std::strerror(err));
 }
 
-std::string role_line(KeyRole role) { return std::string("role ") + key_role_name(role) + "\n"; }
+std::string role_line(KeyRole role) {
+    return std::string("role ") + key_role_name(role) + "\n";
+}
 
 std::size_t file_size(KeyRole role) {
     return kMagic.size() + role_line(role).size() + (5 + kHex + 1) + (7 + kHex + 1);
@@ -121,7 +123,9 @@ std::string octal_mode(mode_t mode) {
 
 }  // namespace
 
-const char* key_role_name(KeyRole role) { return role == KeyRole::device ? "device" : "user"; }
+const char* key_role_name(KeyRole role) {
+    return role == KeyRole::device ? "device" : "user";
+}
 
 Result<void> save_key(const std::string& path, const KeyPair& key, KeyRole role) {
     SecretText text;
@@ -138,8 +142,9 @@ Result<KeyPair> load_key(const std::string& path, KeyRole role) {
         const int err = errno;
         if (err == ELOOP) {
             return fail(Errc::permission_denied,
-                        path + " is a symbolic link; a key file must be a regular file: replace "
-                               "the link with the file it points to");
+                        path +
+                            " is a symbolic link; a key file must be a regular file: replace "
+                            "the link with the file it points to");
         }
         return os_failure("cannot open key file", path, err);
     }
@@ -191,17 +196,17 @@ Result<KeyPair> load_key(const std::string& path, KeyRole role) {
     std::string_view rest(text.text().data(), expected);
     const std::string header = std::string(kMagic) + role_line(role);
     if (!rest.starts_with(header)) {
-        return fail(Errc::corrupt, path + " does not start with '" + std::string(kMagic.substr(0, kMagic.size() - 1)) +
+        return fail(Errc::corrupt, path + " does not start with '" +
+                                       std::string(kMagic.substr(0, kMagic.size() - 1)) +
                                        "' and 'role " + key_role_name(role) + "'" + damaged);
     }
     rest.remove_prefix(header.size());
     std::array<std::uint8_t, KeyPair::kSeedBytes> seed{};
     std::array<std::uint8_t, KeyPair::kPublicBytes> stored_public{};
-    const bool well_formed = rest.starts_with("seed ") && rest[5 + kHex] == '\n' &&
-                             from_hex(rest.substr(5, kHex), seed) &&
-                             rest.substr(5 + kHex + 1).starts_with("public ") &&
-                             rest.back() == '\n' &&
-                             from_hex(rest.substr(5 + kHex + 1 + 7, kHex), stored_public);
+    const bool well_formed =
+        rest.starts_with("seed ") && rest[5 + kHex] == '\n' &&
+        from_hex(rest.substr(5, kHex), seed) && rest.substr(5 + kHex + 1).starts_with("public ") &&
+        rest.back() == '\n' && from_hex(rest.substr(5 + kHex + 1 + 7, kHex), stored_public);
     if (!well_formed) {
         sodium_memzero(seed.data(), seed.size());
         return fail(Errc::corrupt, path + " has malformed 'seed' or 'public' lines" + damaged);

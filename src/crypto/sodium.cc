@@ -1,8 +1,8 @@
 #include "crypto/sodium.hh"
 
-#include <sodium.h>
-
 #include <stdexcept>
+
+#include <sodium.h>
 
 namespace ferry::crypto_detail {
 

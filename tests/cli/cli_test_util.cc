@@ -1,17 +1,17 @@
 #include "cli_test_util.hh"
 
+#include <array>
+#include <cerrno>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
 #include <catch2/catch.hpp>
 #include <fcntl.h>
 #include <poll.h>
 #include <pty.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <array>
-#include <cerrno>
-#include <cstdlib>
-#include <filesystem>
-#include <fstream>
 
 extern char** environ;
 

@@ -1,21 +1,23 @@
 // ferry folder add|list|remove.
-#include <catch2/catch.hpp>
-
 #include <filesystem>
 #include <regex>
+
+#include <catch2/catch.hpp>
 
 #include "cli_test_util.hh"
 
 using namespace ferry::test;
 
-TEST_CASE("folder add stores a canonical path; list and remove show and forget it", "[cli][folder]") {
+TEST_CASE("folder add stores a canonical path; list and remove show and forget it",
+          "[cli][folder]") {
     Sandbox box;
     box.init();
     std::filesystem::create_directories(box.path("data/docs"));
     write_file(box.path("data/docs/keep.txt"), "kept");
     // Relative to the current directory, through a symlink and a "..".
     std::filesystem::create_directory_symlink(box.path("data"), box.path("link"));
-    const Run add = box.ferry({"folder", "add", "link/../link/docs", "--id", "docs", "--mode", "send-only"});
+    const Run add =
+        box.ferry({"folder", "add", "link/../link/docs", "--id", "docs", "--mode", "send-only"});
     INFO(add.err);
     REQUIRE(add.status == 0);
     const std::string canonical = std::filesystem::canonical(box.path("data/docs")).string();

@@ -1,7 +1,8 @@
 // The CLI's formatting helpers and the progress bar's layout.
+#include "cli/format.hh"
+
 #include <catch2/catch.hpp>
 
-#include "cli/format.hh"
 #include "cli/path_within.hh"
 #include "cli/progress_bar.hh"
 
@@ -45,7 +46,8 @@ TEST_CASE("path_within compares whole components", "[format]") {
     CHECK(path_within("/x", "/"));
 }
 
-TEST_CASE("the progress bar shows percent, bytes, entries and rate within the width", "[progress]") {
+TEST_CASE("the progress bar shows percent, bytes, entries and rate within the width",
+          "[progress]") {
     ferry::ScanProgress p;
     p.entries_seen = 10234;
     p.bytes_hashed = 1'200'000'000;
@@ -63,12 +65,13 @@ TEST_CASE("the progress bar shows percent, bytes, entries and rate within the wi
     CHECK_THAT(ProgressBar::render("docs", p, std::chrono::seconds(3), 100),
                Catch::Contains("2.1 GB+"));
 
-    const std::string narrow = ProgressBar::render("a-very-long-folder-name-indeed", p,
-                                                   std::chrono::seconds(3), 60);
+    const std::string narrow =
+        ProgressBar::render("a-very-long-folder-name-indeed", p, std::chrono::seconds(3), 60);
     CHECK(narrow.size() < 60);
     CHECK(narrow.starts_with("a-very-long-folder-~"));
 
     ferry::ScanProgress nothing;
     nothing.walk_done = true;
-    CHECK_THAT(ProgressBar::render("x", nothing, std::chrono::seconds(0), 80), Catch::Contains("100%"));
+    CHECK_THAT(ProgressBar::render("x", nothing, std::chrono::seconds(0), 80),
+               Catch::Contains("100%"));
 }

@@ -1,8 +1,8 @@
 // ferry init, ferry id, not-initialised and usage-error exit statuses.
+#include <regex>
+
 #include <catch2/catch.hpp>
 #include <sys/stat.h>
-
-#include <regex>
 
 #include "cli_test_util.hh"
 #include "crypto/device_id.hh"
@@ -65,8 +65,14 @@ TEST_CASE("ferry init twice is refused and keeps the identity", "[cli][init]") {
 TEST_CASE("commands before ferry init exit with status 3", "[cli][init]") {
     Sandbox box;
     const std::vector<std::vector<std::string>> commands = {
-        {"id"}, {"folder", "list"}, {"folder", "add", box.root()}, {"folder", "remove", "x"},
-        {"scan"}, {"ls", "x:y"}, {"status"}, {"status", "--json"},
+        {"id"},
+        {"folder", "list"},
+        {"folder", "add", box.root()},
+        {"folder", "remove", "x"},
+        {"scan"},
+        {"ls", "x:y"},
+        {"status"},
+        {"status", "--json"},
     };
     for (const auto& args : commands) {
         const Run run = box.ferry(args);

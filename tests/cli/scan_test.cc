@@ -1,9 +1,9 @@
 // ferry scan, ls and status on real sample trees.
+#include <filesystem>
+
 #include <catch2/catch.hpp>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include <filesystem>
 
 #include "cli_test_util.hh"
 #include "core/chunk_hash.hh"
@@ -28,7 +28,9 @@ std::string make_sample(const Sandbox& box) {
 }
 
 std::string hash_hex(const std::string& content) {
-    return ferry::hash_chunk({reinterpret_cast<const std::uint8_t*>(content.data()), content.size()}).hex();
+    return ferry::hash_chunk(
+               {reinterpret_cast<const std::uint8_t*>(content.data()), content.size()})
+        .hex();
 }
 
 std::string short_id_of_device(const Sandbox& box) {
@@ -36,7 +38,8 @@ std::string short_id_of_device(const Sandbox& box) {
     auto parsed = ferry::DeviceId::parse(id.out.substr(0, 63));
     REQUIRE(parsed);
     char buf[24];
-    std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(parsed->short_id().value));
+    std::snprintf(buf, sizeof buf, "%016llx",
+                  static_cast<unsigned long long>(parsed->short_id().value));
     return buf;
 }
 
@@ -64,7 +67,9 @@ TEST_CASE("scan indexes a sample tree and ls shows files with their chunks", "[c
     const std::string docs = make_sample(box);
     const Run run = scan(box);
     REQUIRE(run.status == 0);
-    CHECK_THAT(run.out, Catch::Contains("docs: 3 files, 2 directories, 1 symlink, 3.2 MB; 6 changed, 0 issues"));
+    CHECK_THAT(
+        run.out,
+        Catch::Contains("docs: 3 files, 2 directories, 1 symlink, 3.2 MB; 6 changed, 0 issues"));
     CHECK(run.err.empty());
 
     const auto large = ls_json(box, docs + "/large.bin");
@@ -139,7 +144,8 @@ TEST_CASE("ls of what is not indexed fails with a hint", "[cli][scan]") {
     const std::string docs = make_sample(box);
     const Run before = box.ferry({"ls", docs + "/small.txt"});
     CHECK(before.status == 1);
-    CHECK_THAT(before.err, Catch::Contains("not in the index") && Catch::Contains("ferry scan docs"));
+    CHECK_THAT(before.err,
+               Catch::Contains("not in the index") && Catch::Contains("ferry scan docs"));
 
     REQUIRE(scan(box).status == 0);
     const Run missing = box.ferry({"ls", "docs:no/such/file"});

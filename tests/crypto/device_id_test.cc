@@ -1,11 +1,12 @@
-#include <catch2/catch.hpp>
+#include "crypto/device_id.hh"
 
 #include <algorithm>
 #include <array>
 #include <cctype>
 #include <string>
 
-#include "crypto/device_id.hh"
+#include <catch2/catch.hpp>
+
 #include "crypto/identity.hh"
 
 using namespace ferry;
@@ -38,7 +39,8 @@ std::string hex(std::span<const std::uint8_t> bytes) {
 TEST_CASE("device id derivation from a fixed seed matches the golden value", "[device_id]") {
     const auto seed = counting_seed();
     const KeyPair key = KeyPair::from_seed(seed);
-    CHECK(hex(key.public_key()) == "03a107bff3ce10be1d70dd18e74bc09967e4d6309ba50d5f1ddc8664125531b8");
+    CHECK(hex(key.public_key()) ==
+          "03a107bff3ce10be1d70dd18e74bc09967e4d6309ba50d5f1ddc8664125531b8");
     const DeviceId id = key.device_id();
     CHECK(hex(id.bytes()) == "1a8474f7c7550209c7fdfaadaa8472048cc7dd7bab282a3cc896740798bfb488");
     CHECK(id.to_string() == kGoldenId);

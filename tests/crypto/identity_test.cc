@@ -1,14 +1,13 @@
-#include <catch2/catch.hpp>
-
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <string>
+
+#include <catch2/catch.hpp>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "crypto/key_file.hh"
 
@@ -20,7 +19,8 @@ namespace {
 class TempDir {
 public:
     TempDir() {
-        std::string tmpl = (std::filesystem::temp_directory_path() / "ferry-crypto-XXXXXX").string();
+        std::string tmpl =
+            (std::filesystem::temp_directory_path() / "ferry-crypto-XXXXXX").string();
         REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
         m_path = tmpl;
     }

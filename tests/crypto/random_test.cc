@@ -1,8 +1,8 @@
-#include <catch2/catch.hpp>
+#include "crypto/random.hh"
 
 #include <set>
 
-#include "crypto/random.hh"
+#include <catch2/catch.hpp>
 
 using namespace ferry;
 
