@@ -56,7 +56,9 @@ struct ScanOptions {
     std::function<void(const ScanProgress&)> progress;
     // Set to true (from any thread) to stop the scan early; returns Errc::changed.
     const std::atomic<bool>* cancel = nullptr;
-    std::int64_t now_ns = 0;         // recorded as the scan's time
+    // The scan's time: a scan that finishes stores it and its issues with
+    // Store::record_scan (a cancelled or failed scan does not).
+    std::int64_t now_ns = 0;
 };
 
 struct ScanResult {
