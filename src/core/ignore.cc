@@ -39,17 +39,6 @@ std::vector<std::string_view> split_components(std::string_view path) {
     return out;
 }
 
-bool iequals_ascii(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        const auto lower = [](char c) {
-            return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
-        };
-        if (lower(a[i]) != lower(b[i])) return false;
-    }
-    return true;
-}
-
 bool is_temporary_name(std::string_view name) {
     if (name.size() < kTempPrefix.size() + 1 + kUniqueDigits || !name.starts_with(kTempPrefix))
         return false;

@@ -26,17 +26,6 @@ tl::unexpected<Error> refuse(std::string_view path, const std::string& reason) {
     return fail(Errc::invalid_argument, printable_path(path) + ": " + reason);
 }
 
-bool iequals_ascii(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        const auto lower = [](char c) {
-            return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
-        };
-        if (lower(a[i]) != lower(b[i])) return false;
-    }
-    return true;
-}
-
 // The reserved device name `name` starts with, if its stem is one. Windows
 // ignores the extension and the spaces before it: "nul .txt" is NUL.
 std::optional<std::string_view> reserved_device(std::string_view name) {

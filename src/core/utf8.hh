@@ -25,4 +25,8 @@ std::optional<std::string> utf8_nfc(std::string_view text);
 // Full Unicode case folding followed by NFC; nullopt when not valid UTF-8.
 std::optional<std::string> utf8_nfc_casefold(std::string_view text);
 
+// Whether a and b are equal when ASCII letters are compared without case
+// (Windows device names, the `.ferry` folder); other bytes must be equal.
+bool iequals_ascii(std::string_view a, std::string_view b);
+
 }  // namespace ferry
