@@ -191,27 +191,30 @@ Result<FileStat> MemoryFilesystem::lstat(std::string_view path) {
     return at->node->stat();
 }
 
-Result<std::vector<DirEntry>> MemoryFilesystem::list_dir(std::string_view path) {
-    const std::lock_guard lock(m_shared->mutex);
+Result<std::shared_ptr<MemoryFilesystem::Node>> MemoryFilesystem::find_directory(std::string_view path) {
     const char* what = "cannot list directory";
     auto at = find(path, what, false);
     if (!at) return tl::unexpected(at.error());
     if (at->node->kind == EntryKind::symlink) return tl::unexpected(mem_error(path, what, ELOOP));
     if (at->node->kind != EntryKind::directory) return tl::unexpected(mem_error(path, what, ENOTDIR));
+    return at->node;
+}
+
+Result<std::vector<DirEntry>> MemoryFilesystem::list_dir(std::string_view path) {
+    const std::lock_guard lock(m_shared->mutex);
+    auto dir = find_directory(path);
+    if (!dir) return tl::unexpected(dir.error());
     std::vector<DirEntry> out;
-    for (const auto& [name, node] : at->node->children) out.push_back(DirEntry{name});
+    for (const auto& [name, node] : (*dir)->children) out.push_back(DirEntry{name});
     return out;
 }
 
 Result<std::vector<DirEntryStat>> MemoryFilesystem::scan_dir(std::string_view path) {
     const std::lock_guard lock(m_shared->mutex);
-    const char* what = "cannot list directory";
-    auto at = find(path, what, false);
-    if (!at) return tl::unexpected(at.error());
-    if (at->node->kind == EntryKind::symlink) return tl::unexpected(mem_error(path, what, ELOOP));
-    if (at->node->kind != EntryKind::directory) return tl::unexpected(mem_error(path, what, ENOTDIR));
+    auto dir = find_directory(path);
+    if (!dir) return tl::unexpected(dir.error());
     std::vector<DirEntryStat> out;
-    for (const auto& [name, node] : at->node->children) out.push_back(DirEntryStat{name, node->stat()});
+    for (const auto& [name, node] : (*dir)->children) out.push_back(DirEntryStat{name, node->stat()});
     return out;
 }
 

@@ -56,6 +56,8 @@ public:
 private:
     struct Lookup;
     Result<Lookup> find(std::string_view path, const char* what, bool want_parent);
+    // The directory node at `path` (not a symlink); mutex held.
+    Result<std::shared_ptr<Node>> find_directory(std::string_view path);
     std::shared_ptr<Node> new_node(EntryKind kind, std::uint32_t mode);  // mutex held
 
     struct Shared;  // the mutex and clock, shared with open files
