@@ -4,6 +4,7 @@
 #include <optional>
 #include <utility>
 
+#include "core/path_rules.hh"
 #include "store/store_impl.hh"
 
 namespace ferry {
@@ -42,14 +43,6 @@ PathParts split_path(std::string_view path) {
     const auto slash = path.rfind('/');
     if (slash == std::string_view::npos) return {{}, path};
     return {path.substr(0, slash), path.substr(slash + 1)};
-}
-
-std::string join_path(std::string_view parent, std::string_view name) {
-    if (parent.empty()) return std::string(name);
-    std::string path;
-    path.reserve(parent.size() + 1 + name.size());
-    path.append(parent).append(1, '/').append(name);
-    return path;
 }
 
 Result<void> check_path(const std::string& db_path, std::string_view folder_id,
