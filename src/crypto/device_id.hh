@@ -30,9 +30,14 @@ public:
     static constexpr std::size_t kBytes = 32;
     static constexpr std::size_t kTextLength = 63;  // 8 groups of 7 and 7 dashes
 
+    // The all-zero id: no device has it (a placeholder before one is known).
+    DeviceId() = default;
+
     // The id of the device whose Ed25519 public key is `public_key`.
     static DeviceId from_public_key(std::span<const std::uint8_t, 32> public_key);
 
+    // The id whose 32 bytes are `bytes` (as sent in a join code).
+    static DeviceId from_bytes(const std::array<std::uint8_t, kBytes>& bytes) { return DeviceId(bytes); }
     // Accepts the shown form, case-insensitive, with or without dashes.
     static Result<DeviceId> parse(std::string_view text);
 

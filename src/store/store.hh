@@ -11,6 +11,7 @@
 // database path and what failed.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -22,14 +23,10 @@
 
 #include "core/error.hh"
 #include "core/file_record.hh"
+#include "core/folder_mode.hh"
 #include "core/types.hh"
 
 namespace ferry {
-
-enum class FolderMode : std::uint8_t { send_receive = 0, send_only = 1, receive_only = 2 };
-
-const char* folder_mode_name(FolderMode mode);  // "send-receive", ...
-Result<FolderMode> parse_folder_mode(std::string_view text);
 
 struct Folder {
     std::string id;    // user-visible folder id (same on every device)
@@ -67,6 +64,46 @@ struct ChunkLocation {
 struct ScanIssue {
     std::string path;     // folder-relative
     std::string message;  // what failed and what to do
+};
+
+// ---- Peers (schema migration 2): devices, revocations, invites, and what
+// each peer has announced of each folder. ----
+
+using KeyBytes = std::array<std::uint8_t, 32>;  // an Ed25519 public key
+
+// A device of the user this device knows of (itself excluded).
+struct DeviceRecord {
+    KeyBytes key{};                      // Ed25519 public key (device id derives from it)
+    std::string certificate;             // encoded DeviceCertificate (crypto/certificate.hh)
+    std::string name;
+    std::vector<std::string> addresses;  // "host:port", last known first
+    std::int64_t last_seen_ns = 0;       // 0: never connected
+    std::uint64_t bytes_in = 0;          // totals over all sessions
+    std::uint64_t bytes_out = 0;
+    friend bool operator==(const DeviceRecord&, const DeviceRecord&) = default;
+};
+
+// An invite made by `ferry invite` on this device.
+struct InviteRecord {
+    std::array<std::uint8_t, 16> id{};
+    std::array<std::uint8_t, 32> secret{};
+    std::int64_t expires_ns = 0;
+    bool used = false;
+};
+
+// How far this device has received a peer's index of one folder. The index
+// id names one life of that peer's index (a peer whose database was reset
+// has a new one, and its sequences start again).
+struct PeerIndexState {
+    std::uint64_t index_id = 0;  // 0: nothing received yet
+    Sequence max_sequence;       // highest of its sequences stored here
+    friend bool operator==(const PeerIndexState&, const PeerIndexState&) = default;
+};
+
+// A record as a peer announced it.
+struct AnnouncedRecord {
+    ShortId device;
+    FileRecord record;  // record.sequence is the peer's sequence
 };
 
 struct FolderStats {
@@ -136,6 +173,57 @@ public:
                              std::span<const ScanIssue> issues);
 
     Result<FolderStats> folder_stats(std::string_view folder_id);
+
+    // ---- Peers (store_peers.cc) ----
+
+    // Inserts or updates the device with this key. On update, name,
+    // certificate and addresses are replaced; last_seen and byte totals are
+    // kept unless the new values are larger (statistics only grow).
+    Result<void> put_device(const DeviceRecord& device);
+    Result<std::vector<DeviceRecord>> devices();
+    Result<std::optional<DeviceRecord>> device(const KeyBytes& key);
+    Result<void> remove_device(const KeyBytes& key);
+    // Records a session's activity: last seen = now_ns, totals += the bytes.
+    Result<void> note_device_activity(const KeyBytes& key, std::int64_t now_ns,
+                                      std::uint64_t bytes_in, std::uint64_t bytes_out);
+
+    // Revocations (encoded crypto/certificate.hh Revocation, verified by the
+    // caller). Adding one that exists is not an error.
+    Result<void> add_revocation(const KeyBytes& device_key, std::string_view encoded);
+    Result<std::vector<std::string>> revocations();
+    Result<bool> is_revoked(const KeyBytes& device_key);
+
+    Result<void> add_invite(const InviteRecord& invite);
+    // Marks the invite used, atomically, if it exists, is unused and expires
+    // after now_ns; returns it. Errc::not_found (unknown), Errc::already_exists
+    // (used before), Errc::changed (expired), each with a clear message.
+    Result<InviteRecord> claim_invite(const std::array<std::uint8_t, 16>& id, std::int64_t now_ns);
+    // Looks at an invite without claiming it (nullopt when unknown).
+    Result<std::optional<InviteRecord>> invite(const std::array<std::uint8_t, 16>& id);
+
+    // This device's index id for the folder: random, non-zero, made when the
+    // folder is added (and for folders added before migration 2).
+    Result<std::uint64_t> index_id(std::string_view folder_id);
+
+    // ---- Remote indexes (store_remote.cc) ----
+
+    Result<PeerIndexState> peer_index_state(std::string_view folder_id, ShortId device);
+    // In one transaction: stores each record as `device`'s latest for its path
+    // (replacing the earlier one) and sets the peer's index state.
+    Result<void> put_announced(std::string_view folder_id, ShortId device,
+                               std::span<const FileRecord> records, PeerIndexState state);
+    // Forgets everything `device` announced for the folder (its index id changed,
+    // or it was removed), and its index state.
+    Result<void> drop_announced(std::string_view folder_id, ShortId device);
+    // Every peer's latest record of one path.
+    Result<std::vector<AnnouncedRecord>> announced_versions(std::string_view folder_id,
+                                                            std::string_view path);
+    Result<std::optional<FileRecord>> announced_file(std::string_view folder_id, ShortId device,
+                                                     std::string_view path);
+    // Calls `fn` once for every path any peer announced in the folder (sorted;
+    // read in pages without holding the lock, as for_each_file).
+    Result<void> for_each_announced_path(std::string_view folder_id,
+                                         const std::function<Result<void>(std::string_view)>& fn);
 
 private:
     struct Impl;

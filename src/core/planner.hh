@@ -1,0 +1,102 @@
+// The planner: from what this device has and what its peers announce, what
+// to do for each path (DESIGN.md "Sync rules"; docs/ARCHITECTURE.md).
+//
+// For one path the candidates are the local record and each peer's latest
+// record. The global version is the one that is newer than or equal to all
+// others by version vector. When several are concurrent (none dominates),
+// every device picks the same winner: a live version beats a tombstone (a
+// delete never removes an edit it had not seen), then the later mtime, then
+// the higher modified_by short id; the global record is the winner's with
+// the version vectors of all concurrent candidates merged (no increment), so
+// every device ends on an identical record. Concurrent versions with the same
+// content (kind, chunk list, symlink target) merge without a conflict copy.
+// If the local version loses with different content and is a live file, the
+// plan keeps it first under conflict_copy_path() (only the device that has
+// the losing content makes the copy, and the name is the same everywhere, so
+// copies never multiply).
+//
+// plan_paths() plans a batch and orders the steps so that data never exists
+// nowhere: directories are made shallowest first; a path removed in the batch
+// whose local content equals a file to be written becomes the source of a
+// rename (nothing copied, nothing fetched); files are written; removals go
+// deepest first. The planner only decides: the engine checks the disk before
+// each step (a file changed since its scan is rescanned, and the path
+// re-planned) and records the target after it.
+//
+// Folder modes: send-only never applies remote changes (every step is
+// `none`, but needs_override is set where the global version is not the
+// local one); receive-only applies remote changes, except that a path whose
+// local version is a local change (modified_by == local device, and not
+// older than the global) is left alone and flagged local_change.
+//
+// Pure: no I/O, clock or threads.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "core/file_record.hh"
+#include "core/folder_mode.hh"
+#include "core/types.hh"
+
+namespace ferry {
+
+struct RemoteVersion {
+    ShortId device;
+    FileRecord record;
+};
+
+struct PathInput {
+    std::optional<FileRecord> local;      // nullopt: never indexed here
+    std::vector<RemoteVersion> remotes;   // each peer's latest record of the path
+};
+
+enum class StepKind : std::uint8_t {
+    none,            // the local version is the global one (or newer)
+    adopt,           // same content as the global version: only the record changes
+    set_metadata,    // same content, other permission bits: chmod, then record
+    make_directory,
+    make_symlink,
+    write_file,      // build from chunks (local copies first, then peers) and rename into place
+    rename,          // rename `rename_from` (whose local content is the target's) to the path
+    remove,          // delete the file, symlink or (empty) directory; record the tombstone
+};
+
+const char* step_kind_name(StepKind kind);
+
+struct PathStep {
+    StepKind kind = StepKind::none;
+    std::string path;
+    FileRecord target;                        // the record to store locally after the step
+    std::optional<std::string> conflict_copy; // first keep the local content under this path
+    std::vector<ShortId> sources;             // peers whose announced record has the target's content
+    // rename only: the path renamed away and the tombstone to record for it.
+    std::optional<FileRecord> rename_from;
+    bool conflict = false;        // the global version was chosen among concurrent ones
+    bool local_change = false;    // receive-only: a local change left alone
+    bool needs_override = false;  // send-only: the global version differs from the local one
+};
+
+struct PlanContext {
+    ShortId local_device;
+    FolderMode mode = FolderMode::send_receive;
+};
+
+// The plan for one path (never `rename`: that pairing needs the batch).
+PathStep plan_path(std::string_view path, const PathInput& input, const PlanContext& context);
+
+// Plans every path and orders the steps as described above; steps of kind
+// `none` are left out.
+std::vector<PathStep> plan_paths(std::span<const std::pair<std::string, PathInput>> inputs,
+                                 const PlanContext& context);
+
+// `ferry folder override` (send-only): the record that makes peers take the
+// local version: local content, version = merge of the local and every
+// remote version, then incremented for the local device.
+FileRecord override_record(const FileRecord& local, std::span<const RemoteVersion> remotes,
+                           ShortId local_device);
+
+}  // namespace ferry

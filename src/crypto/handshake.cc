@@ -1,0 +1,1 @@
+// Placeholder: written by the crypto helper (issue 4).

@@ -1,0 +1,30 @@
+// Chunk compression on the wire: zstd, used only when it makes a chunk
+// smaller (proto/messages.md, Response.compressed).
+//
+// compress_if_smaller() returns nullopt when compression would not save at
+// least 1/16 of the size (already compressed media, random data), so the
+// sender ships the bytes as they are. decompress() takes untrusted bytes: it
+// requires exactly one zstd frame that declares its content size, that size
+// equal to `expected_size` (<= kMaxChunkSize), and a window of at most
+// 2^kMaxWindowLog; anything else is Errc::corrupt. Output is never larger
+// than expected_size, whatever the input claims.
+//
+// Thread rule: free functions, safe from any thread (contexts are per call
+// or thread-local).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+
+#include "core/error.hh"
+
+namespace ferry {
+
+inline constexpr int kMaxWindowLog = 24;
+
+std::optional<std::string> compress_if_smaller(std::span<const std::uint8_t> data);
+Result<std::string> decompress(std::span<const std::uint8_t> compressed, std::size_t expected_size);
+
+}  // namespace ferry

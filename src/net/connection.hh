@@ -1,0 +1,77 @@
+// A secure connection to one peer: the handshake (crypto/handshake.hh) run
+// over a ByteStream, then framed, encrypted messages (crypto/secure_channel.hh,
+// net/messages.hh) both ways, with keepalive and timeouts.
+//
+// Wire: every frame is a 4-byte big-endian length then that many bytes. The
+// three handshake messages are frames of plaintext (at most
+// Handshake::kMaxMessageBytes); every later frame is sealed. A length over
+// Limits::max_frame (or over kMaxMessageBytes during the handshake) closes
+// the connection before anything is allocated. A frame that fails
+// authentication or decoding closes the connection with an error naming the
+// peer; nothing of it reaches the caller.
+//
+// `authorize` is called once the peer's identity is proven (initiator:
+// after message 2, before sending message 3; responder: after message 3,
+// before sending anything encrypted). If it fails, the connection is closed
+// and the open function returns its error: an unknown or revoked device
+// never sees an index.
+//
+// Keepalive: a Ping goes out after ping_interval without sending; the
+// connection fails with Errc::io "timed out" after idle_timeout without
+// receiving anything. Pings are consumed here, never returned by receive().
+//
+// Thread rule: all methods on the io_context thread the stream belongs to.
+// send() may be called by several coroutines at once: frames go out whole,
+// in call order. receive() by one coroutine at a time. After close() or any
+// failure, every pending and later call fails with Errc::io.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include <asio/awaitable.hpp>
+
+#include "core/error.hh"
+#include "crypto/handshake.hh"
+#include "net/byte_stream.hh"
+#include "net/messages.hh"
+
+namespace ferry {
+
+struct ConnectionOptions {
+    std::chrono::milliseconds handshake_timeout{10'000};
+    std::chrono::milliseconds ping_interval{30'000};
+    std::chrono::milliseconds idle_timeout{90'000};
+    wire::Limits limits = wire::kLimits;
+};
+
+using Authorizer = std::function<Result<void>(const PeerIdentity&)>;
+
+class Connection {
+public:
+    static asio::awaitable<Result<std::shared_ptr<Connection>>> initiate(
+        std::unique_ptr<ByteStream> stream, const KeyPair& device, Credential credential,
+        Authorizer authorize, ConnectionOptions options = {});
+    static asio::awaitable<Result<std::shared_ptr<Connection>>> accept(
+        std::unique_ptr<ByteStream> stream, const KeyPair& device, DeviceCertificate certificate,
+        Authorizer authorize, ConnectionOptions options = {});
+
+    virtual ~Connection() = default;
+    virtual asio::awaitable<Result<wire::Message>> receive() = 0;
+    virtual asio::awaitable<Result<void>> send(const wire::Message& message) = 0;
+    // Sends Close{reason} if possible, then closes the stream.
+    virtual void close(std::string reason) = 0;
+    virtual bool is_open() const = 0;
+
+    virtual const PeerIdentity& peer() const = 0;
+    virtual bool initiated_here() const = 0;
+    virtual std::string peer_address() const = 0;
+    // Bytes on the wire (frames with their length prefixes) so far.
+    virtual std::uint64_t bytes_in() const = 0;
+    virtual std::uint64_t bytes_out() const = 0;
+};
+
+}  // namespace ferry

@@ -1,0 +1,124 @@
+// The sync engine: keeps every folder of this device in step with the same
+// folder on each connected peer (DESIGN.md "Sync rules", proto/messages.md
+// for the exchange).
+//
+// Per connection: both sides send a ClusterConfig; then, per folder both
+// have, each sends the records of its index newer than what the other said
+// it has (or everything, if the other has another index id of it), in
+// IndexUpdates of at most 1,000 records, then every new local change as it
+// is indexed. A changed file's chunk list goes as a delta against the
+// recipient's announced record when that is shorter. Received records are
+// checked (core/path_rules: a refused name is reported for that path in
+// status() and the rest goes on) and stored as that peer's announced
+// version; the paths they touch are planned (core/planner.hh) and the steps
+// applied through the FolderWriter on a worker thread. A file's missing
+// chunks are requested from the peers listed as sources, spread across
+// them, with at most `pull_window_bytes` requested and not yet written at a
+// time; each chunk is verified before it is written. Chunk requests from
+// peers are answered from local files (verified again before sending,
+// zstd-compressed when smaller).
+//
+// Each folder is rescanned every `rescan_interval` and on request_scan();
+// new local records are then sent to every connected peer.
+//
+// Thread rule: the engine lives on one io_context thread, which owns all
+// its state; scans, hashing and disk writes run on `workers` and post their
+// results back. status() and the other public methods must be called on the
+// io_context thread (the control socket runs there).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <asio/io_context.hpp>
+#include <asio/thread_pool.hpp>
+
+#include "core/error.hh"
+#include "crypto/device_id.hh"
+#include "fs/filesystem.hh"
+#include "net/clock.hh"
+#include "net/connection.hh"
+#include "store/store.hh"
+
+namespace ferry {
+
+struct EngineOptions {
+    DeviceId local_device;
+    std::chrono::milliseconds rescan_interval{60'000};
+    std::size_t pull_window_bytes = 32u << 20;
+    std::int64_t version_retention_ns = 30LL * 24 * 3600 * 1'000'000'000;
+};
+
+// Opens the Filesystem for a folder (POSIX for the daemon, memory in tests).
+using FilesystemFactory = std::function<Result<std::unique_ptr<Filesystem>>(const Folder&)>;
+
+struct PathProblem {
+    std::string path;
+    std::string message;
+};
+
+struct DeviceProgress {
+    DeviceId device;
+    bool connected = false;
+    double completion = 100.0;  // % of the global state the device has (by bytes and entries)
+    bool in_sync = false;       // it has announced exactly our records
+};
+
+struct FolderStatus {
+    std::string id;
+    FolderMode mode = FolderMode::send_receive;
+    std::string state;                // "idle", "scanning", "syncing", "error"
+    std::uint64_t need_files = 0;     // steps still to do
+    std::uint64_t need_bytes = 0;     // bytes still to fetch or copy
+    std::vector<DeviceProgress> devices;
+    std::vector<PathProblem> problems;  // refused names, failed writes, scan issues
+    std::vector<std::string> local_changes;  // receive-only: local changes not sent
+    bool needs_override = false;        // send-only: peers have other versions
+    std::string error;                  // folder-level failure (root missing, ...)
+};
+
+struct EngineStatus {
+    std::vector<FolderStatus> folders;
+    // Every folder idle with nothing needed, and every connected device in
+    // sync on every shared folder (what `ferry status --wait` waits for).
+    bool in_sync = false;
+};
+
+class Engine {
+public:
+    Engine(asio::io_context& io, asio::thread_pool& workers, Store& store,
+           FilesystemFactory filesystems, const Clock& clock, EngineOptions options);
+    ~Engine();
+
+    // Loads folders and starts their scan timers (first scan at once).
+    Result<void> start();
+    // A trusted peer's connection: runs the exchange until it closes.
+    void add_connection(std::shared_ptr<Connection> connection,
+                        std::function<wire::ClusterConfig()> cluster_config,
+                        std::function<void(const wire::ClusterConfig&)> on_cluster_config);
+    // Rescans now (all folders when `folder_id` is empty).
+    void request_scan(const std::string& folder_id);
+    // Folders were added or removed in the store: (re)load them.
+    Result<void> reload_folders();
+    // `ferry folder override`: send-only, make peers take the local versions.
+    Result<void> override_folder(const std::string& folder_id);
+    // `ferry folder revert`: receive-only, put back the global versions.
+    Result<void> revert_folder(const std::string& folder_id);
+
+    EngineStatus status() const;
+    // Calls `fn` once status().in_sync has become true (at once if it is).
+    void when_in_sync(std::function<void()> fn);
+
+    void stop();
+
+private:
+    struct Impl;
+    std::shared_ptr<Impl> m_impl;
+};
+
+}  // namespace ferry

@@ -1,0 +1,90 @@
+// The folder writer: every change sync makes to a folder on disk, made so
+// that nothing is lost or half-visible (DESIGN.md "Sync rules").
+//
+// All paths go through the Filesystem, which resolves them beneath the
+// folder root without following a symlink in any component (POSIX:
+// openat2 RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS), so a directory swapped for
+// a symlink between check and use cannot redirect a write. Files are built
+// in a temporary file in the target's directory (core/ignore.hh
+// temporary_name, with `unique` derived from the target's path and chunk
+// list, so a restart finds the same file), written, fsynced, given mode and
+// mtime, and renamed over the target; then the directory is fsynced. A file
+// replaced or removed by sync is first moved to the versions area
+// (sync/versions.hh), so the old content is never gone before the new one is
+// in place.
+//
+// Before replacing or removing anything, check_unchanged() compares the disk
+// with the local record (kind, size, mtime, inode): a file edited since its
+// scan must be rescanned and re-planned, never overwritten.
+//
+// Thread rule: blocking; run on a worker thread, one FileAssembly per
+// thread. Errors name the folder and path.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "core/error.hh"
+#include "core/file_record.hh"
+#include "fs/filesystem.hh"
+#include "net/clock.hh"
+#include "store/store.hh"
+#include "sync/versions.hh"
+
+namespace ferry {
+
+// A file being built at a temporary path.
+class FileAssembly {
+public:
+    virtual ~FileAssembly() = default;
+    // Indexes into target.chunks still to be written (shrinks as chunks come).
+    virtual std::vector<std::size_t> missing() const = 0;
+    // Verifies `data` against chunk `index`'s hash and size, then writes it
+    // (and every later chunk with the same hash). Errc::corrupt on mismatch:
+    // nothing is written.
+    virtual Result<void> put_chunk(std::size_t index, std::span<const std::uint8_t> data) = 0;
+    // All chunks present: fsync, mode, mtime, keep the old file as a version,
+    // rename into place, fsync the directory. Returns the new file's stat.
+    virtual Result<FileStat> commit() = 0;
+};
+
+class FolderWriter {
+public:
+    FolderWriter(Filesystem& fs, Store& store, std::string folder_id, Versions& versions,
+                 const Clock& clock);
+
+    // Whether the disk still matches `local` at `path` (nullopt / tombstone:
+    // nothing is there). False means: rescan before touching it.
+    Result<bool> check_unchanged(std::string_view path, const std::optional<FileRecord>& local);
+
+    // Starts (or resumes) building `target`: reuses chunks already in a
+    // temporary file left by an interrupted run, then copies every chunk
+    // some local file has (Store::find_chunk, each verified by its hash).
+    Result<std::unique_ptr<FileAssembly>> begin_file(const FileRecord& target);
+
+    Result<FileStat> make_directory(const FileRecord& target);
+    Result<FileStat> make_symlink(const FileRecord& target);  // replaces what is there (kept as a version)
+    Result<FileStat> set_metadata(const FileRecord& target);  // mode (and mtime for files)
+    // Moves `from` (content equal to target's) to target.path atomically;
+    // what was at target.path is kept as a version first.
+    Result<FileStat> rename(std::string_view from, const FileRecord& target);
+    // Removes a file or symlink (kept as a version) or an empty directory.
+    // A directory that still holds entries is left and reported (Errc::busy).
+    Result<void> remove(std::string_view path);
+    // Keeps the local content of `path` as `copy_path` (a rename; the
+    // caller then writes the winner at `path`).
+    Result<FileStat> keep_conflict_copy(std::string_view path, std::string_view copy_path);
+
+private:
+    Filesystem& m_fs;
+    Store& m_store;
+    std::string m_folder_id;
+    Versions& m_versions;
+    const Clock& m_clock;
+};
+
+}  // namespace ferry

@@ -1,0 +1,52 @@
+// Versions: old copies of files that sync replaced or deleted, kept in the
+// folder's `.ferry/versions/` so a mistaken change on one device is
+// recoverable on every device.
+//
+// "dir/report.txt" replaced at time T is kept as
+// ".ferry/versions/dir/report~YYYYMMDD-HHMMSS.txt" (T in UTC; a second
+// version in the same second gets "-1", "-2"... appended to the time).
+// Keeping is a rename within the folder (no copy). prune() deletes versions
+// older than the retention (default 30 days), judged by the time in the name.
+// `.ferry/` is never synced (core/ignore.hh is_internal_path).
+//
+// Thread rule: blocking; safe from several threads for different paths.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/error.hh"
+#include "fs/filesystem.hh"
+
+namespace ferry {
+
+inline constexpr std::string_view kVersionsDir = ".ferry/versions";
+inline constexpr std::int64_t kDefaultVersionRetentionNs = 30LL * 24 * 3600 * 1'000'000'000;
+
+struct StoredVersion {
+    std::string version_path;  // folder-relative path of the kept copy
+    std::int64_t kept_ns = 0;  // when it was replaced (from the name; second precision)
+    std::uint64_t size = 0;
+};
+
+class Versions {
+public:
+    Versions(Filesystem& fs, std::int64_t retention_ns = kDefaultVersionRetentionNs);
+    // Moves `path` into the versions area as replaced at now_ns.
+    Result<std::string> keep(std::string_view path, std::int64_t now_ns);
+    // Kept versions of `path`, oldest first.
+    Result<std::vector<StoredVersion>> list(std::string_view path);
+    // Copies a kept version back to `path` (temporary file, fsync, rename),
+    // keeping the version; the next scan sees it as a local change.
+    Result<void> restore(std::string_view version_path, std::string_view path);
+    // Deletes versions kept before now_ns - retention; returns how many.
+    Result<std::size_t> prune(std::int64_t now_ns);
+
+private:
+    Filesystem& m_fs;
+    std::int64_t m_retention_ns;
+};
+
+}  // namespace ferry

@@ -1,0 +1,1 @@
+// Placeholder: written by the engine helper (issue 4).
