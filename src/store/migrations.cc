@@ -1,5 +1,6 @@
 #include "store/migrations.hh"
 
+#include <algorithm>
 #include <array>
 #include <string>
 
@@ -89,7 +90,83 @@ CREATE TABLE scan_issues (
 CREATE INDEX scan_issues_by_folder ON scan_issues (folder);
 )sql";
 
-constexpr std::array k_migrations = {k_migration_1};
+// Peers: the user's other devices, revocations, invites, this device's index
+// ids, and what each peer announced of each folder. Sized for 1M files
+// announced by each of 3 peers: an announced row holds the metadata only
+// (~100 bytes plus the path); chunk lists, which grow with the file size,
+// live in a rowid table beside it and are read only when a record is.
+constexpr const char* k_migration_2 = R"sql(
+-- This device's index id of the folder: names one life of its index, so a
+-- peer that stored sequences of an earlier life (a database reset) sees the
+-- change and asks for everything again. Random, non-zero (bit pattern);
+-- existing folders get one below, Store::add_folder gives new ones theirs.
+ALTER TABLE folders ADD COLUMN index_id INTEGER NOT NULL DEFAULT 0;
+UPDATE folders SET index_id = coalesce(nullif(random(), 0), 1);
+
+CREATE TABLE devices (
+    key          BLOB NOT NULL PRIMARY KEY CHECK (length(key) = 32),  -- the device's Ed25519 public key
+    certificate  BLOB NOT NULL,     -- encoded DeviceCertificate, verified before storing
+    name         TEXT NOT NULL,     -- the device's name, as it calls itself
+    addresses    TEXT NOT NULL,     -- "host:port" entries separated by newlines, last known first
+    last_seen_ns INTEGER NOT NULL,  -- last connection activity, ns since the epoch; 0 never
+    bytes_in     INTEGER NOT NULL,  -- bytes received from it over all sessions
+    bytes_out    INTEGER NOT NULL   -- bytes sent to it over all sessions
+) STRICT, WITHOUT ROWID;
+
+-- A revocation is permanent: rows are never deleted.
+CREATE TABLE revocations (
+    device_key BLOB NOT NULL PRIMARY KEY CHECK (length(device_key) = 32),  -- the revoked device's public key
+    revocation BLOB NOT NULL  -- encoded Revocation signed by the user key, verified before storing
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE invites (
+    id         BLOB NOT NULL PRIMARY KEY CHECK (length(id) = 16),  -- invite id, carried in the join code
+    secret     BLOB NOT NULL CHECK (length(secret) = 32),  -- the one-time secret the joiner proves
+    expires_ns INTEGER NOT NULL,  -- ns since the epoch; claims at or after it fail
+    used       INTEGER NOT NULL   -- 1 once claimed, else 0
+) STRICT, WITHOUT ROWID;
+
+-- How far this device holds each peer's index of each folder.
+CREATE TABLE peer_index_states (
+    folder       INTEGER NOT NULL REFERENCES folders(id) ON DELETE CASCADE,  -- folders.id
+    device       INTEGER NOT NULL,  -- the peer's ShortId (bit pattern)
+    index_id     INTEGER NOT NULL,  -- the peer's index id these rows came from (bit pattern)
+    max_sequence INTEGER NOT NULL,  -- highest of the peer's sequences stored in announced
+    PRIMARY KEY (folder, device)
+) STRICT, WITHOUT ROWID;
+
+-- Each peer's latest record of each path. Keyed like files (a directory's
+-- entries adjacent), then by device, so a path's versions from all peers are
+-- one range. Dropping one device's rows scans the folder: that happens only
+-- when a peer's index id changes or a device is removed.
+CREATE TABLE announced (
+    folder         INTEGER NOT NULL REFERENCES folders(id) ON DELETE CASCADE,  -- folders.id
+    parent         TEXT NOT NULL,     -- folder-relative path of the directory holding it; '' is the root
+    name           TEXT NOT NULL,     -- last path component
+    device         INTEGER NOT NULL,  -- ShortId of the peer that announced it (bit pattern)
+    kind           INTEGER NOT NULL,  -- FileKind: 0 file, 1 directory, 2 symlink
+    size           INTEGER NOT NULL,  -- bytes (uint64 bit pattern)
+    mtime_ns       INTEGER NOT NULL,  -- modification time, ns since the epoch
+    mode           INTEGER NOT NULL,  -- permission bits (07777)
+    deleted        INTEGER NOT NULL,  -- 1 for a tombstone, else 0
+    version        BLOB NOT NULL,     -- VersionVector::encode()
+    symlink_target TEXT NOT NULL,     -- symlinks only; '' otherwise
+    sequence       INTEGER NOT NULL,  -- the peer's sequence of this version
+    modified_by    INTEGER NOT NULL,  -- ShortId of the device that made this version (bit pattern)
+    chunk_list     INTEGER,           -- announced_chunk_lists.id; NULL when the record has no chunks
+    PRIMARY KEY (folder, parent, name, device)
+) STRICT, WITHOUT ROWID;
+
+-- The chunk lists of announced records. No foreign key: the store deletes a
+-- list together with the row that names it (a key from announced to here
+-- would need a second index over announced).
+CREATE TABLE announced_chunk_lists (
+    id     INTEGER PRIMARY KEY,  -- named by announced.chunk_list
+    chunks BLOB NOT NULL         -- encode_chunk_list(): per chunk 32-byte hash and LEB128 size
+) STRICT;
+)sql";
+
+constexpr std::array k_migrations = {k_migration_1, k_migration_2};
 
 Result<int> user_version(sqlite::Database& db) {
     auto stmt = db.prepare("PRAGMA user_version", "read the schema version");
@@ -104,7 +181,9 @@ Result<int> user_version(sqlite::Database& db) {
 
 int latest_schema_version() { return static_cast<int>(k_migrations.size()); }
 
-Result<int> migrate(sqlite::Database& db) {
+Result<int> migrate(sqlite::Database& db) { return migrate(db, latest_schema_version()); }
+
+Result<int> migrate(sqlite::Database& db, int target) {
     auto version = user_version(db);
     if (!version) return version;
     const int latest = latest_schema_version();
@@ -113,7 +192,7 @@ Result<int> migrate(sqlite::Database& db) {
                                        std::to_string(*version) + ", this ferry knows up to " +
                                        std::to_string(latest) + "): upgrade ferry");
     }
-    for (int next = *version + 1; next <= latest; ++next) {
+    for (int next = *version + 1; next <= std::min(target, latest); ++next) {
         const std::string purpose = "apply schema migration " + std::to_string(next);
         auto txn = sqlite::Transaction::begin(db, purpose);
         if (!txn) return tl::unexpected(txn.error());
@@ -126,7 +205,7 @@ Result<int> migrate(sqlite::Database& db) {
         if (auto ok = db.exec(sql, purpose); !ok) return tl::unexpected(ok.error());
         if (auto ok = txn->commit(); !ok) return tl::unexpected(ok.error());
     }
-    return latest;
+    return std::max(*version, std::min(target, latest));
 }
 
 }  // namespace ferry::store

@@ -15,8 +15,10 @@ namespace ferry::store {
 // The newest schema version this build knows.
 int latest_schema_version();
 
-// Brings the database up to latest_schema_version() and returns it. Fails
-// with Errc::too_new when the database was written by a newer ferry.
+// Brings the database up to `target` (latest_schema_version() but in tests
+// that make an old database) and returns the version it is at. Fails with
+// Errc::too_new when the database was written by a newer ferry.
 Result<int> migrate(sqlite::Database& db);
+Result<int> migrate(sqlite::Database& db, int target);
 
 }  // namespace ferry::store

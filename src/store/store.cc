@@ -14,6 +14,7 @@ namespace {
 using sqlite::ResetOnExit;
 using sqlite::Statement;
 using sqlite::Transaction;
+using store::error_of;
 
 // Why FULL and not NORMAL: in WAL mode NORMAL may lose the last committed
 // transactions on power loss (never consistency). Version vectors and
@@ -36,11 +37,6 @@ constexpr const char* k_pragmas =
 constexpr const char* k_wal_pragmas =
     "PRAGMA journal_mode = WAL;"
     "PRAGMA wal_autocheckpoint = 8192;";
-
-template <class T>
-tl::unexpected<Error> error_of(const Result<T>& result) {
-    return tl::unexpected(result.error());
-}
 
 }  // namespace
 
@@ -70,6 +66,7 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& path) {
     if (!set_sequence) return error_of(set_sequence);
     impl->set_folder_sequence = std::move(*set_sequence);
     if (auto ok = store::prepare_file_statements(*impl); !ok) return error_of(ok);
+    if (auto ok = store::prepare_remote_statements(*impl); !ok) return error_of(ok);
     return std::unique_ptr<Store>(new Store(std::move(impl)));
 }
 
@@ -139,8 +136,12 @@ Result<void> Store::add_folder(const Folder& folder) {
                         " (see `ferry folder list`)");
     }
     clash->reset();
-    auto insert = db.prepare("INSERT INTO folders (folder_id, path, mode) VALUES (?, ?, ?)",
-                             "add folder '" + folder.id + "'");
+    // SQLite's random() draws from its own generator seeded by the OS;
+    // index ids need uniqueness, not secrecy.
+    auto insert = db.prepare(
+        "INSERT INTO folders (folder_id, path, mode, index_id) "
+        "VALUES (?, ?, ?, coalesce(nullif(random(), 0), 1))",
+        "add folder '" + folder.id + "'");
     if (!insert) return error_of(insert);
     insert->bind_text(1, folder.id);
     insert->bind_text(2, folder.path);
@@ -201,13 +202,19 @@ Result<void> Store::remove_folder(std::string_view id) {
     if (!txn) return error_of(txn);
     auto folder = m_impl->folder(id);
     if (!folder) return error_of(folder);
-    // Chunk rows first: they have no foreign key (see migrations.cc). Files,
-    // their chunk lists and scan issues follow the folder by ON DELETE CASCADE.
-    auto chunks = db.prepare(
-        "DELETE FROM chunks WHERE file IN (SELECT id FROM files WHERE folder = ?)", purpose);
-    if (!chunks) return error_of(chunks);
-    chunks->bind_int(1, folder->rowid);
-    if (auto ok = chunks->run(); !ok) return ok;
+    // Rows without a foreign key first (see migrations.cc): the chunk lookup
+    // and the announced chunk lists. Files, their chunk lists, scan issues,
+    // announced records and peer index states follow the folder by ON DELETE
+    // CASCADE.
+    for (const char* sql :
+         {"DELETE FROM chunks WHERE file IN (SELECT id FROM files WHERE folder = ?)",
+          "DELETE FROM announced_chunk_lists WHERE id IN "
+          "(SELECT chunk_list FROM announced WHERE folder = ?)"}) {
+        auto stmt = db.prepare(sql, purpose);
+        if (!stmt) return error_of(stmt);
+        stmt->bind_int(1, folder->rowid);
+        if (auto ok = stmt->run(); !ok) return ok;
+    }
     auto remove = db.prepare("DELETE FROM folders WHERE id = ?", purpose);
     if (!remove) return error_of(remove);
     remove->bind_int(1, folder->rowid);

@@ -138,7 +138,8 @@ public:
     Result<void> add_folder(const Folder& folder);
     Result<std::vector<Folder>> folders();
     Result<std::optional<Folder>> folder(std::string_view id);
-    // Removes the folder and every record of it (not the files on disk).
+    // Removes the folder and every record of it, its peers' announced records
+    // and index states included (not the files on disk).
     Result<void> remove_folder(std::string_view id);
 
     // Stored entries directly inside directory `parent` ("" is the root),
@@ -176,14 +177,17 @@ public:
 
     // ---- Peers (store_peers.cc) ----
 
-    // Inserts or updates the device with this key. On update, name,
+    // Inserts or updates the device with this key (addresses may not be
+    // empty or hold a newline: invalid_argument). On update, name,
     // certificate and addresses are replaced; last_seen and byte totals are
     // kept unless the new values are larger (statistics only grow).
     Result<void> put_device(const DeviceRecord& device);
     Result<std::vector<DeviceRecord>> devices();
     Result<std::optional<DeviceRecord>> device(const KeyBytes& key);
+    // Errc::not_found when no device has this key.
     Result<void> remove_device(const KeyBytes& key);
-    // Records a session's activity: last seen = now_ns, totals += the bytes.
+    // Records a session's activity: last seen = now_ns (never moving back),
+    // totals += the bytes. Errc::not_found for an unknown device.
     Result<void> note_device_activity(const KeyBytes& key, std::int64_t now_ns,
                                       std::uint64_t bytes_in, std::uint64_t bytes_out);
 
@@ -220,8 +224,9 @@ public:
                                                             std::string_view path);
     Result<std::optional<FileRecord>> announced_file(std::string_view folder_id, ShortId device,
                                                      std::string_view path);
-    // Calls `fn` once for every path any peer announced in the folder (sorted;
-    // read in pages without holding the lock, as for_each_file).
+    // Calls `fn` once for every path any peer announced in the folder, sorted
+    // by (parent directory, name) byte-wise, so a directory's entries come
+    // together; read in pages without holding the lock, as for_each_file.
     Result<void> for_each_announced_path(std::string_view folder_id,
                                          const std::function<Result<void>(std::string_view)>& fn);
 

@@ -14,19 +14,16 @@ namespace {
 using sqlite::ResetOnExit;
 using sqlite::Statement;
 using sqlite::Transaction;
+using store::bytes_of;
+using store::check_path;
+using store::error_of;
+using store::k_page_rows;
+using store::split_path;
 
 // Rows per chunk-lookup era (see the chunks table in migrations.cc). Smaller
 // eras make inserts cheaper and lookups dearer (one probe per era): at
 // 10 million chunks this gives ~80 probes of a few microseconds each.
 constexpr std::int64_t k_era_rows = 128 * 1024;
-
-// Files read per lock hold by for_each_file.
-constexpr std::int64_t k_page_rows = 1000;
-
-template <class T>
-tl::unexpected<Error> error_of(const Result<T>& result) {
-    return tl::unexpected(result.error());
-}
 
 std::int64_t hash_prefix(const ChunkHash& hash) {
     std::uint64_t v = 0;
@@ -34,19 +31,10 @@ std::int64_t hash_prefix(const ChunkHash& hash) {
     return static_cast<std::int64_t>(v);
 }
 
-struct PathParts {
-    std::string_view parent;
-    std::string_view name;
-};
+}  // namespace
 
-PathParts split_path(std::string_view path) {
-    const auto slash = path.rfind('/');
-    if (slash == std::string_view::npos) return {{}, path};
-    return {path.substr(0, slash), path.substr(slash + 1)};
-}
-
-Result<void> check_path(const std::string& db_path, std::string_view folder_id,
-                        std::string_view path) {
+Result<void> store::check_path(const std::string& db_path, std::string_view folder_id,
+                               std::string_view path) {
     const auto parts = split_path(path);
     if (parts.name.empty() || path.front() == '/') {
         return fail(Errc::invalid_argument, db_path + ": folder '" + std::string(folder_id) +
@@ -55,12 +43,6 @@ Result<void> check_path(const std::string& db_path, std::string_view folder_id,
     }
     return {};
 }
-
-std::span<const std::uint8_t> bytes_of(std::string_view s) {
-    return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
-}
-
-}  // namespace
 
 Result<void> store::prepare_file_statements(store::State& impl) {
     auto& db = *impl.db;

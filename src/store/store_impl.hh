@@ -1,11 +1,14 @@
-// Internals shared by store.cc (folders, settings, scans) and store_files.cc
-// (file records and the chunk lookup). Not part of the store's interface.
+// Internals shared by store.cc (folders, settings, scans), store_files.cc
+// (file records and the chunk lookup), store_peers.cc (devices, revocations,
+// invites) and store_remote.cc (what peers announced). Not part of the
+// store's interface.
 // Thread rule: every member is used only with `mutex` held.
 #pragma once
 
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -13,6 +16,39 @@
 #include "store/store.hh"
 
 namespace ferry::store {
+
+template <class T>
+tl::unexpected<Error> error_of(const Result<T>& result) {
+    return tl::unexpected(result.error());
+}
+
+// Records read per lock hold by the paged walks (for_each_file, ...).
+inline constexpr std::int64_t k_page_rows = 1000;
+
+// A folder-relative path as stored: the directory holding it and its name.
+struct PathParts {
+    std::string_view parent;  // "" for the root
+    std::string_view name;
+};
+
+inline PathParts split_path(std::string_view path) {
+    const auto slash = path.rfind('/');
+    if (slash == std::string_view::npos) return {{}, path};
+    return {path.substr(0, slash), path.substr(slash + 1)};
+}
+
+// invalid_argument, naming the database and folder, unless `path` is a
+// relative path with a last component.
+Result<void> check_path(const std::string& db_path, std::string_view folder_id,
+                        std::string_view path);
+
+// 16 lower-case hex digits: how messages name a device (ShortId, key prefix),
+// as VersionVector's human form does.
+std::string id_text(std::uint64_t value);
+
+inline std::span<const std::uint8_t> bytes_of(std::string_view s) {
+    return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
+}
 
 // Store::Impl is private to Store; its state lives in this base so that the
 // helper functions of both source files can take it.
@@ -47,6 +83,17 @@ struct State {
     sqlite::Statement files_page;
     sqlite::Statement chunk_probe;
     sqlite::Statement chunk_file;
+    // Remote indexes (store_remote.cc).
+    sqlite::Statement announced_key;
+    sqlite::Statement upsert_announced;
+    sqlite::Statement insert_announced_chunks;
+    sqlite::Statement update_announced_chunks;
+    sqlite::Statement delete_announced_chunks;
+    sqlite::Statement announced_versions;
+    sqlite::Statement announced_file;
+    sqlite::Statement announced_paths;
+    sqlite::Statement peer_state;
+    sqlite::Statement set_peer_state;
 
     struct FolderRow {
         std::int64_t rowid = 0;
@@ -72,6 +119,8 @@ Result<FileRecord> read_record(const State& impl, const sqlite::Statement& row, 
 
 // Prepares the file and chunk statements (store_files.cc) and loads the era state.
 Result<void> prepare_file_statements(State& impl);
+// Prepares the statements of the remote indexes (store_remote.cc).
+Result<void> prepare_remote_statements(State& impl);
 
 }  // namespace ferry::store
 
