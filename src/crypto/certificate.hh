@@ -11,15 +11,16 @@
 // encoded fields, so a signature of one kind can never pass as another.
 //
 // Pure values; thread-safe to copy. decode() of untrusted bytes fails with
-// Errc::corrupt (wrong length, unknown version, name not UTF-8 or longer than
-// kMaxNameBytes); verify() fails with Errc::permission_denied when the
-// signature is not the given user key's.
+// Errc::corrupt (wrong length, unknown version, a name check_device_name()
+// refuses); verify() fails with Errc::permission_denied when the signature is
+// not the given user key's.
 #pragma once
 
 #include <array>
 #include <cstdint>
 #include <span>
 #include <string>
+#include <string_view>
 
 #include "core/error.hh"
 #include "crypto/device_id.hh"
@@ -39,7 +40,9 @@ struct DeviceCertificate {
     std::int64_t issued_ns = 0;
     Signature signature{};
 
-    // A certificate for `device_key`, signed by `user`.
+    // A certificate for `device_key`, signed by `user`. REQUIRES:
+    // check_device_name(device_name) succeeds (std::invalid_argument
+    // otherwise: the caller must check names it did not make itself).
     static DeviceCertificate issue(const KeyPair& user, const PublicKey& device_key,
                                    std::string device_name, std::int64_t issued_ns);
     // OK when the signature is valid and made by `user_key`.
@@ -50,6 +53,11 @@ struct DeviceCertificate {
     static Result<DeviceCertificate> decode(std::span<const std::uint8_t> bytes);
     friend bool operator==(const DeviceCertificate&, const DeviceCertificate&) = default;
 };
+
+// Whether `name` can be a device name: valid UTF-8, at most
+// DeviceCertificate::kMaxNameBytes bytes, no control characters (names are
+// printed on terminals). Errc::invalid_argument saying what is wrong.
+Result<void> check_device_name(std::string_view name);
 
 struct Revocation {
     PublicKey device_key{};  // the revoked device

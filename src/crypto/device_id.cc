@@ -1,9 +1,11 @@
 #include "crypto/device_id.hh"
 
+#include <algorithm>
 #include <cctype>
 
 #include <sodium.h>
 
+#include "crypto/base32.hh"
 #include "crypto/sodium.hh"
 
 namespace ferry {
@@ -17,11 +19,6 @@ constexpr std::size_t kPartChars = kDataChars / kParts;  // 13, then one check c
 constexpr std::size_t kChars = kDataChars + kParts;      // 56
 constexpr std::size_t kGroup = 7;
 
-int digit_of(char c) {
-    const auto pos = kAlphabet.find(static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
-    return pos == std::string_view::npos ? -1 : static_cast<int>(pos);
-}
-
 // Luhn mod N over the base32 alphabet: doubling every second digit from the
 // right makes every single-character substitution change the sum.
 char luhn_check(std::string_view part) {
@@ -29,28 +26,11 @@ char luhn_check(std::string_view part) {
     int factor = 2;
     int sum = 0;
     for (auto it = part.rbegin(); it != part.rend(); ++it) {
-        int addend = factor * digit_of(*it);
+        int addend = factor * base32_digit(*it);
         factor = factor == 2 ? 1 : 2;
         sum += addend / n + addend % n;
     }
     return kAlphabet[static_cast<std::size_t>((n - sum % n) % n)];
-}
-
-std::string base32(const std::array<std::uint8_t, DeviceId::kBytes>& bytes) {
-    std::string out;
-    out.reserve(kDataChars);
-    std::uint32_t buffer = 0;
-    int bits = 0;
-    for (std::uint8_t b : bytes) {
-        buffer = (buffer << 8) | b;
-        bits += 8;
-        while (bits >= 5) {
-            bits -= 5;
-            out.push_back(kAlphabet[(buffer >> bits) & 31]);
-        }
-    }
-    if (bits > 0) out.push_back(kAlphabet[(buffer << (5 - bits)) & 31]);
-    return out;
 }
 
 }  // namespace
@@ -68,7 +48,7 @@ DeviceId DeviceId::from_public_key(std::span<const std::uint8_t, 32> public_key)
 }
 
 std::string DeviceId::to_string() const {
-    const std::string data = base32(m_bytes);
+    const std::string data = base32_encode(m_bytes);
     std::string checked;
     checked.reserve(kChars);
     for (std::size_t p = 0; p < kParts; ++p) {
@@ -90,7 +70,7 @@ Result<DeviceId> DeviceId::parse(std::string_view text) {
     std::string chars;
     for (char c : text) {
         if (c == '-') continue;
-        if (digit_of(c) < 0) {
+        if (base32_digit(c) < 0) {
             return fail(Errc::invalid_argument,
                         quoted + " contains '" + std::string(1, c) +
                             "', which is not a device id character (A-Z, 2-7); copy the id "
@@ -116,25 +96,16 @@ Result<DeviceId> DeviceId::parse(std::string_view text) {
         }
         data.append(part);
     }
-    std::array<std::uint8_t, kBytes> bytes{};
-    std::uint32_t buffer = 0;
-    int bits = 0;
-    std::size_t n = 0;
-    for (char c : data) {
-        buffer = (buffer << 5) | static_cast<std::uint32_t>(digit_of(c));
-        bits += 5;
-        if (bits >= 8) {
-            bits -= 8;
-            bytes[n++] = static_cast<std::uint8_t>(buffer >> bits);
-        }
-    }
     // 52 characters carry 260 bits: the 4 beyond the 256 of the hash must be zero.
-    if ((buffer & ((1u << bits) - 1)) != 0) {
+    const auto decoded = base32_decode(data);
+    if (!decoded) {
         return fail(Errc::invalid_argument,
                     quoted +
                         " is not a valid device id (the 6th character of group 8 "
                         "cannot occur there); copy the id exactly as `ferry id` prints it");
     }
+    std::array<std::uint8_t, kBytes> bytes{};
+    std::copy(decoded->begin(), decoded->end(), bytes.begin());
     return DeviceId(bytes);
 }
 

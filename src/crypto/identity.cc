@@ -33,6 +33,13 @@ KeyPair& KeyPair::operator=(KeyPair&& other) noexcept {
     return *this;
 }
 
+std::array<std::uint8_t, 64> KeyPair::sign(std::span<const std::uint8_t> message) const {
+    std::array<std::uint8_t, 64> signature{};
+    crypto_sign_detached(signature.data(), nullptr, message.data(), message.size(),
+                         m_secret.data());
+    return signature;
+}
+
 KeyPair::~KeyPair() {
     wipe();
 }

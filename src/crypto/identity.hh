@@ -45,6 +45,10 @@ public:
 
     DeviceId device_id() const { return DeviceId::from_public_key(m_public); }
 
+    // The detached Ed25519 signature of `message` by this key (certificates,
+    // handshake transcripts): the secret never has to leave the KeyPair.
+    std::array<std::uint8_t, 64> sign(std::span<const std::uint8_t> message) const;
+
 private:
     KeyPair() = default;
     void wipe() noexcept;
