@@ -23,6 +23,30 @@ private:
     std::unique_ptr<ReadFile> m_inner;
 };
 
+class FaultWriteFile final : public WriteFile {
+public:
+    FaultWriteFile(FaultInjectingFilesystem& fs, std::string path, std::unique_ptr<WriteFile> inner)
+        : m_fs(fs), m_path(std::move(path)), m_inner(std::move(inner)) {}
+
+    Result<void> write_at(std::uint64_t offset, std::span<const std::uint8_t> data) override {
+        if (auto r = m_fs.before(FsOp::write, m_path); !r) return r;
+        return m_inner->write_at(offset, data);
+    }
+    Result<void> truncate(std::uint64_t size) override {
+        if (auto r = m_fs.before(FsOp::write, m_path); !r) return r;
+        return m_inner->truncate(size);
+    }
+    Result<void> sync() override {
+        if (auto r = m_fs.before(FsOp::sync, m_path); !r) return r;
+        return m_inner->sync();
+    }
+
+private:
+    FaultInjectingFilesystem& m_fs;
+    std::string m_path;
+    std::unique_ptr<WriteFile> m_inner;
+};
+
 std::string injected_message(Errc code, std::string_view path) {
     return std::string(path) + ": injected failure: " + errc_name(code);
 }
@@ -118,7 +142,17 @@ Result<std::string> FaultInjectingFilesystem::read_link(std::string_view path) {
 Result<std::unique_ptr<WriteFile>> FaultInjectingFilesystem::open_write(std::string_view path,
                                                                         std::uint32_t mode) {
     if (auto r = before(FsOp::open_write, path); !r) return tl::unexpected(r.error());
-    return m_inner.open_write(path, mode);
+    auto file = m_inner.open_write(path, mode);
+    if (!file) return file;
+    return std::make_unique<FaultWriteFile>(*this, std::string(path), std::move(*file));
+}
+
+Result<std::unique_ptr<WriteFile>> FaultInjectingFilesystem::open_update(std::string_view path,
+                                                                         std::uint32_t mode) {
+    if (auto r = before(FsOp::open_update, path); !r) return tl::unexpected(r.error());
+    auto file = m_inner.open_update(path, mode);
+    if (!file) return file;
+    return std::make_unique<FaultWriteFile>(*this, std::string(path), std::move(*file));
 }
 
 Result<void> FaultInjectingFilesystem::make_dir(std::string_view path, std::uint32_t mode) {

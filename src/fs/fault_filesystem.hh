@@ -9,7 +9,8 @@
 // the inner filesystem: that is how a test makes a file grow while it is
 // hashed, or vanish mid-scan); an error it returns becomes the result.
 // FsOp::read is the hook point of each ReadFile::read_at, with the file's
-// path. scan_dir() also asks, for each entry, as FsOp::lstat on the entry's
+// path; FsOp::write of each WriteFile::write_at and truncate, FsOp::sync of
+// each WriteFile::sync (a full disk or a failing fsync mid-file). scan_dir() also asks, for each entry, as FsOp::lstat on the entry's
 // path: a failure replaces that entry's stat (one unreadable entry).
 //
 // Thread rule: every method may be called from several threads at once;
@@ -28,9 +29,9 @@ namespace ferry {
 
 enum class FsOp : std::uint8_t {
     lstat, list_dir, scan_dir, open_read, read, read_link, open_write, make_dir,
-    make_symlink, remove, rename, set_mtime, set_mode, sync_dir,
+    make_symlink, remove, rename, set_mtime, set_mode, sync_dir, open_update, write, sync,
 };
-inline constexpr std::size_t kFsOpCount = 14;
+inline constexpr std::size_t kFsOpCount = 17;
 
 class FaultInjectingFilesystem : public Filesystem {
 public:
@@ -56,6 +57,7 @@ public:
     Result<std::unique_ptr<ReadFile>> open_read(std::string_view path) override;
     Result<std::string> read_link(std::string_view path) override;
     Result<std::unique_ptr<WriteFile>> open_write(std::string_view path, std::uint32_t mode) override;
+    Result<std::unique_ptr<WriteFile>> open_update(std::string_view path, std::uint32_t mode) override;
     Result<void> make_dir(std::string_view path, std::uint32_t mode) override;
     Result<void> make_symlink(std::string_view target, std::string_view path) override;
     Result<void> remove(std::string_view path) override;

@@ -86,6 +86,10 @@ public:
 
     // Creates or truncates a regular file for writing, with `mode`.
     virtual Result<std::unique_ptr<WriteFile>> open_write(std::string_view path, std::uint32_t mode) = 0;
+    // Opens a regular file for writing without truncating it, creating it
+    // (empty) if missing; either way its mode becomes exactly `mode`. What an
+    // interrupted transfer resumes with.
+    virtual Result<std::unique_ptr<WriteFile>> open_update(std::string_view path, std::uint32_t mode) = 0;
     virtual Result<void> make_dir(std::string_view path, std::uint32_t mode) = 0;
     virtual Result<void> make_symlink(std::string_view target, std::string_view path) = 0;
     // Removes a file, a symlink or an empty directory.

@@ -240,6 +240,15 @@ Result<std::string> MemoryFilesystem::read_link(std::string_view path) {
 }
 
 Result<std::unique_ptr<WriteFile>> MemoryFilesystem::open_write(std::string_view path, std::uint32_t mode) {
+    return open_writable(path, mode, true);
+}
+
+Result<std::unique_ptr<WriteFile>> MemoryFilesystem::open_update(std::string_view path, std::uint32_t mode) {
+    return open_writable(path, mode, false);
+}
+
+Result<std::unique_ptr<WriteFile>> MemoryFilesystem::open_writable(std::string_view path, std::uint32_t mode,
+                                                                   bool truncate) {
     const std::lock_guard lock(m_shared->mutex);
     const char* what = "cannot open for writing";
     auto at = find(path, what, true);
@@ -250,9 +259,12 @@ Result<std::unique_ptr<WriteFile>> MemoryFilesystem::open_write(std::string_view
     if (node && node->kind == EntryKind::directory) return tl::unexpected(mem_error(path, what, EISDIR));
     if (node && node->kind == EntryKind::special) return tl::unexpected(mem_error(path, what, ENXIO));
     if (node) {
-        node->data.clear();
+        if (truncate) {
+            node->data.clear();
+            node->touch(m_shared->tick());
+        }
         node->mode = mode & 07777;
-        node->touch(m_shared->tick());
+        node->ctime_ns = m_shared->tick();
     } else {
         node = new_node(EntryKind::file, mode);
         at->parent->children[at->name] = node;
@@ -367,6 +379,7 @@ Result<void> MemoryFilesystem::sync_dir(std::string_view path) {
     const char* what = "cannot open directory to sync";
     auto at = find(path, what, false);
     if (!at) return tl::unexpected(at.error());
+    if (at->node->kind == EntryKind::symlink) return tl::unexpected(mem_error(path, what, ELOOP));
     if (at->node->kind != EntryKind::directory) return tl::unexpected(mem_error(path, what, ENOTDIR));
     return {};
 }

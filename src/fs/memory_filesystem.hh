@@ -35,6 +35,7 @@ public:
     Result<std::unique_ptr<ReadFile>> open_read(std::string_view path) override;
     Result<std::string> read_link(std::string_view path) override;
     Result<std::unique_ptr<WriteFile>> open_write(std::string_view path, std::uint32_t mode) override;
+    Result<std::unique_ptr<WriteFile>> open_update(std::string_view path, std::uint32_t mode) override;
     Result<void> make_dir(std::string_view path, std::uint32_t mode) override;
     Result<void> make_symlink(std::string_view target, std::string_view path) override;
     Result<void> remove(std::string_view path) override;
@@ -58,6 +59,9 @@ private:
     Result<Lookup> find(std::string_view path, const char* what, bool want_parent);
     // The directory node at `path` (not a symlink); mutex held.
     Result<std::shared_ptr<Node>> find_directory(std::string_view path);
+    // open_write (truncate) and open_update.
+    Result<std::unique_ptr<WriteFile>> open_writable(std::string_view path, std::uint32_t mode,
+                                                     bool truncate);
     std::shared_ptr<Node> new_node(EntryKind kind, std::uint32_t mode);  // mutex held
 
     struct Shared;  // the mutex and clock, shared with open files

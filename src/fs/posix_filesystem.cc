@@ -385,13 +385,31 @@ Result<std::string> PosixFilesystem::read_link(std::string_view path) {
     }
 }
 
-Result<std::unique_ptr<WriteFile>> PosixFilesystem::open_write(std::string_view path, std::uint32_t mode) {
+Result<std::unique_ptr<WriteFile>> PosixFilesystem::open_writable(std::string_view path, std::uint32_t mode,
+                                                                  int extra_flags) {
     const char* what = "cannot open for writing";
-    auto fd = open_below(path, O_WRONLY | O_CREAT | O_TRUNC, mode & 07777, what);
+    // O_NONBLOCK: opening a FIFO planted at the path must not hang.
+    auto fd = open_below(path, O_WRONLY | O_CREAT | O_NONBLOCK | extra_flags, mode & 07777, what);
     if (!fd) return tl::unexpected(fd.error());
+    struct stat st;
+    if (::fstat(fd->get(), &st) != 0) return tl::unexpected(error(path, "cannot stat", errno));
+    if (!S_ISREG(st.st_mode))
+        return fail(Errc::unsupported,
+                    m_root + "/" + std::string(path) + ": " + what + ": not a regular file");
+    const int flags = ::fcntl(fd->get(), F_GETFL);
+    if (flags < 0 || ::fcntl(fd->get(), F_SETFL, flags & ~O_NONBLOCK) != 0)
+        return tl::unexpected(error(path, what, errno));
     // The mode must be exactly `mode`, whatever the umask or an old file's mode.
     if (::fchmod(fd->get(), mode & 07777) != 0) return tl::unexpected(error(path, "cannot set mode", errno));
     return std::make_unique<PosixWriteFile>(fd->release(), m_root + "/" + std::string(path));
+}
+
+Result<std::unique_ptr<WriteFile>> PosixFilesystem::open_write(std::string_view path, std::uint32_t mode) {
+    return open_writable(path, mode, O_TRUNC);
+}
+
+Result<std::unique_ptr<WriteFile>> PosixFilesystem::open_update(std::string_view path, std::uint32_t mode) {
+    return open_writable(path, mode, 0);
 }
 
 Result<void> PosixFilesystem::make_dir(std::string_view path, std::uint32_t mode) {

@@ -45,6 +45,7 @@ public:
     Result<std::unique_ptr<ReadFile>> open_read(std::string_view path) override;
     Result<std::string> read_link(std::string_view path) override;
     Result<std::unique_ptr<WriteFile>> open_write(std::string_view path, std::uint32_t mode) override;
+    Result<std::unique_ptr<WriteFile>> open_update(std::string_view path, std::uint32_t mode) override;
     Result<void> make_dir(std::string_view path, std::uint32_t mode) override;
     Result<void> make_symlink(std::string_view target, std::string_view path) override;
     Result<void> remove(std::string_view path) override;
@@ -65,6 +66,9 @@ private:
     // Opens the directory holding `path`'s last component (O_PATH).
     Result<Parent> open_parent(std::string_view path, const char* what);
     Result<Fd> open_dir_for_listing(std::string_view path, const char* what);
+    // open_write and open_update: O_WRONLY|O_CREAT plus `extra_flags`.
+    Result<std::unique_ptr<WriteFile>> open_writable(std::string_view path, std::uint32_t mode,
+                                                     int extra_flags);
     Error error(std::string_view path, const char* what, int err) const;
 
     std::string m_root;

@@ -132,6 +132,35 @@ TEMPLATE_TEST_CASE("filesystem: write_at, truncate, sync and overwrite", "[fs]",
     REQUIRE(fs.sync_dir(""));
 }
 
+TEMPLATE_TEST_CASE("filesystem: open_update keeps what is there and creates what is not", "[fs]",
+                   ALL_FILESYSTEMS) {
+    TestType t;
+    Filesystem& fs = t.fs;
+    write(fs, "f", "0123456789", 0644);
+    {
+        auto file = fs.open_update("f", 0600);
+        REQUIRE(file);
+        REQUIRE((*file)->write_at(2, bytes("ab")));
+        REQUIRE((*file)->write_at(12, bytes("z")));  // past the end: a hole of zeros
+        REQUIRE((*file)->sync());
+    }
+    CHECK(read_all(fs, "f") == std::string("01ab456789\0\0z", 13));
+    CHECK(fs.lstat("f")->mode == 0600);  // exactly `mode`, also for a file that existed
+
+    auto created = fs.open_update("new", 0640);
+    REQUIRE(created);
+    created->reset();
+    CHECK(fs.lstat("new")->size == 0);
+    CHECK(fs.lstat("new")->mode == 0640);
+
+    REQUIRE(fs.make_dir("d", 0755));
+    REQUIRE(t.make_special("fifo"));
+    CHECK(fs.open_update("d", 0644).error().code == Errc::unsupported);
+    CHECK(!fs.open_update("fifo", 0644));  // refused, and without hanging
+    CHECK(!fs.open_write("fifo", 0644));
+    CHECK(fs.open_update("missing/f", 0644).error().code == Errc::not_found);
+}
+
 TEMPLATE_TEST_CASE("filesystem: list_dir and scan_dir see every kind without following links", "[fs]",
                    ALL_FILESYSTEMS) {
     TestType t;
@@ -202,6 +231,11 @@ TEMPLATE_TEST_CASE("filesystem: a path through a symlink is refused", "[fs]", AL
     expect_symlink_refusal(fs.rename("real/secret", "link/moved"));
     expect_symlink_refusal(fs.set_mtime("link/secret", 0));
     expect_symlink_refusal(fs.open_write("link", 0644));
+    expect_symlink_refusal(fs.open_update("link/secret", 0644));
+    expect_symlink_refusal(fs.open_update("link", 0644));
+    expect_symlink_refusal(fs.rename("link/secret", "real/moved"));
+    expect_symlink_refusal(fs.set_mode("link/secret", 0600));
+    expect_symlink_refusal(fs.sync_dir("link"));
 
     // Nothing was written through the link; the link itself can be handled.
     auto entries = fs.list_dir("real");
@@ -377,4 +411,25 @@ TEST_CASE("fault filesystem: forwards, counts, fails on request, runs hooks", "[
     CHECK((*file)->read_at(0, buf).value() == 9);
     fs.set_hook(nullptr);
     CHECK(inner.contents("a").value() == "data+more");
+
+    // Writes, truncations and syncs of open files are hook points too.
+    fs.fail_next(FsOp::write, "w", Errc::no_space);
+    fs.fail_next(FsOp::sync, "w", Errc::io);
+    auto w = fs.open_update("w", 0644);
+    REQUIRE(w);
+    CHECK((*w)->write_at(0, bytes("lost")).error().code == Errc::no_space);
+    REQUIRE((*w)->write_at(0, bytes("kept")));
+    CHECK((*w)->sync().error().code == Errc::io);
+    REQUIRE((*w)->sync());
+    fs.fail_next(FsOp::write, "w", Errc::no_space);
+    CHECK((*w)->truncate(0).error().code == Errc::no_space);
+    CHECK(inner.contents("w").value() == "kept");
+    CHECK(fs.count(FsOp::open_update) == 1);
+    CHECK(fs.count(FsOp::write) == 3);
+    CHECK(fs.count(FsOp::sync) == 2);
+    auto o = fs.open_write("w", 0644);  // truncates, and its file is wrapped too
+    REQUIRE(o);
+    fs.fail_next(FsOp::write, "w", Errc::no_space);
+    CHECK(!(*o)->write_at(0, bytes("x")));
+    CHECK(inner.contents("w").value().empty());
 }
