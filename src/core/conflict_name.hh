@@ -7,7 +7,9 @@
 // the same name from the same losing version, so copies never multiply. The
 // extension is the part after the last '.' of the last component (not for
 // names starting with '.', which keep the suffix at the end). The result is
-// shortened, never inside a UTF-8 sequence, to fit kMaxNameBytes.
+// shortened, never inside a UTF-8 sequence, to fit kMaxNameBytes (and
+// kMaxPathBytes when the directory leaves room): the stem gives way first,
+// then the extension.
 //
 // Pure.
 #pragma once
