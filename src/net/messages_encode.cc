@@ -1,1 +1,210 @@
-// Placeholder: written by the wire helper (issue 4).
+// encode(): msgpack::packer writes every value in its shortest form, which
+// is the only form the decoder accepts (proto/messages.md, "Encoding").
+#include <algorithm>
+#include <msgpack.hpp>
+
+#include "net/messages.hh"
+
+namespace ferry::wire {
+
+namespace {
+
+// The output stream msgpack::packer appends to.
+class ByteSink {
+public:
+    void write(const char* data, std::size_t size) {
+        m_bytes.insert(m_bytes.end(), reinterpret_cast<const std::uint8_t*>(data),
+                       reinterpret_cast<const std::uint8_t*>(data) + size);
+    }
+    std::vector<std::uint8_t>& bytes() { return m_bytes; }
+
+private:
+    std::vector<std::uint8_t> m_bytes;
+};
+
+std::uint32_t length32(std::size_t size) {
+    // A frame holds at most Limits::max_frame bytes; anything near 4 GiB is a bug.
+    if (size > std::numeric_limits<std::uint32_t>::max()) {
+        throw std::length_error("wire::encode: a value of " + std::to_string(size) +
+                                " bytes cannot be a msgpack length");
+    }
+    return static_cast<std::uint32_t>(size);
+}
+
+class Encoder {
+public:
+    std::vector<std::uint8_t>& bytes() { return m_sink.bytes(); }
+
+    void head(MessageType type, std::size_t fields) {
+        m_pk.pack_array(length32(fields + 1));
+        m_pk.pack_uint8(static_cast<std::uint8_t>(type));
+    }
+
+    void str(std::string_view s) {
+        m_pk.pack_str(length32(s.size()));
+        m_pk.pack_str_body(s.data(), length32(s.size()));
+    }
+
+    void bin(std::span<const std::uint8_t> b) {
+        m_pk.pack_bin(length32(b.size()));
+        m_pk.pack_bin_body(reinterpret_cast<const char*>(b.data()), length32(b.size()));
+    }
+    void bin(std::string_view b) {
+        bin(std::span(reinterpret_cast<const std::uint8_t*>(b.data()), b.size()));
+    }
+
+    void uint(std::uint64_t v) { m_pk.pack_uint64(v); }
+    void sint(std::int64_t v) { m_pk.pack_int64(v); }
+    void boolean(bool v) { v ? m_pk.pack_true() : m_pk.pack_false(); }
+    void nil() { m_pk.pack_nil(); }
+    void array(std::size_t n) { m_pk.pack_array(length32(n)); }
+
+    void strs(const std::vector<std::string>& list) {
+        array(list.size());
+        for (const auto& s : list) str(s);
+    }
+    void bins(const std::vector<std::string>& list) {
+        array(list.size());
+        for (const auto& b : list) bin(b);
+    }
+
+    void devices(const std::vector<DeviceInfo>& devices) {
+        array(devices.size());
+        for (const DeviceInfo& d : devices) {
+            array(2);
+            bin(d.certificate);
+            strs(d.addresses);
+        }
+    }
+
+    void record(const WireRecord& wire) {
+        const FileRecord& r = wire.record;
+        array(12);
+        str(r.path);
+        uint(static_cast<std::uint8_t>(r.kind));
+        uint(r.size);
+        sint(r.mtime_ns);
+        uint(r.mode);
+        boolean(r.deleted);
+        bin(r.version.encode());
+        if (wire.delta) {
+            nil();
+            array(2);
+            bin(wire.delta->base.bytes);
+            array(wire.delta->runs.size());
+            for (const DeltaRun& run : wire.delta->runs) {
+                array(3);
+                uint(run.copy_from);
+                uint(run.copy_count);
+                bin(encode_chunk_list(run.insert));
+            }
+        } else {
+            bin(encode_chunk_list(r.chunks));
+            nil();
+        }
+        str(r.symlink_target);
+        sint(r.sequence.value);
+        uint(r.modified_by.value);
+    }
+
+    void operator()(const ClusterConfig& m) {
+        head(MessageType::cluster_config, 4);
+        str(m.device_name);
+        devices(m.devices);
+        bins(m.revocations);
+        array(m.folders.size());
+        for (const FolderState& f : m.folders) {
+            array(4);
+            str(f.id);
+            uint(f.index_id);
+            uint(f.peer_index_id);
+            sint(f.peer_max_sequence.value);
+        }
+    }
+
+    void operator()(const IndexUpdate& m) {
+        head(MessageType::index_update, 4);
+        str(m.folder);
+        uint(m.index_id);
+        sint(m.last_sequence.value);
+        array(m.records.size());
+        for (const WireRecord& r : m.records) record(r);
+    }
+
+    void operator()(const Request& m) {
+        head(MessageType::request, 4);
+        uint(m.id);
+        str(m.folder);
+        bin(m.hash.bytes);
+        uint(m.size);
+    }
+
+    void operator()(const Response& m) {
+        head(MessageType::response, 4);
+        uint(m.id);
+        uint(static_cast<std::uint8_t>(m.code));
+        boolean(m.compressed);
+        bin(m.data);
+    }
+
+    void operator()(const Ping&) { head(MessageType::ping, 0); }
+
+    void operator()(const Close& m) {
+        head(MessageType::close, 1);
+        str(m.reason);
+    }
+
+    void operator()(const JoinRequest& m) {
+        head(MessageType::join_request, 1);
+        str(m.device_name);
+    }
+
+    void operator()(const JoinAccept& m) {
+        head(MessageType::join_accept, 5);
+        bin(m.user_seed);
+        bin(m.certificate);
+        devices(m.devices);
+        bins(m.revocations);
+        strs(m.folders);
+    }
+
+    void operator()(const ResendRequest& m) {
+        head(MessageType::resend_request, 2);
+        str(m.folder);
+        strs(m.paths);
+    }
+
+private:
+    ByteSink m_sink;
+    msgpack::packer<ByteSink> m_pk{m_sink};
+};
+
+}  // namespace
+
+MessageType message_type(const Message& message) {
+    // The variant's alternatives are in MessageType order, from 1.
+    return static_cast<MessageType>(message.index() + 1);
+}
+
+const char* message_type_name(MessageType type) {
+    switch (type) {
+        case MessageType::cluster_config: return "ClusterConfig";
+        case MessageType::index_update: return "IndexUpdate";
+        case MessageType::request: return "Request";
+        case MessageType::response: return "Response";
+        case MessageType::ping: return "Ping";
+        case MessageType::close: return "Close";
+        case MessageType::join_request: return "JoinRequest";
+        case MessageType::join_accept: return "JoinAccept";
+        case MessageType::resend_request: return "ResendRequest";
+    }
+    return "unknown";
+}
+
+std::vector<std::uint8_t> encode(const Message& message) {
+    Encoder encoder;
+    std::visit(encoder, message);
+    return std::move(encoder.bytes());
+}
+
+}  // namespace ferry::wire
