@@ -12,8 +12,12 @@ namespace ferry {
 
 namespace {
 
-// Level 3 (zstd's default); the level is part of no format, only of speed.
-constexpr int kLevel = 3;
+// Level 1: on 64 KiB chunks (CPU time, one core) it sends 20.6 % of text
+// at 318 MB/s and 45.4 % of executables at 175 MB/s, against level 3's
+// 19.6 % at 248 MB/s and 42.9 % at 115 MB/s; on a LAN the CPU, not the
+// link, is the bottleneck. Random data is refused at 3.8 GB/s. The level
+// is no part of the format: a peer may change it freely.
+constexpr int kLevel = 1;
 
 struct CCtxFree {
     void operator()(ZSTD_CCtx* c) const { ZSTD_freeCCtx(c); }
@@ -42,8 +46,6 @@ ZSTD_DCtx* decompressor() {
     thread_local const std::unique_ptr<ZSTD_DCtx, DCtxFree> ctx = [] {
         std::unique_ptr<ZSTD_DCtx, DCtxFree> d(ZSTD_createDCtx());
         if (!d) throw std::bad_alloc();
-        // A frame asking for a larger window fails instead of allocating it.
-        ZSTD_DCtx_setParameter(d.get(), ZSTD_d_windowLogMax, kMaxWindowLog);
         return d;
     }();
     return ctx.get();
@@ -91,8 +93,9 @@ Result<std::string> decompress(std::span<const std::uint8_t> compressed, std::si
         return corrupt("the zstd frame declares " + std::to_string(header.frameContentSize) +
                        " bytes, expected " + std::to_string(expected_size));
     }
-    // One-shot decompression into `out` needs no window buffer, so zstd
-    // checks windowLogMax only when streaming: the limit is checked here.
+    // One-shot decompression needs no window buffer, and zstd 1.5.4 then
+    // ignores ZSTD_d_windowLogMax (it accepted a 2^27 window with the limit
+    // at 2^24): the limit is checked here.
     if (header.windowSize > (std::uint64_t{1} << kMaxWindowLog)) {
         return corrupt("the zstd frame asks for a window of " + std::to_string(header.windowSize) +
                        " bytes, above 2^" + std::to_string(kMaxWindowLog));
