@@ -93,12 +93,11 @@ Result<std::vector<ChunkRef>> apply_chunk_delta(std::span<const ChunkRef> base,
         const DeltaRun& run = runs[r];
         const auto where = [&] { return "chunk delta: run " + std::to_string(r); };
         if (std::uint64_t{run.copy_from} + run.copy_count > base.size()) {
-            return fail(Errc::corrupt, where() + " copies chunks " +
-                                           std::to_string(run.copy_from) + ".." +
-                                           std::to_string(std::uint64_t{run.copy_from} +
-                                                          run.copy_count) +
-                                           " of a base of " + std::to_string(base.size()) +
-                                           "; ask the peer for the full chunk list");
+            return fail(Errc::corrupt,
+                        where() + " copies chunks " + std::to_string(run.copy_from) + ".." +
+                            std::to_string(std::uint64_t{run.copy_from} + run.copy_count) +
+                            " of a base of " + std::to_string(base.size()) +
+                            "; ask the peer for the full chunk list");
         }
         for (std::size_t c = 0; c < run.insert.size(); ++c) {
             const std::uint32_t size = run.insert[c].size;

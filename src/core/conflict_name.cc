@@ -73,8 +73,7 @@ bool suffix_at(std::string_view name, std::size_t at) {
 
 }  // namespace
 
-std::string conflict_copy_path(std::string_view path, std::int64_t mtime_ns,
-                               ShortId modified_by) {
+std::string conflict_copy_path(std::string_view path, std::int64_t mtime_ns, ShortId modified_by) {
     const std::size_t slash = path.rfind('/');
     const std::string_view dir = slash == std::string_view::npos ? "" : path.substr(0, slash);
     const std::string_view name = slash == std::string_view::npos ? path : path.substr(slash + 1);

@@ -1,1 +1,343 @@
-// Placeholder: written by the planner helper (issue 4).
+#include "core/planner.hh"
+
+#include <algorithm>
+#include <array>
+#include <map>
+#include <numeric>
+#include <tuple>
+
+#include "core/chunk_delta.hh"
+#include "core/conflict_name.hh"
+
+namespace ferry {
+namespace {
+
+// The change a record carries: the device that made it and that device's
+// counter at the time. Merges keep the winner's dot.
+struct Dot {
+    ShortId device;
+    std::uint64_t counter = 0;
+    friend bool operator==(const Dot&, const Dot&) = default;
+};
+
+Dot dot_of(const FileRecord& r) {
+    return {r.modified_by, r.version.counter(r.modified_by)};
+}
+
+bool same_content(const FileRecord& a, const FileRecord& b) {
+    if (a.deleted || b.deleted) return a.deleted == b.deleted;
+    if (a.kind != b.kind) return false;
+    switch (a.kind) {
+        case FileKind::file: return a.size == b.size && a.chunks == b.chunks;
+        case FileKind::directory: return true;
+        case FileKind::symlink: return a.symlink_target == b.symlink_target;
+    }
+    return false;
+}
+
+// What set_metadata changes: permission bits (not a symlink's, which Linux
+// ignores) and a file's mtime (a directory's follows its entries).
+bool same_metadata(const FileRecord& a, const FileRecord& b) {
+    if (a.deleted) return true;
+    if (a.kind != FileKind::symlink && a.mode != b.mode) return false;
+    return a.kind != FileKind::file || a.mtime_ns == b.mtime_ns;
+}
+
+// Equal but for the sequence, the only field that is each device's own.
+bool same_record(const FileRecord& a, const FileRecord& b) {
+    const auto fields = [](const FileRecord& r) {
+        return std::tie(r.path, r.kind, r.size, r.mtime_ns, r.mode, r.deleted, r.version, r.chunks,
+                        r.symlink_target, r.modified_by);
+    };
+    return fields(a) == fields(b);
+}
+
+bool chunks_less(const std::vector<ChunkRef>& a, const std::vector<ChunkRef>& b) {
+    return std::lexicographical_compare(
+        a.begin(), a.end(), b.begin(), b.end(), [](const ChunkRef& x, const ChunkRef& y) {
+            return std::tie(x.hash, x.size) < std::tie(y.hash, y.size);
+        });
+}
+
+bool entries_less(const VersionVector& a, const VersionVector& b) {
+    return std::lexicographical_compare(a.entries().begin(), a.entries().end(), b.entries().begin(),
+                                        b.entries().end(), [](const auto& x, const auto& y) {
+                                            return std::tie(x.id, x.counter) <
+                                                   std::tie(y.id, y.counter);
+                                        });
+}
+
+// The deterministic order among concurrent versions: live first, then the
+// later mtime, then the higher modified_by; the remaining fields only make
+// the order total, so that two different records never tie.
+bool loses_to(const FileRecord& a, const FileRecord& b) {
+    const auto key = [](const FileRecord& r) {
+        return std::tuple(!r.deleted, r.mtime_ns, r.modified_by, r.kind, r.size, r.mode);
+    };
+    if (key(a) != key(b)) return key(a) < key(b);
+    if (a.symlink_target != b.symlink_target) return a.symlink_target < b.symlink_target;
+    if (a.chunks != b.chunks) return chunks_less(a.chunks, b.chunks);
+    return entries_less(a.version, b.version);
+}
+
+struct Resolution {
+    const FileRecord* winner = nullptr;
+    bool concurrent = false;      // chosen among versions none of which dominates
+    bool local_contends = false;  // the local content was a candidate for winner
+};
+
+// A candidate is out of the running when another is newer by version
+// vector, or when another has seen its change (its dot) while carrying a
+// different one: then that content was edited over, or kept as a conflict
+// copy, by whoever held it. The second rule matters for merged vectors,
+// which can be concurrent with a version whose content they replaced.
+// Should every candidate have seen every other's change (versions with
+// equal vectors but different content, as after a device lost its
+// database), all undominated ones compete, so every device still agrees.
+Resolution resolve(std::span<const FileRecord* const> all, const FileRecord* local) {
+    const auto dominated = [&](const FileRecord* r) {
+        return std::any_of(all.begin(), all.end(), [&](const FileRecord* c) {
+            return c->version.compare(r->version) == Ordering::newer;
+        });
+    };
+    const auto seen_by_another = [&](const FileRecord* r) {
+        const Dot dot = dot_of(*r);
+        if (dot.counter == 0) return false;  // no dot to see: only dominance counts
+        return std::any_of(all.begin(), all.end(), [&](const FileRecord* c) {
+            return dot_of(*c) != dot && c->version.counter(dot.device) >= dot.counter;
+        });
+    };
+
+    std::vector<const FileRecord*> maximal;
+    std::copy_if(all.begin(), all.end(), std::back_inserter(maximal),
+                 [&](const FileRecord* r) { return !dominated(r); });
+    std::vector<const FileRecord*> contenders;
+    std::copy_if(maximal.begin(), maximal.end(), std::back_inserter(contenders),
+                 [&](const FileRecord* r) { return !seen_by_another(r); });
+    if (contenders.empty()) contenders = maximal;
+
+    Resolution out;
+    out.winner = *std::max_element(
+        contenders.begin(), contenders.end(),
+        [](const FileRecord* a, const FileRecord* b) { return loses_to(*a, *b); });
+    out.concurrent = std::any_of(maximal.begin(), maximal.end(), [&](const FileRecord* m) {
+        return m->version != out.winner->version || !same_content(*m, *out.winner);
+    });
+    // The local content may run under a peer's record of it, merged further
+    // than the local one: then it is still this device's to keep.
+    out.local_contends =
+        local && std::any_of(contenders.begin(), contenders.end(), [&](const FileRecord* c) {
+            return c == local || (dot_of(*c) == dot_of(*local) && same_content(*c, *local));
+        });
+    return out;
+}
+
+StepKind create_step(FileKind kind) {
+    switch (kind) {
+        case FileKind::directory: return StepKind::make_directory;
+        case FileKind::symlink: return StepKind::make_symlink;
+        case FileKind::file: break;
+    }
+    return StepKind::write_file;
+}
+
+StepKind step_for(const FileRecord* local, const FileRecord& target) {
+    if (!local) return target.deleted ? StepKind::none : create_step(target.kind);
+    if (same_record(*local, target)) return StepKind::none;
+    if (target.deleted) return local->deleted ? StepKind::adopt : StepKind::remove;
+    if (local->deleted || !same_content(*local, target)) return create_step(target.kind);
+    return same_metadata(*local, target) ? StepKind::adopt : StepKind::set_metadata;
+}
+
+bool live_file(const FileRecord& r) {
+    return !r.deleted && r.kind == FileKind::file;
+}
+bool live_directory(const FileRecord& r) {
+    return !r.deleted && r.kind == FileKind::directory;
+}
+
+// A local change the peers do not have: made here, and no peer announces it
+// or anything newer.
+bool unsent_local_change(const PathInput& input, ShortId local_device) {
+    if (!input.local || input.local->modified_by != local_device) return false;
+    return std::none_of(input.remotes.begin(), input.remotes.end(), [&](const RemoteVersion& r) {
+        const Ordering order = r.record.version.compare(input.local->version);
+        return order == Ordering::equal || order == Ordering::newer;
+    });
+}
+
+PathStep plan_send_receive(std::string_view path, const PathInput& input) {
+    PathStep step;
+    step.path = std::string(path);
+    const FileRecord* local = input.local ? &*input.local : nullptr;
+    std::vector<const FileRecord*> all;
+    if (local) all.push_back(local);
+    for (const RemoteVersion& remote : input.remotes) all.push_back(&remote.record);
+    if (all.empty()) return step;
+
+    const Resolution global = resolve(all, local);
+    FileRecord target = *global.winner;
+    target.path = step.path;
+    target.sequence = Sequence{};
+    // Only the local vector joins the winner's: a merge that also covered a
+    // third device's losing version would stop that device from keeping it.
+    if (local) target.version = local->version.merged(global.winner->version);
+
+    step.kind = step_for(local, target);
+    step.conflict = global.concurrent;
+    if (step.kind == StepKind::none) {
+        step.target = local ? *local : std::move(target);
+        return step;
+    }
+    if (global.local_contends && live_file(*local) && !same_content(*local, target)) {
+        step.conflict_copy = conflict_copy_path(path, local->mtime_ns, local->modified_by);
+    }
+    if (live_file(target)) {
+        for (const RemoteVersion& remote : input.remotes) {
+            if (same_content(remote.record, target)) step.sources.push_back(remote.device);
+        }
+        std::sort(step.sources.begin(), step.sources.end());
+        step.sources.erase(std::unique(step.sources.begin(), step.sources.end()),
+                           step.sources.end());
+    }
+    step.target = std::move(target);
+    return step;
+}
+
+std::size_t depth(std::string_view path) {
+    return static_cast<std::size_t>(std::count(path.begin(), path.end(), '/'));
+}
+
+struct Planned {
+    PathStep step;
+    const FileRecord* local = nullptr;
+    bool dropped = false;  // a removal that became a rename's source
+};
+
+// A removed live file whose content a written path needs becomes that
+// write's source: one rename, nothing copied or fetched, the data never
+// nowhere. The mode may differ (the writer sets the target's).
+void pair_renames(std::vector<Planned>& planned) {
+    using Key = std::pair<std::array<std::uint8_t, 16>, std::uint64_t>;
+    std::map<Key, std::vector<std::size_t>> removed;  // in path order: the pairing is deterministic
+    const auto key_of = [](const FileRecord& r) {
+        return Key{chunk_list_digest(r.chunks).bytes, r.size};
+    };
+    for (std::size_t i = 0; i < planned.size(); ++i) {
+        const Planned& p = planned[i];
+        if (p.step.kind == StepKind::remove && p.local && live_file(*p.local))
+            removed[key_of(*p.local)].push_back(i);
+    }
+    if (removed.empty()) return;
+    for (auto& [key, sources] : removed) {
+        std::sort(sources.begin(), sources.end(), [&](std::size_t a, std::size_t b) {
+            return planned[a].step.path > planned[b].step.path;
+        });
+    }
+    std::vector<std::size_t> writes(planned.size());
+    std::iota(writes.begin(), writes.end(), std::size_t{0});
+    std::sort(writes.begin(), writes.end(), [&](std::size_t a, std::size_t b) {
+        return planned[a].step.path < planned[b].step.path;
+    });
+    for (const std::size_t w : writes) {
+        Planned& p = planned[w];
+        // Not over a local directory: its entries must be removed first, and
+        // the removals come after the renames.
+        if (p.step.kind != StepKind::write_file || (p.local && live_directory(*p.local))) continue;
+        const auto found = removed.find(key_of(p.step.target));
+        if (found == removed.end() || found->second.empty()) continue;
+        Planned& source = planned[found->second.back()];
+        found->second.pop_back();
+        source.dropped = true;
+        p.step.kind = StepKind::rename;
+        p.step.rename_from = source.step.target;
+    }
+}
+
+// Directories first (parents before children), renames while their sources
+// exist, then writes; removals last, children before parents; a local
+// directory that becomes a file or symlink only once its entries are gone.
+int group_of(const Planned& p) {
+    switch (p.step.kind) {
+        case StepKind::make_directory: return 0;
+        case StepKind::rename: return 1;
+        case StepKind::remove: return 3;
+        default: break;
+    }
+    return p.local && live_directory(*p.local) && !live_directory(p.step.target) ? 4 : 2;
+}
+
+}  // namespace
+
+const char* step_kind_name(StepKind kind) {
+    switch (kind) {
+        case StepKind::none: return "none";
+        case StepKind::adopt: return "adopt";
+        case StepKind::set_metadata: return "set_metadata";
+        case StepKind::make_directory: return "make_directory";
+        case StepKind::make_symlink: return "make_symlink";
+        case StepKind::write_file: return "write_file";
+        case StepKind::rename: return "rename";
+        case StepKind::remove: return "remove";
+    }
+    return "unknown";
+}
+
+PathStep plan_path(std::string_view path, const PathInput& input, const PlanContext& context) {
+    if (context.mode == FolderMode::receive_only &&
+        unsent_local_change(input, context.local_device)) {
+        PathStep step;
+        step.path = std::string(path);
+        step.target = *input.local;
+        step.local_change = true;
+        return step;
+    }
+    PathStep step = plan_send_receive(path, input);
+    if (context.mode == FolderMode::send_only && step.kind != StepKind::none) {
+        step.needs_override = true;
+        step.kind = StepKind::none;
+        if (input.local) step.target = *input.local;
+        step.conflict_copy.reset();
+        step.sources.clear();
+    }
+    return step;
+}
+
+std::vector<PathStep> plan_paths(std::span<const std::pair<std::string, PathInput>> inputs,
+                                 const PlanContext& context) {
+    std::vector<Planned> planned;
+    for (const auto& [path, input] : inputs) {
+        PathStep step = plan_path(path, input, context);
+        if (step.kind == StepKind::none) continue;
+        planned.push_back(Planned{std::move(step), input.local ? &*input.local : nullptr});
+    }
+    pair_renames(planned);
+    std::erase_if(planned, [](const Planned& p) { return p.dropped; });
+
+    std::sort(planned.begin(), planned.end(), [](const Planned& a, const Planned& b) {
+        const int ga = group_of(a);
+        const int gb = group_of(b);
+        if (ga != gb) return ga < gb;
+        const std::size_t da = depth(a.step.path);
+        const std::size_t db = depth(b.step.path);
+        if (ga == 0 && da != db) return da < db;
+        if (ga == 3 && da != db) return da > db;
+        return a.step.path < b.step.path;
+    });
+    std::vector<PathStep> out;
+    out.reserve(planned.size());
+    for (Planned& p : planned) out.push_back(std::move(p.step));
+    return out;
+}
+
+FileRecord override_record(const FileRecord& local, std::span<const RemoteVersion> remotes,
+                           ShortId local_device) {
+    FileRecord out = local;
+    for (const RemoteVersion& remote : remotes)
+        out.version = out.version.merged(remote.record.version);
+    out.version.increment(local_device);
+    out.modified_by = local_device;
+    return out;
+}
+
+}  // namespace ferry

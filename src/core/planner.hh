@@ -6,28 +6,41 @@
 // others by version vector. When several are concurrent (none dominates),
 // every device picks the same winner: a live version beats a tombstone (a
 // delete never removes an edit it had not seen), then the later mtime, then
-// the higher modified_by short id; the global record is the winner's with
-// the version vectors of all concurrent candidates merged (no increment), so
-// every device ends on an identical record. Concurrent versions with the same
+// the higher modified_by short id (then the other fields, so the order is
+// total). A candidate whose own change (modified_by and its counter) another
+// candidate's vector already includes is out of the running: that content
+// was edited over or kept as a conflict copy. The target record is the
+// winner's with the LOCAL version vector merged in (no increment): it
+// dominates what this device had, so the peers take it, and it does not
+// cover a third device's losing version, which that device must still see
+// as concurrent in order to keep it. Concurrent versions with the same
 // content (kind, chunk list, symlink target) merge without a conflict copy.
 // If the local version loses with different content and is a live file, the
-// plan keeps it first under conflict_copy_path() (only the device that has
-// the losing content makes the copy, and the name is the same everywhere, so
-// copies never multiply).
+// plan keeps it first under conflict_copy_path() (only a device that holds
+// the losing content makes the copy, and the name is the same everywhere,
+// so copies never multiply). Versions with equal vectors but different
+// content (never made honestly; seen after a device lost its database) are
+// settled by the same order, so devices agree instead of keeping two
+// contents under one version. Every step moves a device's record up (newer
+// vector, or the same vector and a winning content), so planning terminates.
 //
 // plan_paths() plans a batch and orders the steps so that data never exists
 // nowhere: directories are made shallowest first; a path removed in the batch
-// whose local content equals a file to be written becomes the source of a
-// rename (nothing copied, nothing fetched); files are written; removals go
-// deepest first. The planner only decides: the engine checks the disk before
-// each step (a file changed since its scan is rescanned, and the path
-// re-planned) and records the target after it.
+// whose local record is a live file with the content (chunk list and size;
+// mode aside) of a file to be written becomes the source of a rename
+// (nothing copied, nothing fetched); files are written; removals go deepest
+// first; a local directory that becomes a file or symlink is replaced last,
+// once its entries are gone. The planner only decides: the engine checks
+// the disk before each step (a file changed since its scan is rescanned, and
+// the path re-planned) and records the target after it (the target's
+// sequence is left 0 for the store to assign).
 //
 // Folder modes: send-only never applies remote changes (every step is
 // `none`, but needs_override is set where the global version is not the
 // local one); receive-only applies remote changes, except that a path whose
-// local version is a local change (modified_by == local device, and not
-// older than the global) is left alone and flagged local_change.
+// local version is a local change (modified_by == local device, and no peer
+// announces that version or a newer one) is left alone and flagged
+// local_change.
 //
 // Pure: no I/O, clock or threads.
 #pragma once
@@ -95,7 +108,8 @@ std::vector<PathStep> plan_paths(std::span<const std::pair<std::string, PathInpu
 
 // `ferry folder override` (send-only): the record that makes peers take the
 // local version: local content, version = merge of the local and every
-// remote version, then incremented for the local device.
+// remote version, then incremented for the local device, which becomes
+// modified_by.
 FileRecord override_record(const FileRecord& local, std::span<const RemoteVersion> remotes,
                            ShortId local_device);
 

@@ -14,7 +14,8 @@ namespace {
 
 ChunkRef chunk(std::uint64_t seed, std::uint32_t size = 4096) {
     ChunkRef c;
-    for (std::size_t i = 0; i < 8; ++i) c.hash.bytes[i] = static_cast<std::uint8_t>(seed >> (8 * i));
+    for (std::size_t i = 0; i < 8; ++i)
+        c.hash.bytes[i] = static_cast<std::uint8_t>(seed >> (8 * i));
     c.hash.bytes[31] = 0x5a;
     c.size = size;
     return c;
@@ -47,17 +48,20 @@ std::vector<ChunkRef> edited(const std::vector<ChunkRef>& base, std::mt19937_64&
                     out.insert(out.begin() + static_cast<std::ptrdiff_t>(at), chunk(fresh++));
                 break;
             case 1:  // delete
-                out.erase(out.begin() + static_cast<std::ptrdiff_t>(at),
-                          out.begin() + static_cast<std::ptrdiff_t>(std::min(out.size(), at + len)));
+                out.erase(
+                    out.begin() + static_cast<std::ptrdiff_t>(at),
+                    out.begin() + static_cast<std::ptrdiff_t>(std::min(out.size(), at + len)));
                 break;
             case 2:  // replace
-                for (std::size_t i = at; i < std::min(out.size(), at + len); ++i) out[i] = chunk(fresh++);
+                for (std::size_t i = at; i < std::min(out.size(), at + len); ++i)
+                    out[i] = chunk(fresh++);
                 break;
             case 3: {  // duplicate a range of the base somewhere
                 if (base.empty()) break;
                 const std::size_t from = rng() % base.size();
                 const auto first = base.begin() + static_cast<std::ptrdiff_t>(from);
-                const auto last = base.begin() + static_cast<std::ptrdiff_t>(std::min(base.size(), from + len));
+                const auto last =
+                    base.begin() + static_cast<std::ptrdiff_t>(std::min(base.size(), from + len));
                 out.insert(out.begin() + static_cast<std::ptrdiff_t>(at), first, last);
                 break;
             }
@@ -106,8 +110,7 @@ TEST_CASE("chunk delta: round trips on random edits", "[chunk_delta]") {
     }
 }
 
-TEST_CASE("chunk delta: a one-chunk edit of a 4,000-chunk list is a few chunks",
-          "[chunk_delta]") {
+TEST_CASE("chunk delta: a one-chunk edit of a 4,000-chunk list is a few chunks", "[chunk_delta]") {
     const auto base = distinct_chunks(4000);
 
     auto replaced = base;
@@ -198,8 +201,7 @@ TEST_CASE("chunk delta: apply refuses bad inserted sizes", "[chunk_delta]") {
     CHECK_FALSE(error_of(kMaxChunkSize + 1).has_value());
     CHECK(error_of(kMaxChunkSize).has_value());
     CHECK(error_of(1).has_value());
-    CHECK(error_of(0).error().message.find("run 0 inserts chunk 0 of size 0") !=
-          std::string::npos);
+    CHECK(error_of(0).error().message.find("run 0 inserts chunk 0 of size 0") != std::string::npos);
 }
 
 TEST_CASE("chunk delta: apply stops at max_chunks before allocating", "[chunk_delta]") {

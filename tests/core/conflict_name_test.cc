@@ -105,8 +105,8 @@ TEST_CASE("conflict name: long names are shortened to fit, on a character bounda
     // A deep path stays within kMaxPathBytes.
     std::string deep;
     while (deep.size() + 100 < kMaxPathBytes - 60) deep += std::string(99, 'd') + "/";
-    const std::string s = conflict_copy_path(deep + std::string(100, 'n') + ".txt", kMtime,
-                                             kVectorDevice);
+    const std::string s =
+        conflict_copy_path(deep + std::string(100, 'n') + ".txt", kMtime, kVectorDevice);
     CHECK(s.size() == kMaxPathBytes);
     CHECK(normalize_path(s).has_value());
     CHECK(is_conflict_copy(s));

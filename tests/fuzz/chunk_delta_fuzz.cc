@@ -50,7 +50,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         run.copy_from = in.number();
         run.copy_count = in.number();
         const std::size_t inserts = in.byte() % 8;
-        for (std::size_t i = 0; i < inserts; ++i) run.insert.push_back(chunk(in.byte(), in.number()));
+        for (std::size_t i = 0; i < inserts; ++i)
+            run.insert.push_back(chunk(in.byte(), in.number()));
         runs.push_back(std::move(run));
     }
 
