@@ -1,1 +1,227 @@
-// Placeholder: written by the writer helper (issue 4).
+#include "sync/folder_writer.hh"
+
+#include <algorithm>
+
+#include "core/ignore.hh"
+#include "core/path_rules.hh"
+#include "sync/file_assembly.hh"
+#include "sync/write_steps.hh"
+
+namespace ferry {
+
+namespace {
+
+EntryKind entry_kind_of(FileKind kind) {
+    switch (kind) {
+    case FileKind::file: return EntryKind::file;
+    case FileKind::directory: return EntryKind::directory;
+    case FileKind::symlink: return EntryKind::symlink;
+    }
+    return EntryKind::special;
+}
+
+// A live (not deleted) record of `kind`, at a path sync may write.
+Result<void> check_record(const FileRecord& target, FileKind kind, std::string_view where) {
+    if (auto ok = check_writable_path(target.path, where); !ok) return ok;
+    if (target.deleted || target.kind != kind)
+        return fail(Errc::invalid_argument, std::string(where) + ": the record is not a " +
+                                                file_kind_name(kind) + "'s");
+    return {};
+}
+
+Result<void> check_kind(const FileStat& st, FileKind kind, std::string_view path, std::string_view where) {
+    if (st.kind == entry_kind_of(kind)) return {};
+    return fail(Errc::changed, std::string(where) + ": '" + printable_path(path) + "' is a " +
+                                   entry_kind_name(st.kind) + " on disk, not a " + file_kind_name(kind) +
+                                   "; rescan first");
+}
+
+}  // namespace
+
+FolderWriter::FolderWriter(Filesystem& fs, Store& store, std::string folder_id, Versions& versions,
+                           const Clock& clock)
+    : m_fs(fs), m_store(store), m_folder_id(std::move(folder_id)), m_versions(versions), m_clock(clock) {}
+
+Result<bool> FolderWriter::check_unchanged(std::string_view path, const std::optional<FileRecord>& local) {
+    const std::string where = "folder " + m_folder_id + ": cannot check '" + printable_path(path) + "'";
+    const bool absent_expected = !local || local->deleted;
+    auto st = m_fs.lstat(path);
+    if (!st) {
+        if (st.error().code == Errc::not_found) return absent_expected;
+        return in_context(st.error(), where);
+    }
+    if (absent_expected || st->kind != entry_kind_of(local->kind)) return false;
+    switch (local->kind) {
+    case FileKind::directory: return st->mode == local->mode;
+    case FileKind::symlink: {
+        auto target = m_fs.read_link(path);
+        if (!target) return in_context(target.error(), where);
+        return *target == local->symlink_target;
+    }
+    case FileKind::file: break;
+    }
+    if (st->size != local->size || st->mtime_ns != local->mtime_ns || st->mode != local->mode) return false;
+    // The inode is local state, kept beside the record: a file replaced by
+    // another with the same size and mtime (cp -p, an editor's rename) differs.
+    auto siblings = m_store.children(m_folder_id, parent_path(path));
+    if (!siblings) return in_context(siblings.error(), where);
+    const std::string_view name = base_name(path);
+    const auto entry = std::find_if(siblings->begin(), siblings->end(),
+                                    [&](const StoredEntry& e) { return e.name == name; });
+    return entry == siblings->end() || entry->inode == 0 || entry->inode == st->inode;
+}
+
+Result<std::unique_ptr<FileAssembly>> FolderWriter::begin_file(const FileRecord& target) {
+    return assemble_file(AssemblyContext{m_fs, m_store, m_versions, m_clock, m_folder_id}, target);
+}
+
+Result<FileStat> FolderWriter::make_directory(const FileRecord& target) {
+    const std::string where = "folder " + m_folder_id + ": cannot make directory '" + printable_path(target.path) + "'";
+    if (auto ok = check_record(target, FileKind::directory, where); !ok) return tl::unexpected(ok.error());
+    auto st = m_fs.lstat(target.path);
+    if (st && st->kind == EntryKind::directory) {
+        if (st->mode != target.mode) {
+            if (auto r = m_fs.set_mode(target.path, target.mode); !r) return in_context(r.error(), where);
+        }
+    } else {
+        if (!st && st.error().code != Errc::not_found) return in_context(st.error(), where);
+        if (auto r = clear_for_replacement(m_fs, m_versions, target.path, m_clock.now_ns()); !r)
+            return in_context(r.error(), where);
+        if (auto r = m_fs.make_dir(target.path, target.mode); !r) return in_context(r.error(), where);
+        if (auto r = m_fs.sync_dir(parent_path(target.path)); !r) return in_context(r.error(), where);
+    }
+    auto made = m_fs.lstat(target.path);
+    if (!made) return in_context(made.error(), where);
+    return *made;
+}
+
+Result<FileStat> FolderWriter::make_symlink(const FileRecord& target) {
+    const std::string where = "folder " + m_folder_id + ": cannot make symlink '" + printable_path(target.path) + "'";
+    if (auto ok = check_record(target, FileKind::symlink, where); !ok) return tl::unexpected(ok.error());
+    if (target.symlink_target.empty() || target.symlink_target.find('\0') != std::string::npos)
+        return fail(Errc::invalid_argument, where + ": the link target is empty or holds a NUL byte");
+    // Made beside the target and renamed over it, so the path always holds
+    // either the old entry or the new link.
+    const std::string temp = temporary_path(target.path, derive_unique({"symlink", target.path, target.symlink_target}));
+    if (auto stale = m_fs.lstat(temp); stale) {
+        if (auto r = m_fs.remove(temp); !r) return in_context(r.error(), where);
+    }
+    if (auto r = m_fs.make_symlink(target.symlink_target, temp); !r) return in_context(r.error(), where);
+    auto placed = clear_for_replacement(m_fs, m_versions, target.path, m_clock.now_ns());
+    if (placed) placed = m_fs.rename(temp, target.path);
+    if (!placed) {
+        (void)m_fs.remove(temp);  // best effort: the scanner ignores it anyway
+        return in_context(placed.error(), where);
+    }
+    if (auto r = m_fs.sync_dir(parent_path(target.path)); !r) return in_context(r.error(), where);
+    auto made = m_fs.lstat(target.path);
+    if (!made) return in_context(made.error(), where);
+    return *made;
+}
+
+Result<FileStat> FolderWriter::set_metadata(const FileRecord& target) {
+    const std::string where = "folder " + m_folder_id + ": cannot set metadata of '" + printable_path(target.path) + "'";
+    if (auto ok = check_record(target, target.kind, where); !ok) return tl::unexpected(ok.error());
+    auto st = m_fs.lstat(target.path);
+    if (!st) return in_context(st.error(), where);
+    if (auto ok = check_kind(*st, target.kind, target.path, where); !ok) return tl::unexpected(ok.error());
+    if (target.kind != FileKind::symlink && st->mode != target.mode) {
+        if (auto r = m_fs.set_mode(target.path, target.mode); !r) return in_context(r.error(), where);
+    }
+    if (target.kind == FileKind::file && st->mtime_ns != target.mtime_ns) {
+        if (auto r = m_fs.set_mtime(target.path, target.mtime_ns); !r) return in_context(r.error(), where);
+    }
+    auto after = m_fs.lstat(target.path);
+    if (!after) return in_context(after.error(), where);
+    return *after;
+}
+
+Result<FileStat> FolderWriter::rename(std::string_view from, const FileRecord& target) {
+    const std::string where = "folder " + m_folder_id + ": cannot rename '" + printable_path(from) + "' to '" +
+                              printable_path(target.path) + "'";
+    if (auto ok = check_writable_path(from, where); !ok) return tl::unexpected(ok.error());
+    if (auto ok = check_record(target, target.kind, where); !ok) return tl::unexpected(ok.error());
+    if (from == target.path) return fail(Errc::invalid_argument, where + ": the same path");
+    auto src = m_fs.lstat(from);
+    if (!src) return in_context(src.error(), where);
+    if (auto ok = check_kind(*src, target.kind, from, where); !ok) return tl::unexpected(ok.error());
+    if (target.kind == FileKind::file && src->size != target.size)
+        return fail(Errc::changed, where + ": it holds " + std::to_string(src->size) + " bytes, not " +
+                                       std::to_string(target.size) + "; rescan first");
+    // On a case-insensitive disk a case-only rename finds the source itself
+    // at the destination: nothing is in the way then.
+    auto dst = m_fs.lstat(target.path);
+    const bool same_entry = dst && dst->inode == src->inode && dst->device == src->device;
+    if (!same_entry) {
+        if (auto r = clear_for_replacement(m_fs, m_versions, target.path, m_clock.now_ns()); !r)
+            return in_context(r.error(), where);
+    }
+    if (auto r = m_fs.rename(from, target.path); !r) return in_context(r.error(), where);
+    if (target.kind != FileKind::symlink && src->mode != target.mode) {
+        if (auto r = m_fs.set_mode(target.path, target.mode); !r) return in_context(r.error(), where);
+    }
+    if (target.kind == FileKind::file && src->mtime_ns != target.mtime_ns) {
+        if (auto r = m_fs.set_mtime(target.path, target.mtime_ns); !r) return in_context(r.error(), where);
+    }
+    if (auto r = m_fs.sync_dir(parent_path(target.path)); !r) return in_context(r.error(), where);
+    if (parent_path(from) != parent_path(target.path)) {
+        if (auto r = m_fs.sync_dir(parent_path(from)); !r) return in_context(r.error(), where);
+    }
+    auto moved = m_fs.lstat(target.path);
+    if (!moved) return in_context(moved.error(), where);
+    return *moved;
+}
+
+Result<void> FolderWriter::remove(std::string_view path) {
+    const std::string where = "folder " + m_folder_id + ": cannot remove '" + printable_path(path) + "'";
+    if (auto ok = check_writable_path(path, where); !ok) return ok;
+    auto st = m_fs.lstat(path);
+    if (!st) return st.error().code == Errc::not_found ? Result<void>{} : in_context(st.error(), where);
+    if (st->kind == EntryKind::directory) {
+        if (auto r = remove_leftover_temporaries(path); !r) return in_context(r.error(), where);
+    }
+    if (auto r = clear_for_replacement(m_fs, m_versions, path, m_clock.now_ns()); !r) return in_context(r.error(), where);
+    if (auto r = m_fs.sync_dir(parent_path(path)); !r) return in_context(r.error(), where);
+    return {};
+}
+
+Result<void> FolderWriter::remove_leftover_temporaries(std::string_view dir) {
+    auto entries = m_fs.list_dir(dir);
+    if (!entries) return tl::unexpected(entries.error());
+    for (const DirEntry& entry : *entries) {
+        if (!is_internal_path(entry.name)) continue;
+        const std::string path = join_path(dir, entry.name);
+        if (auto st = m_fs.lstat(path); st && st->kind != EntryKind::directory) {
+            if (auto r = m_fs.remove(path); !r && r.error().code != Errc::not_found) return r;
+        }
+    }
+    return {};
+}
+
+Result<FileStat> FolderWriter::keep_conflict_copy(std::string_view path, std::string_view copy_path) {
+    const std::string where = "folder " + m_folder_id + ": cannot keep '" + printable_path(path) +
+                              "' as conflict copy '" + printable_path(copy_path) + "'";
+    if (auto ok = check_writable_path(path, where); !ok) return tl::unexpected(ok.error());
+    if (auto ok = check_writable_path(copy_path, where); !ok) return tl::unexpected(ok.error());
+    if (path == copy_path) return fail(Errc::invalid_argument, where + ": the same path");
+    auto st = m_fs.lstat(path);
+    if (!st) return in_context(st.error(), where);
+    if (st->kind != EntryKind::file && st->kind != EntryKind::symlink)
+        return fail(Errc::unsupported, where + ": it is a " + std::string(entry_kind_name(st->kind)) +
+                                           " (only files and symlinks have conflict copies)");
+    // The copy's name is derived from the losing version, so one there
+    // already is most likely this same content; it is kept as a version
+    // rather than overwritten.
+    if (auto r = clear_for_replacement(m_fs, m_versions, copy_path, m_clock.now_ns()); !r)
+        return in_context(r.error(), where);
+    if (auto r = m_fs.rename(path, copy_path); !r) return in_context(r.error(), where);
+    if (auto r = m_fs.sync_dir(parent_path(copy_path)); !r) return in_context(r.error(), where);
+    if (parent_path(path) != parent_path(copy_path)) {
+        if (auto r = m_fs.sync_dir(parent_path(path)); !r) return in_context(r.error(), where);
+    }
+    auto kept = m_fs.lstat(copy_path);
+    if (!kept) return in_context(kept.error(), where);
+    return *kept;
+}
+
+}  // namespace ferry

@@ -37,7 +37,9 @@
 
 namespace ferry {
 
-// A file being built at a temporary path.
+// A file being built at a temporary path. Destroyed without commit(), it
+// leaves the temporary file, and begin_file() for the same target (path and
+// chunk list) resumes from the chunks in it.
 class FileAssembly {
 public:
     virtual ~FileAssembly() = default;
@@ -47,8 +49,10 @@ public:
     // (and every later chunk with the same hash). Errc::corrupt on mismatch:
     // nothing is written.
     virtual Result<void> put_chunk(std::size_t index, std::span<const std::uint8_t> data) = 0;
-    // All chunks present: fsync, mode, mtime, keep the old file as a version,
-    // rename into place, fsync the directory. Returns the new file's stat.
+    // All chunks present (else Errc::invalid_argument): mode, mtime, fsync,
+    // keep the old file (or symlink) as a version, rename into place, fsync
+    // the directory. Returns the new file's stat. An empty directory in the
+    // way is removed; one with entries fails with Errc::busy. Called once.
     virtual Result<FileStat> commit() = 0;
 };
 
@@ -72,14 +76,18 @@ public:
     // Moves `from` (content equal to target's) to target.path atomically;
     // what was at target.path is kept as a version first.
     Result<FileStat> rename(std::string_view from, const FileRecord& target);
-    // Removes a file or symlink (kept as a version) or an empty directory.
+    // Removes a file or symlink (kept as a version) or an empty directory
+    // (temporary files an interrupted transfer left in it do not count).
     // A directory that still holds entries is left and reported (Errc::busy).
+    // Nothing at `path` is success (a delete resumed after a crash).
     Result<void> remove(std::string_view path);
     // Keeps the local content of `path` as `copy_path` (a rename; the
     // caller then writes the winner at `path`).
     Result<FileStat> keep_conflict_copy(std::string_view path, std::string_view copy_path);
 
 private:
+    Result<void> remove_leftover_temporaries(std::string_view dir);
+
     Filesystem& m_fs;
     Store& m_store;
     std::string m_folder_id;

@@ -38,9 +38,11 @@ public:
     Result<std::string> keep(std::string_view path, std::int64_t now_ns);
     // Kept versions of `path`, oldest first.
     Result<std::vector<StoredVersion>> list(std::string_view path);
-    // Copies a kept version back to `path` (temporary file, fsync, rename),
-    // keeping the version; the next scan sees it as a local change.
-    Result<void> restore(std::string_view version_path, std::string_view path);
+    // Copies a kept version (file or symlink, with its mode and mtime) back
+    // to `path` (temporary file, fsync, rename), keeping the version; what is
+    // at `path` now is kept first, as replaced at now_ns, and missing parent
+    // directories are made. The next scan sees it as a local change.
+    Result<void> restore(std::string_view version_path, std::string_view path, std::int64_t now_ns);
     // Deletes versions kept before now_ns - retention; returns how many.
     Result<std::size_t> prune(std::int64_t now_ns);
 
