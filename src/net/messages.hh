@@ -5,8 +5,10 @@
 // One message per encrypted frame. A message is a msgpack array whose first
 // element is the type tag (MessageType), followed by the fields in the
 // order below; a decoder ignores nothing: extra or missing fields, wrong
-// msgpack types, unknown tags, out-of-range values and trailing bytes are
-// errors. Limits (kLimits) are checked before anything is allocated: frame
+// msgpack types, values not in msgpack's shortest form (so each message has
+// one encoding), unknown tags, out-of-range values, inconsistent records
+// (proto/messages.md, FileRecord), names, ids, addresses and reasons that
+// are not UTF-8, and trailing bytes are errors. Limits (kLimits) are checked before anything is allocated: frame
 // size, nesting depth, string, binary and array lengths, records per
 // message, chunk sizes. Paths in records are NOT validated here (the engine
 // checks them with core/path_rules and reports the one bad record); chunk
