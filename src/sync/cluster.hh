@@ -37,6 +37,7 @@
 #include "crypto/certificate.hh"
 #include "crypto/handshake.hh"
 #include "crypto/invite_code.hh"
+#include "net/byte_stream.hh"
 #include "net/clock.hh"
 #include "net/connection.hh"
 #include "net/messages.hh"
@@ -52,6 +53,11 @@ struct IdentityFiles {
 };
 
 // What changed after absorbing a peer's ClusterConfig.
+// Opens a byte stream to "host:port": TCP for join(), in-memory pipes in
+// tests and later in simulations.
+using StreamDialer =
+    std::function<asio::awaitable<Result<std::unique_ptr<ByteStream>>>(const std::string& address)>;
+
 struct ClusterChanges {
     std::vector<DeviceRecord> new_or_updated;  // dial these
     std::vector<PublicKey> revoked;            // drop these
@@ -60,9 +66,13 @@ struct ClusterChanges {
 class Cluster {
 public:
     // Loads the keys; issues and saves this device's certificate if there is
-    // none yet (homes made before certificates existed).
+    // none yet (homes made before certificates existed) or the one there is
+    // not this device's under the user key (a join interrupted between
+    // writing user.key and device.cert). Errc::invalid_argument for a device
+    // name a certificate cannot hold.
     static Result<std::unique_ptr<Cluster>> open(const IdentityFiles& files, Store& store,
                                                  const Clock& clock, std::string device_name);
+    ~Cluster();  // defined where Impl is complete
 
     const KeyPair& device_key() const;
     const DeviceCertificate& certificate() const;
@@ -72,6 +82,10 @@ public:
     // certificates must chain to the user key and not be revoked; an invite
     // credential must name an unused, unexpired invite whose secret matches.
     Result<void> authorize(const PeerIdentity& peer) const;
+    // The secret of an invite made here, for ConnectionOptions::invite_secret
+    // (nullopt when unknown or unreadable). The connection checks the
+    // joiner's proof with it before calling authorize().
+    std::optional<InviteSecret> invite_secret(const InviteId& id) const;
 
     // The devices, revocations and device name to put in a ClusterConfig.
     Result<wire::ClusterConfig> describe(std::vector<std::string> own_addresses) const;
@@ -81,19 +95,27 @@ public:
     Result<ClusterChanges> absorb(const wire::ClusterConfig& config, const PeerIdentity& from,
                                   const std::string& observed_address);
 
-    // Revokes a device (`ferry devices remove`): signs, stores, forgets it.
+    // Revokes a device (`ferry devices remove`): signs, stores, forgets it
+    // and what it announced. Errc::invalid_argument for this device itself.
     Result<Revocation> revoke(const PublicKey& device_key);
 
-    // Invites (see above). `addresses`: where the joiner should dial.
+    // Invites (see above). `addresses`: where the joiner should dial (at
+    // least one). serve_join() refuses a joiner with Close("join refused:
+    // ...") when the invite is used or expired by then.
     Result<InviteCode> make_invite(std::vector<std::string> addresses, std::int64_t lifetime_ns);
     asio::awaitable<Result<void>> serve_join(std::shared_ptr<Connection> connection,
                                              std::vector<std::string> own_addresses,
                                              std::vector<std::string> folder_ids);
 
-    // The joining side. `io` runs the connection; on success the identity
-    // files and the store hold the user's key, certificate and devices.
-    // Errc::changed: expired or used code; Errc::io: inviter unreachable;
-    // Errc::permission_denied: the device answering is not the inviter.
+    // The joining side, run on the caller's io_context; on success the
+    // identity files and the store hold the user's key, certificate and
+    // devices. Refuses (Errc::already_exists) a home that has folders or
+    // devices. Dials the code's addresses in order, each bounded by
+    // options.handshake_timeout, and waits at most that long again for the
+    // answer. Errc::changed: expired or used code (an inviter that closes
+    // the connection after the handshake refused the code); Errc::io:
+    // inviter unreachable; Errc::permission_denied: the device answering is
+    // not the inviter, or its answer does not verify.
     struct JoinResult {
         std::vector<std::string> folders;  // the user's folder ids
         std::string inviter_name;
@@ -102,6 +124,11 @@ public:
                                                     const Clock& clock, std::string device_name,
                                                     const InviteCode& code,
                                                     ConnectionOptions options = {});
+    // The same over streams from `dial` (TCP above, bounded by the timeout).
+    static asio::awaitable<Result<JoinResult>> join(const IdentityFiles& files, Store& store,
+                                                    const Clock& clock, std::string device_name,
+                                                    const InviteCode& code,
+                                                    ConnectionOptions options, StreamDialer dial);
 
 private:
     struct Impl;
