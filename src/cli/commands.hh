@@ -9,10 +9,15 @@
 namespace ferry::cli {
 
 void add_identity_commands(CLI::App& app, int& status);  // init, id
-void add_folder_commands(CLI::App& app, int& status);    // folder add|list|remove
+void add_folder_commands(CLI::App& app, int& status);    // folder add|list|remove|override|revert
 void add_scan_command(CLI::App& app, int& status);       // scan
 void add_ls_command(CLI::App& app, int& status);         // ls
-void add_status_command(CLI::App& app, int& status);     // status
+void add_status_command(CLI::App& app, int& status);     // status [--wait]
+void add_run_command(CLI::App& app, int& status);        // run (the daemon)
+void add_join_commands(CLI::App& app, int& status);      // invite, join
+void add_devices_command(CLI::App& app, int& status);    // devices [remove]
+void add_conflicts_command(CLI::App& app, int& status);  // conflicts
+void add_versions_commands(CLI::App& app, int& status);  // versions, restore
 
 // The key under which the index keeps this device's name.
 inline constexpr const char* kDeviceNameSetting = "device_name";

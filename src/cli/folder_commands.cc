@@ -1,4 +1,4 @@
-// `ferry folder add|list|remove`.
+// `ferry folder add|list|remove|override|revert`.
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.hh"
+#include "cli/control.hh"
 #include "cli/home.hh"
 #include "cli/path_within.hh"
 #include "crypto/random.hh"
@@ -104,7 +105,14 @@ int run_add(const AddOptions& options) {
         return report(Failure{what, added.error().message});
     }
     std::printf("Added folder %s (%s): %s\n", id.c_str(), folder_mode_name(*mode), path->c_str());
-    std::printf("Next: index it with `ferry scan %s`.\n", id.c_str());
+    auto reloaded = ask_daemon(device->paths, {{"cmd", "reload"}});
+    if (!reloaded) return report(reloaded.error());
+    if (*reloaded) {
+        std::printf("The running daemon scans it and syncs it with your other devices.\n");
+    } else {
+        std::printf("Next: index it with `ferry scan %s`, or start `ferry run` to sync it.\n",
+                    id.c_str());
+    }
     return kExitOk;
 }
 
@@ -150,6 +158,27 @@ int run_remove(const std::string& id) {
     }
     std::printf("Removed folder %s; its files in %s are untouched.\n", id.c_str(),
                 (*folder)->path.c_str());
+    if (auto reloaded = ask_daemon(device->paths, {{"cmd", "reload"}}); !reloaded) {
+        return report(reloaded.error());
+    }
+    return kExitOk;
+}
+
+// override (send-only) and revert (receive-only): the daemon does them,
+// since they send to or pull from the connected devices.
+int run_mode_action(const std::string& cmd, const std::string& id) {
+    auto paths = ferry_home();
+    if (!paths) return report(paths.error());
+    auto done = require_daemon(*paths, {{"cmd", cmd}, {"folder", id}},
+                               "cannot " + cmd + " folder '" + id + "'");
+    if (!done) return report(done.error());
+    if (cmd == "override") {
+        std::printf("Folder %s: the other devices now take this device's versions.\n", id.c_str());
+    } else {
+        std::printf("Folder %s: local changes are being replaced by the other devices' "
+                    "versions.\n",
+                    id.c_str());
+    }
     return kExitOk;
 }
 
@@ -163,7 +192,9 @@ void add_folder_commands(CLI::App& app, int& status) {
     CLI::App* add = folder->add_subcommand(
         "add",
         "Add a folder to sync. PATH must be an existing directory; it is stored absolute and "
-        "canonical. Folders cannot nest or overlap. Nothing is read until `ferry scan`.");
+        "canonical. Folders cannot nest or overlap. Give the id a folder has on your other "
+        "devices to join it. A running daemon starts syncing it at once; otherwise nothing is "
+        "read until `ferry scan` or `ferry run`.");
     add->add_option("PATH", add_options->path, "The directory to sync")->required();
     add->add_option("--id", add_options->id,
                     "Folder id, the same on every device (default: random, like abcde-fghij)");
@@ -182,6 +213,23 @@ void add_folder_commands(CLI::App& app, int& status) {
         "remove", "Forget a folder and its index. The files on disk are never touched.");
     remove->add_option("ID", *remove_id, "The folder's id")->required();
     remove->callback([remove_id, &status] { status = run_remove(*remove_id); });
+
+    auto override_id = std::make_shared<std::string>();
+    CLI::App* override_cmd = folder->add_subcommand(
+        "override",
+        "For a send-only folder: make the other devices take this device's versions of every "
+        "file where they differ (needs the daemon).");
+    override_cmd->add_option("ID", *override_id, "The folder's id")->required();
+    override_cmd->callback(
+        [override_id, &status] { status = run_mode_action("override", *override_id); });
+
+    auto revert_id = std::make_shared<std::string>();
+    CLI::App* revert = folder->add_subcommand(
+        "revert",
+        "For a receive-only folder: undo the local changes, putting back the other devices' "
+        "versions (needs the daemon; replaced files are kept as versions).");
+    revert->add_option("ID", *revert_id, "The folder's id")->required();
+    revert->callback([revert_id, &status] { status = run_mode_action("revert", *revert_id); });
 }
 
 }  // namespace ferry::cli

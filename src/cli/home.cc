@@ -6,6 +6,7 @@
 #include <pwd.h>
 #include <unistd.h>
 
+#include "cli/commands.hh"
 #include "crypto/key_file.hh"
 
 namespace ferry::cli {
@@ -74,6 +75,12 @@ Outcome<Device> open_device() {
     if (!store) return failed("cannot open the index " + paths->index(), store.error());
     const DeviceId id = key->device_id();
     return Device{std::move(*paths), std::move(*key), id, std::move(*store)};
+}
+
+Outcome<std::string> device_name(Store& store) {
+    auto name = store.get_setting(kDeviceNameSetting);
+    if (!name) return failed("cannot read the device name", name.error());
+    return name->value_or("ferry-device");
 }
 
 }  // namespace ferry::cli

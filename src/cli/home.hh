@@ -5,7 +5,11 @@
 // ~/Library/Application Support/ferry on macOS. It holds:
 //   device.key  this device's Ed25519 key pair (crypto/key_file.hh), mode 0600
 //   user.key    the user's key pair, created on the first device
+//   device.cert this device's certificate, signed by the user key
+//               (crypto/certificate.hh); `ferry init` and `ferry join` write it
 //   index.db    the index (store/store.hh)
+//   daemon.lock held (flock) by the running `ferry run`: one daemon per home
+//   control.sock the running daemon's control socket (cli/control.hh), 0600
 // A home is initialised once device.key exists: `ferry init` writes it last.
 //
 // Thread rule: main thread only. Failures are Failures ready to report; a
@@ -18,6 +22,7 @@
 #include "cli/failure.hh"
 #include "crypto/identity.hh"
 #include "store/store.hh"
+#include "sync/cluster.hh"
 
 namespace ferry::cli {
 
@@ -25,7 +30,11 @@ struct HomePaths {
     std::string home;
     std::string device_key() const { return home + "/device.key"; }
     std::string user_key() const { return home + "/user.key"; }
+    std::string certificate() const { return home + "/device.cert"; }
     std::string index() const { return home + "/index.db"; }
+    std::string daemon_lock() const { return home + "/daemon.lock"; }
+    std::string control_socket() const { return home + "/control.sock"; }
+    IdentityFiles identity_files() const { return {device_key(), user_key(), certificate()}; }
 };
 
 // Resolves FERRY_HOME (an absolute path; a relative $FERRY_HOME is taken
@@ -45,5 +54,8 @@ Outcome<KeyPair> load_identity(const HomePaths& paths);
 
 // Loads the identity and opens the index.
 Outcome<Device> open_device();
+
+// The device's name as `ferry init` recorded it (the host name if none).
+Outcome<std::string> device_name(Store& store);
 
 }  // namespace ferry::cli

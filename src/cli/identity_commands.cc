@@ -86,6 +86,12 @@ int run_init(const std::string& requested_name) {
     if (auto saved = save_key(paths->device_key(), device, KeyRole::device); !saved) {
         return report(Failure{"cannot save the device key", saved.error().message});
     }
+    // The certificate comes after the keys: Cluster::open issues it from
+    // them, and a later `ferry run` would issue it too if this failed.
+    const SystemClock clock;
+    if (auto cluster = Cluster::open(paths->identity_files(), **store, clock, *name); !cluster) {
+        return report(Failure{"cannot issue this device's certificate", cluster.error().message});
+    }
     std::printf("Initialised ferry in %s\n", paths->home.c_str());
     std::printf("device id:   %s\n", device.device_id().to_string().c_str());
     std::printf("device name: %s\n", name->c_str());
@@ -109,7 +115,7 @@ void add_identity_commands(CLI::App& app, int& status) {
     CLI::App* init = app.add_subcommand(
         "init",
         "Create this device's identity (an Ed25519 key pair; the device id derives from it), "
-        "the user key and the index in FERRY_HOME. Refuses if FERRY_HOME is already initialised.");
+        "the user key, the device's certificate and the index in FERRY_HOME. Refuses if FERRY_HOME is already initialised.");
     init->add_option("--name", *name,
                      "Device name shown to your other devices (default: the host name)");
     init->callback([name, &status] { status = run_init(*name); });

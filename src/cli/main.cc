@@ -33,8 +33,9 @@ std::string usage_failure(const CLI::App* app, const CLI::Error& error) {
 int main(int argc, char** argv) {
     using namespace ferry::cli;
     CLI::App app{
-        "ferry keeps folders identical across one person's devices, without a central server. "
-        "This version indexes folders locally: init, folder, scan, ls, status.",
+        "ferry keeps folders identical across one person's devices, without a central server: "
+        "each device runs `ferry run`, and the devices sync directly over encrypted "
+        "connections.",
         "ferry"};
     app.footer(
         "FERRY_HOME is the folder for this device's identity and index (default: "
@@ -47,10 +48,15 @@ int main(int argc, char** argv) {
 
     int status = kExitOk;
     add_identity_commands(app, status);
+    add_join_commands(app, status);
+    add_devices_command(app, status);
     add_folder_commands(app, status);
+    add_run_command(app, status);
+    add_status_command(app, status);
     add_scan_command(app, status);
     add_ls_command(app, status);
-    add_status_command(app, status);
+    add_conflicts_command(app, status);
+    add_versions_commands(app, status);
 
     try {
         app.parse(argc, argv);

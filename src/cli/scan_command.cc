@@ -1,4 +1,6 @@
-// `ferry scan`: a one-shot scan of one or all folders, without the daemon.
+// `ferry scan`: through the running daemon when there is one (it owns the
+// index then; it scans and sends what changed), otherwise a one-shot scan of
+// one or all folders here.
 #include <atomic>
 #include <chrono>
 #include <csignal>
@@ -9,6 +11,7 @@
 #include <unistd.h>
 
 #include "cli/commands.hh"
+#include "cli/control.hh"
 #include "cli/format.hh"
 #include "cli/home.hh"
 #include "cli/progress_bar.hh"
@@ -96,6 +99,16 @@ Outcome<std::size_t> scan_one(Device& device, const Folder& folder,
 int run_scan(const ScanCommandOptions& options) {
     auto device = open_device();
     if (!device) return report(device.error());
+    auto daemon = ask_daemon(device->paths, {{"cmd", "scan"}, {"folder", options.folder_id}});
+    if (!daemon) return report(daemon.error());
+    if (*daemon) {
+        if (!options.quiet) {
+            std::printf("The daemon is scanning %s; `ferry status` shows its progress.\n",
+                        options.folder_id.empty() ? "every folder"
+                                                  : ("folder " + options.folder_id).c_str());
+        }
+        return kExitOk;
+    }
     std::vector<Folder> folders;
     if (!options.folder_id.empty()) {
         auto folder = device->store->folder(options.folder_id);
@@ -145,7 +158,8 @@ void add_scan_command(CLI::App& app, int& status) {
     auto options = std::make_shared<ScanCommandOptions>();
     CLI::App* scan = app.add_subcommand(
         "scan",
-        "Scan one folder (or all) now and bring the index in line with the disk: new and changed "
+        "Scan one folder (or all) now and bring the index in line with the disk (through the "
+        "daemon when it runs, which then sends the changes): new and changed "
         "files are chunked and hashed, unchanged ones cost one stat, vanished ones are recorded "
         "as deleted. Files that cannot be indexed are reported and skipped; the exit status is "
         "still 0. Exit status 1 when a folder could not be scanned.");

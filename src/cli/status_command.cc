@@ -1,9 +1,14 @@
-// `ferry status`: per folder, what the index holds and how the last scan went.
+// `ferry status [--json] [--wait [--timeout SECONDS]]`: from the running
+// daemon (per folder: state, what is still needed, each device's progress,
+// problems), or without one, per folder what the index holds and how the
+// last scan went.
+#include <cmath>
 #include <cstdio>
 
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.hh"
+#include "cli/control.hh"
 #include "cli/format.hh"
 #include "cli/home.hh"
 
@@ -73,9 +78,116 @@ void print_status(const Device& device, const std::string& name,
     }
 }
 
-int run_status(bool json) {
+void print_live_folder(const nlohmann::json& f) {
+    const std::string id = f["id"].get<std::string>();
+    std::printf("\nfolder %s (%s)\n", id.c_str(), f["mode"].get<std::string>().c_str());
+    std::printf("  path       %s\n", f["path"].get<std::string>().c_str());
+    std::string state = f["state"].get<std::string>();
+    const auto need_files = f["need_files"].get<std::uint64_t>();
+    if (need_files != 0) {
+        state += ", " + count_of(need_files, "file", "files") + " (" +
+                 human_bytes(f["need_bytes"].get<std::uint64_t>()) + ") still needed";
+    }
+    std::printf("  state      %s\n", state.c_str());
+    if (!f["error"].get<std::string>().empty()) {
+        std::printf("  error      %s\n", f["error"].get<std::string>().c_str());
+    }
+    for (const auto& d : f["devices"]) {
+        const std::string name = d["name"].get<std::string>();
+        const std::string shown = (name.empty() ? std::string() : name + " ") + "(" +
+                                  d["id"].get<std::string>().substr(0, 7) + ")";
+        std::string progress;
+        if (!d["connected"].get<bool>()) {
+            progress = "offline";
+        } else if (d["in_sync"].get<bool>()) {
+            progress = "in sync";
+        } else {
+            std::array<char, 32> pct{};
+            std::snprintf(pct.data(), pct.size(), "%.1f %%", d["completion"].get<double>());
+            progress = std::string("syncing, ") + pct.data();
+        }
+        std::printf("  device     %s: %s\n", shown.c_str(), progress.c_str());
+    }
+    if (f["needs_override"].get<bool>()) {
+        std::printf("  note       other devices have other versions; `ferry folder override %s` "
+                    "makes them take this device's\n",
+                    id.c_str());
+    }
+    if (!f["local_changes"].empty()) {
+        std::printf("  local changes, not sent (`ferry folder revert %s` undoes them):\n",
+                    id.c_str());
+        for (const auto& path : f["local_changes"]) {
+            std::printf("    %s\n", path.get<std::string>().c_str());
+        }
+    }
+    if (!f["problems"].empty()) {
+        std::printf("  %s:\n", count_of(f["problems"].size(), "problem", "problems").c_str());
+        for (const auto& p : f["problems"]) {
+            std::printf("    %s: %s\n", p["path"].get<std::string>().c_str(),
+                        p["message"].get<std::string>().c_str());
+        }
+    }
+}
+
+void print_live_status(const nlohmann::json& status) {
+    std::printf("device %s (%s)\n", status["device"]["id"].get<std::string>().c_str(),
+                status["device"]["name"].get<std::string>().c_str());
+    std::string listening;
+    for (const auto& a : status["listen"]) listening += " " + a.get<std::string>();
+    std::printf("daemon     running, listening on%s; %s\n", listening.c_str(),
+                status["in_sync"].get<bool>() ? "in sync" : "not in sync yet");
+    if (status["folders"].empty()) {
+        std::printf("\nNo folders yet; add one with `ferry folder add PATH`.\n");
+    }
+    for (const auto& f : status["folders"]) print_live_folder(f);
+}
+
+struct StatusOptions {
+    bool json = false;
+    bool wait = false;
+    double timeout_seconds = 0;  // 0: no limit
+};
+
+// With --wait: asks the daemon to answer once in sync; exit 1 on timeout.
+int run_live_status(const HomePaths& paths, const StatusOptions& options,
+                    const nlohmann::json& first) {
+    nlohmann::json answer = first;
+    bool timed_out = false;
+    if (options.wait) {
+        const auto timeout_ms =
+            static_cast<std::int64_t>(std::ceil(options.timeout_seconds * 1000.0));
+        // The daemon answers at the timeout; the client allows a little more.
+        const auto client_timeout = timeout_ms == 0 ? std::chrono::milliseconds::max() / 2
+                                                    : std::chrono::milliseconds(timeout_ms + 10'000);
+        auto waited = require_daemon(paths, {{"cmd", "status-wait"}, {"timeout_ms", timeout_ms}},
+                                     "cannot wait for sync", client_timeout);
+        if (!waited) return report(waited.error());
+        answer = std::move(*waited);
+        timed_out = !answer["in_sync"].get<bool>();
+    }
+    const nlohmann::json& status = answer["status"];
+    if (options.json) {
+        std::printf("%s\n", status.dump(2).c_str());
+    } else {
+        print_live_status(status);
+    }
+    if (timed_out) {
+        std::fflush(stdout);
+        std::array<char, 32> secs{};
+        std::snprintf(secs.data(), secs.size(), "%g s", options.timeout_seconds);
+        return report(Failure{"not in sync", std::string("still syncing after ") + secs.data(),
+                              "see the state above; `ferry status` shows progress"});
+    }
+    return kExitOk;
+}
+
+int run_status(const StatusOptions& options) {
     auto device = open_device();
     if (!device) return report(device.error());
+    auto live = options.wait ? Outcome<std::optional<nlohmann::json>>(nlohmann::json::object())
+                             : ask_daemon(device->paths, {{"cmd", "status"}});
+    if (!live) return report(live.error());
+    if (*live) return run_live_status(device->paths, options, **live);
     Store& store = *device->store;
     auto name = store.get_setting(kDeviceNameSetting);
     if (!name) return report(Failure{"cannot read the device name", name.error().message});
@@ -91,7 +203,7 @@ int run_status(bool json) {
         status.push_back({folder, std::move(*stats)});
     }
     const std::string device_name = name->value_or("");
-    if (json) {
+    if (options.json) {
         std::printf("%s\n", status_json(*device, device_name, status).dump(2).c_str());
     } else {
         print_status(*device, device_name, status);
@@ -102,13 +214,23 @@ int run_status(bool json) {
 }  // namespace
 
 void add_status_command(CLI::App& app, int& status) {
-    auto json = std::make_shared<bool>(false);
+    auto options = std::make_shared<StatusOptions>();
     CLI::App* cmd = app.add_subcommand(
         "status",
-        "Show this device and, per folder, its id, path, mode, the indexed files, directories "
-        "and bytes, when it was last scanned and what that scan could not index.");
-    cmd->add_flag("--json", *json, "Print the status as JSON");
-    cmd->callback([json, &status] { status = run_status(*json); });
+        "Show this device and, per folder: while the daemon runs, its state, the files and "
+        "bytes still needed, each device's progress and any problems; without the daemon, the "
+        "indexed files, directories and bytes, when it was last scanned and what that scan "
+        "could not index.");
+    cmd->add_flag("--json", options->json, "Print the status as JSON");
+    CLI::Option* wait = cmd->add_flag(
+        "--wait", options->wait,
+        "Wait until every folder is in sync with every connected device (needs the daemon); "
+        "exit status 1 on timeout");
+    cmd->add_option("--timeout", options->timeout_seconds,
+                    "With --wait: give up after this many seconds (default: no limit)")
+        ->needs(wait)
+        ->check(CLI::Range(0.001, 1e7));
+    cmd->callback([options, &status] { status = run_status(*options); });
 }
 
 }  // namespace ferry::cli

@@ -1,0 +1,277 @@
+// `ferry run`: composition, peers and the daemon's life (cli/daemon.hh).
+#include "cli/daemon.hh"
+
+#include <algorithm>
+#include <csignal>
+#include <thread>
+
+#include <asio/co_spawn.hpp>
+
+#include "cli/commands.hh"
+#include "cli/log.hh"
+#include "fs/posix_filesystem.hh"
+
+namespace ferry::cli {
+namespace {
+
+constexpr std::chrono::seconds kActivityInterval{2};
+// After a stop signal, how long the engine and connections get to finish.
+constexpr std::chrono::milliseconds kExitGrace{500};
+
+std::size_t worker_count() {
+    return std::clamp<std::size_t>(std::thread::hardware_concurrency(), 2, 8);
+}
+
+std::string short_text(const PublicKey& key) {
+    return DeviceId::from_public_key(key).to_string().substr(0, 7);
+}
+
+std::string joined(const std::vector<std::string>& items) {
+    std::string out;
+    for (const auto& item : items) out += (out.empty() ? "" : ", ") + item;
+    return out;
+}
+
+}  // namespace
+
+Daemon::Daemon(Device device, DaemonLock lock, DaemonOptions options)
+    : m_device(std::move(device)),
+      m_lock(std::move(lock)),
+      m_options(std::move(options)),
+      m_workers(worker_count()),
+      m_signals(m_io, SIGINT, SIGTERM),
+      m_activity_timer(m_io),
+      m_exit_timer(m_io) {}
+
+Daemon::~Daemon() {
+    // Workers may still post results to the io_context: let them finish
+    // before the parts they report to go away.
+    m_workers.join();
+}
+
+Outcome<void> Daemon::start() {
+    Store& store = *m_device.store;
+    auto name = device_name(store);
+    if (!name) return tl::unexpected(name.error());
+    m_name = *name;
+    auto cluster = Cluster::open(m_device.paths.identity_files(), store, m_clock, m_name);
+    if (!cluster) return failed("cannot load this device's identity", cluster.error());
+    m_cluster = std::move(*cluster);
+
+    EngineOptions engine_options;
+    engine_options.local_device = m_device.id;
+    engine_options.rescan_interval = m_options.rescan_interval;
+    m_engine = std::make_unique<Engine>(
+        m_io, m_workers, store,
+        [](const Folder& folder) -> Result<std::unique_ptr<Filesystem>> {
+            return std::make_unique<PosixFilesystem>(folder.path);
+        },
+        m_clock, engine_options);
+
+    PeerManagerHooks hooks;
+    hooks.authorize = [this](const PeerIdentity& peer) { return m_cluster->authorize(peer); };
+    hooks.on_connected = [this](std::shared_ptr<Connection> c) { on_connected(std::move(c)); };
+    hooks.on_join = [this](std::shared_ptr<Connection> c) { on_join(std::move(c)); };
+    m_peers = std::make_unique<PeerManager>(m_io, m_cluster->device_key(), m_cluster->certificate(),
+                                            std::move(hooks));
+    auto bound = m_peers->listen(m_options.listen);
+    if (!bound) {
+        return failed("cannot listen on " + m_options.listen, bound.error(),
+                      "choose another address with --listen HOST:PORT (port 0: any free port)");
+    }
+    m_listening = {*bound};
+    m_own_addresses = advertised_addresses(*bound);
+
+    if (auto started = m_engine->start(); !started) {
+        return failed("cannot start syncing", started.error());
+    }
+    auto control = ControlServer::start(
+        m_io, m_device.paths.control_socket(),
+        [this](const nlohmann::json& request) { return handle(request); });
+    if (!control) return failed("cannot serve commands", control.error());
+    m_control = std::move(*control);
+
+    dial_known_devices();
+    m_signals.async_wait([this](std::error_code ec, int signal) {
+        if (!ec) shutdown(signal == SIGINT ? "interrupted (SIGINT)" : "terminated (SIGTERM)");
+    });
+    schedule_activity();
+    log_line("device " + m_device.id.to_string() + " (" + m_name + ") listening on " + *bound +
+             "; reachable at " + joined(m_own_addresses));
+    return {};
+}
+
+void Daemon::run() {
+    m_io.run();
+    m_workers.join();
+    log_line("stopped");
+}
+
+void Daemon::dial_known_devices() {
+    auto devices = m_device.store->devices();
+    if (!devices) {
+        log_line("cannot read the known devices: " + devices.error().message);
+        return;
+    }
+    for (const DeviceRecord& device : *devices) {
+        if (device.addresses.empty()) continue;
+        m_peers->set_addresses(device.key, device.addresses);
+    }
+}
+
+std::string Daemon::describe_peer(const PublicKey& key) const {
+    auto record = m_device.store->device(key);
+    const std::string name = record && *record ? (*record)->name : std::string();
+    return name.empty() ? short_text(key) : name + " (" + short_text(key) + ")";
+}
+
+void Daemon::on_connected(std::shared_ptr<Connection> connection) {
+    if (m_stopping) {
+        connection->close("shutting down");
+        return;
+    }
+    const PeerIdentity peer = connection->peer();
+    const std::string address = connection->peer_address();
+    log_line("connected to " + describe_peer(peer.device_key) + " at " + address +
+             (connection->initiated_here() ? " (dialed)" : " (accepted)"));
+    if (auto noted = m_device.store->note_device_activity(peer.device_key, m_clock.now_ns(), 0, 0);
+        !noted) {
+        log_line("cannot record activity: " + noted.error().message);
+    }
+    m_sessions.push_back({connection, 0, 0});
+    m_engine->add_connection(
+        connection,
+        [this]() -> wire::ClusterConfig {
+            auto config = m_cluster->describe(m_own_addresses);
+            if (config) return std::move(*config);
+            log_line("cannot describe the cluster: " + config.error().message);
+            return wire::ClusterConfig{m_name, {}, {}, {}};
+        },
+        [this, peer, address](const wire::ClusterConfig& config) {
+            auto changes = m_cluster->absorb(config, peer, address);
+            if (!changes) {
+                log_line("ignored the device list of " + describe_peer(peer.device_key) + ": " +
+                         changes.error().message);
+                return;
+            }
+            apply(*changes);
+        });
+}
+
+void Daemon::on_join(std::shared_ptr<Connection> connection) {
+    const std::string address = connection->peer_address();
+    log_line("a new device is joining from " + address);
+    std::vector<std::string> folder_ids;
+    if (auto folders = m_device.store->folders(); folders) {
+        for (const Folder& f : *folders) folder_ids.push_back(f.id);
+    }
+    asio::co_spawn(m_io, m_cluster->serve_join(connection, m_own_addresses, folder_ids),
+                   [this, address](std::exception_ptr bug, Result<void> joined) {
+                       if (bug) {
+                           log_line("join from " + address + " failed: internal error");
+                       } else if (!joined) {
+                           log_line("join from " + address + " refused: " +
+                                    joined.error().message);
+                       } else {
+                           log_line("a new device joined from " + address);
+                       }
+                   });
+}
+
+void Daemon::apply(const ClusterChanges& changes) {
+    const auto own = m_cluster->device_key().public_key();
+    for (const DeviceRecord& device : changes.new_or_updated) {
+        if (std::equal(own.begin(), own.end(), device.key.begin())) continue;
+        log_line("device " + describe_peer(device.key) + " is known at " +
+                 (device.addresses.empty() ? std::string("no address yet")
+                                           : joined(device.addresses)));
+        if (!device.addresses.empty()) m_peers->set_addresses(device.key, device.addresses);
+    }
+    for (const PublicKey& key : changes.revoked) {
+        log_line("device " + short_text(key) + " was removed; refusing it from now on");
+        m_peers->forget(key, "this device was removed from the cluster");
+    }
+}
+
+// Adds each connection's new bytes to its device's totals in the index, and
+// drops connections that have closed.
+void Daemon::note_activity() {
+    const std::int64_t now = m_clock.now_ns();
+    for (Session& s : m_sessions) {
+        const std::uint64_t in = s.connection->bytes_in();
+        const std::uint64_t out = s.connection->bytes_out();
+        if (auto noted = m_device.store->note_device_activity(
+                s.connection->peer().device_key, now, in - s.noted_in, out - s.noted_out);
+            !noted) {
+            log_line("cannot record activity: " + noted.error().message);
+            continue;
+        }
+        s.noted_in = in;
+        s.noted_out = out;
+    }
+    std::erase_if(m_sessions, [this](const Session& s) {
+        if (s.connection->is_open()) return false;
+        log_line("disconnected from " + describe_peer(s.connection->peer().device_key));
+        return true;
+    });
+}
+
+void Daemon::schedule_activity() {
+    m_activity_timer.expires_after(kActivityInterval);
+    m_activity_timer.async_wait([this](std::error_code ec) {
+        if (ec || m_stopping) return;
+        note_activity();
+        schedule_activity();
+    });
+}
+
+void Daemon::shutdown(const std::string& why) {
+    if (m_stopping) return;
+    m_stopping = true;
+    log_line(why + "; stopping");
+    m_activity_timer.cancel();
+    m_signals.cancel();
+    note_activity();
+    if (m_control) m_control->stop();
+    if (m_engine) m_engine->stop();
+    if (m_peers) m_peers->stop();
+    // Closes and cancellations complete on the io_context; then it stops
+    // even if some coroutine is still winding down.
+    m_exit_timer.expires_after(kExitGrace);
+    m_exit_timer.async_wait([this](std::error_code) { m_io.stop(); });
+}
+
+int run_daemon(const DaemonOptions& options) {
+    auto device = open_device();
+    if (!device) return report(device.error());
+    auto lock = DaemonLock::acquire(device->paths);
+    if (!lock) return report(lock.error());
+    Daemon daemon(std::move(*device), std::move(*lock), options);
+    if (auto started = daemon.start(); !started) return report(started.error());
+    daemon.run();
+    return kExitOk;
+}
+
+void add_run_command(CLI::App& app, int& status) {
+    auto options = std::make_shared<DaemonOptions>();
+    auto rescan_seconds = std::make_shared<double>(60.0);
+    CLI::App* run = app.add_subcommand(
+        "run",
+        "Run the daemon in the foreground: listen for and dial this user's other devices, keep "
+        "every folder in sync, and answer the other commands over the control socket "
+        "(FERRY_HOME/control.sock). One daemon per FERRY_HOME. Stops cleanly on SIGINT or "
+        "SIGTERM. Logs to stderr.");
+    run->add_option("--listen", options->listen,
+                    std::string("HOST:PORT to listen on (default ") + kDefaultListenAddress +
+                        "; port 0 picks a free port)");
+    run->add_option("--rescan", *rescan_seconds,
+                    "Seconds between rescans of each folder (default 60)")
+        ->check(CLI::Range(0.1, 86400.0));
+    run->callback([options, rescan_seconds, &status] {
+        options->rescan_interval =
+            std::chrono::milliseconds(static_cast<std::int64_t>(*rescan_seconds * 1000));
+        status = run_daemon(*options);
+    });
+}
+
+}  // namespace ferry::cli

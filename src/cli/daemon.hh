@@ -1,0 +1,104 @@
+// `ferry run`: the daemon. It composes the parts of one device: the index
+// (store), the cluster (trust, joining), the peer manager (listener and
+// dialers), the sync engine, and the control socket (cli/control.hh) that
+// the other commands use while it runs.
+//
+// Life: take the home's lock (cli/daemon_lock.hh: one daemon per home),
+// open the cluster (issuing device.cert if missing), listen, dial every known
+// device's addresses, start the engine, serve the control socket; run until
+// SIGINT or SIGTERM, then stop everything and exit 0. Devices learned from a
+// peer's ClusterConfig are dialed; revoked ones are forgotten and their
+// connections closed. Byte counters and last-seen times of each connection
+// are written to the index every few seconds, so `ferry devices` shows them
+// with or without the daemon.
+//
+// Log: one line per event on stderr (cli/log.hh).
+// Thread rule: the io_context runs on the main thread and owns everything
+// here; the engine's disk and hashing work runs on a worker pool.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <asio/io_context.hpp>
+#include <asio/signal_set.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/thread_pool.hpp>
+#include <nlohmann/json.hpp>
+
+#include "cli/addresses.hh"
+#include "cli/control_server.hh"
+#include "cli/daemon_lock.hh"
+#include "cli/home.hh"
+#include "net/peer_manager.hh"
+#include "sync/cluster.hh"
+#include "sync/engine.hh"
+
+namespace ferry::cli {
+
+struct DaemonOptions {
+    std::string listen = kDefaultListenAddress;
+    std::chrono::milliseconds rescan_interval{60'000};
+};
+
+// Runs the daemon in the foreground; returns the exit status.
+int run_daemon(const DaemonOptions& options);
+
+class Daemon {
+public:
+    Daemon(Device device, DaemonLock lock, DaemonOptions options);
+    ~Daemon();
+    Daemon(const Daemon&) = delete;
+    Daemon& operator=(const Daemon&) = delete;
+
+    Outcome<void> start();
+    void run();  // until a stop signal
+
+private:
+    // Peers (daemon.cc).
+    void on_connected(std::shared_ptr<Connection> connection);
+    void on_join(std::shared_ptr<Connection> connection);
+    void apply(const ClusterChanges& changes);
+    void dial_known_devices();
+    std::string describe_peer(const PublicKey& key) const;
+    void note_activity();
+    void schedule_activity();
+    void shutdown(const std::string& why);
+
+    // Control requests (daemon_control.cc).
+    asio::awaitable<nlohmann::json> handle(const nlohmann::json& request);
+    asio::awaitable<nlohmann::json> wait_in_sync(std::chrono::milliseconds timeout);
+    nlohmann::json status_json() const;
+    nlohmann::json devices_json();
+    nlohmann::json remove_device(const std::string& id);
+    nlohmann::json folder_action(const nlohmann::json& request);
+
+    struct Session {
+        std::shared_ptr<Connection> connection;
+        std::uint64_t noted_in = 0;
+        std::uint64_t noted_out = 0;
+    };
+
+    Device m_device;
+    DaemonLock m_lock;
+    DaemonOptions m_options;
+    std::string m_name;
+    SystemClock m_clock;
+    asio::io_context m_io;
+    asio::thread_pool m_workers;
+    asio::signal_set m_signals;
+    asio::steady_timer m_activity_timer;
+    asio::steady_timer m_exit_timer;
+    std::unique_ptr<Cluster> m_cluster;
+    std::unique_ptr<Engine> m_engine;
+    std::unique_ptr<PeerManager> m_peers;
+    std::unique_ptr<ControlServer> m_control;
+    std::vector<std::string> m_listening;      // bound addresses
+    std::vector<std::string> m_own_addresses;  // what peers and joiners should dial
+    std::vector<Session> m_sessions;
+    bool m_stopping = false;
+};
+
+}  // namespace ferry::cli

@@ -1,0 +1,165 @@
+// The daemon's answers to control requests (protocol: cli/control.hh).
+#include <map>
+
+#include <asio/redirect_error.hpp>
+#include <asio/use_awaitable.hpp>
+
+#include "cli/daemon.hh"
+#include "cli/devices_view.hh"
+#include "cli/log.hh"
+
+namespace ferry::cli {
+namespace {
+
+nlohmann::json ok(nlohmann::json fields = nlohmann::json::object()) {
+    fields["ok"] = true;
+    return fields;
+}
+
+nlohmann::json problems_json(const std::vector<PathProblem>& problems) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const PathProblem& p : problems) out.push_back({{"path", p.path}, {"message", p.message}});
+    return out;
+}
+
+}  // namespace
+
+asio::awaitable<nlohmann::json> Daemon::handle(const nlohmann::json& request) {
+    const std::string cmd = request["cmd"].get<std::string>();
+    if (m_stopping) co_return control_error("the daemon is stopping");
+    if (cmd == "status") co_return ok({{"status", status_json()}});
+    if (cmd == "status-wait") {
+        const auto timeout_ms = request.value("timeout_ms", std::int64_t{0});
+        if (timeout_ms < 0) co_return control_error("timeout_ms must not be negative");
+        co_return co_await wait_in_sync(std::chrono::milliseconds(timeout_ms));
+    }
+    if (cmd == "addresses") co_return ok({{"addresses", m_own_addresses}});
+    if (cmd == "devices") co_return ok({{"devices", devices_json()}});
+    if (cmd == "remove-device") co_return remove_device(request.value("device", std::string()));
+    if (cmd == "scan" || cmd == "override" || cmd == "revert") co_return folder_action(request);
+    if (cmd == "reload") {
+        if (auto reloaded = m_engine->reload_folders(); !reloaded) {
+            co_return control_error("cannot reload the folders: " + reloaded.error().message);
+        }
+        log_line("folders reloaded");
+        co_return ok();
+    }
+    co_return control_error("unknown request '" + cmd + "'",
+                            "is this ferry older than the one that sent it?");
+}
+
+asio::awaitable<nlohmann::json> Daemon::wait_in_sync(std::chrono::milliseconds timeout) {
+    struct Wait {
+        explicit Wait(asio::io_context& io) : timer(io) {}
+        asio::steady_timer timer;
+        bool in_sync = false;
+    };
+    auto wait = std::make_shared<Wait>(m_io);
+    // The engine may call back after we gave up: the callback only touches
+    // the shared Wait.
+    m_engine->when_in_sync([wait] {
+        wait->in_sync = true;
+        wait->timer.cancel();
+    });
+    if (!wait->in_sync) {
+        wait->timer.expires_after(timeout.count() == 0 ? std::chrono::milliseconds::max() / 2
+                                                       : timeout);
+        std::error_code ec;
+        co_await wait->timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    }
+    if (m_stopping) co_return control_error("the daemon is stopping");
+    co_return ok({{"in_sync", wait->in_sync}, {"status", status_json()}});
+}
+
+nlohmann::json Daemon::status_json() const {
+    const EngineStatus status = m_engine->status();
+    std::map<DeviceId, std::string> names;
+    if (auto devices = m_device.store->devices(); devices) {
+        for (const DeviceRecord& d : *devices) names[DeviceId::from_public_key(d.key)] = d.name;
+    }
+    std::map<std::string, std::string> paths;
+    if (auto folders = m_device.store->folders(); folders) {
+        for (const Folder& f : *folders) paths[f.id] = f.path;
+    }
+    nlohmann::json folders = nlohmann::json::array();
+    for (const FolderStatus& f : status.folders) {
+        nlohmann::json devices = nlohmann::json::array();
+        for (const DeviceProgress& d : f.devices) {
+            devices.push_back({{"id", d.device.to_string()},
+                               {"name", names[d.device]},
+                               {"connected", d.connected},
+                               {"completion", d.completion},
+                               {"in_sync", d.in_sync}});
+        }
+        folders.push_back({{"id", f.id},
+                           {"path", paths[f.id]},
+                           {"mode", folder_mode_name(f.mode)},
+                           {"state", f.state},
+                           {"need_files", f.need_files},
+                           {"need_bytes", f.need_bytes},
+                           {"error", f.error},
+                           {"needs_override", f.needs_override},
+                           {"local_changes", f.local_changes},
+                           {"problems", problems_json(f.problems)},
+                           {"devices", std::move(devices)}});
+    }
+    return {{"device", {{"id", m_device.id.to_string()}, {"name", m_name}}},
+            {"in_sync", status.in_sync},
+            {"listen", m_listening},
+            {"addresses", m_own_addresses},
+            {"folders", std::move(folders)}};
+}
+
+nlohmann::json Daemon::devices_json() {
+    note_activity();  // the totals include what moved since the last note
+    auto devices = m_device.store->devices();
+    if (!devices) return control_error("cannot read the devices: " + devices.error().message);
+    nlohmann::json out = nlohmann::json::array();
+    for (const DeviceRecord& device : *devices) {
+        const bool online = std::any_of(m_sessions.begin(), m_sessions.end(), [&](const Session& s) {
+            return s.connection->is_open() && s.connection->peer().device_key == device.key;
+        });
+        out.push_back(device_json(device, online));
+    }
+    return out;
+}
+
+nlohmann::json Daemon::remove_device(const std::string& id) {
+    auto devices = m_device.store->devices();
+    if (!devices) return control_error("cannot read the devices: " + devices.error().message);
+    auto device = find_device(*devices, id);
+    if (!device) return control_error(device.error().what + ": " + device.error().why,
+                                      device.error().hint);
+    auto revoked = m_cluster->revoke(device->key);
+    if (!revoked) return control_error("cannot remove " + id + ": " + revoked.error().message);
+    m_peers->forget(device->key, "this device was removed from the cluster");
+    log_line("removed device " + describe_peer(device->key) + "; refusing it from now on");
+    return ok({{"device", device_json(*device, false)}});
+}
+
+nlohmann::json Daemon::folder_action(const nlohmann::json& request) {
+    const std::string cmd = request["cmd"].get<std::string>();
+    const std::string id = request.value("folder", std::string());
+    if (!id.empty() || cmd != "scan") {
+        auto folder = m_device.store->folder(id);
+        if (!folder) return control_error(folder.error().message);
+        if (!*folder) {
+            return control_error("there is no folder '" + id + "'",
+                                 "`ferry folder list` shows the folders");
+        }
+    }
+    Result<void> done;
+    if (cmd == "scan") {
+        m_engine->request_scan(id);
+    } else if (cmd == "override") {
+        done = m_engine->override_folder(id);
+    } else {
+        done = m_engine->revert_folder(id);
+    }
+    if (!done) return control_error(cmd + " of folder " + id + " failed: " + done.error().message);
+    log_line(cmd + (id.empty() ? std::string(" of every folder") : " of folder " + id) +
+             " requested");
+    return ok();
+}
+
+}  // namespace ferry::cli
