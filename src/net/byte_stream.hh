@@ -37,6 +37,16 @@ public:
 
 std::unique_ptr<ByteStream> make_tcp_stream(asio::ip::tcp::socket socket);
 
+// Addresses as ferry writes them: "host:port", an IPv6 host in brackets
+// ("[::1]:22000"). split_address() accepts a name or an IP for the host
+// (empty: any address) and fails with Errc::invalid_argument naming the text.
+struct HostPort {
+    std::string host;
+    std::uint16_t port = 0;
+};
+Result<HostPort> split_address(const std::string& address);
+std::string address_text(const asio::ip::tcp::endpoint& endpoint);
+
 // Two connected in-memory streams: what one writes the other reads. Each
 // direction buffers at most `capacity` bytes (a writer waits beyond that),
 // like a socket's buffers.

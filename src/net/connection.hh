@@ -16,20 +16,32 @@
 // and the open function returns its error: an unknown or revoked device
 // never sees an index.
 //
+// A joining peer (an invite credential) is accepted only if its proof
+// matches the secret that options.invite_secret returns for its invite id
+// (checked before `authorize`, which then decides whether the invite is
+// still unused and unexpired); without a lookup every invite is refused.
+//
 // Keepalive: a Ping goes out after ping_interval without sending; the
 // connection fails with Errc::io "timed out" after idle_timeout without
-// receiving anything. Pings are consumed here, never returned by receive().
+// receiving anything while a receive() waits (the wait starts at the call,
+// so a caller busy elsewhere is not taken for a silent peer). Pings are
+// consumed here, never returned by receive(). A Close from the peer makes
+// receive() fail with Errc::io carrying its reason.
 //
 // Thread rule: all methods on the io_context thread the stream belongs to.
 // send() may be called by several coroutines at once: frames go out whole,
-// in call order. receive() by one coroutine at a time. After close() or any
-// failure, every pending and later call fails with Errc::io.
+// in call order; each returns once its frame is written (so a sender waits
+// for a slow peer instead of queueing without bound). receive() by one
+// coroutine at a time. After close() or any failure, every pending and later
+// call fails with Errc::io (the receive() that detected a bad frame returns
+// Errc::corrupt). Dropping the last reference closes the connection.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <asio/awaitable.hpp>
@@ -41,11 +53,15 @@
 
 namespace ferry {
 
+// The secret of an invite this device issued, by id (nullopt: unknown).
+using InviteSecretLookup = std::function<std::optional<InviteSecret>(const InviteId&)>;
+
 struct ConnectionOptions {
     std::chrono::milliseconds handshake_timeout{10'000};
     std::chrono::milliseconds ping_interval{30'000};
     std::chrono::milliseconds idle_timeout{90'000};
     wire::Limits limits = wire::kLimits;
+    InviteSecretLookup invite_secret;  // responder only
 };
 
 using Authorizer = std::function<Result<void>(const PeerIdentity&)>;
@@ -65,6 +81,8 @@ public:
     // Sends Close{reason} if possible, then closes the stream.
     virtual void close(std::string reason) = 0;
     virtual bool is_open() const = 0;
+    // Completes once the connection is closed (by either side or a failure).
+    virtual asio::awaitable<void> wait_closed() = 0;
 
     virtual const PeerIdentity& peer() const = 0;
     virtual bool initiated_here() const = 0;

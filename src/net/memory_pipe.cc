@@ -1,1 +1,146 @@
-// Placeholder: written by the transport helper (issue 4).
+// Two in-memory ByteStreams joined back to back (tests, and later the
+// simulated cluster). Each direction is a bounded ring; a reader waits while
+// it is empty and a writer while it is full. The wait is a steady_timer set
+// to never expire and cancelled by the other side: everything runs on one
+// io_context thread, so checking the ring and starting the wait cannot race
+// with the other side's wake-up.
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include <asio/redirect_error.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/use_awaitable.hpp>
+
+#include "net/byte_stream.hh"
+
+namespace ferry {
+namespace {
+
+class Direction {
+public:
+    Direction(asio::any_io_executor executor, std::size_t capacity)
+        : m_ring(std::max<std::size_t>(capacity, 1)), m_readable(executor), m_writable(executor) {}
+
+    std::size_t size() const { return m_size; }
+    std::size_t space() const { return m_ring.size() - m_size; }
+
+    std::size_t push(std::span<const std::uint8_t> data) {
+        const std::size_t count = std::min(data.size(), space());
+        const std::size_t tail = (m_head + m_size) % m_ring.size();
+        const std::size_t first = std::min(count, m_ring.size() - tail);
+        std::memcpy(m_ring.data() + tail, data.data(), first);
+        std::memcpy(m_ring.data(), data.data() + first, count - first);
+        m_size += count;
+        return count;
+    }
+
+    std::size_t pop(std::span<std::uint8_t> out) {
+        const std::size_t count = std::min(out.size(), m_size);
+        const std::size_t first = std::min(count, m_ring.size() - m_head);
+        std::memcpy(out.data(), m_ring.data() + m_head, first);
+        std::memcpy(out.data() + first, m_ring.data(), count - first);
+        m_head = (m_head + count) % m_ring.size();
+        m_size -= count;
+        return count;
+    }
+
+    // Wakes whoever waits on this direction (at most one reader, one writer).
+    void wake() {
+        m_readable.cancel();
+        m_writable.cancel();
+    }
+
+    static asio::awaitable<void> wait(asio::steady_timer& timer) {
+        timer.expires_at(asio::steady_timer::time_point::max());
+        std::error_code ignored;  // cancelled is the normal wake-up
+        co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+    }
+    asio::steady_timer& readable() { return m_readable; }
+    asio::steady_timer& writable() { return m_writable; }
+
+    bool writer_closed = false;  // the reader drains what is left, then sees the end
+    bool reader_closed = false;  // the writer fails at once, as on a reset socket
+
+private:
+    std::vector<std::uint8_t> m_ring;
+    std::size_t m_head = 0;
+    std::size_t m_size = 0;
+    asio::steady_timer m_readable;
+    asio::steady_timer m_writable;
+};
+
+// One end's state, shared with its own pending operations so that they can
+// finish safely even if the end is destroyed while they wait.
+struct End {
+    std::shared_ptr<Direction> in;
+    std::shared_ptr<Direction> out;
+    std::string name;
+    bool closed = false;
+};
+
+class MemoryStream final : public ByteStream {
+public:
+    explicit MemoryStream(std::shared_ptr<End> end) : m_end(std::move(end)) {}
+    ~MemoryStream() override { close(); }
+
+    asio::awaitable<Result<void>> read_exact(std::span<std::uint8_t> buffer) override {
+        const std::shared_ptr<End> end = m_end;
+        while (!buffer.empty()) {
+            if (end->closed) co_return fail(Errc::io, end->name + ": connection closed");
+            if (end->in->size() > 0) {
+                buffer = buffer.subspan(end->in->pop(buffer));
+                end->in->writable().cancel();
+            } else if (end->in->writer_closed) {
+                co_return fail(Errc::io, end->name + ": closed by peer");
+            } else {
+                co_await Direction::wait(end->in->readable());
+            }
+        }
+        co_return Result<void>{};
+    }
+
+    asio::awaitable<Result<void>> write_all(std::span<const std::uint8_t> data) override {
+        const std::shared_ptr<End> end = m_end;
+        while (!data.empty()) {
+            if (end->closed) co_return fail(Errc::io, end->name + ": connection closed");
+            if (end->out->reader_closed)
+                co_return fail(Errc::io, end->name + ": connection reset by peer");
+            if (end->out->space() > 0) {
+                data = data.subspan(end->out->push(data));
+                end->out->readable().cancel();
+            } else {
+                co_await Direction::wait(end->out->writable());
+            }
+        }
+        co_return Result<void>{};
+    }
+
+    void close() override {
+        if (m_end->closed) return;
+        m_end->closed = true;
+        m_end->in->reader_closed = true;
+        m_end->out->writer_closed = true;
+        m_end->in->wake();
+        m_end->out->wake();
+    }
+
+    std::string peer_address() const override { return m_end->name; }
+
+private:
+    std::shared_ptr<End> m_end;
+};
+
+}  // namespace
+
+std::pair<std::unique_ptr<ByteStream>, std::unique_ptr<ByteStream>> make_memory_pipe(
+    asio::any_io_executor executor, std::size_t capacity) {
+    auto a_to_b = std::make_shared<Direction>(executor, capacity);
+    auto b_to_a = std::make_shared<Direction>(executor, capacity);
+    // Each end names the other, as a socket names its peer.
+    auto a = std::make_shared<End>(End{b_to_a, a_to_b, "memory-pipe:b"});
+    auto b = std::make_shared<End>(End{a_to_b, b_to_a, "memory-pipe:a"});
+    return {std::make_unique<MemoryStream>(std::move(a)), std::make_unique<MemoryStream>(std::move(b))};
+}
+
+}  // namespace ferry
