@@ -28,7 +28,9 @@
 // Thread rule: one Handshake per connection, used by one thread. Failures:
 // Errc::corrupt for malformed or wrongly sized messages, bad magic, an
 // unsupported version, a failed decryption or a bad signature;
-// Errc::invalid_argument for calls out of order.
+// Errc::invalid_argument for calls out of order (write_hello(), which
+// returns no Result, throws std::logic_error then: a bug). The first failure
+// ends the handshake: every later call fails.
 #pragma once
 
 #include <array>
@@ -74,7 +76,7 @@ struct SessionKeys {
     std::array<std::uint8_t, 32> transcript_hash{};
 };
 
-struct EphemeralKey {  // X25519; fixed only in test vectors
+struct EphemeralKey {  // X25519; fixed only in test vectors (public_key is recomputed)
     std::array<std::uint8_t, 32> public_key{};
     std::array<std::uint8_t, 32> secret_key{};
 };
