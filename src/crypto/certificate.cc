@@ -71,8 +71,9 @@ Result<void> check_signer(const PublicKey& claimed, const PublicKey& expected,
                           const std::string& what) {
     if (sodium_memcmp(claimed.data(), expected.data(), claimed.size()) != 0) {
         return fail(Errc::permission_denied,
-                    what + " is signed by another user's key, not this user's: it belongs to "
-                           "someone else's devices");
+                    what +
+                        " is signed by another user's key, not this user's: it belongs to "
+                        "someone else's devices");
     }
     return {};
 }
@@ -97,8 +98,8 @@ Result<void> check_device_name(std::string_view name) {
         }
         if (c.code_point < 0x20 || (c.code_point >= 0x7f && c.code_point < 0xa0)) {
             return fail(Errc::invalid_argument,
-                        "device name contains a control character (at byte " +
-                            std::to_string(pos) + "); use printable characters only");
+                        "device name contains a control character (at byte " + std::to_string(pos) +
+                            "); use printable characters only");
         }
         pos += c.length;
     }

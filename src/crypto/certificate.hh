@@ -34,9 +34,9 @@ using Signature = std::array<std::uint8_t, 64>;
 struct DeviceCertificate {
     static constexpr std::size_t kMaxNameBytes = 255;
 
-    PublicKey device_key{};  // the device's Ed25519 public key
-    PublicKey user_key{};    // the signer's Ed25519 public key
-    std::string device_name; // UTF-8, at most kMaxNameBytes
+    PublicKey device_key{};   // the device's Ed25519 public key
+    PublicKey user_key{};     // the signer's Ed25519 public key
+    std::string device_name;  // UTF-8, at most kMaxNameBytes
     std::int64_t issued_ns = 0;
     Signature signature{};
 
@@ -65,7 +65,8 @@ struct Revocation {
     std::int64_t revoked_ns = 0;
     Signature signature{};
 
-    static Revocation issue(const KeyPair& user, const PublicKey& device_key, std::int64_t revoked_ns);
+    static Revocation issue(const KeyPair& user, const PublicKey& device_key,
+                            std::int64_t revoked_ns);
     Result<void> verify(const PublicKey& user_key) const;
 
     std::string encode() const;

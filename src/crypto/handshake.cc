@@ -23,7 +23,8 @@ using Hash = std::array<std::uint8_t, 32>;
 // proto/handshake.md gives each of these its place.
 constexpr std::string_view kMagic = "ferry-hs";
 constexpr std::size_t kHelloBytes = 8 + 2 + 32;
-constexpr std::string_view kProtocolName = "ferry-hs-v1 X25519 Ed25519 BLAKE2b-256 XChaCha20-Poly1305";
+constexpr std::string_view kProtocolName =
+    "ferry-hs-v1 X25519 Ed25519 BLAKE2b-256 XChaCha20-Poly1305";
 constexpr std::string_view kResponderKeyLabel = "ferry-hs-v1 responder credential key";
 constexpr std::string_view kInitiatorKeyLabel = "ferry-hs-v1 initiator credential key";
 constexpr std::string_view kInitiatorToResponder = "ferry-hs-v1 initiator to responder";
@@ -84,10 +85,9 @@ bool open(const Hash& key, const Hash& ad, std::span<const std::uint8_t> ciphert
     if (ciphertext.size() < kTag) return false;
     plaintext.resize(ciphertext.size() - kTag);
     unsigned long long written = 0;
-    return crypto_aead_xchacha20poly1305_ietf_decrypt(plaintext.data(), &written, nullptr,
-                                                      ciphertext.data(), ciphertext.size(),
-                                                      ad.data(), ad.size(), nonce.data(),
-                                                      key.data()) == 0;
+    return crypto_aead_xchacha20poly1305_ietf_decrypt(
+               plaintext.data(), &written, nullptr, ciphertext.data(), ciphertext.size(), ad.data(),
+               ad.size(), nonce.data(), key.data()) == 0;
 }
 
 Hash make_invite_proof(const InviteSecret& secret, const Hash& h) {
@@ -122,8 +122,8 @@ struct Handshake::State {
     Credential credential;  // the responder's is always a certificate
     EphemeralKey ephemeral;
     PublicKey peer_ephemeral{};
-    Hash hash{};    // the transcript so far
-    Hash shared{};  // X25519(own ephemeral, peer ephemeral)
+    Hash hash{};               // the transcript so far
+    Hash shared{};             // X25519(own ephemeral, peer ephemeral)
     Hash invite_transcript{};  // h2, what an invite proof MACs (responder)
     Hash invite_proof{};
     std::optional<PeerIdentity> peer;
@@ -174,9 +174,8 @@ struct Handshake::State {
     }
     bool certificate_is_ours() const {
         const auto* cert = std::get_if<DeviceCertificate>(&credential);
-        return cert == nullptr ||
-               std::equal(cert->device_key.begin(), cert->device_key.end(),
-                          device->public_key().begin());
+        return cert == nullptr || std::equal(cert->device_key.begin(), cert->device_key.end(),
+                                             device->public_key().begin());
     }
     // The encrypted half of messages 2 and 3: credential and signature over
     // the transcript with the credential, sealed under `key` with `h` as AD.
@@ -200,7 +199,8 @@ struct Handshake::State {
         }
         auto signed_credential = crypto_detail::decode_signed_credential(plaintext);
         if (!signed_credential) return failed(Errc::corrupt, signed_credential.error().message);
-        const auto message = signed_message(signature_prefix, mix(h, signed_credential->credential));
+        const auto message =
+            signed_message(signature_prefix, mix(h, signed_credential->credential));
         if (crypto_sign_verify_detached(signed_credential->signature.data(), message.data(),
                                         message.size(),
                                         signed_credential->identity.device_key.data()) != 0) {
@@ -291,8 +291,8 @@ Result<std::vector<std::uint8_t>> Handshake::write_reply() {
     std::vector<std::uint8_t> reply;
     append_bytes(reply, s.ephemeral.public_key);
     s.hash = mix(s.hash, s.ephemeral.public_key);
-    const auto sealed =
-        s.sealed_credential(derive(s.shared, kResponderKeyLabel, s.hash), s.hash, kResponderSignature);
+    const auto sealed = s.sealed_credential(derive(s.shared, kResponderKeyLabel, s.hash), s.hash,
+                                            kResponderSignature);
     append_bytes(reply, sealed);
     s.hash = mix(s.hash, sealed);
     s.step = Step::reply_sent;
@@ -333,8 +333,8 @@ Result<std::vector<std::uint8_t>> Handshake::write_finish() {
     if (!s.certificate_is_ours()) {
         return s.failed(Errc::invalid_argument, "the certificate is not for this device's key");
     }
-    auto finish =
-        s.sealed_credential(derive(s.shared, kInitiatorKeyLabel, s.hash), s.hash, kInitiatorSignature);
+    auto finish = s.sealed_credential(derive(s.shared, kInitiatorKeyLabel, s.hash), s.hash,
+                                      kInitiatorSignature);
     s.hash = mix(s.hash, finish);
     s.finish();
     return finish;

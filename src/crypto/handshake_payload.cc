@@ -56,8 +56,8 @@ Result<SignedCredential> decode_signed_credential(std::span<const std::uint8_t> 
     out.credential = plaintext.first(plaintext.size() - in.remaining());
     if (!in.read(out.signature)) return fail(Errc::corrupt, "credential ends inside its signature");
     if (!in.at_end()) {
-        return fail(Errc::corrupt,
-                    "credential has " + std::to_string(in.remaining()) + " bytes after its signature");
+        return fail(Errc::corrupt, "credential has " + std::to_string(in.remaining()) +
+                                       " bytes after its signature");
     }
     return out;
 }

@@ -26,7 +26,7 @@ std::vector<std::uint8_t> encode_invite_credential(const InviteId& invite_id,
                                                    const std::array<std::uint8_t, 32>& proof);
 
 struct SignedCredential {
-    PeerIdentity identity;                  // device key, and certificate or invite id
+    PeerIdentity identity;                        // device key, and certificate or invite id
     std::array<std::uint8_t, 32> invite_proof{};  // when identity.invite_id is set
     std::span<const std::uint8_t> credential;     // the credential's bytes (within the input)
     Signature signature{};

@@ -43,8 +43,9 @@ bool valid_address(std::string_view address) {
 }
 
 tl::unexpected<Error> bad_code(const std::string& problem) {
-    return fail(Errc::invalid_argument,
-                "join code " + problem + "; copy the whole code exactly as `ferry invite` printed it");
+    return fail(
+        Errc::invalid_argument,
+        "join code " + problem + "; copy the whole code exactly as `ferry invite` printed it");
 }
 
 std::string_view trim(std::string_view text) {
@@ -90,8 +91,9 @@ std::string InviteCode::encode() const {
     }
     append_bytes(body, checksum(body));
     std::string text = base32_encode(body);
-    std::transform(text.begin(), text.end(), text.begin(),
-                   [](char c) { return static_cast<char>(std::tolower(static_cast<unsigned char>(c))); });
+    std::transform(text.begin(), text.end(), text.begin(), [](char c) {
+        return static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    });
     sodium_memzero(body.data(), body.size());
     return std::string(kPrefix) + text;
 }

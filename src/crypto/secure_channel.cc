@@ -99,10 +99,9 @@ Result<std::vector<std::uint8_t>> FrameOpener::open(std::span<const std::uint8_t
     const Nonce nonce = counter_nonce(m_counter);
     std::vector<std::uint8_t> plaintext(ciphertext.size() - kFrameAeadOverhead);
     unsigned long long written = 0;
-    if (crypto_aead_xchacha20poly1305_ietf_decrypt(plaintext.data(), &written, nullptr,
-                                                   ciphertext.data(), ciphertext.size(),
-                                                   prefix.data(), prefix.size(), nonce.data(),
-                                                   m_key.data()) != 0) {
+    if (crypto_aead_xchacha20poly1305_ietf_decrypt(
+            plaintext.data(), &written, nullptr, ciphertext.data(), ciphertext.size(),
+            prefix.data(), prefix.size(), nonce.data(), m_key.data()) != 0) {
         return fail(Errc::corrupt, "frame " + std::to_string(m_counter) +
                                        " fails authentication (altered, replayed, reordered or "
                                        "from another session): the connection must be closed");

@@ -47,7 +47,7 @@ TEST_CASE("a certificate round-trips with any name up to the limit", "[certifica
     const KeyPair user = KeyPair::generate();
     const KeyPair device = KeyPair::generate();
     for (const std::string& name : {std::string(), std::string("Ærøskøbing's phone 📱"),
-                                   std::string(DeviceCertificate::kMaxNameBytes, 'x')}) {
+                                    std::string(DeviceCertificate::kMaxNameBytes, 'x')}) {
         const auto cert = DeviceCertificate::issue(user, public_of(device), name, -5);
         const std::string bytes = cert.encode();
         const auto decoded = DeviceCertificate::decode(bytes_of(bytes));

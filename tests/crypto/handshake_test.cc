@@ -51,7 +51,11 @@ Run make_run(const Fixture& f, Credential credential, bool fixed) {
                                     fixed ? std::optional(fixed_ephemeral(0x60)) : std::nullopt),
                Handshake::responder(f.responder_key, f.responder_cert,
                                     fixed ? std::optional(fixed_ephemeral(0x80)) : std::nullopt),
-               {}, {}, {}, {}, {}};
+               {},
+               {},
+               {},
+               {},
+               {}};
 }
 
 // Runs the three messages; REQUIREs success.
@@ -97,13 +101,14 @@ void check_vector(Run& run, const char* m3, const char* transcript, const char* 
                   const char* r2i) {
     CHECK(hex(run.m1) ==
           "66657272792d68730001675dd574ed7789310b3d2e7681f3790b466c773b1521fecf36577958371ea52f");
-    CHECK(hex(run.m2) ==
-          "493e82fc74464a59268817623d2053c5eb8e2cc4a988b4fee179ec6b010d531d792692b1c2fee52fe954913ff0"
-          "79ef55e757b0d041130e3bdae7bf14507ca4baa0a7dafb93ac21a104d9918fbe4918d7900894e3ea5718e8d48e"
-          "921345e7689f065f31513039bd233b0ee4942fa7756056835f82f50ad6c9b5384beb83bdbe2216b3063f49f973"
-          "79f58f1b1efe958f65964f57a667c55f09da0b57756bfc1c1583f09e4fa1f794e3e19502cd5aa3033fbb618266"
-          "761cafb77b57bae106cf444f2f85c9bd325dae53fa1407db9dec40c1dfabfd1f9f2be575a39d29af510fe1027d"
-          "1aefd612b89a0938b0cf96003486cd9c92a0e4a10a3c9d00dd07a24390657341ad45");
+    CHECK(
+        hex(run.m2) ==
+        "493e82fc74464a59268817623d2053c5eb8e2cc4a988b4fee179ec6b010d531d792692b1c2fee52fe954913ff0"
+        "79ef55e757b0d041130e3bdae7bf14507ca4baa0a7dafb93ac21a104d9918fbe4918d7900894e3ea5718e8d48e"
+        "921345e7689f065f31513039bd233b0ee4942fa7756056835f82f50ad6c9b5384beb83bdbe2216b3063f49f973"
+        "79f58f1b1efe958f65964f57a667c55f09da0b57756bfc1c1583f09e4fa1f794e3e19502cd5aa3033fbb618266"
+        "761cafb77b57bae106cf444f2f85c9bd325dae53fa1407db9dec40c1dfabfd1f9f2be575a39d29af510fe1027d"
+        "1aefd612b89a0938b0cf96003486cd9c92a0e4a10a3c9d00dd07a24390657341ad45");
     CHECK(hex(run.m3) == m3);
     const auto a = run.initiator.keys();
     const auto b = run.responder.keys();
@@ -126,16 +131,17 @@ TEST_CASE("handshake with certificates matches the test vector", "[handshake]") 
     const Fixture f;
     Run run = make_run(f, f.initiator_cert, true);
     complete(run);
-    check_vector(run,
-                 "106e9fe33a09e81e5da19db10f0a527a60ac1a18b4637db567fc7a43fb34ceee01be3ac0b21014cda2"
-                 "e3eca68265838ced746b7e09e7e5f2d426f55b915eb467bfeb0160d5c44f8d1cdd76b7b3dc33e1515d28"
-                 "dd92a80f75e2c21962a33407f9d47910dc49c5dc463ec940b928d410f3be914de16e43be9d4daf6fab51"
-                 "0ad4e7a510b21450f527870e3de4fa50c9c9099ae81fb502aa89e786cbe6dc22368c8e489c9c891500e4"
-                 "385508c9e0643d96d3c851fe331dd8b0f230f5a9f9243c5f4be876e51e0f908848056f6b534355f7382f"
-                 "5ae2c37c9ab2948ad2c44cba925ebf1c799256",
-                 "d17a92154b4d553b475645c7c7a88512f92c92dd427803db925f8cc2946779b6",
-                 "cbb4e9e297ef59361bb7ba7ad84e34c34444a0e97638330d3b2afa08dbd79156",
-                 "0ab8132ffa802b5b2cde0c34a97fecd3b9e4c9f3e950e36842ceec3f4597f2d5");
+    check_vector(
+        run,
+        "106e9fe33a09e81e5da19db10f0a527a60ac1a18b4637db567fc7a43fb34ceee01be3ac0b21014cda2"
+        "e3eca68265838ced746b7e09e7e5f2d426f55b915eb467bfeb0160d5c44f8d1cdd76b7b3dc33e1515d28"
+        "dd92a80f75e2c21962a33407f9d47910dc49c5dc463ec940b928d410f3be914de16e43be9d4daf6fab51"
+        "0ad4e7a510b21450f527870e3de4fa50c9c9099ae81fb502aa89e786cbe6dc22368c8e489c9c891500e4"
+        "385508c9e0643d96d3c851fe331dd8b0f230f5a9f9243c5f4be876e51e0f908848056f6b534355f7382f"
+        "5ae2c37c9ab2948ad2c44cba925ebf1c799256",
+        "d17a92154b4d553b475645c7c7a88512f92c92dd427803db925f8cc2946779b6",
+        "cbb4e9e297ef59361bb7ba7ad84e34c34444a0e97638330d3b2afa08dbd79156",
+        "0ab8132ffa802b5b2cde0c34a97fecd3b9e4c9f3e950e36842ceec3f4597f2d5");
     REQUIRE(run.initiator_saw->certificate);
     CHECK(*run.initiator_saw->certificate == f.responder_cert);
     CHECK(run.initiator_saw->device_id() == f.responder_key.device_id());
@@ -150,14 +156,15 @@ TEST_CASE("handshake with an invite matches the test vector", "[handshake]") {
     const Fixture f;
     Run run = make_run(f, f.invite(), true);
     complete(run);
-    check_vector(run,
-                 "13ceaf40bceef4970b00610ae3cc2357a652347d08a411416fc3cd3e3813f485b184593810a86baff06d"
-                 "b2f99979f7c197e7c8d4df1c013a8b9412ee8d229cdd031f43592a0f297d913237444694c28065c49e30"
-                 "a8a6ce6f9af8e9fb1cd10c6f6d8e7fd89cf573df59705a9da39647798163f162f971343def2d516ed90f"
-                 "2f19c5592f368299642214451e821e3fda8f3185bc9757548fe09ca68412c01beb62af",
-                 "c7ae8cf36965da40fedb853cafa223d92fdfc734d9a95285821a844fe491df3a",
-                 "5fa12c98bfbf72f10e00f8a188a764e936855c9b387b8d8da52230f2a5aacd17",
-                 "855c55567b57387e71ec171d0eeb1eb399287e0d6f1289381f24d6120233ea41");
+    check_vector(
+        run,
+        "13ceaf40bceef4970b00610ae3cc2357a652347d08a411416fc3cd3e3813f485b184593810a86baff06d"
+        "b2f99979f7c197e7c8d4df1c013a8b9412ee8d229cdd031f43592a0f297d913237444694c28065c49e30"
+        "a8a6ce6f9af8e9fb1cd10c6f6d8e7fd89cf573df59705a9da39647798163f162f971343def2d516ed90f"
+        "2f19c5592f368299642214451e821e3fda8f3185bc9757548fe09ca68412c01beb62af",
+        "c7ae8cf36965da40fedb853cafa223d92fdfc734d9a95285821a844fe491df3a",
+        "5fa12c98bfbf72f10e00f8a188a764e936855c9b387b8d8da52230f2a5aacd17",
+        "855c55567b57387e71ec171d0eeb1eb399287e0d6f1289381f24d6120233ea41");
     const PeerIdentity& joiner = *run.responder_saw;
     CHECK_FALSE(joiner.certificate);
     REQUIRE(joiner.invite_id);
@@ -228,8 +235,7 @@ TEST_CASE("every flipped byte of every handshake message makes it fail", "[hands
     }
 }
 
-TEST_CASE("a certificate of another user is visible to the caller, who refuses it",
-          "[handshake]") {
+TEST_CASE("a certificate of another user is visible to the caller, who refuses it", "[handshake]") {
     // The handshake proves possession of the device key; trust (the user
     // key) is the caller's decision from peer(): here the responder is a
     // device of someone else.
@@ -351,7 +357,8 @@ TEST_CASE("oversized or undersized replies and finishes are refused", "[handshak
     run.m1 = run.initiator.write_hello();
     REQUIRE(run.responder.read_hello(run.m1));
     REQUIRE(run.responder.write_reply());
-    CHECK_FALSE(run.responder.read_finish(std::vector<std::uint8_t>(Handshake::kMaxMessageBytes + 1)));
+    CHECK_FALSE(
+        run.responder.read_finish(std::vector<std::uint8_t>(Handshake::kMaxMessageBytes + 1)));
 }
 
 TEST_CASE("calls out of order fail, and a failed handshake stays failed", "[handshake]") {

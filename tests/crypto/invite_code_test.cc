@@ -149,8 +149,7 @@ TEST_CASE("join codes break no limit even with a valid checksum", "[invite_code]
     SECTION("an address running past the end") {
         auto body = body_before_addresses();
         body.insert(body.end(), {1, 9, 'a'});
-        CHECK(message_of(code_with_body(body)).find("ends inside address 1") !=
-              std::string::npos);
+        CHECK(message_of(code_with_body(body)).find("ends inside address 1") != std::string::npos);
     }
     SECTION("bytes after the last address") {
         auto body = body_before_addresses();

@@ -70,25 +70,25 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const std::span<const std::uint8_t> message(data + 1, size - 1);
     switch (data[0] % 4) {
         case 0: {
-            Handshake responder = Handshake::responder(keys.responder, keys.responder_cert,
-                                                       ephemeral(3));
+            Handshake responder =
+                Handshake::responder(keys.responder, keys.responder_cert, ephemeral(3));
             if (responder.read_hello(message)) FUZZ_CHECK(responder.write_reply().has_value());
             FUZZ_CHECK(!responder.read_finish(message));
             break;
         }
         case 1: {
-            Handshake initiator = Handshake::initiator(keys.initiator, keys.initiator_cert,
-                                                       ephemeral(4));
+            Handshake initiator =
+                Handshake::initiator(keys.initiator, keys.initiator_cert, ephemeral(4));
             initiator.write_hello();
             FUZZ_CHECK(!initiator.read_reply(message));
             FUZZ_CHECK(!initiator.keys());
             break;
         }
         case 2: {
-            Handshake initiator = Handshake::initiator(keys.initiator, keys.initiator_cert,
-                                                       ephemeral(4));
-            Handshake responder = Handshake::responder(keys.responder, keys.responder_cert,
-                                                       ephemeral(3));
+            Handshake initiator =
+                Handshake::initiator(keys.initiator, keys.initiator_cert, ephemeral(4));
+            Handshake responder =
+                Handshake::responder(keys.responder, keys.responder_cert, ephemeral(3));
             FUZZ_CHECK(responder.read_hello(initiator.write_hello()).has_value());
             FUZZ_CHECK(responder.write_reply().has_value());
             FUZZ_CHECK(!responder.read_finish(message));
