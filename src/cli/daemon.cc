@@ -6,6 +6,7 @@
 #include <thread>
 
 #include <asio/co_spawn.hpp>
+#include <asio/post.hpp>
 
 #include "cli/commands.hh"
 #include "cli/log.hh"
@@ -191,6 +192,16 @@ void Daemon::apply(const ClusterChanges& changes) {
         log_line("device " + short_text(key) + " was removed; refusing it from now on");
         m_peers->forget(key, "this device was removed from the cluster");
     }
+    if (!changes.revoked.empty()) reconnect_all("the device list changed");
+}
+
+void Daemon::reconnect_all(const std::string& reason) {
+    // Posted: this may run inside the engine's handling of a message on one
+    // of these connections.
+    asio::post(m_io, [this, reason] {
+        if (m_stopping) return;
+        for (const auto& connection : m_peers->connections()) connection->close(reason);
+    });
 }
 
 // Adds each connection's new bytes to its device's totals in the index, and

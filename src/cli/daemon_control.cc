@@ -11,6 +11,9 @@
 namespace ferry::cli {
 namespace {
 
+// "No limit" for status-wait: a year, far from the clock's overflow.
+constexpr std::chrono::milliseconds kNoLimit = std::chrono::hours(24 * 365);
+
 nlohmann::json ok(nlohmann::json fields = nlohmann::json::object()) {
     fields["ok"] = true;
     return fields;
@@ -62,8 +65,7 @@ asio::awaitable<nlohmann::json> Daemon::wait_in_sync(std::chrono::milliseconds t
         wait->timer.cancel();
     });
     if (!wait->in_sync) {
-        wait->timer.expires_after(timeout.count() == 0 ? std::chrono::milliseconds::max() / 2
-                                                       : timeout);
+        wait->timer.expires_after(timeout.count() == 0 ? kNoLimit : timeout);
         std::error_code ec;
         co_await wait->timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
     }
@@ -133,7 +135,9 @@ nlohmann::json Daemon::remove_device(const std::string& id) {
     auto revoked = m_cluster->revoke(device->key);
     if (!revoked) return control_error("cannot remove " + id + ": " + revoked.error().message);
     m_peers->forget(device->key, "this device was removed from the cluster");
-    log_line("removed device " + describe_peer(device->key) + "; refusing it from now on");
+    log_line("removed device " + device->name + " (" + id.substr(0, 7) +
+             "); refusing it from now on");
+    reconnect_all("the device list changed");
     return ok({{"device", device_json(*device, false)}});
 }
 

@@ -157,8 +157,10 @@ int run_live_status(const HomePaths& paths, const StatusOptions& options,
         const auto timeout_ms =
             static_cast<std::int64_t>(std::ceil(options.timeout_seconds * 1000.0));
         // The daemon answers at the timeout; the client allows a little more.
-        const auto client_timeout = timeout_ms == 0 ? std::chrono::milliseconds::max() / 2
-                                                    : std::chrono::milliseconds(timeout_ms + 10'000);
+        // (No limit: a year, far from the steady clock's overflow.)
+        const auto client_timeout = timeout_ms == 0
+                                        ? std::chrono::milliseconds(std::chrono::hours(24 * 365))
+                                        : std::chrono::milliseconds(timeout_ms + 10'000);
         auto waited = require_daemon(paths, {{"cmd", "status-wait"}, {"timeout_ms", timeout_ms}},
                                      "cannot wait for sync", client_timeout);
         if (!waited) return report(waited.error());
