@@ -1,12 +1,20 @@
 #!/usr/bin/env bash
 # ferry's demo (run by `./dev demo`, with FERRY set to the built binary):
-# a throw-away device indexes a sample folder. Everything lives in a
-# temporary folder that is removed at the end.
+# a throw-away device indexes a sample folder, then a second device joins it
+# and the two daemons sync over 127.0.0.1. Everything lives in a temporary
+# folder that is removed at the end; only the daemons started here are
+# stopped.
 set -euo pipefail
 
 ferry=${FERRY:?set FERRY to the ferry binary (./dev demo does)}
 demo=$(mktemp -d "${TMPDIR:-/tmp}/ferry-demo.XXXXXX")
-trap 'rm -rf "$demo"' EXIT
+daemons=()
+cleanup() {
+  for p in "${daemons[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  for p in "${daemons[@]}"; do wait "$p" 2>/dev/null || true; done
+  rm -rf "$demo"
+}
+trap cleanup EXIT
 export FERRY_HOME="$demo/home"
 
 if [ -t 1 ]; then bold=$'\033[1m' plain=$'\033[0m'; else bold='' plain=''; fi
@@ -43,5 +51,34 @@ run "$ferry" ls photos:notes/trip.txt
 
 step "Status"
 run "$ferry" status
+
+step "Start this device's daemon (log in $demo/laptop.log)"
+printf '$ ferry run --listen 127.0.0.1:0 &\n'
+"$ferry" run --listen 127.0.0.1:0 2>"$demo/laptop.log" &
+daemons+=($!)
+for _ in $(seq 100); do "$ferry" status >/dev/null 2>&1 && break; sleep 0.1; done
+run "$ferry" invite --expires 10m | tee "$demo/invite.txt"
+code=$(tail -n 1 "$demo/invite.txt")
+
+step "A second device (FERRY_HOME=$demo/home2) joins and adds the folder"
+export FERRY_HOME="$demo/home2"
+mkdir -p "$demo/photos-copy"
+run "$ferry" init --name demo-desktop
+run "$ferry" join "$code"
+run "$ferry" folder add "$demo/photos-copy" --id photos
+printf '$ ferry run --listen 127.0.0.1:0 &\n'
+"$ferry" run --listen 127.0.0.1:0 2>"$demo/desktop.log" &
+daemons+=($!)
+for _ in $(seq 100); do "$ferry" status >/dev/null 2>&1 && break; sleep 0.1; done
+
+step "Wait until the two devices are in sync"
+for _ in $(seq 150); do
+  [ -f "$demo/photos-copy/2026/img_4.raw" ] && break
+  sleep 0.2
+done
+run "$ferry" status --wait --timeout 60
+run "$ferry" devices
+run diff -r --exclude=.ferry "$demo/photos" "$demo/photos-copy"
+echo "identical"
 
 printf '\nDone; the demo folder %s is removed.\n' "$demo"

@@ -16,7 +16,6 @@
 extern char** environ;
 
 namespace ferry::test {
-namespace {
 
 std::string ferry_bin() {
     const char* bin = std::getenv("FERRY_BIN");
@@ -49,6 +48,8 @@ int wait_status(pid_t pid) {
     if (WIFSIGNALED(raw)) return 128 + WTERMSIG(raw);
     return -1;
 }
+
+namespace {
 
 // Reads every fd until all reach end of file (or EIO, as a pty does when the
 // child has gone), appending to the matching string.
@@ -98,12 +99,16 @@ Sandbox::~Sandbox() {
 }
 
 Run Sandbox::ferry(const std::vector<std::string>& args, const std::string& cwd) const {
+    return run_ferry(home(), args, cwd.empty() ? m_root : cwd);
+}
+
+Run run_ferry(const std::string& home, const std::vector<std::string>& args,
+              const std::string& dir) {
     std::vector<std::string> argv_strings{ferry_bin()};
     argv_strings.insert(argv_strings.end(), args.begin(), args.end());
-    std::vector<std::string> env_strings = child_environment(home());
+    std::vector<std::string> env_strings = child_environment(home);
     auto argv = pointers(argv_strings);
     auto envp = pointers(env_strings);
-    const std::string dir = cwd.empty() ? m_root : cwd;
 
     int out_pipe[2];
     int err_pipe[2];

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include <nlohmann/json.hpp>
+#include <sys/types.h>
 
 namespace ferry::test {
 
@@ -42,6 +43,18 @@ public:
 private:
     std::string m_root;
 };
+
+// Runs ferry with `args`, FERRY_HOME = `home`, stdin from /dev/null, in `dir`.
+Run run_ferry(const std::string& home, const std::vector<std::string>& args,
+              const std::string& dir);
+
+// For starting processes: the ferry binary (FERRY_BIN), our environment with
+// FERRY_HOME set, argv-style pointers, and a waitpid() that returns the exit
+// status (128 + signal number if killed).
+std::string ferry_bin();
+std::vector<std::string> child_environment(const std::string& home);
+std::vector<char*> pointers(std::vector<std::string>& strings);
+int wait_status(pid_t pid);
 
 // Writes `content` to `path`, creating parent directories.
 void write_file(const std::string& path, const std::string& content);

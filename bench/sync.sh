@@ -1,0 +1,229 @@
+#!/usr/bin/env bash
+# ./dev bench sync [--small N] [--big N]
+#
+# Initial sync between two ferry daemons on loopback against rsync in daemon
+# mode on 127.0.0.1, on the same data in the same run (this machine is shared
+# and noisy: read the ratios): 10,000 small files (1-64 KiB) plus 8 files of
+# 64 MiB. For each side: wall time, CPU time (user + system) and peak RSS
+# from /usr/bin/time -v. Then the bytes on the wire for renaming a 64 MiB
+# file and for inserting 1 KiB in the middle of a 256 MiB file: ferry's from
+# the daemons' own counters (`ferry devices --json`), rsync's from --stats.
+# Targets: ferry's wall time <= rsync's; insertion bytes < rsync's.
+# Prints a table and writes JSON to $BUILD/bench/sync.json.
+set -euo pipefail
+: "${BUILD:?run through ./dev bench sync}"
+nsmall=10000; nbig=8
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --small) nsmall=$2; shift 2 ;;
+    --big) nbig=$2; shift 2 ;;
+    *) echo "bench sync: unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+ferry="$BUILD/src/cli/ferry"
+work=$(mktemp -d /tmp/ferry-bench-sync.XXXXXX)
+json="$BUILD/bench/sync.json"
+mkdir -p "$(dirname "$json")"
+pids=()  # the processes started here; only these are ever signalled
+cleanup() {
+  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+now() { echo "$EPOCHREALTIME"; }
+elapsed() { python3 -c "print(f'{$2-$1:.2f}')"; }
+# wait_for SECONDS CMD...: runs CMD every 0.1 s until it succeeds; fails after SECONDS.
+wait_for() {
+  local limit=$1; shift
+  local end=$((SECONDS + limit))
+  until "$@" >/dev/null 2>&1; do
+    [ $SECONDS -lt $end ] || { echo "bench sync: timed out waiting for: $*" >&2; return 1; }
+    sleep 0.1
+  done
+}
+# cpu_seconds FILE, rss_mb FILE: from a /usr/bin/time -v report.
+cpu_seconds() { python3 - "$1" <<'PY'
+import sys, re
+t = open(sys.argv[1]).read()
+u = float(re.search(r"User time \(seconds\): ([\d.]+)", t).group(1))
+s = float(re.search(r"System time \(seconds\): ([\d.]+)", t).group(1))
+print(f"{u+s:.2f}")
+PY
+}
+rss_mb() { python3 -c "import re,sys; t=open('$1').read(); print(f\"{int(re.search(r'Maximum resident set size \(kbytes\): (\d+)', t).group(1))/1024:.1f}\")"; }
+lo_bytes() { awk '/^ *lo:/ {print $2 + $10}' /proc/net/dev; }
+
+echo "bench sync: generating $nsmall small files (1-64 KiB) and $nbig x 64 MiB in $work" >&2
+python3 - "$work/src" "$nsmall" "$nbig" <<'PY'
+import os, random, sys
+root, nsmall, nbig = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+rng = random.Random(4)
+for i in range(nsmall):
+    d = os.path.join(root, "small", f"d{i % 100:02d}")
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, f"f{i:05d}.bin"), "wb") as f:
+        f.write(os.urandom(rng.randint(1024, 65536)))
+os.makedirs(os.path.join(root, "big"), exist_ok=True)
+for i in range(nbig):
+    with open(os.path.join(root, "big", f"big{i}.raw"), "wb") as f:
+        for _ in range(64):
+            f.write(os.urandom(1 << 20))
+PY
+total_bytes=$(du -sb --apparent-size "$work/src" | cut -f1)
+nfiles=$((nsmall + nbig))
+sync
+
+# ---- rsync: daemon on 127.0.0.1, client pushes ----
+mkdir -p "$work/rsync-dest"
+port=$(python3 -c "import socket; s=socket.socket(); s.bind(('127.0.0.1',0)); print(s.getsockname()[1])")
+cat > "$work/rsyncd.conf" <<CONF
+use chroot = no
+pid file = $work/rsyncd.pid
+[bench]
+  path = $work/rsync-dest
+  read only = no
+CONF
+/usr/bin/time -v -o "$work/rsyncd.time" rsync --daemon --no-detach --address=127.0.0.1 \
+  --port="$port" --config="$work/rsyncd.conf" &
+rsyncd=$!; pids+=("$rsyncd")
+wait_for 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$port"
+t0=$(now)
+/usr/bin/time -v -o "$work/rsync.time" rsync -a "$work/src/" "rsync://127.0.0.1:$port/bench/" \
+  >/dev/null
+t1=$(now)
+rsync_wall=$(elapsed "$t0" "$t1")
+diff -r "$work/src" "$work/rsync-dest" >/dev/null || { echo "bench sync: rsync copy differs" >&2; exit 1; }
+
+# rsync: rename one 64 MiB file; insert 1 KiB in the middle of a 256 MiB file.
+rsync_stat_bytes() {  # sent + received bytes of an rsync --stats run
+  python3 -c "
+import re, sys
+t = sys.stdin.read()
+s = int(re.search(r'Total bytes sent: ([\d,]+)', t).group(1).replace(',', ''))
+r = int(re.search(r'Total bytes received: ([\d,]+)', t).group(1).replace(',', ''))
+print(s + r)"
+}
+cp -r "$work/src" "$work/edit"
+head -c $((256 << 20)) /dev/urandom > "$work/big256.orig"
+python3 - "$work/big256.orig" "$work/big256.edited" <<'PY'
+import os, sys
+data = open(sys.argv[1], "rb").read()
+mid = len(data) // 2
+open(sys.argv[2], "wb").write(data[:mid] + os.urandom(1024) + data[mid:])
+PY
+cp "$work/big256.orig" "$work/edit/big256.raw"
+rsync -a "$work/edit/" "rsync://127.0.0.1:$port/bench/" >/dev/null
+mv "$work/edit/big/big0.raw" "$work/edit/big/renamed0.raw"
+rsync_rename=$(rsync -a --delete --stats "$work/edit/" "rsync://127.0.0.1:$port/bench/" | rsync_stat_bytes)
+cp "$work/big256.edited" "$work/edit/big256.raw"
+rsync_insert=$(rsync -a --delete --stats "$work/edit/" "rsync://127.0.0.1:$port/bench/" | rsync_stat_bytes)
+kill -TERM "$rsyncd"; wait "$rsyncd" 2>/dev/null || true
+rm -rf "$work/rsync-dest"
+
+# ---- ferry: two daemons, device b joins device a ----
+export FERRY_HOME
+start_daemon() {  # start_daemon HOME TIMEFILE: prints the pid of `time`
+  FERRY_HOME=$1 /usr/bin/time -v -o "$2" "$ferry" run --listen 127.0.0.1:0 \
+    2>>"$1.log" >/dev/null &
+  echo $!
+}
+daemon_pid() { pgrep -P "$1" -x ferry; }  # the ferry child of our `time` process
+stop_daemon() {  # stop_daemon TIMEPID
+  local child; child=$(daemon_pid "$1" || true)
+  [ -n "$child" ] && kill -TERM "$child"
+  wait "$1" 2>/dev/null || true
+}
+A="$work/home-a"; B="$work/home-b"
+mkdir -p "$work/ferry-dest"
+FERRY_HOME=$A "$ferry" init --name bench-a >/dev/null
+FERRY_HOME=$B "$ferry" init --name bench-b >/dev/null
+FERRY_HOME=$A "$ferry" folder add "$work/src" --id bench >/dev/null
+FERRY_HOME=$B "$ferry" folder add "$work/ferry-dest" --id bench >/dev/null
+# Device a indexes its folder first (rsync reads every file too; this time is
+# reported and counted in ferry's total).
+t0=$(now)
+FERRY_HOME=$A "$ferry" scan --quiet
+t1=$(now)
+ferry_scan=$(elapsed "$t0" "$t1")
+
+a=$(start_daemon "$A" "$work/ferry-a.time"); pids+=("$a")
+wait_for 20 env FERRY_HOME="$A" "$ferry" status
+code=$(FERRY_HOME=$A "$ferry" invite | tail -n 1)
+FERRY_HOME=$B "$ferry" join "$code" >/dev/null
+lo0=$(lo_bytes)
+t0=$(now)
+b=$(start_daemon "$B" "$work/ferry-b.time"); pids+=("$b")
+# Done when b holds every file and byte (checked without reading contents;
+# compared in full afterwards).
+complete() {
+  FERRY_HOME=$B "$ferry" status --wait --timeout 600 >/dev/null 2>&1 || return 1
+  [ "$(find "$work/ferry-dest" -path "$work/ferry-dest/.ferry" -prune -o -type f -print | wc -l)" -eq "$nfiles" ] &&
+    [ "$(du -sb --apparent-size --exclude=.ferry "$work/ferry-dest" | cut -f1)" -eq "$(du -sb --apparent-size --exclude=.ferry "$work/src" | cut -f1)" ]
+}
+wait_for 900 complete
+t1=$(now)
+lo1=$(lo_bytes)
+ferry_sync=$(elapsed "$t0" "$t1")
+ferry_wire=$(FERRY_HOME=$B "$ferry" devices --json | python3 -c "import json,sys; print(sum(d['bytes_in']+d['bytes_out'] for d in json.load(sys.stdin)))")
+stop_daemon "$b"; stop_daemon "$a"
+diff -r --exclude=.ferry "$work/src" "$work/ferry-dest" >/dev/null || { echo "bench sync: ferry copy differs" >&2; exit 1; }
+
+# ferry: the same two edits, with the daemons' byte counters.
+a=$(start_daemon "$A" "$work/ferry-a2.time"); pids+=("$a")
+b=$(start_daemon "$B" "$work/ferry-b2.time"); pids+=("$b")
+online() { FERRY_HOME=$A "$ferry" devices --json | python3 -c "import json,sys; sys.exit(0 if all(d['online'] for d in json.load(sys.stdin)) else 1)"; }
+traffic() { FERRY_HOME=$A "$ferry" devices --json | python3 -c "import json,sys; print(sum(d['bytes_in']+d['bytes_out'] for d in json.load(sys.stdin)))"; }
+same_file() { cmp -s "$work/src/$1" "$work/ferry-dest/$1"; }
+wait_for 60 online
+# Files enter the folder by rename, so no scan sees one half-written.
+cp "$work/big256.orig" "$work/big256.tmp" && mv "$work/big256.tmp" "$work/src/big256.raw"
+FERRY_HOME=$A "$ferry" scan --quiet
+wait_for 300 same_file big256.raw
+FERRY_HOME=$A "$ferry" status --wait --timeout 300 >/dev/null
+before=$(traffic)
+mv "$work/src/big/big0.raw" "$work/src/big/renamed0.raw"
+FERRY_HOME=$A "$ferry" scan --quiet
+wait_for 120 same_file big/renamed0.raw
+FERRY_HOME=$A "$ferry" status --wait --timeout 120 >/dev/null
+ferry_rename=$(( $(traffic) - before ))
+before=$(traffic)
+cp "$work/big256.edited" "$work/big256.tmp" && mv "$work/big256.tmp" "$work/src/big256.raw"
+FERRY_HOME=$A "$ferry" scan --quiet
+wait_for 120 same_file big256.raw
+FERRY_HOME=$A "$ferry" status --wait --timeout 120 >/dev/null
+ferry_insert=$(( $(traffic) - before ))
+stop_daemon "$b"; stop_daemon "$a"
+
+ferry_total=$(python3 -c "print(f'{$ferry_scan+$ferry_sync:.2f}')")
+python3 - "$json" <<PY
+import json, sys
+r = {
+  "files": $nfiles, "bytes": $total_bytes,
+  "rsync": {"wall_s": $rsync_wall,
+            "client": {"cpu_s": $(cpu_seconds "$work/rsync.time"), "peak_rss_mb": $(rss_mb "$work/rsync.time")},
+            "daemon": {"cpu_s": $(cpu_seconds "$work/rsyncd.time"), "peak_rss_mb": $(rss_mb "$work/rsyncd.time")},
+            "rename_64mib_bytes": $rsync_rename, "insert_1kib_in_256mib_bytes": $rsync_insert},
+  "ferry": {"scan_s": $ferry_scan, "sync_s": $ferry_sync, "wall_s": $ferry_total,
+            "sender": {"cpu_s": $(cpu_seconds "$work/ferry-a.time"), "peak_rss_mb": $(rss_mb "$work/ferry-a.time")},
+            "receiver": {"cpu_s": $(cpu_seconds "$work/ferry-b.time"), "peak_rss_mb": $(rss_mb "$work/ferry-b.time")},
+            "wire_bytes": $ferry_wire, "loopback_bytes": ($lo1 - $lo0) // 2,
+            "rename_64mib_bytes": $ferry_rename, "insert_1kib_in_256mib_bytes": $ferry_insert},
+}
+r["ratio_wall_ferry_to_rsync"] = round(r["ferry"]["wall_s"] / r["rsync"]["wall_s"], 2)
+r["ratio_sync_only_ferry_to_rsync"] = round(r["ferry"]["sync_s"] / r["rsync"]["wall_s"], 2)
+r["ratio_insert_bytes_ferry_to_rsync"] = round($ferry_insert / max($rsync_insert, 1), 3)
+json.dump(r, open(sys.argv[1], "w"), indent=2)
+f, s = r["ferry"], r["rsync"]
+print()
+print(f"initial sync of {r['files']:,} files, {r['bytes']/1e6:,.0f} MB over loopback")
+print(f"  {'':28} {'wall s':>8} {'cpu s (a/b)':>16} {'peak RSS MB (a/b)':>20}")
+print(f"  {'rsync daemon':28} {s['wall_s']:8.2f} {s['client']['cpu_s']:7.2f}/{s['daemon']['cpu_s']:<8.2f} {s['client']['peak_rss_mb']:9.1f}/{s['daemon']['peak_rss_mb']:<10.1f}")
+print(f"  {'ferry (scan + sync)':28} {f['wall_s']:8.2f} {f['sender']['cpu_s']:7.2f}/{f['receiver']['cpu_s']:<8.2f} {f['sender']['peak_rss_mb']:9.1f}/{f['receiver']['peak_rss_mb']:<10.1f}")
+print(f"    of which a's scan {f['scan_s']:.2f} s, sync {f['sync_s']:.2f} s; ratio to rsync {r['ratio_wall_ferry_to_rsync']} (sync only {r['ratio_sync_only_ferry_to_rsync']})")
+print(f"    bytes on the wire {f['wire_bytes']:,} (loopback counter, both directions / 2: {f['loopback_bytes']:,})")
+print(f"bytes on the wire        {'rsync':>12} {'ferry':>12}")
+print(f"  rename a 64 MiB file   {s['rename_64mib_bytes']:12,} {f['rename_64mib_bytes']:12,}")
+print(f"  1 KiB into 256 MiB     {s['insert_1kib_in_256mib_bytes']:12,} {f['insert_1kib_in_256mib_bytes']:12,}")
+print(f"JSON: {sys.argv[1]}")
+PY
