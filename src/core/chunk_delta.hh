@@ -45,8 +45,10 @@ struct ChunkDelta {
 };
 
 // A short delta turning `base` into `target` (copies the longest runs of
-// chunks the base has, in any order; inserts the rest). The result applied to
-// `base` gives exactly `target`.
+// chunks the base has, in any order; inserts the rest). Greedy, in time
+// linear in the lists: at each chunk the longest copy from the first 8
+// places of that chunk in the base or from where the previous copy ended.
+// The result applied to `base` gives exactly `target`.
 ChunkDelta make_chunk_delta(std::span<const ChunkRef> base, std::span<const ChunkRef> target);
 
 // The number of chunks a delta inserts (what it costs on the wire).

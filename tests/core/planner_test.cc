@@ -1,5 +1,6 @@
 #include "core/planner.hh"
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -600,4 +601,25 @@ TEST_CASE("planner batch: modes", "[planner]") {
     add(local_change, edit, file("e", vv({{kA, 2}}), kA, 9, 4));
     CHECK(plan_batch(local_change, FolderMode::receive_only).empty());
     CHECK(describe(plan_batch(local_change)) == std::vector<std::string>{"write_file e"});
+}
+
+TEST_CASE("planner batch: the plan does not depend on the order of the inputs", "[planner]") {
+    Inputs inputs;
+    for (const char* from : {"x1", "x2", "d/x3"}) {
+        const FileRecord r = file(from, vv({{kB, 1}}), kB, 10, 9);
+        add(inputs, r, deleted_by_a(r));
+    }
+    const FileRecord content = file("-", vv({{kB, 1}}), kB, 10, 9);
+    for (const char* to : {"y2", "y1", "e/y3"}) add(inputs, std::nullopt, moved(content, to));
+    add(inputs, std::nullopt, directory("e", vv({{kA, 1}}), kA, 1));
+    const FileRecord d = directory("d", vv({{kB, 1}}), kB, 1);
+    add(inputs, d, deleted_by_a(d));
+
+    const std::vector<std::string> expected{"make_directory e", "rename e/y3 <- d/x3",
+                                            "rename y1 <- x1", "rename y2 <- x2", "remove d"};
+    CHECK(describe(plan_batch(inputs)) == expected);
+    std::reverse(inputs.begin(), inputs.end());
+    CHECK(describe(plan_batch(inputs)) == expected);
+    std::rotate(inputs.begin(), inputs.begin() + 3, inputs.end());
+    CHECK(describe(plan_batch(inputs)) == expected);
 }
