@@ -121,7 +121,7 @@ public:
         auto file = std::move(m_file);
         // Mode and mtime before the last fsync, so they are as durable as the data.
         if (auto r = file->truncate(m_target.size); !r) return in_context(r.error(), m_where);
-        if (auto r = fs().set_mode(m_temp, m_target.mode); !r) return in_context(r.error(), m_where);
+        if (auto r = fs().set_mode(m_temp, safe_mode(m_target.mode)); !r) return in_context(r.error(), m_where);
         if (auto r = fs().set_mtime(m_temp, m_target.mtime_ns); !r) return in_context(r.error(), m_where);
         if (auto r = file->sync(); !r) return in_context(r.error(), m_where);
         file.reset();

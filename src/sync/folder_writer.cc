@@ -80,14 +80,14 @@ Result<FileStat> FolderWriter::make_directory(const FileRecord& target) {
     if (auto ok = check_record(target, FileKind::directory, where); !ok) return tl::unexpected(ok.error());
     auto st = m_fs.lstat(target.path);
     if (st && st->kind == EntryKind::directory) {
-        if (st->mode != target.mode) {
-            if (auto r = m_fs.set_mode(target.path, target.mode); !r) return in_context(r.error(), where);
+        if (st->mode != safe_mode(target.mode)) {
+            if (auto r = m_fs.set_mode(target.path, safe_mode(target.mode)); !r) return in_context(r.error(), where);
         }
     } else {
         if (!st && st.error().code != Errc::not_found) return in_context(st.error(), where);
         if (auto r = clear_for_replacement(m_fs, m_versions, target.path, m_clock.now_ns()); !r)
             return in_context(r.error(), where);
-        if (auto r = m_fs.make_dir(target.path, target.mode); !r) return in_context(r.error(), where);
+        if (auto r = m_fs.make_dir(target.path, safe_mode(target.mode)); !r) return in_context(r.error(), where);
         if (auto r = m_fs.sync_dir(parent_path(target.path)); !r) return in_context(r.error(), where);
     }
     auto made = m_fs.lstat(target.path);
@@ -125,8 +125,8 @@ Result<FileStat> FolderWriter::set_metadata(const FileRecord& target) {
     auto st = m_fs.lstat(target.path);
     if (!st) return in_context(st.error(), where);
     if (auto ok = check_kind(*st, target.kind, target.path, where); !ok) return tl::unexpected(ok.error());
-    if (target.kind != FileKind::symlink && st->mode != target.mode) {
-        if (auto r = m_fs.set_mode(target.path, target.mode); !r) return in_context(r.error(), where);
+    if (target.kind != FileKind::symlink && st->mode != safe_mode(target.mode)) {
+        if (auto r = m_fs.set_mode(target.path, safe_mode(target.mode)); !r) return in_context(r.error(), where);
     }
     if (target.kind == FileKind::file && st->mtime_ns != target.mtime_ns) {
         if (auto r = m_fs.set_mtime(target.path, target.mtime_ns); !r) return in_context(r.error(), where);
@@ -157,8 +157,8 @@ Result<FileStat> FolderWriter::rename(std::string_view from, const FileRecord& t
             return in_context(r.error(), where);
     }
     if (auto r = m_fs.rename(from, target.path); !r) return in_context(r.error(), where);
-    if (target.kind != FileKind::symlink && src->mode != target.mode) {
-        if (auto r = m_fs.set_mode(target.path, target.mode); !r) return in_context(r.error(), where);
+    if (target.kind != FileKind::symlink && src->mode != safe_mode(target.mode)) {
+        if (auto r = m_fs.set_mode(target.path, safe_mode(target.mode)); !r) return in_context(r.error(), where);
     }
     if (target.kind == FileKind::file && src->mtime_ns != target.mtime_ns) {
         if (auto r = m_fs.set_mtime(target.path, target.mtime_ns); !r) return in_context(r.error(), where);

@@ -13,6 +13,9 @@
 // (sync/versions.hh), so the old content is never gone before the new one is
 // in place.
 //
+// Modes are set without the setuid and setgid bits, whatever the record
+// says; the returned FileStat is what is on disk.
+//
 // Before replacing or removing anything, check_unchanged() compares the disk
 // with the local record (kind, size, mtime, inode): a file edited since its
 // scan must be rescanned and re-planned, never overwritten.

@@ -3,10 +3,15 @@
 // recoverable on every device.
 //
 // "dir/report.txt" replaced at time T is kept as
-// ".ferry/versions/dir/report~YYYYMMDD-HHMMSS.txt" (T in UTC; a second
-// version in the same second gets "-1", "-2"... appended to the time).
-// Keeping is a rename within the folder (no copy). prune() deletes versions
-// older than the retention (default 30 days), judged by the time in the name.
+// ".ferry/versions/dir/report~YYYYMMDD-HHMMSS.txt" (T in UTC, years
+// 1970..9999; a second version in the same second gets "-1" ... "-9999"
+// appended to the time). The extension is what follows the last '.' of the
+// name, not a leading one (".bashrc~T", "archive.tar~T.gz"); the stem is
+// shortened, never inside a UTF-8 sequence, so the name fits kMaxNameBytes.
+// Files and symlinks are kept, by a rename within the folder (no copy).
+// prune() deletes versions older than the retention (default 30 days),
+// judged by the time in the name, and then the directories it emptied;
+// files whose names carry no such time are left alone.
 // `.ferry/` is never synced (core/ignore.hh is_internal_path).
 //
 // Thread rule: blocking; safe from several threads for different paths.
@@ -34,7 +39,9 @@ struct StoredVersion {
 class Versions {
 public:
     Versions(Filesystem& fs, std::int64_t retention_ns = kDefaultVersionRetentionNs);
-    // Moves `path` into the versions area as replaced at now_ns.
+    // Moves the file or symlink at `path` into the versions area as replaced
+    // at now_ns; returns the version's path. Errc::unsupported for anything
+    // else, Errc::invalid_argument for paths inside .ferry/ or temporary files.
     Result<std::string> keep(std::string_view path, std::int64_t now_ns);
     // Kept versions of `path`, oldest first.
     Result<std::vector<StoredVersion>> list(std::string_view path);

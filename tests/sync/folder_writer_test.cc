@@ -465,6 +465,18 @@ TEMPLATE_TEST_CASE("folder writer: directories, symlinks, metadata", "[writer]",
     REQUIRE(st);
     CHECK(st->mode == 0600);
     CHECK(st->mtime_ns == 1'234'567'890'123'456'789);
+    // Never setuid or setgid, whatever a peer's record says.
+    meta.mode = 06755;
+    CHECK(w.writer.set_metadata(meta)->mode == 0755);
+    FileRecord sticky = dir;
+    sticky.path = "shared";
+    sticky.mode = 03777;
+    CHECK(w.writer.make_directory(sticky)->mode == 01777);
+    const FileRecord setuid = file_record("setuid", "#!/bin/sh\n", 04755);
+    auto assembly = w.begin(setuid);
+    fetch_all(*assembly, setuid, "#!/bin/sh\n");
+    CHECK(assembly->commit()->mode == 0755);
+
     CHECK(w.writer.set_metadata(file_record("d", "")).error().code == Errc::changed);
     CHECK(w.writer.set_metadata(file_record("missing", "")).error().code == Errc::not_found);
 }
