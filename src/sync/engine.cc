@@ -1,1 +1,220 @@
-// Placeholder: written by the engine helper (issue 4).
+// The engine's lifecycle, its folders and its status.
+#include "sync/engine.hh"
+
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+
+#include "sync/engine_impl.hh"
+
+namespace ferry {
+
+using engine_detail::FolderRuntime;
+
+Engine::Impl::Impl(asio::io_context& io_, asio::thread_pool& workers_, Store& store_,
+                   FilesystemFactory filesystems_, const Clock& clock_, EngineOptions options_)
+    : io(io_),
+      workers(workers_),
+      store(store_),
+      filesystems(std::move(filesystems_)),
+      clock(clock_),
+      options(std::move(options_)),
+      local(options.local_device.short_id()),
+      window(io_.get_executor(), options.pull_window_bytes) {}
+
+void Engine::Impl::spawn(asio::awaitable<void> task) {
+    asio::co_spawn(
+        io,
+        [self = shared_from_this(), t = std::move(task)]() mutable -> asio::awaitable<void> {
+            co_await std::move(t);
+        },
+        [](std::exception_ptr e) {
+            if (e) std::rethrow_exception(e);  // a bug: let it surface
+        });
+}
+
+Engine::Impl::FolderPtr Engine::Impl::find_folder(const std::string& id) const {
+    auto it = folders.find(id);
+    return it == folders.end() ? nullptr : it->second;
+}
+
+Result<void> Engine::Impl::load_folders() {
+    auto listed = store.folders();
+    if (!listed) return tl::unexpected(listed.error());
+    std::set<std::string> present;
+    bool changed = false;
+    for (const Folder& folder : *listed) {
+        present.insert(folder.id);
+        auto existing = find_folder(folder.id);
+        if (existing && existing->folder == folder) continue;
+        if (existing) {  // moved or changed mode: start it again
+            existing->removed = true;
+            existing->scan_timer->cancel();
+            folders.erase(folder.id);
+        }
+        auto runtime = std::make_shared<FolderRuntime>();
+        runtime->folder = folder;
+        runtime->scan_timer = std::make_unique<asio::steady_timer>(io);
+        auto index_id = store.index_id(folder.id);
+        if (!index_id) return tl::unexpected(index_id.error());
+        runtime->index_id = *index_id;
+        auto fs = filesystems(folder);
+        if (fs) {
+            runtime->fs = std::move(*fs);
+            runtime->versions =
+                std::make_unique<Versions>(*runtime->fs, options.version_retention_ns);
+            runtime->writer = std::make_unique<FolderWriter>(*runtime->fs, store, folder.id,
+                                                             *runtime->versions, clock);
+        } else {
+            runtime->error = "folder " + folder.id + ": " + fs.error().message;
+        }
+        folders[folder.id] = runtime;
+        changed = true;
+        if (runtime->fs) request_scan(runtime);
+    }
+    for (auto it = folders.begin(); it != folders.end();) {
+        if (present.count(it->first) != 0) {
+            ++it;
+            continue;
+        }
+        it->second->removed = true;
+        it->second->scan_timer->cancel();
+        it = folders.erase(it);
+        changed = true;
+    }
+    if (changed) {
+        for (const auto& peer : peers)
+            if (peer->config_received) spawn(send_cluster_config(peer));
+    }
+    return {};
+}
+
+FolderStatus Engine::Impl::folder_status(const FolderRuntime& f) const {
+    FolderStatus st;
+    st.id = f.folder.id;
+    st.mode = f.folder.mode;
+    st.error = f.error;
+    if (!f.error.empty())
+        st.state = "error";
+    else if (f.scanning || !f.scanned_once)
+        st.state = "scanning";
+    else if (f.pulling || !f.dirty.empty() || !f.needed.empty())
+        st.state = "syncing";
+    else
+        st.state = "idle";
+    st.need_files = f.needed.size();
+    for (const auto& [path, bytes] : f.needed) st.need_bytes += bytes;
+    std::set<ShortId> listed;
+    for (const auto& peer : peers) {
+        if (!peer->config_received || peer->folders.count(f.folder.id) == 0) continue;
+        DeviceProgress progress;
+        progress.device = peer->device;
+        progress.connected = true;
+        auto it = f.progress.find(peer->short_id);
+        if (it != f.progress.end() && !f.progress_stale) {
+            progress.completion = it->second.completion;
+            progress.in_sync = it->second.in_sync;
+        } else if (it != f.progress.end()) {
+            progress.completion = it->second.completion;
+        }
+        listed.insert(peer->short_id);
+        st.devices.push_back(progress);
+    }
+    for (const auto& [path, message] : f.problems)
+        st.problems.push_back(PathProblem{path, message});
+    for (const ScanIssue& issue : f.scan_issues)
+        st.problems.push_back(PathProblem{issue.path, issue.message});
+    st.local_changes.assign(f.local_changes.begin(), f.local_changes.end());
+    st.needs_override = !f.needs_override.empty();
+    return st;
+}
+
+EngineStatus Engine::Impl::status() const {
+    EngineStatus st;
+    st.in_sync = true;
+    for (const auto& peer : peers)
+        if (!peer->config_received) st.in_sync = false;
+    for (const auto& [id, folder] : folders) {
+        FolderStatus fs = folder_status(*folder);
+        if (fs.state != "idle" || folder->progress_stale) st.in_sync = false;
+        for (const DeviceProgress& device : fs.devices)
+            if (!device.in_sync) st.in_sync = false;
+        st.folders.push_back(std::move(fs));
+    }
+    return st;
+}
+
+void Engine::Impl::check_in_sync() {
+    if (in_sync_waiters.empty() || !status().in_sync) return;
+    auto waiters = std::move(in_sync_waiters);
+    in_sync_waiters.clear();
+    for (auto& fn : waiters) fn();
+}
+
+Engine::Engine(asio::io_context& io, asio::thread_pool& workers, Store& store,
+               FilesystemFactory filesystems, const Clock& clock, EngineOptions options)
+    : m_impl(std::make_shared<Impl>(io, workers, store, std::move(filesystems), clock,
+                                    std::move(options))) {}
+
+Engine::~Engine() {
+    stop();
+}
+
+Result<void> Engine::start() {
+    return m_impl->load_folders();
+}
+
+void Engine::add_connection(std::shared_ptr<Connection> connection,
+                            std::function<wire::ClusterConfig()> cluster_config,
+                            std::function<void(const wire::ClusterConfig&)> on_cluster_config) {
+    auto peer = std::make_shared<engine_detail::Peer>();
+    peer->device = connection->peer().device_id();
+    peer->short_id = peer->device.short_id();
+    peer->connection = std::move(connection);
+    peer->cluster_config = std::move(cluster_config);
+    peer->on_cluster_config = std::move(on_cluster_config);
+    m_impl->add_peer(std::move(peer));
+}
+
+void Engine::request_scan(const std::string& folder_id) {
+    for (const auto& [id, folder] : m_impl->folders)
+        if (folder_id.empty() || folder_id == id) m_impl->request_scan(folder);
+}
+
+Result<void> Engine::reload_folders() {
+    return m_impl->load_folders();
+}
+
+Result<void> Engine::override_folder(const std::string& folder_id) {
+    return m_impl->override_folder(folder_id);
+}
+
+Result<void> Engine::revert_folder(const std::string& folder_id) {
+    return m_impl->revert_folder(folder_id);
+}
+
+EngineStatus Engine::status() const {
+    return m_impl->status();
+}
+
+void Engine::when_in_sync(std::function<void()> fn) {
+    if (m_impl->status().in_sync) {
+        fn();
+        return;
+    }
+    m_impl->in_sync_waiters.push_back(std::move(fn));
+}
+
+void Engine::stop() {
+    Impl& impl = *m_impl;
+    if (impl.stopped) return;
+    impl.stopped = true;
+    for (auto& [id, folder] : impl.folders) {
+        folder->removed = true;
+        folder->scan_timer->cancel();
+    }
+    auto peers = impl.peers;
+    for (auto& peer : peers) impl.drop_peer(peer, "device is shutting down");
+    impl.in_sync_waiters.clear();
+}
+
+}  // namespace ferry

@@ -1,0 +1,220 @@
+// The sync engine's private state, shared by its source files:
+//   engine.cc          lifecycle, folders, status, override / revert
+//   engine_index.cc    ClusterConfig, sending and receiving index updates
+//   engine_records.cc  checking received records and resolving chunk deltas
+//   engine_pull.cc     planning touched paths and applying the steps
+//   engine_fetch.cc    fetching a file's missing chunks from peers
+//   engine_serve.cc    answering peers' chunk requests
+//   engine_scan.cc     scan timers and scans on the worker pool
+//   engine_progress.cc per-device completion and in-sync judgement
+//   engine_modes.cc    send-only override and receive-only revert
+//
+// Thread rule: Impl and everything it holds belong to the io_context
+// thread. Work posted to the pool gets copies of what it needs plus the
+// thread-safe Store, Filesystem and FolderWriter, never Impl itself.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <asio/awaitable.hpp>
+#include <asio/io_context.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/thread_pool.hpp>
+
+#include "core/planner.hh"
+#include "sync/engine.hh"
+#include "sync/engine_async.hh"
+#include "sync/folder_writer.hh"
+#include "sync/versions.hh"
+
+namespace ferry {
+
+namespace engine_detail {
+
+// Records of one path as planned: the local record the step was planned
+// against, so the disk can be checked against it before the step.
+struct PlannedStep {
+    PathStep step;
+    std::optional<FileRecord> local;
+    std::optional<FileRecord> from_local;  // rename: the local record of rename_from's path
+};
+
+// What one peer knows of one folder we share with it.
+struct PeerFolder {
+    Sequence sent;                 // our records up to here are sent
+    std::set<std::string> resend;  // paths to send again with whole chunk lists
+    std::shared_ptr<Signal> wake;  // new local records or resend requests
+    bool sending = false;
+};
+
+// One FileAssembly is used by one thread at a time: chunks arriving
+// together are written in turn.
+struct SharedAssembly {
+    std::mutex mutex;
+    std::unique_ptr<FileAssembly> assembly;
+};
+
+struct PendingRequest {
+    std::shared_ptr<Signal> done;
+    std::optional<Result<wire::Response>> result;
+};
+
+struct Peer {
+    std::shared_ptr<Connection> connection;
+    DeviceId device;
+    ShortId short_id;
+    bool config_received = false;
+    bool closed = false;
+    std::function<wire::ClusterConfig()> cluster_config;
+    std::function<void(const wire::ClusterConfig&)> on_cluster_config;
+    std::map<std::string, PeerFolder> folders;                // shared folders, by id
+    std::map<std::string, wire::FolderState> remote_folders;  // from its last ClusterConfig
+    // Chunk requests sent and not answered.
+    std::map<std::uint32_t, std::shared_ptr<PendingRequest>> pending;
+    std::uint32_t next_request_id = 1;
+    std::uint64_t requested_bytes = 0;  // outstanding, for spreading requests
+    // Requests from the peer waiting to be served, and how many are being served.
+    std::deque<wire::Request> serve_queue;
+    std::size_t serving = 0;
+    // Index updates from the peer are stored one at a time, in order.
+    std::deque<wire::IndexUpdate> index_queue;
+    bool storing_index = false;
+};
+
+// Per device, per folder: what the last progress evaluation found.
+struct DeviceFolderProgress {
+    double completion = 100.0;
+    bool in_sync = false;
+};
+
+struct FolderRuntime {
+    Folder folder;
+    std::unique_ptr<Filesystem> fs;
+    std::unique_ptr<Versions> versions;
+    std::unique_ptr<FolderWriter> writer;
+    std::uint64_t index_id = 0;
+    std::unique_ptr<asio::steady_timer> scan_timer;
+    bool removed = false;
+
+    bool scanning = false;
+    bool scan_wanted = false;  // a scan waits for the pull in progress
+    bool scanned_once = false;
+    bool pulling = false;
+    Sequence scan_seen;             // local records up to here were planned after a scan
+    std::set<std::string> dirty;    // paths to plan
+    std::set<std::string> recheck;  // changed on disk before a step: plan again after the next scan
+    std::map<std::string, int> recheck_count;
+
+    // Steps planned and not done yet: path -> bytes to fetch or copy.
+    std::map<std::string, std::uint64_t> needed;
+    std::map<std::string, std::string> problems;  // path -> message (refused names, failed steps)
+    std::vector<ScanIssue> scan_issues;
+    std::set<std::string> local_changes;   // receive-only
+    std::set<std::string> needs_override;  // send-only
+    std::string error;
+
+    std::vector<FileUpdate> applied;  // records of applied steps not yet stored
+    // Steps decided outside the planner (override, revert), applied by the next pull.
+    std::vector<PlannedStep> forced;
+
+    std::map<ShortId, DeviceFolderProgress> progress;
+    bool progress_stale = true;
+    bool evaluating = false;
+};
+
+}  // namespace engine_detail
+
+struct Engine::Impl : std::enable_shared_from_this<Engine::Impl> {
+    using FolderPtr = std::shared_ptr<engine_detail::FolderRuntime>;
+    using PeerPtr = std::shared_ptr<engine_detail::Peer>;
+
+    Impl(asio::io_context& io, asio::thread_pool& workers, Store& store,
+         FilesystemFactory filesystems, const Clock& clock, EngineOptions options);
+
+    asio::io_context& io;
+    asio::thread_pool& workers;
+    Store& store;
+    FilesystemFactory filesystems;
+    const Clock& clock;
+    EngineOptions options;
+    ShortId local;
+    bool stopped = false;
+    std::map<std::string, FolderPtr> folders;
+    std::vector<PeerPtr> peers;
+    engine_detail::ByteWindow window;
+    std::vector<std::function<void()>> in_sync_waiters;
+
+    // engine.cc
+    Result<void> load_folders();
+    FolderPtr find_folder(const std::string& id) const;
+    EngineStatus status() const;
+    FolderStatus folder_status(const engine_detail::FolderRuntime& folder) const;
+    void check_in_sync();
+    void spawn(asio::awaitable<void> task);
+
+    // engine_index.cc
+    void add_peer(PeerPtr peer);
+    asio::awaitable<void> run_peer(PeerPtr peer);
+    asio::awaitable<void> send_cluster_config(PeerPtr peer);
+    void on_cluster_config(const PeerPtr& peer, const wire::ClusterConfig& config);
+    void start_index_sender(const PeerPtr& peer, const FolderPtr& folder);
+    asio::awaitable<void> send_index(PeerPtr peer, FolderPtr folder);
+    void on_index_update(const PeerPtr& peer, wire::IndexUpdate update);
+    asio::awaitable<void> store_index_updates(PeerPtr peer);
+    void on_resend_request(const PeerPtr& peer, const wire::ResendRequest& request);
+    void local_index_changed(const FolderPtr& folder);
+    void drop_peer(const PeerPtr& peer, const std::string& reason);
+    PeerPtr find_peer(ShortId device) const;
+    asio::awaitable<void> send(PeerPtr peer, wire::Message message);
+
+    // engine_pull.cc
+    void touch(const FolderPtr& folder, const std::vector<std::string>& paths);
+    void plan_everything(const FolderPtr& folder);
+    void start_pull(const FolderPtr& folder);
+    asio::awaitable<void> pull(FolderPtr folder);
+    asio::awaitable<void> apply_steps(FolderPtr folder,
+                                      std::vector<engine_detail::PlannedStep> steps);
+    asio::awaitable<void> apply_step(FolderPtr folder, engine_detail::PlannedStep planned);
+    void step_done(const FolderPtr& folder, const std::string& path,
+                   Result<std::vector<FileUpdate>> outcome);
+    asio::awaitable<void> flush_applied(FolderPtr folder);
+
+    // engine_fetch.cc
+    asio::awaitable<Result<std::vector<FileUpdate>>> write_file(FolderPtr folder,
+                                                                engine_detail::PlannedStep planned);
+    asio::awaitable<Result<void>> fetch_chunk(FolderPtr folder,
+                                              std::shared_ptr<engine_detail::SharedAssembly> file,
+                                              std::string path, std::size_t index, ChunkRef chunk,
+                                              std::vector<ShortId> sources);
+    void on_response(const PeerPtr& peer, wire::Response response);
+
+    // engine_serve.cc
+    void on_request(const PeerPtr& peer, wire::Request request);
+    void serve_next(const PeerPtr& peer);
+    asio::awaitable<void> serve(PeerPtr peer, wire::Request request);
+
+    // engine_scan.cc
+    void request_scan(const FolderPtr& folder);
+    asio::awaitable<void> scan(FolderPtr folder);
+    void arm_scan_timer(const FolderPtr& folder);
+
+    // engine_progress.cc
+    void mark_progress_stale(const FolderPtr& folder);
+    void maybe_evaluate(const FolderPtr& folder);
+    asio::awaitable<void> evaluate(FolderPtr folder);
+
+    // engine_modes.cc
+    Result<void> override_folder(const std::string& folder_id);
+    Result<void> revert_folder(const std::string& folder_id);
+};
+
+}  // namespace ferry

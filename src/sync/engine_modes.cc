@@ -1,0 +1,113 @@
+// `ferry folder override` (send-only) and `ferry folder revert`
+// (receive-only): both decide their steps here and hand them to the pull,
+// which applies them like planned ones (disk checked first, records stored,
+// then announced).
+#include "sync/engine_impl.hh"
+#include "sync/engine_steps.hh"
+
+namespace ferry {
+
+using engine_detail::offload;
+using engine_detail::PlannedStep;
+
+namespace {
+
+Result<std::vector<PlannedStep>> override_steps(Store& store, const std::string& folder_id,
+                                                const std::vector<std::string>& paths,
+                                                ShortId local) {
+    std::vector<PlannedStep> steps;
+    for (const std::string& path : paths) {
+        auto current = store.get_file(folder_id, path);
+        if (!current) return tl::unexpected(current.error());
+        auto announced = store.announced_versions(folder_id, path);
+        if (!announced) return tl::unexpected(announced.error());
+        std::vector<RemoteVersion> remotes;
+        for (AnnouncedRecord& record : *announced)
+            remotes.push_back({record.device, std::move(record.record)});
+        FileRecord base;
+        if (*current) {
+            base = **current;
+        } else {  // only peers have it: make them delete it
+            base.path = path;
+            base.deleted = true;
+        }
+        PlannedStep planned;
+        planned.local = *current;
+        planned.step.kind = StepKind::adopt;
+        planned.step.path = path;
+        planned.step.target = override_record(base, remotes, local);
+        planned.step.target.modified_by = local;
+        steps.push_back(std::move(planned));
+    }
+    return steps;
+}
+
+Result<std::vector<PlannedStep>> revert_steps(Store& store, const std::string& folder_id,
+                                              const std::vector<std::string>& paths,
+                                              ShortId local) {
+    std::vector<PlannedStep> steps;
+    for (const std::string& path : paths) {
+        auto current = store.get_file(folder_id, path);
+        if (!current) return tl::unexpected(current.error());
+        auto announced = store.announced_versions(folder_id, path);
+        if (!announced) return tl::unexpected(announced.error());
+        std::vector<RemoteVersion> remotes;
+        for (AnnouncedRecord& record : *announced)
+            remotes.push_back({record.device, std::move(record.record)});
+        if (auto step = engine_detail::revert_step(path, *current, remotes, local))
+            steps.push_back(std::move(*step));
+    }
+    return steps;
+}
+
+}  // namespace
+
+Result<void> Engine::Impl::override_folder(const std::string& folder_id) {
+    auto folder = find_folder(folder_id);
+    if (!folder) return fail(Errc::not_found, "folder " + folder_id + " is not known here");
+    if (folder->folder.mode != FolderMode::send_only)
+        return fail(Errc::invalid_argument, "folder " + folder_id + " is " +
+                                                folder_mode_name(folder->folder.mode) +
+                                                ": only a send-only folder can be overridden");
+    std::vector<std::string> paths(folder->needs_override.begin(), folder->needs_override.end());
+    spawn([](std::shared_ptr<Impl> self, FolderPtr f,
+             std::vector<std::string> p) -> asio::awaitable<void> {
+        auto work = [&s = self->store, id = f->folder.id, p, device = self->local] {
+            return override_steps(s, id, p, device);
+        };
+        auto steps = co_await offload(self->workers, std::move(work));
+        if (!steps) {
+            f->error = "folder " + f->folder.id + ": override failed: " + steps.error().message;
+            co_return;
+        }
+        for (PlannedStep& step : *steps) f->forced.push_back(std::move(step));
+        self->start_pull(f);
+    }(shared_from_this(), folder, std::move(paths)));
+    return {};
+}
+
+Result<void> Engine::Impl::revert_folder(const std::string& folder_id) {
+    auto folder = find_folder(folder_id);
+    if (!folder) return fail(Errc::not_found, "folder " + folder_id + " is not known here");
+    if (folder->folder.mode != FolderMode::receive_only)
+        return fail(Errc::invalid_argument, "folder " + folder_id + " is " +
+                                                folder_mode_name(folder->folder.mode) +
+                                                ": only a receive-only folder can be reverted");
+    std::vector<std::string> paths(folder->local_changes.begin(), folder->local_changes.end());
+    spawn([](std::shared_ptr<Impl> self, FolderPtr f,
+             std::vector<std::string> p) -> asio::awaitable<void> {
+        auto work2 = [&s = self->store, id = f->folder.id, p, device = self->local] {
+            return revert_steps(s, id, p, device);
+        };
+        auto steps = co_await offload(self->workers, std::move(work2));
+        if (!steps) {
+            f->error = "folder " + f->folder.id + ": revert failed: " + steps.error().message;
+            co_return;
+        }
+        for (PlannedStep& step : *steps) f->forced.push_back(std::move(step));
+        self->start_pull(f);
+    }(shared_from_this(), folder, std::move(paths)));
+    return {};
+}
+
+}  // namespace ferry

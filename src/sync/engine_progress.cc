@@ -1,0 +1,126 @@
+// Per-device progress: once a folder is quiet (no scan, no pull, nothing to
+// plan), the whole index is compared with what each connected device
+// announced. A device is in sync when, for every path, its announced
+// version is ours (a missing record and a tombstone count as the same:
+// nothing there); its completion is the share of the global state, by
+// entries and bytes, it has.
+#include "sync/engine_impl.hh"
+#include "sync/engine_steps.hh"
+
+namespace ferry {
+
+using engine_detail::DeviceFolderProgress;
+using engine_detail::offload;
+
+namespace {
+
+bool gone(const FileRecord* record) {
+    return record == nullptr || record->deleted;
+}
+
+bool same_state(const FileRecord* a, const FileRecord* b) {
+    if (gone(a) || gone(b)) return gone(a) == gone(b);
+    return a->version == b->version;
+}
+
+struct Tally {
+    double have = 0;
+    bool in_sync = true;
+};
+
+Result<std::map<ShortId, DeviceFolderProgress>> evaluate_folder(Store& store,
+                                                                const std::string& folder_id,
+                                                                const std::vector<ShortId>& devices,
+                                                                ShortId local) {
+    std::map<std::string, FileRecord> locals;
+    auto listed = store.for_each_file(folder_id, [&](const FileRecord& record) -> Result<void> {
+        FileRecord light = record;
+        light.chunks.clear();  // only versions and sizes are compared
+        locals.emplace(record.path, std::move(light));
+        return {};
+    });
+    if (!listed) return tl::unexpected(listed.error());
+    std::set<std::string> announced_paths;
+    listed = store.for_each_announced_path(folder_id, [&](std::string_view path) -> Result<void> {
+        announced_paths.emplace(path);
+        return {};
+    });
+    if (!listed) return tl::unexpected(listed.error());
+
+    std::map<ShortId, Tally> tallies;
+    for (ShortId device : devices) tallies[device];
+    double total = 0;
+    auto account = [&](const std::string& path, const FileRecord* local_record,
+                       const std::vector<RemoteVersion>& remotes) {
+        std::optional<FileRecord> local_copy;
+        if (local_record) local_copy = *local_record;
+        const FileRecord global =
+            remotes.empty() && local_record
+                ? *local_record
+                : engine_detail::global_version(path, local_copy, remotes, local);
+        const double weight = gone(&global) ? 0.0 : 1.0 + static_cast<double>(global.size);
+        total += weight;
+        for (auto& [device, tally] : tallies) {
+            const FileRecord* theirs = nullptr;
+            for (const RemoteVersion& remote : remotes)
+                if (remote.device == device) theirs = &remote.record;
+            if (same_state(theirs, &global)) tally.have += weight;
+            if (!same_state(theirs, local_record)) tally.in_sync = false;
+        }
+    };
+    for (const auto& [path, record] : locals)
+        if (announced_paths.count(path) == 0) account(path, &record, {});
+    for (const std::string& path : announced_paths) {
+        auto announced = store.announced_versions(folder_id, path);
+        if (!announced) return tl::unexpected(announced.error());
+        std::vector<RemoteVersion> remotes;
+        for (AnnouncedRecord& record : *announced)
+            remotes.push_back({record.device, std::move(record.record)});
+        auto it = locals.find(path);
+        account(path, it == locals.end() ? nullptr : &it->second, remotes);
+    }
+    std::map<ShortId, DeviceFolderProgress> out;
+    for (const auto& [device, tally] : tallies)
+        out[device] =
+            DeviceFolderProgress{total == 0 ? 100.0 : 100.0 * tally.have / total, tally.in_sync};
+    return out;
+}
+
+}  // namespace
+
+void Engine::Impl::mark_progress_stale(const FolderPtr& folder) {
+    folder->progress_stale = true;
+    maybe_evaluate(folder);
+}
+
+void Engine::Impl::maybe_evaluate(const FolderPtr& folder) {
+    if (!folder->progress_stale || folder->evaluating || folder->scanning || folder->pulling ||
+        !folder->dirty.empty() || folder->removed || stopped || !folder->fs)
+        return;
+    folder->evaluating = true;
+    spawn(evaluate(folder));
+}
+
+asio::awaitable<void> Engine::Impl::evaluate(FolderPtr folder) {
+    folder->progress_stale = false;
+    std::vector<ShortId> devices;
+    for (const auto& peer : peers)
+        if (peer->folders.count(folder->folder.id) != 0) devices.push_back(peer->short_id);
+    auto work = [&s = store, id = folder->folder.id, devices, device = local] {
+        return evaluate_folder(s, id, devices, device);
+    };
+    auto progress = co_await offload(workers, std::move(work));
+    folder->evaluating = false;
+    if (!progress) {
+        folder->problems[""] = "comparing with devices: " + progress.error().message;
+        folder->progress_stale = true;
+        co_return;
+    }
+    folder->progress = std::move(*progress);
+    if (folder->progress_stale)
+        maybe_evaluate(folder);
+    else
+        check_in_sync();
+}
+
+}  // namespace ferry

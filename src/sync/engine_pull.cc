@@ -1,0 +1,198 @@
+// Pulling: touched paths are planned in batches and the steps applied in the
+// planner's order on the worker pool; consecutive file writes run side by
+// side (their chunk requests share the pull window). One pull or scan per
+// folder at a time, so a scan never indexes a file sync is writing.
+#include "sync/engine_impl.hh"
+#include "sync/engine_steps.hh"
+
+namespace ferry {
+
+using engine_detail::offload;
+using engine_detail::PlannedStep;
+using engine_detail::Signal;
+
+namespace {
+
+constexpr std::size_t kPlanBatch = 5000;  // paths planned together (renames pair within a batch)
+constexpr std::size_t kParallelFiles = 16;
+constexpr int kMaxRechecks = 3;  // a path that keeps changing under sync is left alone after this
+
+}  // namespace
+
+void Engine::Impl::touch(const FolderPtr& folder, const std::vector<std::string>& paths) {
+    folder->dirty.insert(paths.begin(), paths.end());
+    start_pull(folder);
+}
+
+void Engine::Impl::plan_everything(const FolderPtr& folder) {
+    spawn([](std::shared_ptr<Impl> self, FolderPtr f) -> asio::awaitable<void> {
+        auto work = [&s = self->store, id = f->folder.id] {
+            std::set<std::string> all;
+            Result<void> listed =
+                s.for_each_file(id, [&](const FileRecord& record) -> Result<void> {
+                    all.insert(record.path);
+                    return {};
+                });
+            if (listed)
+                listed = s.for_each_announced_path(id, [&](std::string_view path) -> Result<void> {
+                    all.emplace(path);
+                    return {};
+                });
+            return listed ? Result<std::vector<std::string>>(
+                                std::vector<std::string>(all.begin(), all.end()))
+                          : tl::unexpected(listed.error());
+        };
+        auto paths = co_await offload(self->workers, std::move(work));
+        if (!paths) {
+            f->error = "folder " + f->folder.id + ": " + paths.error().message;
+            co_return;
+        }
+        self->touch(f, *paths);
+    }(shared_from_this(), folder));
+}
+
+void Engine::Impl::start_pull(const FolderPtr& folder) {
+    if (folder->pulling || folder->scanning || !folder->fs || folder->removed || stopped) return;
+    if (folder->dirty.empty() && folder->forced.empty()) return;
+    folder->pulling = true;
+    spawn(pull(folder));
+}
+
+asio::awaitable<void> Engine::Impl::pull(FolderPtr folder) {
+    const PlanContext context{local, folder->folder.mode};
+    while ((!folder->dirty.empty() || !folder->forced.empty()) && !folder->removed && !stopped) {
+        std::vector<PlannedStep> steps = std::move(folder->forced);
+        folder->forced.clear();
+        std::vector<std::string> replan;  // forced steps: their paths are planned again afterwards
+        for (const PlannedStep& planned : steps) {
+            folder->needed[planned.step.path] = planned.step.target.size;
+            replan.push_back(planned.step.path);
+        }
+        std::vector<std::string> paths;
+        while (!folder->dirty.empty() && paths.size() < kPlanBatch && steps.empty()) {
+            paths.push_back(*folder->dirty.begin());
+            folder->dirty.erase(folder->dirty.begin());
+        }
+        if (!paths.empty()) {
+            auto work2 = [&s = store, id = folder->folder.id, paths, context] {
+                return engine_detail::plan_batch(s, id, paths, context);
+            };
+            auto batch = co_await offload(workers, std::move(work2));
+            if (!batch) {
+                folder->error =
+                    "folder " + folder->folder.id + ": planning failed: " + batch.error().message;
+                break;
+            }
+            for (const std::string& path : paths) {
+                folder->needed.erase(path);
+                folder->local_changes.erase(path);
+                folder->needs_override.erase(path);
+            }
+            folder->local_changes.insert(batch->local_changes.begin(), batch->local_changes.end());
+            folder->needs_override.insert(batch->needs_override.begin(),
+                                          batch->needs_override.end());
+            for (const PlannedStep& planned : batch->steps)
+                folder->needed[planned.step.path] =
+                    planned.step.kind == StepKind::write_file ? planned.step.target.size : 0;
+            steps = std::move(batch->steps);
+        }
+        co_await apply_steps(folder, std::move(steps));
+        co_await flush_applied(folder);
+        folder->dirty.insert(replan.begin(), replan.end());
+    }
+    folder->pulling = false;
+    if (folder->scan_wanted)
+        request_scan(folder);
+    else
+        start_pull(folder);
+    mark_progress_stale(folder);
+    check_in_sync();
+}
+
+asio::awaitable<void> Engine::Impl::apply_steps(FolderPtr folder, std::vector<PlannedStep> steps) {
+    auto running = std::make_shared<std::size_t>(0);
+    auto idle = std::make_shared<Signal>(io.get_executor());
+    auto wait_below = [&](std::size_t limit) -> asio::awaitable<void> {
+        while (*running > limit) {
+            idle->reset();
+            co_await idle->wait();
+        }
+    };
+    for (PlannedStep& planned : steps) {
+        if (folder->removed || stopped) break;
+        if (planned.step.kind != StepKind::write_file) {
+            co_await wait_below(0);  // everything before it is done first
+            co_await apply_step(folder, std::move(planned));
+            continue;
+        }
+        co_await wait_below(kParallelFiles - 1);
+        ++*running;
+        spawn([](std::shared_ptr<Impl> self, FolderPtr f, PlannedStep p,
+                 std::shared_ptr<std::size_t> count,
+                 std::shared_ptr<Signal> done) -> asio::awaitable<void> {
+            co_await self->apply_step(f, std::move(p));
+            --*count;
+            done->fire();
+        }(shared_from_this(), folder, std::move(planned), running, idle));
+    }
+    co_await wait_below(0);
+}
+
+asio::awaitable<void> Engine::Impl::apply_step(FolderPtr folder, PlannedStep planned) {
+    const std::string path = planned.step.path;
+    Result<std::vector<FileUpdate>> outcome = fail(Errc::invalid_argument, "");
+    if (planned.step.kind == StepKind::write_file) {
+        outcome = co_await write_file(folder, std::move(planned));
+    } else {
+        auto work3 = [f = folder, &s = store, p = std::move(planned), device = local] {
+            return engine_detail::apply_local_step(*f->writer, *f->fs, s, f->folder.id, p, device);
+        };
+        outcome = co_await offload(workers, std::move(work3));
+    }
+    step_done(folder, path, std::move(outcome));
+}
+
+void Engine::Impl::step_done(const FolderPtr& folder, const std::string& path,
+                             Result<std::vector<FileUpdate>> outcome) {
+    if (outcome) {
+        folder->needed.erase(path);
+        folder->problems.erase(path);
+        folder->recheck_count.erase(path);
+        for (FileUpdate& update : *outcome) folder->applied.push_back(std::move(update));
+        return;
+    }
+    if (outcome.error().code == Errc::changed) {
+        if (++folder->recheck_count[path] > kMaxRechecks) {
+            folder->problems[path] =
+                outcome.error().message + " (it keeps changing: left alone until it settles)";
+            folder->needed.erase(path);
+            folder->recheck_count.erase(path);
+            return;
+        }
+        folder->recheck.insert(path);
+        folder->scan_wanted = true;
+        return;
+    }
+    folder->problems[path] = outcome.error().message;
+}
+
+asio::awaitable<void> Engine::Impl::flush_applied(FolderPtr folder) {
+    if (folder->applied.empty()) co_return;
+    std::vector<FileUpdate> updates = std::move(folder->applied);
+    folder->applied.clear();
+    auto work4 = [&s = store, id = folder->folder.id, u = std::move(updates)]() mutable {
+        auto put = s.put_files(id, u);
+        return put ? Result<Sequence>(u.back().record.sequence) : tl::unexpected(put.error());
+    };
+    auto stored = co_await offload(workers, std::move(work4));
+    if (!stored) {
+        folder->error =
+            "folder " + folder->folder.id + ": storing synced records: " + stored.error().message;
+        co_return;
+    }
+    // Only sync writes while no scan runs: our own records need no planning.
+    folder->scan_seen = std::max(folder->scan_seen, *stored);
+    local_index_changed(folder);
+}
+
+}  // namespace ferry

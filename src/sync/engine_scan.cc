@@ -1,0 +1,86 @@
+// Scans: every rescan_interval and on request, on the worker pool, never
+// while the folder is being pulled. After a scan the records it wrote are
+// planned (a local edit may conflict with a peer's) and sent to peers.
+#include "fs/scanner.hh"
+#include "sync/engine_impl.hh"
+
+namespace ferry {
+
+using engine_detail::offload;
+
+namespace {
+
+struct ScanOutcome {
+    Result<ScanResult> result;
+    std::vector<std::string> changed;  // paths of records written since the last scan
+    Sequence last;
+};
+
+}  // namespace
+
+void Engine::Impl::request_scan(const FolderPtr& folder) {
+    if (folder->removed || stopped || !folder->fs) return;
+    if (folder->scanning || folder->pulling) {
+        folder->scan_wanted = true;
+        return;
+    }
+    folder->scan_wanted = false;
+    folder->scanning = true;
+    folder->scan_timer->cancel();
+    spawn(scan(folder));
+}
+
+void Engine::Impl::arm_scan_timer(const FolderPtr& folder) {
+    if (folder->removed || stopped) return;
+    folder->scan_timer->expires_after(options.rescan_interval);
+    folder->scan_timer->async_wait([weak = weak_from_this(), folder](const asio::error_code& ec) {
+        auto self = weak.lock();
+        if (!ec && self) self->request_scan(folder);
+    });
+}
+
+asio::awaitable<void> Engine::Impl::scan(FolderPtr folder) {
+    ScanOptions scan_options;
+    scan_options.local_device = local;
+    scan_options.now_ns = clock.now_ns();
+    auto work = [f = folder, &s = store, scan_options, after = folder->scan_seen] {
+        ScanOutcome out{scan_folder(*f->fs, s, f->folder.id, scan_options), {}, after};
+        // Whatever the scan wrote (even a failed one writes what it found).
+        for (;;) {
+            auto records = s.files_since(f->folder.id, out.last, 1000);
+            if (!records || records->empty()) break;
+            for (const FileRecord& record : *records) out.changed.push_back(record.path);
+            out.last = records->back().sequence;
+        }
+        return out;
+    };
+    auto outcome = co_await offload(workers, std::move(work));
+    folder->scanning = false;
+    folder->scanned_once = true;
+    if (folder->removed || stopped) co_return;
+    if (outcome.result) {
+        folder->error.clear();
+        folder->scan_issues = std::move(outcome.result->issues);
+    } else {
+        folder->error =
+            "folder " + folder->folder.id + ": scan failed: " + outcome.result.error().message;
+    }
+    folder->scan_seen = outcome.last;
+    std::vector<std::string> paths = std::move(outcome.changed);
+    if (!paths.empty()) local_index_changed(folder);
+    // Paths that changed under a step, and steps still waiting, are tried again.
+    paths.insert(paths.end(), folder->recheck.begin(), folder->recheck.end());
+    folder->recheck.clear();
+    for (const auto& [path, bytes] : folder->needed) paths.push_back(path);
+    arm_scan_timer(folder);
+    if (folder->scan_wanted) {
+        folder->dirty.insert(paths.begin(), paths.end());
+        request_scan(folder);
+    } else {
+        touch(folder, paths);
+    }
+    mark_progress_stale(folder);
+    check_in_sync();
+}
+
+}  // namespace ferry

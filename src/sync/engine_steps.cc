@@ -1,0 +1,198 @@
+#include "sync/engine_steps.hh"
+
+#include "core/path_rules.hh"
+
+namespace ferry::engine_detail {
+
+namespace {
+
+bool same_content(const FileRecord& a, const FileRecord& b) {
+    if (a.deleted || b.deleted) return a.deleted == b.deleted;
+    return a.kind == b.kind && a.chunks == b.chunks && a.symlink_target == b.symlink_target;
+}
+
+Result<void> changed(const std::string& path) {
+    return fail(
+        Errc::changed,
+        printable_path(path) +
+            ": changed on disk since it was last scanned; it is rescanned before sync touches it");
+}
+
+}  // namespace
+
+FileRecord global_version(std::string_view path, const std::optional<FileRecord>& local,
+                          const std::vector<RemoteVersion>& remotes, ShortId local_device) {
+    std::vector<const FileRecord*> candidates;
+    if (local) candidates.push_back(&*local);
+    for (const RemoteVersion& remote : remotes) candidates.push_back(&remote.record);
+    for (const FileRecord* candidate : candidates) {
+        bool dominates = true;
+        for (const FileRecord* other : candidates) {
+            const Ordering order = candidate->version.compare(other->version);
+            if (order != Ordering::equal && order != Ordering::newer) {
+                dominates = false;
+                break;
+            }
+        }
+        if (dominates) return *candidate;
+    }
+    // Concurrent versions: the planner's deterministic winner.
+    return plan_path(path, PathInput{local, remotes},
+                     PlanContext{local_device, FolderMode::send_receive})
+        .target;
+}
+
+Result<PlannedBatch> plan_batch(Store& store, const std::string& folder_id,
+                                const std::vector<std::string>& paths, const PlanContext& context) {
+    std::vector<std::pair<std::string, PathInput>> inputs;
+    inputs.reserve(paths.size());
+    std::map<std::string, std::optional<FileRecord>> locals;
+    PlannedBatch batch;
+    for (const std::string& path : paths) {
+        auto local = store.get_file(folder_id, path);
+        if (!local) return tl::unexpected(local.error());
+        auto announced = store.announced_versions(folder_id, path);
+        if (!announced) return tl::unexpected(announced.error());
+        PathInput input;
+        input.local = *local;
+        bool remote_live = false;
+        for (AnnouncedRecord& record : *announced) {
+            remote_live = remote_live || !record.record.deleted;
+            input.remotes.push_back(RemoteVersion{record.device, std::move(record.record)});
+        }
+        const PathStep single = plan_path(path, input, context);
+        // A local delete of a file no peer has is nothing to revert.
+        if (single.local_change && !(input.local && input.local->deleted && !remote_live))
+            batch.local_changes.push_back(path);
+        if (single.needs_override) batch.needs_override.push_back(path);
+        locals[path] = *local;
+        inputs.emplace_back(path, std::move(input));
+    }
+    for (PathStep& step : plan_paths(inputs, context)) {
+        PlannedStep planned;
+        planned.local = locals[step.path];
+        if (step.rename_from) planned.from_local = locals[step.rename_from->path];
+        planned.step = std::move(step);
+        batch.steps.push_back(std::move(planned));
+    }
+    return batch;
+}
+
+FileUpdate applied_record(const FileRecord& target, const FileStat& stat) {
+    FileUpdate update{target, target.deleted ? 0 : stat.inode};
+    update.record.sequence = Sequence{};
+    if (!target.deleted) {
+        update.record.mtime_ns = stat.mtime_ns;
+        update.record.mode = stat.mode;
+    }
+    return update;
+}
+
+Result<void> prepare_step(FolderWriter& writer, Store& store, const std::string& folder_id,
+                          const PlannedStep& planned, ShortId local, std::vector<FileUpdate>& out) {
+    const PathStep& step = planned.step;
+    auto same = writer.check_unchanged(step.path, planned.local);
+    if (!same) return tl::unexpected(same.error());
+    if (!*same) return changed(step.path);
+    if (step.kind == StepKind::rename && step.rename_from) {
+        auto from_same = writer.check_unchanged(step.rename_from->path, planned.from_local);
+        if (!from_same) return tl::unexpected(from_same.error());
+        if (!*from_same) return changed(step.rename_from->path);
+    }
+    if (!step.conflict_copy || !planned.local || planned.local->deleted) return {};
+    auto kept = writer.keep_conflict_copy(step.path, *step.conflict_copy);
+    if (!kept) return tl::unexpected(kept.error());
+    FileRecord copy = *planned.local;
+    copy.path = *step.conflict_copy;
+    copy.version = VersionVector{};
+    auto existing = store.get_file(folder_id, copy.path);
+    if (existing && *existing) copy.version = (*existing)->version;
+    copy.version.increment(local);
+    copy.modified_by = local;
+    out.push_back(applied_record(copy, *kept));
+    return {};
+}
+
+Result<std::vector<FileUpdate>> apply_local_step(FolderWriter& writer, Filesystem& fs, Store& store,
+                                                 const std::string& folder_id,
+                                                 const PlannedStep& planned, ShortId local) {
+    std::vector<FileUpdate> out;
+    if (auto prepared = prepare_step(writer, store, folder_id, planned, local, out); !prepared)
+        return tl::unexpected(prepared.error());
+    const FileRecord& target = planned.step.target;
+    Result<FileStat> stat = fail(Errc::invalid_argument, "no step");
+    switch (planned.step.kind) {
+        case StepKind::adopt:
+            if (target.deleted) {
+                out.push_back(FileUpdate{target, 0});
+                return out;
+            }
+            stat = fs.lstat(target.path);
+            break;
+        case StepKind::set_metadata: stat = writer.set_metadata(target); break;
+        case StepKind::make_directory: stat = writer.make_directory(target); break;
+        case StepKind::make_symlink: stat = writer.make_symlink(target); break;
+        case StepKind::rename:
+            if (!planned.step.rename_from)
+                return fail(Errc::invalid_argument,
+                            printable_path(target.path) + ": rename step without a source");
+            stat = writer.rename(planned.step.rename_from->path, target);
+            if (stat) out.push_back(FileUpdate{*planned.step.rename_from, 0});
+            break;
+        case StepKind::remove:
+            if (auto removed = writer.remove(target.path); !removed)
+                return tl::unexpected(removed.error());
+            out.push_back(FileUpdate{target, 0});
+            return out;
+        case StepKind::none:
+        case StepKind::write_file:
+            return fail(Errc::invalid_argument, printable_path(target.path) + ": " +
+                                                    step_kind_name(planned.step.kind) +
+                                                    " is not a local step");
+    }
+    if (!stat) return tl::unexpected(stat.error());
+    out.push_back(applied_record(target, *stat));
+    return out;
+}
+
+std::optional<PlannedStep> revert_step(const std::string& path,
+                                       const std::optional<FileRecord>& local,
+                                       const std::vector<RemoteVersion>& remotes,
+                                       ShortId local_device) {
+    if (!local) return std::nullopt;
+    PlannedStep planned;
+    planned.local = local;
+    PathStep& step = planned.step;
+    step.path = path;
+    if (remotes.empty()) {  // a local addition: remove it
+        if (local->deleted) return std::nullopt;
+        step.kind = StepKind::remove;
+        step.target = *local;
+        step.target.deleted = true;
+        step.target.size = 0;
+        step.target.chunks.clear();
+        step.target.symlink_target.clear();
+        return planned;
+    }
+    FileRecord target = global_version(path, std::nullopt, remotes, local_device);
+    // Newer than the local change, with the global content: every device adopts it.
+    target.version = target.version.merged(local->version);
+    const bool live_here = !local->deleted;
+    if (target.deleted) {
+        step.kind = live_here ? StepKind::remove : StepKind::adopt;
+    } else if (live_here && same_content(*local, target)) {
+        step.kind = StepKind::set_metadata;
+    } else if (target.kind == FileKind::directory) {
+        step.kind = StepKind::make_directory;
+    } else if (target.kind == FileKind::symlink) {
+        step.kind = StepKind::make_symlink;
+    } else {
+        step.kind = StepKind::write_file;
+        for (const RemoteVersion& remote : remotes)
+            if (same_content(remote.record, target)) step.sources.push_back(remote.device);
+    }
+    step.target = std::move(target);
+    return planned;
+}
+
+}  // namespace ferry::engine_detail

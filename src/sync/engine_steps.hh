@@ -1,0 +1,60 @@
+// The blocking half of pulling: planning a batch of paths from the store,
+// and applying the steps that need no data from peers through the
+// FolderWriter.
+//
+// Every step first checks that the disk still matches the local record it
+// was planned against (FolderWriter::check_unchanged); if not it fails with
+// Errc::changed and the engine rescans and plans the path again, so a local
+// edit is never overwritten. A step returns the records to store: its
+// target (with the times and mode the disk now has, so the next scan finds
+// it unchanged) and, for a conflict, the kept copy as a new local file.
+//
+// Thread rule: blocking; called on worker threads.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/planner.hh"
+#include "store/store.hh"
+#include "sync/engine_impl.hh"
+#include "sync/folder_writer.hh"
+
+namespace ferry::engine_detail {
+
+struct PlannedBatch {
+    std::vector<PlannedStep> steps;           // in the planner's order
+    std::vector<std::string> local_changes;   // receive-only
+    std::vector<std::string> needs_override;  // send-only
+};
+
+// The global version of a path: the candidate newer than or equal to all
+// others, else (concurrent versions) the planner's winner.
+FileRecord global_version(std::string_view path, const std::optional<FileRecord>& local,
+                          const std::vector<RemoteVersion>& remotes, ShortId local_device);
+
+Result<PlannedBatch> plan_batch(Store& store, const std::string& folder_id,
+                                const std::vector<std::string>& paths, const PlanContext& context);
+
+// The record stored after a step: `target` with what the disk says.
+FileUpdate applied_record(const FileRecord& target, const FileStat& stat);
+
+// Checks the disk against planned.local, then keeps the conflict copy if the
+// step asks for one (its record goes to `out`).
+Result<void> prepare_step(FolderWriter& writer, Store& store, const std::string& folder_id,
+                          const PlannedStep& planned, ShortId local, std::vector<FileUpdate>& out);
+
+// Every kind but write_file.
+Result<std::vector<FileUpdate>> apply_local_step(FolderWriter& writer, Filesystem& fs, Store& store,
+                                                 const std::string& folder_id,
+                                                 const PlannedStep& planned, ShortId local);
+
+// The step that puts back the global version of a receive-only local change
+// (`ferry folder revert`), or nullopt when there is nothing to put back.
+std::optional<PlannedStep> revert_step(const std::string& path,
+                                       const std::optional<FileRecord>& local,
+                                       const std::vector<RemoteVersion>& remotes,
+                                       ShortId local_device);
+
+}  // namespace ferry::engine_detail

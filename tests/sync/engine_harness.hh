@@ -1,0 +1,74 @@
+// In-process devices for engine tests: each node has a temporary folder
+// (PosixFilesystem), an in-memory store and an Engine; all engines share one
+// io_context run by the test thread and one worker pool. Nodes are linked
+// by message pipes (message_pipe.hh) or by real Connections.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <asio/io_context.hpp>
+#include <asio/thread_pool.hpp>
+
+#include "message_pipe.hh"
+#include "net/clock.hh"
+#include "store/store.hh"
+#include "sync/engine.hh"
+#include "temp_dir.hh"
+
+namespace ferry::test {
+
+inline constexpr const char* kFolderId = "shared";
+
+struct Node {
+    std::string name;
+    PublicKey key{};
+    DeviceId id;
+    TempDir dir;
+    std::unique_ptr<Store> store;
+    std::unique_ptr<Engine> engine;
+
+    std::string root() const { return dir.path(); }
+    std::string path(const std::string& rel) const { return dir / rel; }
+    FolderStatus folder_status() const;
+};
+
+// What a folder holds, for comparing devices: relative path -> kind, mode
+// and content (or symlink target). `.ferry/` and temporary files are left out.
+std::map<std::string, std::string> tree_of(const std::string& root);
+
+void write_file(const std::string& path, const std::string& content, unsigned mode = 0644);
+std::string read_file(const std::string& path);
+// Deterministic pseudo-random bytes (incompressible, many chunks).
+std::string random_bytes(std::size_t size, std::uint64_t seed);
+
+class TestCluster {
+public:
+    TestCluster();
+    ~TestCluster();
+
+    Node& add(const std::string& name, FolderMode mode = FolderMode::send_receive);
+    // Links two nodes by a message pipe; returns (a's end, b's end).
+    std::pair<std::shared_ptr<PipeEnd>, std::shared_ptr<PipeEnd>> link(Node& a, Node& b);
+
+    // Runs the io_context until `done` holds (checked every few ms) or
+    // `limit` passes; returns whether it holds.
+    bool run_until(const std::function<bool()>& done,
+                   std::chrono::seconds limit = std::chrono::seconds(30));
+    // Rescans every node, then runs until every engine is in sync and every
+    // folder holds the same tree.
+    bool settle(std::chrono::seconds limit = std::chrono::seconds(30));
+    bool all_in_sync() const;
+    bool trees_equal() const;
+
+    asio::io_context io;
+    asio::thread_pool pool{2};
+    SystemClock clock;
+    std::vector<std::unique_ptr<Node>> nodes;
+};
+
+}  // namespace ferry::test
