@@ -94,9 +94,15 @@ Result<void> sync_directory(const std::string& dir) {
     return {};
 }
 
-// Writes `content` to `path` with mode 0600 so that a crash leaves either the
-// old file or the complete new one.
-Result<void> write_atomically(const std::string& path, std::string_view content) {
+std::string octal_mode(mode_t mode) {
+    std::array<char, 8> buf{};
+    std::snprintf(buf.data(), buf.size(), "%04o", static_cast<unsigned>(mode & 07777));
+    return buf.data();
+}
+
+}  // namespace
+
+Result<void> write_file_atomically(const std::string& path, std::string_view content) {
     std::string dir = std::filesystem::path(path).parent_path().string();
     if (dir.empty()) dir = ".";
     std::string tmp = path + ".tmp-XXXXXX";
@@ -115,14 +121,6 @@ Result<void> write_atomically(const std::string& path, std::string_view content)
     return sync_directory(dir);
 }
 
-std::string octal_mode(mode_t mode) {
-    std::array<char, 8> buf{};
-    std::snprintf(buf.data(), buf.size(), "%04o", static_cast<unsigned>(mode & 07777));
-    return buf.data();
-}
-
-}  // namespace
-
 const char* key_role_name(KeyRole role) {
     return role == KeyRole::device ? "device" : "user";
 }
@@ -133,7 +131,7 @@ Result<void> save_key(const std::string& path, const KeyPair& key, KeyRole role)
     text.text().append(kMagic).append(role_line(role));
     text.text().append("seed ").append(to_hex(key.seed())).append("\n");
     text.text().append("public ").append(to_hex(key.public_key())).append("\n");
-    return write_atomically(path, text.text());
+    return write_file_atomically(path, text.text());
 }
 
 Result<KeyPair> load_key(const std::string& path, KeyRole role) {

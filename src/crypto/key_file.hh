@@ -21,6 +21,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include "core/error.hh"
 #include "crypto/identity.hh"
@@ -33,5 +34,10 @@ const char* key_role_name(KeyRole role);  // "device", "user"
 
 Result<void> save_key(const std::string& path, const KeyPair& key, KeyRole role);
 Result<KeyPair> load_key(const std::string& path, KeyRole role);
+
+// Writes `content` to `path` as save_key() does (mode 0600, temporary file,
+// fsync, rename, fsync of the directory): a crash leaves the old file or the
+// complete new one. Also for the other files of FERRY_HOME (device.cert).
+Result<void> write_file_atomically(const std::string& path, std::string_view content);
 
 }  // namespace ferry
