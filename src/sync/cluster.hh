@@ -52,12 +52,12 @@ struct IdentityFiles {
     std::string certificate;  // device.cert (encoded DeviceCertificate, written atomically)
 };
 
-// What changed after absorbing a peer's ClusterConfig.
 // Opens a byte stream to "host:port": TCP for join(), in-memory pipes in
 // tests and later in simulations.
 using StreamDialer =
     std::function<asio::awaitable<Result<std::unique_ptr<ByteStream>>>(const std::string& address)>;
 
+// What changed after absorbing a peer's ClusterConfig.
 struct ClusterChanges {
     std::vector<DeviceRecord> new_or_updated;  // dial these
     std::vector<PublicKey> revoked;            // drop these
@@ -79,8 +79,11 @@ public:
     const PublicKey& user_public_key() const;
 
     // The trust decision for a handshake (authorizer of net/connection.hh):
-    // certificates must chain to the user key and not be revoked; an invite
-    // credential must name an unused, unexpired invite whose secret matches.
+    // certificates must chain to the user key and not be revoked, and not be
+    // this device's own; an invite credential must name an unused, unexpired
+    // invite (its secret is checked by the connection, see invite_secret()).
+    // A refused invite makes the connection close after the handshake, which
+    // the joiner reports as a used or expired code.
     Result<void> authorize(const PeerIdentity& peer) const;
     // The secret of an invite made here, for ConnectionOptions::invite_secret
     // (nullopt when unknown or unreadable). The connection checks the
