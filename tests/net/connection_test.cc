@@ -248,7 +248,23 @@ TEST_CASE("a connection over TCP on 127.0.0.1 carries messages both ways", "[con
     REQUIRE(pair.accepted);
     CHECK((*pair.initiated)->peer_address() == address_text(acceptor.local_endpoint()));
     REQUIRE(run_bounded(f.io, exchange_both_ways(*pair.initiated, *pair.accepted)));
+
+    // A frame far larger than the socket buffers arrives whole.
+    wire::Response big;
+    big.id = 77;
+    big.data.resize(3u << 20);
+    for (std::size_t i = 0; i < big.data.size(); ++i) big.data[i] = static_cast<char>(i % 251);
+    std::optional<Result<void>> sent;
+    asio::co_spawn(
+        f.io, [&]() -> asio::awaitable<void> { sent = co_await (*pair.accepted)->send(big); },
+        asio::detached);
+    const auto got = run_bounded(f.io, (*pair.initiated)->receive());
+    REQUIRE(got);
+    CHECK(std::get<wire::Response>(*got) == big);
+    REQUIRE(run_bounded(f.io, eventually([&] { return sent.has_value(); })));
+    CHECK(*sent);
     CHECK((*pair.initiated)->bytes_out() == (*pair.accepted)->bytes_in());
+    CHECK((*pair.accepted)->bytes_out() == (*pair.initiated)->bytes_in());
 }
 
 TEST_CASE("a device of another user is refused by either side before any message",
