@@ -5,6 +5,7 @@
 
 #include <asio/co_spawn.hpp>
 #include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <filesystem>
@@ -662,4 +663,46 @@ TEST_CASE("cluster join: only a fresh home joins, and an unreachable inviter is 
         CHECK(result.error().message.find("a:1: connection refused") != std::string::npos);
         CHECK(result.error().message.find("b:2: connection refused") != std::string::npos);
     }
+}
+
+TEST_CASE("cluster join: over TCP on 127.0.0.1, past an address where nobody listens",
+          "[cluster][join]") {
+    Inviter inviter;
+    asio::io_context io;
+    const asio::ip::tcp::endpoint loopback(asio::ip::make_address("127.0.0.1"), 0);
+    asio::ip::tcp::acceptor acceptor(io, loopback);
+    const std::string address = "127.0.0.1:" + std::to_string(acceptor.local_endpoint().port());
+    std::string closed;
+    {
+        asio::ip::tcp::acceptor gone(io, loopback);
+        closed = "127.0.0.1:" + std::to_string(gone.local_endpoint().port());
+    }
+    std::optional<Result<void>> served;
+    acceptor.async_accept([&](std::error_code ec, asio::ip::tcp::socket socket) {
+        if (ec) {
+            served = fail(Errc::io, ec.message());
+            return;
+        }
+        asio::co_spawn(io, serve(*inviter.cluster, make_tcp_stream(std::move(socket))),
+                       [&](std::exception_ptr bug, Result<void> result) {
+                           served = bug ? fail(Errc::io, "exception") : std::move(result);
+                       });
+    });
+    const InviteCode code = inviter.invite({closed, address});
+    Home joiner;
+    std::optional<Result<Cluster::JoinResult>> joined;
+    asio::co_spawn(io, Cluster::join(joiner.files, *joiner.store, inviter.clock, "joiner", code),
+                   [&](std::exception_ptr bug, Result<Cluster::JoinResult> result) {
+                       joined = bug ? fail(Errc::io, "exception") : std::move(result);
+                   });
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while ((!joined || !served) && std::chrono::steady_clock::now() < deadline) {
+        io.run_one_for(std::chrono::milliseconds(100));
+    }
+    REQUIRE(joined);
+    REQUIRE_OK(*joined);
+    REQUIRE(served);
+    REQUIRE_OK(*served);
+    CHECK((*joined)->folders == std::vector<std::string>{"docs", "music"});
+    CHECK(joiner.store->devices()->size() == 2);
 }
