@@ -6,9 +6,13 @@
 #include <sstream>
 #include <stdexcept>
 
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
 #include <sys/stat.h>
 
+#include "crypto/certificate.hh"
 #include "fs/posix_filesystem.hh"
+#include "net/byte_stream.hh"
 
 namespace ferry::test {
 
@@ -84,9 +88,11 @@ TestCluster::~TestCluster() {
 Node& TestCluster::add(const std::string& name, FolderMode mode) {
     auto node = std::make_unique<Node>();
     node->name = name;
-    node->key.fill(0);
-    node->key[0] = static_cast<std::uint8_t>(nodes.size() + 1);
-    node->key[1] = 0x5a;
+    std::array<std::uint8_t, KeyPair::kSeedBytes> seed{};
+    seed[0] = static_cast<std::uint8_t>(nodes.size() + 1);
+    seed[1] = 0x5a;
+    node->keys = std::make_unique<KeyPair>(KeyPair::from_seed(seed));
+    std::copy(node->keys->public_key().begin(), node->keys->public_key().end(), node->key.begin());
     node->id = DeviceId::from_public_key(node->key);
     auto store = Store::open(":memory:");
     if (!store) throw std::runtime_error(store.error().message);
@@ -116,6 +122,42 @@ std::pair<std::shared_ptr<PipeEnd>, std::shared_ptr<PipeEnd>> TestCluster::link(
     a.engine->add_connection(ends.first, config, ignore);
     b.engine->add_connection(ends.second, config, ignore);
     return ends;
+}
+
+bool TestCluster::link_secure(Node& a, Node& b, const KeyPair& user) {
+    auto [stream_a, stream_b] = make_memory_pipe(io.get_executor());
+    const std::int64_t now = clock.now_ns();
+    Credential credential_a = DeviceCertificate::issue(user, a.key, a.name, now);
+    DeviceCertificate certificate_b = DeviceCertificate::issue(user, b.key, b.name, now);
+    Authorizer trust_all = [](const PeerIdentity&) -> Result<void> { return {}; };
+    std::optional<Result<std::shared_ptr<Connection>>> opened_a;
+    std::optional<Result<std::shared_ptr<Connection>>> opened_b;
+    // Named arguments only: GCC 12 mishandles temporaries in co_await expressions.
+    asio::co_spawn(
+        io,
+        [&]() -> asio::awaitable<void> {
+            ConnectionOptions options;
+            opened_a = co_await Connection::initiate(std::move(stream_a), *a.keys, credential_a,
+                                                     trust_all, options);
+        },
+        asio::detached);
+    asio::co_spawn(
+        io,
+        [&]() -> asio::awaitable<void> {
+            ConnectionOptions options;
+            opened_b = co_await Connection::accept(std::move(stream_b), *b.keys, certificate_b,
+                                                   trust_all, options);
+        },
+        asio::detached);
+    if (!run_until([&] { return opened_a.has_value() && opened_b.has_value(); },
+                   std::chrono::seconds(20)))
+        return false;
+    if (!*opened_a || !*opened_b) return false;
+    auto config = [] { return wire::ClusterConfig{}; };
+    auto ignore = [](const wire::ClusterConfig&) {};
+    a.engine->add_connection(**opened_a, config, ignore);
+    b.engine->add_connection(**opened_b, config, ignore);
+    return true;
 }
 
 bool TestCluster::run_until(const std::function<bool()>& done, std::chrono::seconds limit) {

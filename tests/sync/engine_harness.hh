@@ -14,6 +14,7 @@
 #include <asio/io_context.hpp>
 #include <asio/thread_pool.hpp>
 
+#include "crypto/identity.hh"
 #include "message_pipe.hh"
 #include "net/clock.hh"
 #include "store/store.hh"
@@ -26,6 +27,7 @@ inline constexpr const char* kFolderId = "shared";
 
 struct Node {
     std::string name;
+    std::unique_ptr<KeyPair> keys;  // the device key (its public half is `key`)
     PublicKey key{};
     DeviceId id;
     TempDir dir;
@@ -54,6 +56,10 @@ public:
     Node& add(const std::string& name, FolderMode mode = FolderMode::send_receive);
     // Links two nodes by a message pipe; returns (a's end, b's end).
     std::pair<std::shared_ptr<PipeEnd>, std::shared_ptr<PipeEnd>> link(Node& a, Node& b);
+
+    // Links two nodes by real secure Connections (handshake, encryption)
+    // over an in-memory byte pipe, with certificates issued by `user`.
+    bool link_secure(Node& a, Node& b, const KeyPair& user);
 
     // Runs the io_context until `done` holds (checked every few ms) or
     // `limit` passes; returns whether it holds.

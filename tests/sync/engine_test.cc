@@ -68,6 +68,20 @@ bool scan_alone(TestCluster& cluster) {
 
 }  // namespace
 
+TEST_CASE("engine: sync over real secure connections on an in-memory byte pipe", "[engine]") {
+    TestCluster cluster;
+    Node& a = cluster.add("a");
+    Node& b = cluster.add("b");
+    make_tree(a);
+    const KeyPair user = KeyPair::generate();
+    REQUIRE(cluster.link_secure(a, b, user));
+    REQUIRE(cluster.settle());
+    CHECK(tree_of(b.root()) == tree_of(a.root()));
+    write_file(b.path("back.txt"), "over the secure channel\n");
+    REQUIRE(cluster.settle());
+    CHECK(read_file(a.path("back.txt")) == "over the secure channel\n");
+}
+
 TEST_CASE("engine: initial sync between three devices, passed on through the middle one",
           "[engine]") {
     TestCluster cluster;
