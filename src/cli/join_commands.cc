@@ -77,15 +77,18 @@ int run_invite(const InviteOptions& options) {
 // Runs Cluster::join on a private io_context, bounded by kJoinDeadline.
 Result<Cluster::JoinResult> join_cluster(const Device& device, const std::string& name,
                                          const InviteCode& code) {
+    // Cluster::join is a coroutine holding references to its arguments: they
+    // must outlive io.run(), not just the co_spawn call.
     asio::io_context io;
     const SystemClock clock;
+    const IdentityFiles files = device.paths.identity_files();
     std::optional<Result<Cluster::JoinResult>> result;
     asio::steady_timer deadline(io, kJoinDeadline);
     deadline.async_wait([&](std::error_code ec) {
         if (!ec) io.stop();
     });
     asio::co_spawn(io,
-                   Cluster::join(device.paths.identity_files(), *device.store, clock, name, code),
+                   Cluster::join(files, *device.store, clock, name, code),
                    [&](std::exception_ptr bug, Result<Cluster::JoinResult> joined) {
                        result = bug ? Result<Cluster::JoinResult>(
                                           fail(Errc::io, "internal error while joining"))
