@@ -15,11 +15,19 @@ using namespace ferry::wire;
 
 // Counts the bytes this thread allocates while `g_counting` is set, so that
 // a test can show a hostile length is refused before anything is allocated.
+// Not under AddressSanitizer: it owns operator new, and memory allocated by
+// its operator new inside libstdc++ would come back to this free().
 namespace {
 thread_local bool g_counting = false;
 thread_local std::size_t g_allocated = 0;
+#ifdef __SANITIZE_ADDRESS__
+constexpr bool kCountsAllocations = false;
+#else
+constexpr bool kCountsAllocations = true;
+#endif
 }  // namespace
 
+#ifndef __SANITIZE_ADDRESS__
 // GCC 12 warns that free() meets memory from operator new; here both are ours.
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"
@@ -31,6 +39,7 @@ void* operator new(std::size_t size) {
 void operator delete(void* p) noexcept { std::free(p); }
 void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 #pragma GCC diagnostic pop
+#endif
 
 namespace {
 
@@ -675,7 +684,7 @@ TEST_CASE("hostile lengths fail before anything is allocated", "[messages]") {
         REQUIRE(!decoded);
         CHECK_THAT(decoded.error().message, Catch::Contains(c.error));
         // The error message and the reader's small path stack only.
-        CHECK(g_allocated < 1024);
+        if (kCountsAllocations) CHECK(g_allocated < 1024);
     }
 }
 
@@ -687,7 +696,7 @@ TEST_CASE("the allocation counter sees what decoding allocates", "[messages]") {
     auto decoded = decode(bytes);
     g_counting = false;
     REQUIRE(decoded);
-    CHECK(g_allocated >= (1u << 20));
+    if (kCountsAllocations) CHECK(g_allocated >= (1u << 20));
 }
 
 TEST_CASE("mutated messages never crash and accepted ones re-encode to the same bytes", "[messages]") {
