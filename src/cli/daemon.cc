@@ -73,8 +73,14 @@ Outcome<void> Daemon::start() {
     hooks.authorize = [this](const PeerIdentity& peer) { return m_cluster->authorize(peer); };
     hooks.on_connected = [this](std::shared_ptr<Connection> c) { on_connected(std::move(c)); };
     hooks.on_join = [this](std::shared_ptr<Connection> c) { on_join(std::move(c)); };
+    PeerManagerOptions peer_options;
+    // A joiner's invite proof is checked by the connection against the
+    // secret of an invite made on this device.
+    peer_options.connection.invite_secret = [this](const InviteId& id) {
+        return m_cluster->invite_secret(id);
+    };
     m_peers = std::make_unique<PeerManager>(m_io, m_cluster->device_key(), m_cluster->certificate(),
-                                            std::move(hooks));
+                                            std::move(hooks), std::move(peer_options));
     auto bound = m_peers->listen(m_options.listen);
     if (!bound) {
         return failed("cannot listen on " + m_options.listen, bound.error(),
