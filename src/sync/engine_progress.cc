@@ -3,7 +3,11 @@
 // announced. A device is in sync when, for every path, its announced
 // version is ours (a missing record and a tombstone count as the same:
 // nothing there); its completion is the share of the global state, by
-// entries and bytes, it has.
+// entries and bytes, it has. In a receive-only folder a local change that
+// no peer has is intended (it is listed, never sent): it does not make a
+// device out of sync.
+#include <algorithm>
+
 #include "sync/engine_impl.hh"
 #include "sync/engine_steps.hh"
 
@@ -31,7 +35,7 @@ struct Tally {
 Result<std::map<ShortId, DeviceFolderProgress>> evaluate_folder(Store& store,
                                                                 const std::string& folder_id,
                                                                 const std::vector<ShortId>& devices,
-                                                                ShortId local) {
+                                                                ShortId local, FolderMode mode) {
     std::map<std::string, FileRecord> locals;
     auto listed = store.for_each_file(folder_id, [&](const FileRecord& record) -> Result<void> {
         FileRecord light = record;
@@ -58,6 +62,13 @@ Result<std::map<ShortId, DeviceFolderProgress>> evaluate_folder(Store& store,
             remotes.empty() && local_record
                 ? *local_record
                 : engine_detail::global_version(path, local_copy, remotes, local);
+        const bool kept_local_change =
+            mode == FolderMode::receive_only && local_record &&
+            local_record->modified_by == local &&
+            std::none_of(remotes.begin(), remotes.end(), [&](const RemoteVersion& r) {
+                const Ordering order = r.record.version.compare(local_record->version);
+                return order == Ordering::equal || order == Ordering::newer;
+            });
         const double weight = gone(&global) ? 0.0 : 1.0 + static_cast<double>(global.size);
         total += weight;
         for (auto& [device, tally] : tallies) {
@@ -65,7 +76,7 @@ Result<std::map<ShortId, DeviceFolderProgress>> evaluate_folder(Store& store,
             for (const RemoteVersion& remote : remotes)
                 if (remote.device == device) theirs = &remote.record;
             if (same_state(theirs, &global)) tally.have += weight;
-            if (!same_state(theirs, local_record)) tally.in_sync = false;
+            if (!kept_local_change && !same_state(theirs, local_record)) tally.in_sync = false;
         }
     };
     for (const auto& [path, record] : locals)
@@ -106,8 +117,9 @@ asio::awaitable<void> Engine::Impl::evaluate(FolderPtr folder) {
     std::vector<ShortId> devices;
     for (const auto& peer : peers)
         if (peer->folders.count(folder->folder.id) != 0) devices.push_back(peer->short_id);
-    auto work = [&s = store, id = folder->folder.id, devices, device = local] {
-        return evaluate_folder(s, id, devices, device);
+    auto work = [&s = store, id = folder->folder.id, devices, device = local,
+                 mode = folder->folder.mode] {
+        return evaluate_folder(s, id, devices, device, mode);
     };
     auto progress = co_await offload(workers, std::move(work));
     folder->evaluating = false;

@@ -56,6 +56,7 @@ asio::awaitable<void> Engine::Impl::scan(FolderPtr folder) {
     };
     auto outcome = co_await offload(workers, std::move(work));
     folder->scanning = false;
+    const bool first_scan = !folder->scanned_once;
     folder->scanned_once = true;
     if (folder->removed || stopped) co_return;
     if (outcome.result) {
@@ -79,6 +80,9 @@ asio::awaitable<void> Engine::Impl::scan(FolderPtr folder) {
     } else {
         touch(folder, paths);
     }
+    // After a restart, what peers announced before it (a transfer cut by a
+    // crash, say) is still needed, though no update will touch it again.
+    if (first_scan) plan_everything(folder);
     mark_progress_stale(folder);
     check_in_sync();
 }

@@ -267,7 +267,8 @@ std::map<std::string, std::string> tree_digest(const std::string& folder) {
     std::error_code ec;
     for (auto it = fs::recursive_directory_iterator(folder, ec);
          !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
-        const std::string relative = fs::relative(it->path(), folder).string();
+        // lexically: fs::relative() would resolve a symlink to its target.
+        const std::string relative = it->path().lexically_relative(folder).string();
         const std::string name = it->path().filename().string();
         if (relative == ".ferry" || name.starts_with(".ferry-tmp.")) {
             if (it->is_directory()) it.disable_recursion_pending();
