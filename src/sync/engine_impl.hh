@@ -213,6 +213,12 @@ struct Engine::Impl : std::enable_shared_from_this<Engine::Impl> {
     asio::awaitable<void> evaluate(FolderPtr folder);
 
     // engine_modes.cc
+    using StepMaker = Result<std::vector<engine_detail::PlannedStep>> (*)(
+        Store&, const std::string&, const std::vector<std::string>&, ShortId);
+    // Hands the steps `make_steps` decides for the folder's listed paths
+    // (needs_override or local_changes) to the pull, if the folder has `required` mode.
+    Result<void> force_steps(const std::string& folder_id, FolderMode required, const char* verb,
+                             StepMaker make_steps);
     Result<void> override_folder(const std::string& folder_id);
     Result<void> revert_folder(const std::string& folder_id);
 };

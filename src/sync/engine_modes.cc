@@ -62,52 +62,39 @@ Result<std::vector<PlannedStep>> revert_steps(Store& store, const std::string& f
 
 }  // namespace
 
-Result<void> Engine::Impl::override_folder(const std::string& folder_id) {
+Result<void> Engine::Impl::force_steps(const std::string& folder_id, FolderMode required,
+                                       const char* verb, StepMaker make_steps) {
     auto folder = find_folder(folder_id);
     if (!folder) return fail(Errc::not_found, "folder " + folder_id + " is not known here");
-    if (folder->folder.mode != FolderMode::send_only)
-        return fail(Errc::invalid_argument, "folder " + folder_id + " is " +
-                                                folder_mode_name(folder->folder.mode) +
-                                                ": only a send-only folder can be overridden");
-    std::vector<std::string> paths(folder->needs_override.begin(), folder->needs_override.end());
-    spawn([](std::shared_ptr<Impl> self, FolderPtr f,
-             std::vector<std::string> p) -> asio::awaitable<void> {
-        auto work = [&s = self->store, id = f->folder.id, p, device = self->local] {
-            return override_steps(s, id, p, device);
+    if (folder->folder.mode != required)
+        return fail(Errc::invalid_argument,
+                    "folder " + folder_id + " is " + folder_mode_name(folder->folder.mode) +
+                        ": only a " + folder_mode_name(required) + " folder can be " + verb);
+    const auto& listed = required == FolderMode::send_only ? folder->needs_override
+                                                           : folder->local_changes;
+    std::vector<std::string> paths(listed.begin(), listed.end());
+    spawn([](std::shared_ptr<Impl> self, FolderPtr f, std::vector<std::string> p,
+             StepMaker make, std::string what) -> asio::awaitable<void> {
+        auto work = [&s = self->store, id = f->folder.id, p, device = self->local, make] {
+            return make(s, id, p, device);
         };
         auto steps = co_await offload(self->workers, std::move(work));
         if (!steps) {
-            f->error = "folder " + f->folder.id + ": override failed: " + steps.error().message;
+            f->error = "folder " + f->folder.id + ": " + what + " failed: " + steps.error().message;
             co_return;
         }
         for (PlannedStep& step : *steps) f->forced.push_back(std::move(step));
         self->start_pull(f);
-    }(shared_from_this(), folder, std::move(paths)));
+    }(shared_from_this(), folder, std::move(paths), make_steps, std::string(verb)));
     return {};
 }
 
+Result<void> Engine::Impl::override_folder(const std::string& folder_id) {
+    return force_steps(folder_id, FolderMode::send_only, "overridden", override_steps);
+}
+
 Result<void> Engine::Impl::revert_folder(const std::string& folder_id) {
-    auto folder = find_folder(folder_id);
-    if (!folder) return fail(Errc::not_found, "folder " + folder_id + " is not known here");
-    if (folder->folder.mode != FolderMode::receive_only)
-        return fail(Errc::invalid_argument, "folder " + folder_id + " is " +
-                                                folder_mode_name(folder->folder.mode) +
-                                                ": only a receive-only folder can be reverted");
-    std::vector<std::string> paths(folder->local_changes.begin(), folder->local_changes.end());
-    spawn([](std::shared_ptr<Impl> self, FolderPtr f,
-             std::vector<std::string> p) -> asio::awaitable<void> {
-        auto work2 = [&s = self->store, id = f->folder.id, p, device = self->local] {
-            return revert_steps(s, id, p, device);
-        };
-        auto steps = co_await offload(self->workers, std::move(work2));
-        if (!steps) {
-            f->error = "folder " + f->folder.id + ": revert failed: " + steps.error().message;
-            co_return;
-        }
-        for (PlannedStep& step : *steps) f->forced.push_back(std::move(step));
-        self->start_pull(f);
-    }(shared_from_this(), folder, std::move(paths)));
-    return {};
+    return force_steps(folder_id, FolderMode::receive_only, "reverted", revert_steps);
 }
 
 }  // namespace ferry
