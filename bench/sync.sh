@@ -79,6 +79,10 @@ mkdir -p "$work/rsync-dest"
 port=$(python3 -c "import socket; s=socket.socket(); s.bind(('127.0.0.1',0)); print(s.getsockname()[1])")
 cat > "$work/rsyncd.conf" <<CONF
 use chroot = no
+# The daemon writes as the user running the bench (as root it would drop to
+# nobody and be refused by the bench's own folders).
+uid = $(id -u)
+gid = $(id -g)
 pid file = $work/rsyncd.pid
 [bench]
   path = $work/rsync-dest
@@ -139,7 +143,6 @@ mkdir -p "$work/ferry-dest"
 FERRY_HOME=$A "$ferry" init --name bench-a >/dev/null
 FERRY_HOME=$B "$ferry" init --name bench-b >/dev/null
 FERRY_HOME=$A "$ferry" folder add "$work/src" --id bench >/dev/null
-FERRY_HOME=$B "$ferry" folder add "$work/ferry-dest" --id bench >/dev/null
 # Device a indexes its folder first (rsync reads every file too; this time is
 # reported and counted in ferry's total).
 t0=$(now)
@@ -151,6 +154,8 @@ a=$(start_daemon "$A" "$work/ferry-a.time"); pids+=("$a")
 wait_for 20 env FERRY_HOME="$A" "$ferry" status
 code=$(FERRY_HOME=$A "$ferry" invite | tail -n 1)
 FERRY_HOME=$B "$ferry" join "$code" >/dev/null
+# A device joins from a fresh home; it adds the folder after joining.
+FERRY_HOME=$B "$ferry" folder add "$work/ferry-dest" --id bench >/dev/null
 lo0=$(lo_bytes)
 t0=$(now)
 b=$(start_daemon "$B" "$work/ferry-b.time"); pids+=("$b")
