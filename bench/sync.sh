@@ -26,7 +26,15 @@ json="$BUILD/bench/sync.json"
 mkdir -p "$(dirname "$json")"
 pids=()  # the processes started here; only these are ever signalled
 cleanup() {
-  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  local status=$?
+  if [ "$status" -ne 0 ]; then  # the daemons' own words on what went wrong
+    for log in "$work"/home-*.log; do
+      [ -f "$log" ] && { echo "--- $log (last lines)" >&2; tail -n 20 "$log" >&2; }
+    done
+  fi
+  for p in "${pids[@]}"; do  # each a `time` process: its child first
+    pkill -TERM -P "$p" 2>/dev/null || true; kill -TERM "$p" 2>/dev/null || true
+  done
   for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
   rm -rf "$work"
 }
@@ -51,8 +59,28 @@ s = float(re.search(r"System time \(seconds\): ([\d.]+)", t).group(1))
 print(f"{u+s:.2f}")
 PY
 }
-rss_mb() { python3 -c "import re,sys; t=open('$1').read(); print(f\"{int(re.search(r'Maximum resident set size \(kbytes\): (\d+)', t).group(1))/1024:.1f}\")"; }
-lo_bytes() { awk '/^ *lo:/ {print $2 + $10}' /proc/net/dev; }
+rss_mb() { python3 - "$1" <<'PY'
+import sys, re
+t = open(sys.argv[1]).read()
+kib = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", t).group(1))
+print(f"{kib / 1024:.1f}")
+PY
+}
+free_port() { python3 -c "import socket; s=socket.socket(); s.bind(('127.0.0.1',0)); print(s.getsockname()[1])"; }
+# stop_timed TIMEPID NAME: stops the NAME process that our `time` process runs
+# (signalling `time` itself would leave its child running).
+stop_timed() {
+  local child; child=$(pgrep -P "$1" -x "$2" || true)
+  [ -n "$child" ] && kill -TERM "$child"
+  wait "$1" 2>/dev/null || true
+}
+lo_bytes() {  # bytes received + sent on loopback so far (awk would print 1e+09)
+  python3 -c "
+for line in open('/proc/net/dev'):
+    name, _, counters = line.partition(':')
+    if name.strip() == 'lo':
+        f = counters.split(); print(int(f[0]) + int(f[8]))"
+}
 
 echo "bench sync: generating $nsmall small files (1-64 KiB) and $nbig x 64 MiB in $work" >&2
 python3 - "$work/src" "$nsmall" "$nbig" <<'PY'
@@ -76,7 +104,7 @@ sync
 
 # ---- rsync: daemon on 127.0.0.1, client pushes ----
 mkdir -p "$work/rsync-dest"
-port=$(python3 -c "import socket; s=socket.socket(); s.bind(('127.0.0.1',0)); print(s.getsockname()[1])")
+port=$(free_port)
 cat > "$work/rsyncd.conf" <<CONF
 use chroot = no
 # The daemon writes as the user running the bench (as root it would drop to
@@ -98,6 +126,12 @@ t0=$(now)
 t1=$(now)
 rsync_wall=$(elapsed "$t0" "$t1")
 diff -r "$work/src" "$work/rsync-dest" >/dev/null || { echo "bench sync: rsync copy differs" >&2; exit 1; }
+# The daemon's CPU and RSS count the initial copy only; the edits below go to
+# a second daemon.
+stop_timed "$rsyncd" rsync; rm -f "$work/rsyncd.pid"
+rsync --daemon --no-detach --address=127.0.0.1 --port="$port" --config="$work/rsyncd.conf" &
+rsyncd=$!; pids+=("$rsyncd")
+wait_for 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$port"
 
 # rsync: rename one 64 MiB file; insert 1 KiB in the middle of a 256 MiB file.
 rsync_stat_bytes() {  # sent + received bytes of an rsync --stats run
@@ -127,17 +161,17 @@ rm -rf "$work/rsync-dest"
 
 # ---- ferry: two daemons, device b joins device a ----
 export FERRY_HOME
-start_daemon() {  # start_daemon HOME TIMEFILE: prints the pid of `time`
-  FERRY_HOME=$1 /usr/bin/time -v -o "$2" "$ferry" run --listen 127.0.0.1:0 \
+# Each daemon keeps one port across its restarts: the other device dials the
+# address it learnt first.
+port_a=$(free_port); port_b=$(free_port)
+# start_daemon HOME PORT TIMEFILE: sets $started to the pid of its `time`
+# process (not through $(...): only this shell can wait for its children).
+start_daemon() {
+  FERRY_HOME=$1 /usr/bin/time -v -o "$3" "$ferry" run --listen "127.0.0.1:$2" \
     2>>"$1.log" >/dev/null &
-  echo $!
+  started=$!; pids+=("$started")
 }
-daemon_pid() { pgrep -P "$1" -x ferry; }  # the ferry child of our `time` process
-stop_daemon() {  # stop_daemon TIMEPID
-  local child; child=$(daemon_pid "$1" || true)
-  [ -n "$child" ] && kill -TERM "$child"
-  wait "$1" 2>/dev/null || true
-}
+stop_daemon() { stop_timed "$1" ferry; }
 A="$work/home-a"; B="$work/home-b"
 mkdir -p "$work/ferry-dest"
 FERRY_HOME=$A "$ferry" init --name bench-a >/dev/null
@@ -150,7 +184,7 @@ FERRY_HOME=$A "$ferry" scan --quiet
 t1=$(now)
 ferry_scan=$(elapsed "$t0" "$t1")
 
-a=$(start_daemon "$A" "$work/ferry-a.time"); pids+=("$a")
+start_daemon "$A" "$port_a" "$work/ferry-a.time"; a=$started
 wait_for 20 env FERRY_HOME="$A" "$ferry" status
 code=$(FERRY_HOME=$A "$ferry" invite | tail -n 1)
 FERRY_HOME=$B "$ferry" join "$code" >/dev/null
@@ -158,7 +192,7 @@ FERRY_HOME=$B "$ferry" join "$code" >/dev/null
 FERRY_HOME=$B "$ferry" folder add "$work/ferry-dest" --id bench >/dev/null
 lo0=$(lo_bytes)
 t0=$(now)
-b=$(start_daemon "$B" "$work/ferry-b.time"); pids+=("$b")
+start_daemon "$B" "$port_b" "$work/ferry-b.time"; b=$started
 # Done when b holds every file and byte (checked without reading contents;
 # compared in full afterwards).
 complete() {
@@ -175,8 +209,8 @@ stop_daemon "$b"; stop_daemon "$a"
 diff -r --exclude=.ferry "$work/src" "$work/ferry-dest" >/dev/null || { echo "bench sync: ferry copy differs" >&2; exit 1; }
 
 # ferry: the same two edits, with the daemons' byte counters.
-a=$(start_daemon "$A" "$work/ferry-a2.time"); pids+=("$a")
-b=$(start_daemon "$B" "$work/ferry-b2.time"); pids+=("$b")
+start_daemon "$A" "$port_a" "$work/ferry-a2.time"; a=$started
+start_daemon "$B" "$port_b" "$work/ferry-b2.time"; b=$started
 online() { FERRY_HOME=$A "$ferry" devices --json | python3 -c "import json,sys; sys.exit(0 if all(d['online'] for d in json.load(sys.stdin)) else 1)"; }
 traffic() { FERRY_HOME=$A "$ferry" devices --json | python3 -c "import json,sys; print(sum(d['bytes_in']+d['bytes_out'] for d in json.load(sys.stdin)))"; }
 same_file() { cmp -s "$work/src/$1" "$work/ferry-dest/$1"; }
