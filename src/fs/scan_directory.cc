@@ -124,7 +124,14 @@ Result<void> DirectoryStep::run() {
 Result<void> DirectoryStep::merge(const DirEntryStat* disk, const StoredEntry* stored) {
     const StoredEntry* live = stored != nullptr && !stored->deleted ? stored : nullptr;
     const std::string path = join_path(m_dir, disk != nullptr ? disk->name : stored->name);
-    if (disk == nullptr || is_internal_path(path)) return live ? tombstone(path, *live) : Result<void>{};
+    if (is_internal_path(path)) return live ? tombstone(path, *live) : Result<void>{};
+    // An ignored path is not synced either way: what was indexed of it stays
+    // as it was (a tombstone would delete it on every other device).
+    const bool is_dir = disk != nullptr && disk->stat
+                            ? disk->stat->kind == EntryKind::directory
+                            : stored != nullptr && stored->kind == FileKind::directory;
+    if (!m_ctx.ignore.empty() && m_ctx.ignore.is_ignored_entry(path, is_dir)) return {};
+    if (disk == nullptr) return live ? tombstone(path, *live) : Result<void>{};
     if (!disk->stat) {
         if (disk->stat.error().code == Errc::not_found)  // vanished since the listing
             return live ? tombstone(path, *live) : Result<void>{};
@@ -132,8 +139,6 @@ Result<void> DirectoryStep::merge(const DirEntryStat* disk, const StoredEntry* s
         return {};
     }
     const FileStat& st = *disk->stat;
-    if (!m_ctx.ignore.empty() && m_ctx.ignore.is_ignored_entry(path, st.kind == EntryKind::directory))
-        return live ? tombstone(path, *live) : Result<void>{};
 
     // What is unchanged since it was stored had a valid name then.
     if (live != nullptr && st.kind == EntryKind::file && same_stat(*live, st)) {

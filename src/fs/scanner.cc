@@ -19,6 +19,8 @@ constexpr std::size_t kBatchSize = 1000;                // records per put_files
 constexpr std::size_t kMaxQueuedUpdates = 8 * kBatchSize;  // workers wait beyond this
 constexpr std::uint64_t kMaxIgnoreFileBytes = 1 << 20;
 
+}  // namespace
+
 Result<IgnoreMatcher> read_ignore_file(Filesystem& fs) {
     const std::string path(kIgnoreFileName);
     auto st = fs.lstat(path);
@@ -43,6 +45,8 @@ Result<IgnoreMatcher> read_ignore_file(Filesystem& fs) {
     text.resize(done);
     return IgnoreMatcher::parse(text);
 }
+
+namespace {
 
 // The work shared between the worker threads and the writing thread: a
 // stack of directories to scan, and the outputs waiting to be written.

@@ -7,9 +7,12 @@
 // its version incremented. Symlinks are recorded, never followed; special
 // files, invalid names and unreadable entries are reported as ScanIssues and
 // skipped while the rest of the scan goes on. A file that changes while it is
-// hashed is hashed again (a few times, then reported). Ignored paths
-// (.ferryignore, .ferry/, temporary files) are skipped, never descended
-// into, and, if they were indexed, become tombstones. Memory does not grow
+// hashed is hashed again (a few times, then reported). Paths that
+// .ferryignore matches are skipped and never descended into; what was
+// indexed of them before is left as it was (ignoring a path must not delete
+// it on the other devices), and changes to them are not recorded until they
+// are no longer ignored. ferry's own paths (.ferry/, temporary files) are
+// skipped too, and become tombstones if they were ever indexed. Memory does not grow
 // with file size, and per directory only that directory's entries are held.
 //
 // What is unknown is not deleted: an entry or directory that cannot be read
@@ -35,6 +38,7 @@
 #include <vector>
 
 #include "core/error.hh"
+#include "core/ignore.hh"
 #include "core/types.hh"
 #include "fs/filesystem.hh"
 #include "store/store.hh"
@@ -74,5 +78,11 @@ struct ScanResult {
 
 Result<ScanResult> scan_folder(Filesystem& fs, Store& store, std::string_view folder_id,
                                const ScanOptions& options);
+
+// The folder's ignore patterns from its .ferryignore (none when there is no
+// such file, or it is not a regular file). Fails for a file over 1 MiB or
+// one that cannot be read. The scanner and the sync engine both use it, so
+// a path one of them ignores the other ignores too.
+Result<IgnoreMatcher> read_ignore_file(Filesystem& fs);
 
 }  // namespace ferry

@@ -5,9 +5,11 @@
 // nothing there); its completion is the share of the global state, by
 // entries and bytes, it has. In a receive-only folder a local change that
 // no peer has is intended (it is listed, never sent): it does not make a
-// device out of sync.
+// device out of sync. Nor does a path this device ignores (.ferryignore): it
+// is not synced either way, so peers may differ there.
 #include <algorithm>
 
+#include "fs/scanner.hh"
 #include "sync/engine_impl.hh"
 #include "sync/engine_steps.hh"
 
@@ -35,7 +37,8 @@ struct Tally {
 Result<std::map<ShortId, DeviceFolderProgress>> evaluate_folder(Store& store,
                                                                 const std::string& folder_id,
                                                                 const std::vector<ShortId>& devices,
-                                                                ShortId local, FolderMode mode) {
+                                                                ShortId local, FolderMode mode,
+                                                                const IgnoreMatcher& ignore) {
     std::map<std::string, FileRecord> locals;
     auto listed = store.for_each_file(folder_id, [&](const FileRecord& record) -> Result<void> {
         FileRecord light = record;
@@ -56,6 +59,7 @@ Result<std::map<ShortId, DeviceFolderProgress>> evaluate_folder(Store& store,
     double total = 0;
     auto account = [&](const std::string& path, const FileRecord* local_record,
                        const std::vector<RemoteVersion>& remotes) {
+        if (engine_detail::ignored_path(ignore, path, local_record, remotes)) return;
         std::optional<FileRecord> local_copy;
         if (local_record) local_copy = *local_record;
         const FileRecord global =
@@ -117,9 +121,11 @@ asio::awaitable<void> Engine::Impl::evaluate(FolderPtr folder) {
     std::vector<ShortId> devices;
     for (const auto& peer : peers)
         if (peer->folders.count(folder->folder.id) != 0) devices.push_back(peer->short_id);
-    auto work = [&s = store, id = folder->folder.id, devices, device = local,
-                 mode = folder->folder.mode] {
-        return evaluate_folder(s, id, devices, device, mode);
+    auto work = [&s = store, f = folder, devices, device = local]()
+        -> Result<std::map<ShortId, DeviceFolderProgress>> {
+        auto ignore = read_ignore_file(*f->fs);
+        if (!ignore) return tl::unexpected(ignore.error());
+        return evaluate_folder(s, f->folder.id, devices, device, f->folder.mode, *ignore);
     };
     auto progress = co_await offload(workers, std::move(work));
     folder->evaluating = false;

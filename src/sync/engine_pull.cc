@@ -2,12 +2,16 @@
 // planner's order on the worker pool; consecutive file writes run side by
 // side (their chunk requests share the pull window). One pull or scan per
 // folder at a time, so a scan never indexes a file sync is writing.
+#include <algorithm>
+
+#include "fs/scanner.hh"
 #include "sync/engine_impl.hh"
 #include "sync/engine_steps.hh"
 
 namespace ferry {
 
 using engine_detail::offload;
+using engine_detail::PlannedBatch;
 using engine_detail::PlannedStep;
 using engine_detail::Signal;
 
@@ -74,8 +78,11 @@ asio::awaitable<void> Engine::Impl::pull(FolderPtr folder) {
             folder->dirty.erase(folder->dirty.begin());
         }
         if (!paths.empty()) {
-            auto work2 = [&s = store, id = folder->folder.id, paths, context] {
-                return engine_detail::plan_batch(s, id, paths, context);
+            auto work2 = [&s = store, f = folder, paths, context]() -> Result<PlannedBatch> {
+                // Read for every batch: a .ferryignore that sync just wrote applies at once.
+                auto ignore = read_ignore_file(*f->fs);
+                if (!ignore) return tl::unexpected(ignore.error());
+                return engine_detail::plan_batch(s, f->folder.id, paths, context, *ignore);
             };
             auto batch = co_await offload(workers, std::move(work2));
             if (!batch) {
@@ -96,8 +103,14 @@ asio::awaitable<void> Engine::Impl::pull(FolderPtr folder) {
                     planned.step.kind == StepKind::write_file ? planned.step.target.size : 0;
             steps = std::move(batch->steps);
         }
+        // Ignore patterns that sync changes may release any path.
+        const bool patterns_changed =
+            std::any_of(steps.begin(), steps.end(), [](const PlannedStep& planned) {
+                return planned.step.path == kIgnoreFileName;
+            });
         co_await apply_steps(folder, std::move(steps));
         co_await flush_applied(folder);
+        if (patterns_changed) plan_everything(folder);
         folder->dirty.insert(replan.begin(), replan.end());
     }
     folder->pulling = false;

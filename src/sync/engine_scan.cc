@@ -1,6 +1,8 @@
 // Scans: every rescan_interval and on request, on the worker pool, never
 // while the folder is being pulled. After a scan the records it wrote are
 // planned (a local edit may conflict with a peer's) and sent to peers.
+#include <algorithm>
+
 #include "fs/scanner.hh"
 #include "sync/engine_impl.hh"
 
@@ -81,8 +83,10 @@ asio::awaitable<void> Engine::Impl::scan(FolderPtr folder) {
         touch(folder, paths);
     }
     // After a restart, what peers announced before it (a transfer cut by a
-    // crash, say) is still needed, though no update will touch it again.
-    if (first_scan) plan_everything(folder);
+    // crash, say) is still needed, though no update will touch it again; and
+    // new ignore patterns may have released any path.
+    if (first_scan || std::find(paths.begin(), paths.end(), kIgnoreFileName) != paths.end())
+        plan_everything(folder);
     mark_progress_stale(folder);
     check_in_sync();
 }

@@ -42,8 +42,18 @@ FileRecord global_version(std::string_view path, const std::optional<FileRecord>
         .target;
 }
 
+bool ignored_path(const IgnoreMatcher& ignore, const std::string& path, const FileRecord* local,
+                  const std::vector<RemoteVersion>& remotes) {
+    if (ignore.empty()) return false;
+    bool is_dir = local != nullptr && local->kind == FileKind::directory;
+    for (const RemoteVersion& remote : remotes)
+        is_dir = is_dir || remote.record.kind == FileKind::directory;
+    return ignore.is_ignored(path, is_dir);
+}
+
 Result<PlannedBatch> plan_batch(Store& store, const std::string& folder_id,
-                                const std::vector<std::string>& paths, const PlanContext& context) {
+                                const std::vector<std::string>& paths, const PlanContext& context,
+                                const IgnoreMatcher& ignore) {
     std::vector<std::pair<std::string, PathInput>> inputs;
     inputs.reserve(paths.size());
     std::map<std::string, std::optional<FileRecord>> locals;
@@ -60,6 +70,8 @@ Result<PlannedBatch> plan_batch(Store& store, const std::string& folder_id,
             remote_live = remote_live || !record.record.deleted;
             input.remotes.push_back(RemoteVersion{record.device, std::move(record.record)});
         }
+        if (ignored_path(ignore, path, input.local ? &*input.local : nullptr, input.remotes))
+            continue;
         const PathStep single = plan_path(path, input, context);
         // A local delete of a file no peer has is nothing to revert.
         if (single.local_change && !(input.local && input.local->deleted && !remote_live))

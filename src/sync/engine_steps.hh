@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "core/ignore.hh"
 #include "core/planner.hh"
 #include "store/store.hh"
 #include "sync/engine_impl.hh"
@@ -34,8 +35,15 @@ struct PlannedBatch {
 FileRecord global_version(std::string_view path, const std::optional<FileRecord>& local,
                           const std::vector<RemoteVersion>& remotes, ShortId local_device);
 
+// Whether `ignore` matches `path`, a directory if any of its records is one.
+bool ignored_path(const IgnoreMatcher& ignore, const std::string& path, const FileRecord* local,
+                  const std::vector<RemoteVersion>& remotes);
+
+// Plans `paths`, leaving out those `ignore` matches (.ferryignore: an ignored
+// path is neither written nor deleted by sync).
 Result<PlannedBatch> plan_batch(Store& store, const std::string& folder_id,
-                                const std::vector<std::string>& paths, const PlanContext& context);
+                                const std::vector<std::string>& paths, const PlanContext& context,
+                                const IgnoreMatcher& ignore);
 
 // The record stored after a step: `target` with what the disk says.
 FileUpdate applied_record(const FileRecord& target, const FileStat& stat);

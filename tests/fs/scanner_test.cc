@@ -332,18 +332,30 @@ TEMPLATE_TEST_CASE("scanner: .ferryignore and .ferry/ are respected", "[scanner]
     CHECK(result.issues.empty());
     CHECK(counting.count(FsOp::scan_dir) == 1);  // never went into build/ or .ferry/
 
-    // Ignoring what was indexed turns it into tombstones.
+    // Ignoring what was indexed leaves its records as they were: neither
+    // changes nor deletes of an ignored path are recorded (a tombstone would
+    // delete it on every other device).
     put(t.fs, "notes.log", "log");
     REQUIRE(t.fs.make_dir("logs", 0755));
     put(t.fs, "logs/1.log", "log");
     scan(t.fs, *store);
-    CHECK(!record(*store, "logs/1.log").deleted);
+    const FileRecord notes = record(*store, "notes.log");
+    const FileRecord log = record(*store, "logs/1.log");
     put(t.fs, ".ferryignore", "*.tmp\nbuild/\n*.log\nlogs/\n");
+    put(t.fs, "notes.log", "changed while ignored");
+    REQUIRE(t.fs.remove("logs/1.log"));
     const ScanResult again = scan(t.fs, *store);
-    CHECK(record(*store, "notes.log").deleted);
-    CHECK(record(*store, "logs").deleted);
+    CHECK(again.deleted == 0);
+    CHECK(record(*store, "notes.log") == notes);
+    CHECK(record(*store, "logs/1.log") == log);
+    CHECK(!record(*store, "logs").deleted);
+
+    // No longer ignored: the scan records what happened meanwhile.
+    put(t.fs, ".ferryignore", "*.tmp\nbuild/\n");
+    const ScanResult after = scan(t.fs, *store);
+    CHECK(record(*store, "notes.log").version.compare(notes.version) == Ordering::newer);
     CHECK(record(*store, "logs/1.log").deleted);
-    CHECK(again.deleted == 3);
+    CHECK(after.deleted == 1);
 }
 
 TEMPLATE_TEST_CASE("scanner: special files and invalid names are reported and skipped", "[scanner]",
