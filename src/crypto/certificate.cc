@@ -53,9 +53,18 @@ Signature sign_with_domain(const KeyPair& key, std::string_view domain, const st
     return key.sign(as_bytes(message));
 }
 
-Result<void> verify_with_domain(const PublicKey& signer, std::string_view domain,
-                                const std::string& fields, const Signature& signature,
-                                const std::string& what) {
+// What verify() checks of a certificate and of a revocation alike: that
+// `signer` is the expected user key, then that `signature` is its signature
+// of the domain prefix and the fields.
+Result<void> verify_signed(const PublicKey& signer, const PublicKey& expected_user_key,
+                           std::string_view domain, const std::string& fields,
+                           const Signature& signature, const std::string& what) {
+    if (sodium_memcmp(signer.data(), expected_user_key.data(), signer.size()) != 0) {
+        return fail(Errc::permission_denied,
+                    what +
+                        " is signed by another user's key, not this user's: it belongs to "
+                        "someone else's devices");
+    }
     crypto_detail::ensure_sodium();
     const std::string message = std::string(domain) + fields;
     if (crypto_sign_verify_detached(signature.data(),
@@ -67,19 +76,26 @@ Result<void> verify_with_domain(const PublicKey& signer, std::string_view domain
     return {};
 }
 
-Result<void> check_signer(const PublicKey& claimed, const PublicKey& expected,
-                          const std::string& what) {
-    if (sodium_memcmp(claimed.data(), expected.data(), claimed.size()) != 0) {
-        return fail(Errc::permission_denied,
-                    what +
-                        " is signed by another user's key, not this user's: it belongs to "
-                        "someone else's devices");
-    }
-    return {};
+// The encoding of a signed value: its fields, then the signature.
+std::string with_signature(std::string fields, const Signature& signature) {
+    append_bytes(fields, signature);
+    return fields;
 }
 
 tl::unexpected<Error> corrupt(const std::string& what, const std::string& problem) {
     return fail(Errc::corrupt, what + " is malformed: " + problem);
+}
+
+// Reads the version byte both encodings start with: corrupt unless it is
+// the one this ferry reads.
+Result<void> read_format_version(ByteReader& in, const std::string& what) {
+    std::uint64_t version = 0;
+    if (!in.read_be(1, version)) return corrupt(what, "it is empty");
+    if (version != kFormatVersion) {
+        return corrupt(what, "unknown format version " + std::to_string(version) +
+                                 " (this ferry reads version 1; update ferry)");
+    }
+    return {};
 }
 
 }  // namespace
@@ -121,27 +137,19 @@ DeviceCertificate DeviceCertificate::issue(const KeyPair& user, const PublicKey&
 }
 
 Result<void> DeviceCertificate::verify(const PublicKey& expected_user_key) const {
-    const std::string what = "the certificate of " + describe_device(device_key);
-    if (auto ok = check_signer(user_key, expected_user_key, what); !ok) return ok;
-    return verify_with_domain(user_key, kCertificateDomain, certificate_fields(*this), signature,
-                              what);
+    return verify_signed(user_key, expected_user_key, kCertificateDomain,
+                         certificate_fields(*this), signature,
+                         "the certificate of " + describe_device(device_key));
 }
 
 std::string DeviceCertificate::encode() const {
-    std::string out = certificate_fields(*this);
-    append_bytes(out, signature);
-    return out;
+    return with_signature(certificate_fields(*this), signature);
 }
 
 Result<DeviceCertificate> DeviceCertificate::decode(std::span<const std::uint8_t> bytes) {
     const std::string what = "device certificate";
     ByteReader in(bytes);
-    std::uint64_t version = 0;
-    if (!in.read_be(1, version)) return corrupt(what, "it is empty");
-    if (version != kFormatVersion) {
-        return corrupt(what, "unknown format version " + std::to_string(version) +
-                                 " (this ferry reads version 1; update ferry)");
-    }
+    if (auto ok = read_format_version(in, what); !ok) return tl::unexpected(ok.error());
     DeviceCertificate c;
     std::uint64_t issued = 0;
     std::uint64_t name_size = 0;
@@ -170,27 +178,18 @@ Revocation Revocation::issue(const KeyPair& user, const PublicKey& device_key,
 }
 
 Result<void> Revocation::verify(const PublicKey& expected_user_key) const {
-    const std::string what = "the revocation of " + describe_device(device_key);
-    if (auto ok = check_signer(user_key, expected_user_key, what); !ok) return ok;
-    return verify_with_domain(user_key, kRevocationDomain, revocation_fields(*this), signature,
-                              what);
+    return verify_signed(user_key, expected_user_key, kRevocationDomain, revocation_fields(*this),
+                         signature, "the revocation of " + describe_device(device_key));
 }
 
 std::string Revocation::encode() const {
-    std::string out = revocation_fields(*this);
-    append_bytes(out, signature);
-    return out;
+    return with_signature(revocation_fields(*this), signature);
 }
 
 Result<Revocation> Revocation::decode(std::span<const std::uint8_t> bytes) {
     const std::string what = "revocation";
     ByteReader in(bytes);
-    std::uint64_t version = 0;
-    if (!in.read_be(1, version)) return corrupt(what, "it is empty");
-    if (version != kFormatVersion) {
-        return corrupt(what, "unknown format version " + std::to_string(version) +
-                                 " (this ferry reads version 1; update ferry)");
-    }
+    if (auto ok = read_format_version(in, what); !ok) return tl::unexpected(ok.error());
     if (bytes.size() != kRevocationBytes) {
         return corrupt(what, std::to_string(bytes.size()) + " bytes, expected " +
                                  std::to_string(kRevocationBytes));

@@ -17,7 +17,6 @@ using sqlite::Transaction;
 using store::bytes_of;
 using store::check_path;
 using store::error_of;
-using store::k_page_rows;
 using store::split_path;
 
 // Rows per chunk-lookup era (see the chunks table in migrations.cc). Smaller
@@ -48,11 +47,7 @@ Result<void> store::prepare_file_statements(store::State& impl) {
     auto& db = *impl.db;
     const std::string select_records =
         std::string("SELECT ") + k_record_columns + " FROM " + k_record_tables;
-    const struct {
-        Statement* stmt;
-        std::string sql;
-        const char* purpose;
-    } statements[] = {
+    const store::StatementSpec statements[] = {
         {&impl.file_key,
          "SELECT files.id, chunk_lists.chunks, chunk_lists.era FROM files "
          "LEFT JOIN chunk_lists ON chunk_lists.file = files.id "
@@ -104,11 +99,7 @@ Result<void> store::prepare_file_statements(store::State& impl) {
          "JOIN folders ON folders.id = files.folder WHERE chunk_lists.file = ?",
          "read the file holding a chunk"},
     };
-    for (const auto& s : statements) {
-        auto stmt = db.prepare(s.sql, s.purpose);
-        if (!stmt) return error_of(stmt);
-        *s.stmt = std::move(*stmt);
-    }
+    if (auto ok = store::prepare_all(db, statements); !ok) return ok;
 
     auto last_id = db.prepare("SELECT coalesce(max(id), 0) FROM files", "read the last file number");
     if (!last_id) return error_of(last_id);
@@ -156,6 +147,49 @@ Result<FileRecord> store::read_record(const store::State& impl, const Statement&
     record.sequence = Sequence{row.column_int(first + 10)};
     record.modified_by = ShortId{static_cast<std::uint64_t>(row.column_int(first + 11))};
     return record;
+}
+
+void store::bind_record(Statement& write, int first, const FileRecord& record,
+                        std::int64_t sequence) {
+    write.bind_int(first, static_cast<std::int64_t>(record.kind));
+    write.bind_int(first + 1, static_cast<std::int64_t>(record.size));
+    write.bind_int(first + 2, record.mtime_ns);
+    write.bind_int(first + 3, record.mode);
+    write.bind_int(first + 4, record.deleted ? 1 : 0);
+    write.bind_blob(first + 5, record.version.encode());
+    write.bind_text(first + 6, record.symlink_target);
+    write.bind_int(first + 7, sequence);
+    write.bind_int(first + 8, static_cast<std::int64_t>(record.modified_by.value));
+}
+
+Result<void> store::bind_path(store::State& impl, Statement& stmt, std::string_view folder_id,
+                              std::string_view path) {
+    auto folder = impl.folder(folder_id);
+    if (!folder) return error_of(folder);
+    const auto parts = split_path(path);
+    stmt.bind_int(1, folder->rowid);
+    stmt.bind_text(2, parts.parent);
+    stmt.bind_text(3, parts.name);
+    return {};
+}
+
+Result<std::optional<FileRecord>> store::step_record(const store::State& impl, Statement& stmt,
+                                                     std::string_view folder_id) {
+    auto row = stmt.step();
+    if (!row) return error_of(row);
+    if (!*row) return std::optional<FileRecord>();
+    auto record = read_record(impl, stmt, 0, folder_id);
+    if (!record) return error_of(record);
+    return std::optional<FileRecord>(std::move(*record));
+}
+
+Result<void> store::prepare_all(sqlite::Database& db, std::span<const StatementSpec> specs) {
+    for (const auto& spec : specs) {
+        auto stmt = db.prepare(spec.sql, spec.purpose);
+        if (!stmt) return error_of(stmt);
+        *spec.stmt = std::move(*stmt);
+    }
+    return {};
 }
 
 namespace {
@@ -235,15 +269,7 @@ Result<void> put_file(store::State& impl, std::int64_t folder, std::int64_t sequ
     write.bind_int(1, folder);
     write.bind_text(2, parts.parent);
     write.bind_text(3, parts.name);
-    write.bind_int(4, static_cast<std::int64_t>(record.kind));
-    write.bind_int(5, static_cast<std::int64_t>(record.size));
-    write.bind_int(6, record.mtime_ns);
-    write.bind_int(7, record.mode);
-    write.bind_int(8, record.deleted ? 1 : 0);
-    write.bind_blob(9, record.version.encode());
-    write.bind_text(10, record.symlink_target);
-    write.bind_int(11, sequence);
-    write.bind_int(12, static_cast<std::int64_t>(record.modified_by.value));
+    store::bind_record(write, 4, record, sequence);
     write.bind_int(13, static_cast<std::int64_t>(update.inode));
     if (auto ok = write.run(); !ok) return ok;
     if (chunks_unchanged) return {};
@@ -328,19 +354,9 @@ Result<std::optional<FileRecord>> Store::get_file(std::string_view folder_id,
                                                   std::string_view path) {
     std::lock_guard lock(m_impl->mutex);
     auto& impl = *m_impl;
-    auto folder = impl.folder(folder_id);
-    if (!folder) return error_of(folder);
-    const auto parts = split_path(path);
     ResetOnExit reset(impl.get_file);
-    impl.get_file.bind_int(1, folder->rowid);
-    impl.get_file.bind_text(2, parts.parent);
-    impl.get_file.bind_text(3, parts.name);
-    auto row = impl.get_file.step();
-    if (!row) return error_of(row);
-    if (!*row) return std::optional<FileRecord>();
-    auto record = store::read_record(impl, impl.get_file, 0, folder_id);
-    if (!record) return error_of(record);
-    return std::optional<FileRecord>(std::move(*record));
+    if (auto ok = store::bind_path(impl, impl.get_file, folder_id, path); !ok) return error_of(ok);
+    return store::step_record(impl, impl.get_file, folder_id);
 }
 
 Result<std::vector<FileRecord>> Store::files_since(std::string_view folder_id, Sequence after,
@@ -367,38 +383,13 @@ Result<std::vector<FileRecord>> Store::files_since(std::string_view folder_id, S
 
 Result<void> Store::for_each_file(std::string_view folder_id,
                                   const std::function<Result<void>(const FileRecord&)>& fn) {
-    // Pages follow the key order, so each one starts with a seek.
-    std::string last_parent;
-    std::string last_name;
-    for (;;) {
-        std::vector<FileRecord> page;
-        {
-            std::lock_guard lock(m_impl->mutex);
-            auto& impl = *m_impl;
-            auto folder = impl.folder(folder_id);
-            if (!folder) return error_of(folder);
-            ResetOnExit reset(impl.files_page);
-            impl.files_page.bind_int(1, folder->rowid);
-            impl.files_page.bind_text(2, last_parent);
-            impl.files_page.bind_text(3, last_name);
-            impl.files_page.bind_int(4, k_page_rows);
-            for (;;) {
-                auto row = impl.files_page.step();
-                if (!row) return error_of(row);
-                if (!*row) break;
-                last_parent = impl.files_page.column_text(0);
-                last_name = impl.files_page.column_text(1);
-                auto record = store::read_record(impl, impl.files_page, 0, folder_id);
-                if (!record) return error_of(record);
-                page.push_back(std::move(*record));
-            }
-        }
-        if (page.empty()) return {};
-        // Outside the lock: fn may call the store.
-        for (const auto& record : page) {
-            if (auto ok = fn(record); !ok) return ok;
-        }
-    }
+    auto& impl = *m_impl;
+    return store::for_each_paged(
+        impl, impl.files_page, folder_id,
+        [&impl, folder_id](const Statement& row) {
+            return store::read_record(impl, row, 0, folder_id);
+        },
+        fn);
 }
 
 Result<std::vector<ChunkLocation>> Store::find_chunk(const ChunkHash& hash, std::size_t limit) {

@@ -8,9 +8,13 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
+#include <type_traits>
+#include <utility>
+#include <vector>
 
 #include "store/sqlite.hh"
 #include "store/store.hh"
@@ -116,6 +120,72 @@ inline constexpr const char* k_record_tables =
 // Decodes a row selected with k_record_columns starting at column `first`.
 Result<FileRecord> read_record(const State& impl, const sqlite::Statement& row, int first,
                                std::string_view folder_id);
+
+// Binds the record's columns from kind to modified_by, in the order of
+// k_record_columns (without the chunks), to parameters `first`..`first` + 8;
+// `sequence` is the one the record is stored with.
+void bind_record(sqlite::Statement& write, int first, const FileRecord& record,
+                 std::int64_t sequence);
+
+// Binds ?1 to the folder's row id and ?2, ?3 to the parent and name of
+// `path`: how the statements that look up one path are keyed. not_found when
+// there is no such folder.
+Result<void> bind_path(State& impl, sqlite::Statement& stmt, std::string_view folder_id,
+                       std::string_view path);
+
+// Steps `stmt` once: the record its row holds from column 0 on, or nullopt
+// when it has none.
+Result<std::optional<FileRecord>> step_record(const State& impl, sqlite::Statement& stmt,
+                                              std::string_view folder_id);
+
+// A statement prepared once at open, into the member `stmt` points to.
+struct StatementSpec {
+    sqlite::Statement* stmt;
+    std::string sql;
+    const char* purpose;
+};
+Result<void> prepare_all(sqlite::Database& db, std::span<const StatementSpec> specs);
+
+// Walks the rows of `page` a page per lock hold, so that a long walk never
+// blocks the store for long. `page` takes ?1 the folder's row id, ?2 and ?3
+// the parent and name of the last row seen (it seeks past them: keyset
+// paging), ?4 the page size, and returns the parent and name as columns 0
+// and 1. `read` makes a value of each row under the lock; `fn` is called on
+// each value outside it, as it may call the store.
+template <class Read, class Fn>
+Result<void> for_each_paged(State& impl, sqlite::Statement& page, std::string_view folder_id,
+                            const Read& read, const Fn& fn) {
+    using Value = typename std::invoke_result_t<Read&, const sqlite::Statement&>::value_type;
+    std::string last_parent;
+    std::string last_name;
+    for (;;) {
+        std::vector<Value> values;
+        {
+            std::lock_guard lock(impl.mutex);
+            auto folder = impl.folder(folder_id);
+            if (!folder) return error_of(folder);
+            sqlite::ResetOnExit reset(page);
+            page.bind_int(1, folder->rowid);
+            page.bind_text(2, last_parent);
+            page.bind_text(3, last_name);
+            page.bind_int(4, k_page_rows);
+            for (;;) {
+                auto row = page.step();
+                if (!row) return error_of(row);
+                if (!*row) break;
+                last_parent = page.column_text(0);
+                last_name = page.column_text(1);
+                auto value = read(std::as_const(page));
+                if (!value) return error_of(value);
+                values.push_back(std::move(*value));
+            }
+        }
+        if (values.empty()) return {};
+        for (const auto& value : values) {
+            if (auto ok = fn(value); !ok) return ok;
+        }
+    }
+}
 
 // Prepares the file and chunk statements (store_files.cc) and loads the era state.
 Result<void> prepare_file_statements(State& impl);

@@ -12,7 +12,6 @@ namespace {
 using sqlite::ResetOnExit;
 using sqlite::Statement;
 using sqlite::Transaction;
-using store::bytes_of;
 using store::error_of;
 
 // A device key in messages: its first 8 bytes (enough to tell the user's

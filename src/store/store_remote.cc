@@ -18,7 +18,6 @@ using sqlite::Transaction;
 using store::bytes_of;
 using store::check_path;
 using store::error_of;
-using store::k_page_rows;
 using store::split_path;
 
 // The columns read_record() expects (the order of k_record_columns), from
@@ -77,15 +76,7 @@ Result<void> put_one(store::State& impl, std::int64_t folder, std::int64_t devic
     write.bind_text(2, parts.parent);
     write.bind_text(3, parts.name);
     write.bind_int(4, device);
-    write.bind_int(5, static_cast<std::int64_t>(record.kind));
-    write.bind_int(6, static_cast<std::int64_t>(record.size));
-    write.bind_int(7, record.mtime_ns);
-    write.bind_int(8, record.mode);
-    write.bind_int(9, record.deleted ? 1 : 0);
-    write.bind_blob(10, record.version.encode());
-    write.bind_text(11, record.symlink_target);
-    write.bind_int(12, record.sequence.value);
-    write.bind_int(13, static_cast<std::int64_t>(record.modified_by.value));
+    store::bind_record(write, 5, record, record.sequence.value);
     if (list != 0) {
         write.bind_int(14, list);
     } else {
@@ -101,11 +92,7 @@ std::int64_t device_bits(ShortId device) { return static_cast<std::int64_t>(devi
 Result<void> store::prepare_remote_statements(store::State& impl) {
     const std::string select_records =
         std::string("SELECT ") + k_announced_columns + " FROM " + k_announced_tables;
-    const struct {
-        Statement* stmt;
-        std::string sql;
-        const char* purpose;
-    } statements[] = {
+    const store::StatementSpec statements[] = {
         {&impl.announced_key,
          "SELECT chunk_list, announced_chunk_lists.chunks FROM " + std::string(k_announced_tables) +
              " WHERE folder = ? AND parent = ? AND name = ? AND device = ?",
@@ -147,12 +134,7 @@ Result<void> store::prepare_remote_statements(store::State& impl) {
          "index_id = excluded.index_id, max_sequence = excluded.max_sequence",
          "store a peer's index state"},
     };
-    for (const auto& s : statements) {
-        auto stmt = impl.db->prepare(s.sql, s.purpose);
-        if (!stmt) return error_of(stmt);
-        *s.stmt = std::move(*stmt);
-    }
-    return {};
+    return store::prepare_all(*impl.db, statements);
 }
 
 Result<PeerIndexState> Store::peer_index_state(std::string_view folder_id, ShortId device) {
@@ -220,13 +202,9 @@ Result<std::vector<AnnouncedRecord>> Store::announced_versions(std::string_view 
                                                                std::string_view path) {
     std::lock_guard lock(m_impl->mutex);
     auto& impl = *m_impl;
-    auto folder = impl.folder(folder_id);
-    if (!folder) return error_of(folder);
-    const auto parts = split_path(path);
     ResetOnExit reset(impl.announced_versions);
-    impl.announced_versions.bind_int(1, folder->rowid);
-    impl.announced_versions.bind_text(2, parts.parent);
-    impl.announced_versions.bind_text(3, parts.name);
+    if (auto ok = store::bind_path(impl, impl.announced_versions, folder_id, path); !ok)
+        return error_of(ok);
     std::vector<AnnouncedRecord> out;
     for (;;) {
         auto row = impl.announced_versions.step();
@@ -245,53 +223,22 @@ Result<std::optional<FileRecord>> Store::announced_file(std::string_view folder_
                                                         std::string_view path) {
     std::lock_guard lock(m_impl->mutex);
     auto& impl = *m_impl;
-    auto folder = impl.folder(folder_id);
-    if (!folder) return error_of(folder);
-    const auto parts = split_path(path);
     ResetOnExit reset(impl.announced_file);
-    impl.announced_file.bind_int(1, folder->rowid);
-    impl.announced_file.bind_text(2, parts.parent);
-    impl.announced_file.bind_text(3, parts.name);
+    if (auto ok = store::bind_path(impl, impl.announced_file, folder_id, path); !ok)
+        return error_of(ok);
     impl.announced_file.bind_int(4, device_bits(device));
-    auto row = impl.announced_file.step();
-    if (!row) return error_of(row);
-    if (!*row) return std::optional<FileRecord>();
-    auto record = store::read_record(impl, impl.announced_file, 0, folder_id);
-    if (!record) return error_of(record);
-    return std::optional<FileRecord>(std::move(*record));
+    return store::step_record(impl, impl.announced_file, folder_id);
 }
 
 Result<void> Store::for_each_announced_path(
     std::string_view folder_id, const std::function<Result<void>(std::string_view)>& fn) {
-    std::string last_parent;
-    std::string last_name;
-    for (;;) {
-        std::vector<std::string> page;
-        {
-            std::lock_guard lock(m_impl->mutex);
-            auto& impl = *m_impl;
-            auto folder = impl.folder(folder_id);
-            if (!folder) return error_of(folder);
-            ResetOnExit reset(impl.announced_paths);
-            impl.announced_paths.bind_int(1, folder->rowid);
-            impl.announced_paths.bind_text(2, last_parent);
-            impl.announced_paths.bind_text(3, last_name);
-            impl.announced_paths.bind_int(4, k_page_rows);
-            for (;;) {
-                auto row = impl.announced_paths.step();
-                if (!row) return error_of(row);
-                if (!*row) break;
-                last_parent = impl.announced_paths.column_text(0);
-                last_name = impl.announced_paths.column_text(1);
-                page.push_back(join_path(last_parent, last_name));
-            }
-        }
-        if (page.empty()) return {};
-        // Outside the lock: fn may call the store.
-        for (const auto& path : page) {
-            if (auto ok = fn(path); !ok) return ok;
-        }
-    }
+    auto& impl = *m_impl;
+    return store::for_each_paged(
+        impl, impl.announced_paths, folder_id,
+        [](const Statement& row) -> Result<std::string> {
+            return join_path(row.column_text(0), row.column_text(1));
+        },
+        fn);
 }
 
 }  // namespace ferry

@@ -15,9 +15,11 @@
 #include "fs/memory_filesystem.hh"
 #include "fs/posix_filesystem.hh"
 #include "fs/scanner.hh"
+#include "noise.hh"
 #include "temp_dir.hh"
 
 using namespace ferry;
+using ferry::test::noise;
 using ferry::test::TempDir;
 
 namespace {
@@ -26,19 +28,6 @@ constexpr ShortId kDevice{0xA1};
 const std::string kFolder = "docs";
 
 std::vector<std::uint8_t> bytes(std::string_view s) { return {s.begin(), s.end()}; }
-
-// Deterministic, incompressible-looking content of `size` bytes.
-std::string noise(std::size_t size, std::uint32_t seed) {
-    std::string out(size, '\0');
-    std::uint32_t x = seed * 2654435761u + 1;
-    for (auto& c : out) {
-        x ^= x << 13;
-        x ^= x >> 17;
-        x ^= x << 5;
-        c = static_cast<char>(x);
-    }
-    return out;
-}
 
 void put(Filesystem& fs, std::string_view path, std::string_view content, std::uint32_t mode = 0644) {
     REQUIRE(write_whole_file(fs, path, bytes(content), mode));

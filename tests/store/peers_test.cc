@@ -193,7 +193,7 @@ TEST_CASE("store peers: an invite is claimed once, before it expires", "[store]"
 
 TEST_CASE("store peers: two stores racing for one invite: exactly one wins", "[store]") {
     TempDir dir;
-    const auto path = dir.file("index.db");
+    const auto path = dir / "index.db";
     {
         auto store = open_store(path);
         REQUIRE_OK(store->add_invite(invite_of(1, 1'000'000)));
@@ -218,7 +218,7 @@ TEST_CASE("store peers: two stores racing for one invite: exactly one wins", "[s
 
 TEST_CASE("store peers: every folder has its own non-zero index id, kept across opens", "[store]") {
     TempDir dir;
-    const auto path = dir.file("index.db");
+    const auto path = dir / "index.db";
     std::uint64_t docs_id = 0;
     {
         auto store = open_store(path);
@@ -246,7 +246,7 @@ TEST_CASE("store peers: every folder has its own non-zero index id, kept across 
 
 TEST_CASE("store peers: a schema-1 database with data is upgraded to the latest", "[store]") {
     TempDir dir;
-    const auto path = dir.file("index.db");
+    const auto path = dir / "index.db";
     std::mt19937_64 rng(3);
     const ChunkHash hash = random_hash(rng);
     {
@@ -319,7 +319,7 @@ TEST_CASE("store peers: a schema-1 database with data is upgraded to the latest"
 
 TEST_CASE("store peers: errors name the database", "[store]") {
     TempDir dir;
-    const auto path = dir.file("index.db");
+    const auto path = dir / "index.db";
     auto store = open_store(path);
     auto result = store->claim_invite(invite_id(1), 0);
     REQUIRE_FALSE(result);

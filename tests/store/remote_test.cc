@@ -102,7 +102,7 @@ TEST_CASE("store remote: announced records round-trip per device and path", "[st
 
 TEST_CASE("store remote: put_announced replaces a device's record of a path", "[store]") {
     TempDir dir;
-    const auto path = dir.file("index.db");
+    const auto path = dir / "index.db";
     auto store = open_store(path);
     add_folder(*store, "f", "/f");
     std::mt19937_64 rng(2);
@@ -159,7 +159,7 @@ TEST_CASE("store remote: a batch with a bad path stores nothing, state included"
 
 TEST_CASE("store remote: drop_announced forgets one device of one folder", "[store]") {
     TempDir dir;
-    const auto path = dir.file("index.db");
+    const auto path = dir / "index.db";
     auto store = open_store(path);
     add_folder(*store, "f", "/f");
     add_folder(*store, "g", "/g");
@@ -186,7 +186,7 @@ TEST_CASE("store remote: drop_announced forgets one device of one folder", "[sto
 
 TEST_CASE("store remote: remove_folder drops its announced records and peer states", "[store]") {
     TempDir dir;
-    const auto path = dir.file("index.db");
+    const auto path = dir / "index.db";
     auto store = open_store(path);
     add_folder(*store, "f", "/f");
     add_folder(*store, "g", "/g");

@@ -20,7 +20,7 @@ using namespace ferry::test;
 
 TEST_CASE("store: a new database gets every migration, and reopening changes nothing", "[store]") {
     TempDir dir;
-    const auto path = dir.file("index.db");
+    const auto path = dir / "index.db";
     {
         auto store = open_store(path);
         CHECK(store->schema_version() == Store::latest_schema_version());
@@ -46,7 +46,7 @@ TEST_CASE("store: a new database gets every migration, and reopening changes not
 
 TEST_CASE("store: a database from a newer ferry is refused", "[store]") {
     TempDir dir;
-    const auto path = dir.file("index.db");
+    const auto path = dir / "index.db";
     { open_store(path); }
     const int newer = Store::latest_schema_version() + 1;
     raw_sql(path, "PRAGMA user_version = " + std::to_string(newer));
@@ -61,7 +61,7 @@ TEST_CASE("store: a database from a newer ferry is refused", "[store]") {
 
 TEST_CASE("store: a file that is not a database is reported as corrupt", "[store]") {
     TempDir dir;
-    const auto path = dir.file("index.db");
+    const auto path = dir / "index.db";
     {
         std::FILE* f = std::fopen(path.c_str(), "wb");
         REQUIRE(f);
@@ -77,7 +77,7 @@ TEST_CASE("store: a file that is not a database is reported as corrupt", "[store
 
 TEST_CASE("store: the database runs in WAL mode with foreign keys on", "[store]") {
     TempDir dir;
-    const auto path = dir.file("index.db");
+    const auto path = dir / "index.db";
     auto store = open_store(path);
     CHECK(raw_text(path, "PRAGMA journal_mode") == "wal");
     // Removing a folder relies on ON DELETE CASCADE, i.e. on foreign keys.
@@ -400,7 +400,7 @@ TEST_CASE("store: record_scan replaces the previous scan's issues", "[store]") {
 
 TEST_CASE("store: damaged blobs are corrupt errors naming folder and path", "[store]") {
     TempDir dir;
-    const auto path = dir.file("index.db");
+    const auto path = dir / "index.db";
     std::mt19937_64 rng(5);
     const ChunkHash hash = random_hash(rng);
     {
@@ -480,7 +480,7 @@ TEST_CASE("store: for_each_file visits every record and stops on error", "[store
 
 TEST_CASE("store: calls from two threads are safe", "[store]") {
     TempDir dir;
-    auto store = open_store(dir.file("index.db"));
+    auto store = open_store(dir / "index.db");
     add_folder(*store, "f", "/f");
     std::atomic<bool> failed = false;
     auto writer = [&](int who) {

@@ -1,34 +1,20 @@
-// Helpers shared by the store's tests: temporary folders, raw SQL access
-// behind the store's back, and record builders.
+// Helpers shared by the store's tests: raw SQL access behind the store's
+// back and record builders; temporary folders are TempDir of
+// tests/fs/temp_dir.hh.
 #pragma once
 
 #include <sqlite3.h>
-#include <stdlib.h>
 
 #include <catch2/catch.hpp>
-#include <filesystem>
 #include <memory>
 #include <random>
 #include <string>
 #include <vector>
 
 #include "store/store.hh"
+#include "temp_dir.hh"
 
 namespace ferry::test {
-
-class TempDir {
-public:
-    TempDir() {
-        std::string pattern = (std::filesystem::temp_directory_path() / "ferry-store-XXXXXX").string();
-        REQUIRE(mkdtemp(pattern.data()) != nullptr);
-        m_path = pattern;
-    }
-    ~TempDir() { std::filesystem::remove_all(m_path); }
-    std::string file(const std::string& name) const { return (m_path / name).string(); }
-
-private:
-    std::filesystem::path m_path;
-};
 
 // Runs SQL on a database file behind the store's back (to damage it or
 // inspect it the way another program would).

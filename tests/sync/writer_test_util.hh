@@ -13,6 +13,7 @@
 #include "core/file_record.hh"
 #include "fs/memory_filesystem.hh"
 #include "fs/posix_filesystem.hh"
+#include "noise.hh"
 #include "store/store.hh"
 #include "temp_dir.hh"
 
@@ -26,19 +27,6 @@ inline constexpr std::int64_t kDay = 86'400 * kSecond;
 
 inline std::span<const std::uint8_t> as_bytes(std::string_view s) {
     return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
-}
-
-// Deterministic, incompressible-looking content of `size` bytes.
-inline std::string noise(std::size_t size, std::uint32_t seed) {
-    std::string out(size, '\0');
-    std::uint32_t x = seed * 2654435761u + 1;
-    for (auto& c : out) {
-        x ^= x << 13;
-        x ^= x >> 17;
-        x ^= x << 5;
-        c = static_cast<char>(x);
-    }
-    return out;
 }
 
 inline void put(Filesystem& fs, std::string_view path, std::string_view content, std::uint32_t mode = 0644) {
