@@ -52,6 +52,11 @@ struct EngineOptions {
     std::chrono::milliseconds rescan_interval{60'000};
     std::size_t pull_window_bytes = 32u << 20;
     std::int64_t version_retention_ns = 30LL * 24 * 3600 * 1'000'000'000;
+    // How long a chunk request may go unanswered before the chunk is asked
+    // of the next source: a peer that stays connected but never answers
+    // (overloaded, buggy or hostile) would otherwise stall the file until
+    // its connection closes. A late answer is then ignored.
+    std::chrono::milliseconds request_timeout{60'000};
 };
 
 // Opens the Filesystem for a folder (POSIX for the daemon, memory in tests).

@@ -63,10 +63,17 @@ struct SharedAssembly {
     std::unique_ptr<FileAssembly> assembly;
 };
 
+// Set before `done` fires: the response, or why there is none (the
+// connection closed, or no answer within the request timeout).
 struct PendingRequest {
     std::shared_ptr<Signal> done;
     std::optional<Result<wire::Response>> result;
 };
+
+// How messages name a peer: "device" and the first group of its id.
+inline std::string device_label(const DeviceId& device) {
+    return "device " + device.to_string().substr(0, 7);
+}
 
 struct Peer {
     std::shared_ptr<Connection> connection;

@@ -11,6 +11,7 @@
 
 namespace ferry {
 
+using engine_detail::device_label;
 using engine_detail::offload;
 using engine_detail::PeerFolder;
 using engine_detail::Signal;
@@ -24,10 +25,6 @@ constexpr std::size_t kMaxResendPaths = 10'000;
 // Updates waiting to be stored: a peer sending faster than the disk keeps
 // up is not read further until these are stored (memory stays bounded).
 constexpr std::size_t kMaxQueuedUpdates = 4;
-
-std::string device_label(const DeviceId& device) {
-    return "device " + device.to_string().substr(0, 7);
-}
 
 }  // namespace
 
@@ -58,7 +55,8 @@ void Engine::Impl::drop_peer(const PeerPtr& peer, const std::string& reason) {
     peer->closed = true;
     peer->connection->close(reason);
     for (auto& [id, pending] : peer->pending) {
-        pending->result = fail(Errc::io, device_label(peer->device) + " disconnected: " + reason);
+        pending->result =
+            fail(Errc::io, device_label(peer->device) + ": the connection closed (" + reason + ")");
         pending->done->fire();
     }
     peer->pending.clear();
