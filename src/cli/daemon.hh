@@ -22,6 +22,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -77,6 +78,11 @@ private:
     nlohmann::json status_json() const;
     nlohmann::json devices_json();
     nlohmann::json remove_device(const std::string& id);
+    // A control error when `id` names no folder.
+    std::optional<nlohmann::json> unknown_folder(const std::string& id) const;
+    // Scans (every folder when `id` is empty) and answers when done.
+    asio::awaitable<nlohmann::json> scan(const std::string& id);
+    // override / revert of one folder.
     nlohmann::json folder_action(const nlohmann::json& request);
 
     struct Session {

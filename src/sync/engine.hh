@@ -41,6 +41,7 @@
 #include "core/error.hh"
 #include "crypto/device_id.hh"
 #include "fs/filesystem.hh"
+#include "fs/scanner.hh"
 #include "net/clock.hh"
 #include "net/connection.hh"
 #include "store/store.hh"
@@ -87,6 +88,14 @@ struct FolderStatus {
     std::string error;                  // folder-level failure (root missing, ...)
 };
 
+// What one requested scan found: the scanner's counts and the entries it
+// could not index, or why the folder could not be scanned.
+struct FolderScan {
+    std::string folder_id;
+    Result<ScanResult> result;
+};
+using ScanDone = std::function<void(std::vector<FolderScan>)>;
+
 struct EngineStatus {
     std::vector<FolderStatus> folders;
     // Every folder idle with nothing needed, and every connected device in
@@ -108,6 +117,12 @@ public:
                         std::function<void(const wire::ClusterConfig&)> on_cluster_config);
     // Rescans now (all folders when `folder_id` is empty).
     void request_scan(const std::string& folder_id);
+    // As above, and calls `done` (later, on the io thread) once each folder
+    // has finished a scan that started after this call (so a change made
+    // before it is in the index), one FolderScan per folder. A scan waits
+    // for a pull in progress; an unknown `folder_id`, a folder removed or a
+    // stopping engine give that folder an error.
+    void request_scan(const std::string& folder_id, ScanDone done);
     // Folders were added or removed in the store: (re)load them.
     Result<void> reload_folders();
     // `ferry folder override`: send-only, make peers take the local versions.

@@ -48,6 +48,8 @@ struct PlannedStep {
     std::optional<FileRecord> from_local;  // rename: the local record of rename_from's path
 };
 
+using ScanCallback = std::function<void(const Result<ScanResult>&)>;
+
 // What one peer knows of one folder we share with it.
 struct PeerFolder {
     Sequence sent;                 // our records up to here are sent
@@ -114,6 +116,8 @@ struct FolderRuntime {
 
     bool scanning = false;
     bool scan_wanted = false;  // a scan waits for the pull in progress
+    // Called when the next scan to start has finished (request_scan's callers).
+    std::vector<ScanCallback> scan_waiters;
     bool scanned_once = false;
     bool pulling = false;
     Sequence scan_seen;             // local records up to here were planned after a scan
@@ -210,8 +214,10 @@ struct Engine::Impl : std::enable_shared_from_this<Engine::Impl> {
     asio::awaitable<void> serve(PeerPtr peer, wire::Request request);
 
     // engine_scan.cc
-    void request_scan(const FolderPtr& folder);
-    asio::awaitable<void> scan(FolderPtr folder);
+    void request_scan(const FolderPtr& folder, engine_detail::ScanCallback done = {});
+    asio::awaitable<void> scan(FolderPtr folder, std::vector<engine_detail::ScanCallback> waiters);
+    // Answers the folder's scan waiters with `why` (it will not be scanned).
+    void fail_scan_waiters(const FolderPtr& folder, const std::string& why);
     void arm_scan_timer(const FolderPtr& folder);
 
     // engine_progress.cc
