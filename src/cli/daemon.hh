@@ -8,10 +8,10 @@
 // device's addresses, start the engine, serve the control socket; run until
 // SIGINT or SIGTERM, then stop everything and exit 0. Devices learned from a
 // peer's ClusterConfig are dialed; revoked ones are forgotten and their
-// connections closed. The engine sends a ClusterConfig once per connection,
-// so when this device removes a device or learns of a removal, it closes its
-// other connections: they reconnect at once and the revocation travels in
-// the new ClusterConfigs, reaching every device. Byte counters and last-seen times of each connection
+// connections closed. When this device removes a device, serves a join, or
+// learns something new from a ClusterConfig, the engine sends a fresh
+// ClusterConfig on every other connection, so the change reaches every
+// device without reconnecting. Byte counters and last-seen times of each connection
 // are written to the index every few seconds, so `ferry devices` shows them
 // with or without the daemon.
 //
@@ -66,7 +66,6 @@ private:
     void on_join(std::shared_ptr<Connection> connection);
     void apply(const ClusterChanges& changes);
     void dial_known_devices();
-    void reconnect_all(const std::string& reason);
     std::string describe_peer(const PublicKey& key) const;
     void note_activity();
     void schedule_activity();

@@ -139,7 +139,7 @@ nlohmann::json Daemon::remove_device(const std::string& id) {
     m_peers->forget(device->key, "this device was removed from the cluster");
     log_line("removed device " + device->name + " (" + id.substr(0, 7) +
              "); refusing it from now on");
-    reconnect_all("the device list changed");
+    m_engine->cluster_changed();  // the revocation reaches the connected devices
     return ok({{"device", device_json(*device, false)}});
 }
 

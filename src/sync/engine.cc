@@ -86,7 +86,9 @@ Result<void> Engine::Impl::load_folders() {
     }
     if (changed) {
         for (const auto& peer : peers)
-            if (peer->config_received) spawn(send_cluster_config(peer));
+            if (peer->config_received) update_shared(peer);
+        cluster_changed();
+        check_in_sync();
     }
     return {};
 }
@@ -213,6 +215,10 @@ void Engine::request_scan(const std::string& folder_id, ScanDone done) {
 
 Result<void> Engine::reload_folders() {
     return m_impl->load_folders();
+}
+
+void Engine::cluster_changed() {
+    m_impl->cluster_changed();
 }
 
 Result<void> Engine::override_folder(const std::string& folder_id) {

@@ -2,7 +2,8 @@
 // folder on each connected peer (DESIGN.md "Sync rules", proto/messages.md
 // for the exchange).
 //
-// Per connection: both sides send a ClusterConfig; then, per folder both
+// Per connection: both sides send a ClusterConfig (and again whenever the
+// cluster or this device's folders change); then, per folder both
 // have, each sends the records of its index newer than what the other said
 // it has (or everything, if the other has another index id of it), in
 // IndexUpdates of at most 1,000 records, then every new local change as it
@@ -123,8 +124,13 @@ public:
     // for a pull in progress; an unknown `folder_id`, a folder removed or a
     // stopping engine give that folder an error.
     void request_scan(const std::string& folder_id, ScanDone done);
-    // Folders were added or removed in the store: (re)load them.
+    // Folders were added or removed in the store: (re)load them, start or
+    // stop exchanging them with connected peers, and tell the peers.
     Result<void> reload_folders();
+    // The cluster (devices, their addresses, revocations: what the
+    // connections' cluster_config functions describe) changed: sends a fresh
+    // ClusterConfig to every connected peer, on the connections it has.
+    void cluster_changed();
     // `ferry folder override`: send-only, make peers take the local versions.
     Result<void> override_folder(const std::string& folder_id);
     // `ferry folder revert`: receive-only, put back the global versions.

@@ -50,12 +50,15 @@ struct PlannedStep {
 
 using ScanCallback = std::function<void(const Result<ScanResult>&)>;
 
+struct FolderRuntime;
+
 // What one peer knows of one folder we share with it.
 struct PeerFolder {
     Sequence sent;                 // our records up to here are sent
     std::set<std::string> resend;  // paths to send again with whole chunk lists
     std::shared_ptr<Signal> wake;  // new local records or resend requests
     bool sending = false;
+    std::weak_ptr<FolderRuntime> folder;  // the runtime it was shared as
 };
 
 // One FileAssembly is used by one thread at a time: chunks arriving
@@ -83,6 +86,7 @@ struct Peer {
     ShortId short_id;
     bool config_received = false;
     bool closed = false;
+    std::uint64_t config_generation = 0;  // ClusterConfigs begun, so only the newest goes out
     std::function<wire::ClusterConfig()> cluster_config;
     std::function<void(const wire::ClusterConfig&)> on_cluster_config;
     std::map<std::string, PeerFolder> folders;                // shared folders, by id
@@ -177,6 +181,11 @@ struct Engine::Impl : std::enable_shared_from_this<Engine::Impl> {
     asio::awaitable<void> run_peer(PeerPtr peer);
     asio::awaitable<void> send_cluster_config(PeerPtr peer);
     void on_cluster_config(const PeerPtr& peer, const wire::ClusterConfig& config);
+    // Matches the folders exchanged with `peer` to those both sides have now
+    // (its last ClusterConfig, our folders): starts the new, stops the gone.
+    void update_shared(const PeerPtr& peer);
+    // Sends a fresh ClusterConfig to every connected peer.
+    void cluster_changed();
     void start_index_sender(const PeerPtr& peer, const FolderPtr& folder);
     asio::awaitable<void> send_index(PeerPtr peer, FolderPtr folder);
     void on_index_update(const PeerPtr& peer, wire::IndexUpdate update);
