@@ -47,7 +47,7 @@ void Engine::Impl::fail_scan_waiters(const FolderPtr& folder, const std::string&
     if (folder->scan_waiters.empty()) return;
     // Posted: the caller may be in the middle of changing the folder list.
     asio::post(io, [waiters = std::exchange(folder->scan_waiters, {}),
-                    error = Error{Errc::io, "folder " + folder->folder.id + ": " + why}] {
+                    error = Error{Errc::io, why}] {
         for (const ScanCallback& waiter : waiters) waiter(tl::unexpected(error));
     });
 }
