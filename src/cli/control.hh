@@ -23,6 +23,11 @@
 //       -> answered when every folder is in sync with every connected device
 //          or when N ms have passed: "in_sync": bool, "status": as above
 //   {"cmd":"scan", "folder": "ID"}           ("" or absent: every folder)
+//       -> answered when a scan of each folder that started after the
+//          request has finished: "folders": [{"id", and either "error" (the
+//          folder could not be scanned) or "files", "directories",
+//          "symlinks", "bytes", "changed", "deleted", "bytes_hashed",
+//          "issues": [{"path", "message"}]}]
 //   {"cmd":"addresses"}  -> "addresses": ["host:port", ...] to give a joiner
 //   {"cmd":"reload"}     folders were added or removed in the index
 //   {"cmd":"devices"}    -> "devices": [device objects, as `ferry devices --json`]

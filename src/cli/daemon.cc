@@ -6,7 +6,6 @@
 #include <thread>
 
 #include <asio/co_spawn.hpp>
-#include <asio/post.hpp>
 
 #include "cli/commands.hh"
 #include "cli/log.hh"
@@ -181,6 +180,7 @@ void Daemon::on_join(std::shared_ptr<Connection> connection) {
                                     joined.error().message);
                        } else {
                            log_line("a new device joined from " + address);
+                           m_engine->cluster_changed();  // the others learn of it now
                        }
                    });
 }
@@ -198,16 +198,9 @@ void Daemon::apply(const ClusterChanges& changes) {
         log_line("device " + short_text(key) + " was removed; refusing it from now on");
         m_peers->forget(key, "this device was removed from the cluster");
     }
-    if (!changes.revoked.empty()) reconnect_all("the device list changed");
-}
-
-void Daemon::reconnect_all(const std::string& reason) {
-    // Posted: this may run inside the engine's handling of a message on one
-    // of these connections.
-    asio::post(m_io, [this, reason] {
-        if (m_stopping) return;
-        for (const auto& connection : m_peers->connections()) connection->close(reason);
-    });
+    // Pass what was learned on to the other connected devices (a device that
+    // knows it already finds nothing new, so this ends).
+    if (!changes.revoked.empty() || !changes.new_or_updated.empty()) m_engine->cluster_changed();
 }
 
 // Adds each connection's new bytes to its device's totals in the index, and

@@ -8,10 +8,10 @@
 // device's addresses, start the engine, serve the control socket; run until
 // SIGINT or SIGTERM, then stop everything and exit 0. Devices learned from a
 // peer's ClusterConfig are dialed; revoked ones are forgotten and their
-// connections closed. The engine sends a ClusterConfig once per connection,
-// so when this device removes a device or learns of a removal, it closes its
-// other connections: they reconnect at once and the revocation travels in
-// the new ClusterConfigs, reaching every device. Byte counters and last-seen times of each connection
+// connections closed. When this device removes a device, serves a join, or
+// learns something new from a ClusterConfig, the engine sends a fresh
+// ClusterConfig on every other connection, so the change reaches every
+// device without reconnecting. Byte counters and last-seen times of each connection
 // are written to the index every few seconds, so `ferry devices` shows them
 // with or without the daemon.
 //
@@ -22,6 +22,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -65,7 +66,6 @@ private:
     void on_join(std::shared_ptr<Connection> connection);
     void apply(const ClusterChanges& changes);
     void dial_known_devices();
-    void reconnect_all(const std::string& reason);
     std::string describe_peer(const PublicKey& key) const;
     void note_activity();
     void schedule_activity();
@@ -77,6 +77,11 @@ private:
     nlohmann::json status_json() const;
     nlohmann::json devices_json();
     nlohmann::json remove_device(const std::string& id);
+    // A control error when `id` names no folder.
+    std::optional<nlohmann::json> unknown_folder(const std::string& id) const;
+    // Scans (every folder when `id` is empty) and answers when done.
+    asio::awaitable<nlohmann::json> scan(const std::string& id);
+    // override / revert of one folder.
     nlohmann::json folder_action(const nlohmann::json& request);
 
     struct Session {

@@ -1,5 +1,6 @@
 // The daemon's answers to control requests (protocol: cli/control.hh).
 #include <map>
+#include <optional>
 
 #include <asio/redirect_error.hpp>
 #include <asio/use_awaitable.hpp>
@@ -39,7 +40,8 @@ asio::awaitable<nlohmann::json> Daemon::handle(const nlohmann::json& request) {
     if (cmd == "addresses") co_return ok({{"addresses", m_own_addresses}});
     if (cmd == "devices") co_return ok({{"devices", devices_json()}});
     if (cmd == "remove-device") co_return remove_device(request.value("device", std::string()));
-    if (cmd == "scan" || cmd == "override" || cmd == "revert") co_return folder_action(request);
+    if (cmd == "scan") co_return co_await scan(request.value("folder", std::string()));
+    if (cmd == "override" || cmd == "revert") co_return folder_action(request);
     if (cmd == "reload") {
         if (auto reloaded = m_engine->reload_folders(); !reloaded) {
             co_return control_error("cannot reload the folders: " + reloaded.error().message);
@@ -137,32 +139,75 @@ nlohmann::json Daemon::remove_device(const std::string& id) {
     m_peers->forget(device->key, "this device was removed from the cluster");
     log_line("removed device " + device->name + " (" + id.substr(0, 7) +
              "); refusing it from now on");
-    reconnect_all("the device list changed");
+    m_engine->cluster_changed();  // the revocation reaches the connected devices
     return ok({{"device", device_json(*device, false)}});
+}
+
+std::optional<nlohmann::json> Daemon::unknown_folder(const std::string& id) const {
+    auto folder = m_device.store->folder(id);
+    if (!folder) return control_error(folder.error().message);
+    if (!*folder) {
+        return control_error("there is no folder '" + id + "'",
+                             "`ferry folder list` shows the folders");
+    }
+    return std::nullopt;
+}
+
+asio::awaitable<nlohmann::json> Daemon::scan(const std::string& id) {
+    if (!id.empty()) {
+        if (auto missing = unknown_folder(id)) co_return *missing;
+    }
+    struct Wait {
+        explicit Wait(asio::io_context& io) : timer(io, kNoLimit) {}
+        asio::steady_timer timer;
+        std::optional<std::vector<FolderScan>> scans;
+    };
+    auto wait = std::make_shared<Wait>(m_io);
+    // The engine calls back later (never from inside request_scan), once
+    // scans started after this request have finished; meanwhile this
+    // coroutine waits and the daemon goes on serving.
+    m_engine->request_scan(id, [wait](std::vector<FolderScan> scans) {
+        wait->scans = std::move(scans);
+        wait->timer.cancel();
+    });
+    log_line("scan of " + (id.empty() ? std::string("every folder") : "folder " + id) +
+             " requested");
+    if (!wait->scans) {
+        std::error_code ec;
+        co_await wait->timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    }
+    if (m_stopping || !wait->scans) co_return control_error("the daemon is stopping");
+    nlohmann::json folders = nlohmann::json::array();
+    for (const FolderScan& scan : *wait->scans) {
+        if (!scan.result) {
+            folders.push_back({{"id", scan.folder_id}, {"error", scan.result.error().message}});
+            continue;
+        }
+        const ScanResult& r = *scan.result;
+        nlohmann::json issues = nlohmann::json::array();
+        for (const ScanIssue& issue : r.issues)
+            issues.push_back({{"path", issue.path}, {"message", issue.message}});
+        folders.push_back({{"id", scan.folder_id},
+                           {"files", r.files},
+                           {"directories", r.directories},
+                           {"symlinks", r.symlinks},
+                           {"bytes", r.bytes},
+                           {"changed", r.changed},
+                           {"deleted", r.deleted},
+                           {"bytes_hashed", r.bytes_hashed},
+                           {"issues", std::move(issues)}});
+    }
+    co_return ok({{"folders", std::move(folders)}});
 }
 
 nlohmann::json Daemon::folder_action(const nlohmann::json& request) {
     const std::string cmd = request["cmd"].get<std::string>();
     const std::string id = request.value("folder", std::string());
-    if (!id.empty() || cmd != "scan") {
-        auto folder = m_device.store->folder(id);
-        if (!folder) return control_error(folder.error().message);
-        if (!*folder) {
-            return control_error("there is no folder '" + id + "'",
-                                 "`ferry folder list` shows the folders");
-        }
-    }
-    Result<void> done;
-    if (cmd == "scan") {
-        m_engine->request_scan(id);
-    } else if (cmd == "override") {
-        done = m_engine->override_folder(id);
-    } else {
-        done = m_engine->revert_folder(id);
-    }
+    if (auto missing = unknown_folder(id)) return *missing;
+    Result<void> done =
+        cmd == "override" ? m_engine->override_folder(id) : m_engine->revert_folder(id);
     if (!done) return control_error(cmd + " of folder " + id + " failed: " + done.error().message);
-    log_line(cmd + (id.empty() ? std::string(" of every folder") : " of folder " + id) +
-             " requested");
+    log_line(cmd + " of folder " + id + " requested");
     return ok();
 }
 

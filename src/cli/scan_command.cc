@@ -1,6 +1,6 @@
 // `ferry scan`: through the running daemon when there is one (it owns the
-// index then; it scans and sends what changed), otherwise a one-shot scan of
-// one or all folders here.
+// index then; it scans, sends what changed and answers when the scan is
+// done), otherwise a one-shot scan of one or all folders here.
 #include <atomic>
 #include <chrono>
 #include <csignal>
@@ -41,17 +41,77 @@ std::int64_t now_ns() {
         .count();
 }
 
-std::string summary(const Folder& folder, const ScanResult& r, double seconds) {
-    std::string line = folder.id + ": " + count_of(r.files, "file", "files") + ", " +
+// A daemon's scan can wait behind a pull and hash a large tree: wait long
+// (an interrupted command leaves the daemon's scan running, harmlessly).
+constexpr std::chrono::hours kDaemonScanTimeout{12};
+
+// `seconds` is the hashing time when this process scanned (the daemon's
+// answer does not say).
+std::string summary(const std::string& folder_id, const ScanResult& r,
+                    std::optional<double> seconds) {
+    std::string line = folder_id + ": " + count_of(r.files, "file", "files") + ", " +
                        count_of(r.directories, "directory", "directories");
     if (r.symlinks != 0) line += ", " + count_of(r.symlinks, "symlink", "symlinks");
     line += ", " + human_bytes(r.bytes) + "; " + with_commas(r.changed) + " changed";
     if (r.deleted != 0) line += " (" + with_commas(r.deleted) + " deleted)";
     line += ", " + count_of(r.issues.size(), "issue", "issues");
-    std::array<char, 32> time{};
-    std::snprintf(time.data(), time.size(), "%.2f s", seconds);
-    line += "; hashed " + human_bytes(r.bytes_hashed) + " in " + time.data();
+    line += "; hashed " + human_bytes(r.bytes_hashed);
+    if (seconds) {
+        std::array<char, 32> time{};
+        std::snprintf(time.data(), time.size(), "%.2f s", *seconds);
+        line += std::string(" in ") + time.data();
+    }
     return line;
+}
+
+// Prints a finished scan's summary (unless quiet) and its issues; returns
+// how many entries could not be indexed.
+std::size_t show_scan(const std::string& folder_id, const ScanResult& result,
+                      std::optional<double> seconds, const ScanCommandOptions& options) {
+    if (!options.quiet) std::printf("%s\n", summary(folder_id, result, seconds).c_str());
+    std::fflush(stdout);
+    for (const ScanIssue& issue : result.issues) {
+        std::fprintf(stderr, "ferry: %s/%s: %s\n", folder_id.c_str(), issue.path.c_str(),
+                     issue.message.c_str());
+    }
+    return result.issues.size();
+}
+
+void show_issue_total(std::size_t issues) {
+    if (issues != 0) {
+        std::fprintf(stderr, "%s could not be indexed; see above\n",
+                     count_of(issues, "file", "files").c_str());
+    }
+}
+
+// The daemon's answer to a scan request (cli/control.hh), shown as the
+// one-shot scan shows its own.
+int show_daemon_scan(const nlohmann::json& answer, const ScanCommandOptions& options) {
+    int status = kExitOk;
+    std::size_t issues = 0;
+    for (const nlohmann::json& folder : answer.value("folders", nlohmann::json::array())) {
+        const std::string id = folder.value("id", std::string());
+        if (folder.contains("error")) {
+            status =
+                report(Failure{"cannot scan folder " + id, folder["error"].get<std::string>()});
+            continue;
+        }
+        ScanResult result;
+        result.files = folder.value("files", std::uint64_t{0});
+        result.directories = folder.value("directories", std::uint64_t{0});
+        result.symlinks = folder.value("symlinks", std::uint64_t{0});
+        result.bytes = folder.value("bytes", std::uint64_t{0});
+        result.changed = folder.value("changed", std::uint64_t{0});
+        result.deleted = folder.value("deleted", std::uint64_t{0});
+        result.bytes_hashed = folder.value("bytes_hashed", std::uint64_t{0});
+        for (const nlohmann::json& issue : folder.value("issues", nlohmann::json::array())) {
+            result.issues.push_back(ScanIssue{issue.value("path", std::string()),
+                                              issue.value("message", std::string())});
+        }
+        issues += show_scan(id, result, std::nullopt, options);
+    }
+    show_issue_total(issues);
+    return status;
 }
 
 // Scans one folder; returns the number of entries it could not index, or a
@@ -87,28 +147,16 @@ Outcome<std::size_t> scan_one(Device& device, const Folder& folder,
         }
         return failed(what, result.error());
     }
-    if (!options.quiet) std::printf("%s\n", summary(folder, *result, elapsed.count()).c_str());
-    std::fflush(stdout);
-    for (const ScanIssue& issue : result->issues) {
-        std::fprintf(stderr, "ferry: %s/%s: %s\n", folder.id.c_str(), issue.path.c_str(),
-                     issue.message.c_str());
-    }
-    return result->issues.size();
+    return show_scan(folder.id, *result, elapsed.count(), options);
 }
 
 int run_scan(const ScanCommandOptions& options) {
     auto device = open_device();
     if (!device) return report(device.error());
-    auto daemon = ask_daemon(device->paths, {{"cmd", "scan"}, {"folder", options.folder_id}});
+    auto daemon = ask_daemon(device->paths, {{"cmd", "scan"}, {"folder", options.folder_id}},
+                             kDaemonScanTimeout);
     if (!daemon) return report(daemon.error());
-    if (*daemon) {
-        if (!options.quiet) {
-            std::printf("The daemon is scanning %s; `ferry status` shows its progress.\n",
-                        options.folder_id.empty() ? "every folder"
-                                                  : ("folder " + options.folder_id).c_str());
-        }
-        return kExitOk;
-    }
+    if (*daemon) return show_daemon_scan(**daemon, options);
     std::vector<Folder> folders;
     if (!options.folder_id.empty()) {
         auto folder = device->store->folder(options.folder_id);
@@ -145,10 +193,7 @@ int run_scan(const ScanCommandOptions& options) {
             status = report(scanned.error());
         }
     }
-    if (issues != 0) {
-        std::fprintf(stderr, "%s could not be indexed; see above\n",
-                     count_of(issues, "file", "files").c_str());
-    }
+    show_issue_total(issues);
     return status;
 }
 
@@ -159,7 +204,8 @@ void add_scan_command(CLI::App& app, int& status) {
     CLI::App* scan = app.add_subcommand(
         "scan",
         "Scan one folder (or all) now and bring the index in line with the disk (through the "
-        "daemon when it runs, which then sends the changes): new and changed "
+        "daemon when it runs, which then sends the changes; either way the command returns "
+        "when the scan is done): new and changed "
         "files are chunked and hashed, unchanged ones cost one stat, vanished ones are recorded "
         "as deleted. Files that cannot be indexed are reported and skipped; the exit status is "
         "still 0. Exit status 1 when a folder could not be scanned.");

@@ -3,6 +3,7 @@
 
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
+#include <asio/post.hpp>
 
 #include "sync/engine_impl.hh"
 
@@ -49,6 +50,7 @@ Result<void> Engine::Impl::load_folders() {
         if (existing) {  // moved or changed mode: start it again
             existing->removed = true;
             existing->scan_timer->cancel();
+            fail_scan_waiters(existing, "the folder was changed");
             folders.erase(folder.id);
         }
         auto runtime = std::make_shared<FolderRuntime>();
@@ -78,12 +80,15 @@ Result<void> Engine::Impl::load_folders() {
         }
         it->second->removed = true;
         it->second->scan_timer->cancel();
+        fail_scan_waiters(it->second, "the folder was removed");
         it = folders.erase(it);
         changed = true;
     }
     if (changed) {
         for (const auto& peer : peers)
-            if (peer->config_received) spawn(send_cluster_config(peer));
+            if (peer->config_received) update_shared(peer);
+        cluster_changed();
+        check_in_sync();
     }
     return {};
 }
@@ -180,8 +185,40 @@ void Engine::request_scan(const std::string& folder_id) {
         if (folder_id.empty() || folder_id == id) m_impl->request_scan(folder);
 }
 
+void Engine::request_scan(const std::string& folder_id, ScanDone done) {
+    struct Gather {
+        std::vector<FolderScan> scans;
+        std::size_t left = 0;
+        ScanDone done;
+    };
+    auto gather = std::make_shared<Gather>();
+    gather->done = std::move(done);
+    std::vector<Impl::FolderPtr> targets;
+    for (const auto& [id, folder] : m_impl->folders)
+        if (folder_id.empty() || folder_id == id) targets.push_back(folder);
+    if (targets.empty()) {
+        if (!folder_id.empty())
+            gather->scans.push_back(FolderScan{
+                folder_id, fail(Errc::not_found, "there is no folder '" + folder_id + "'")});
+        asio::post(m_impl->io, [gather] { gather->done(std::move(gather->scans)); });
+        return;
+    }
+    gather->left = targets.size();
+    for (const auto& folder : targets) gather->scans.push_back(FolderScan{folder->folder.id, {}});
+    for (std::size_t i = 0; i < targets.size(); ++i) {
+        m_impl->request_scan(targets[i], [gather, i](const Result<ScanResult>& result) {
+            gather->scans[i].result = result;
+            if (--gather->left == 0) gather->done(std::move(gather->scans));
+        });
+    }
+}
+
 Result<void> Engine::reload_folders() {
     return m_impl->load_folders();
+}
+
+void Engine::cluster_changed() {
+    m_impl->cluster_changed();
 }
 
 Result<void> Engine::override_folder(const std::string& folder_id) {
@@ -211,6 +248,7 @@ void Engine::stop() {
     for (auto& [id, folder] : impl.folders) {
         folder->removed = true;
         folder->scan_timer->cancel();
+        impl.fail_scan_waiters(folder, "the device is shutting down");
     }
     auto peers = impl.peers;
     for (auto& peer : peers) impl.drop_peer(peer, "device is shutting down");

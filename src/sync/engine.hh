@@ -2,7 +2,8 @@
 // folder on each connected peer (DESIGN.md "Sync rules", proto/messages.md
 // for the exchange).
 //
-// Per connection: both sides send a ClusterConfig; then, per folder both
+// Per connection: both sides send a ClusterConfig (and again whenever the
+// cluster or this device's folders change); then, per folder both
 // have, each sends the records of its index newer than what the other said
 // it has (or everything, if the other has another index id of it), in
 // IndexUpdates of at most 1,000 records, then every new local change as it
@@ -41,6 +42,7 @@
 #include "core/error.hh"
 #include "crypto/device_id.hh"
 #include "fs/filesystem.hh"
+#include "fs/scanner.hh"
 #include "net/clock.hh"
 #include "net/connection.hh"
 #include "store/store.hh"
@@ -52,6 +54,11 @@ struct EngineOptions {
     std::chrono::milliseconds rescan_interval{60'000};
     std::size_t pull_window_bytes = 32u << 20;
     std::int64_t version_retention_ns = 30LL * 24 * 3600 * 1'000'000'000;
+    // How long a chunk request may go unanswered before the chunk is asked
+    // of the next source: a peer that stays connected but never answers
+    // (overloaded, buggy or hostile) would otherwise stall the file until
+    // its connection closes. A late answer is then ignored.
+    std::chrono::milliseconds request_timeout{60'000};
 };
 
 // Opens the Filesystem for a folder (POSIX for the daemon, memory in tests).
@@ -82,6 +89,14 @@ struct FolderStatus {
     std::string error;                  // folder-level failure (root missing, ...)
 };
 
+// What one requested scan found: the scanner's counts and the entries it
+// could not index, or why the folder could not be scanned.
+struct FolderScan {
+    std::string folder_id;
+    Result<ScanResult> result;
+};
+using ScanDone = std::function<void(std::vector<FolderScan>)>;
+
 struct EngineStatus {
     std::vector<FolderStatus> folders;
     // Every folder idle with nothing needed, and every connected device in
@@ -103,8 +118,19 @@ public:
                         std::function<void(const wire::ClusterConfig&)> on_cluster_config);
     // Rescans now (all folders when `folder_id` is empty).
     void request_scan(const std::string& folder_id);
-    // Folders were added or removed in the store: (re)load them.
+    // As above, and calls `done` (later, on the io thread) once each folder
+    // has finished a scan that started after this call (so a change made
+    // before it is in the index), one FolderScan per folder. A scan waits
+    // for a pull in progress; an unknown `folder_id`, a folder removed or a
+    // stopping engine give that folder an error.
+    void request_scan(const std::string& folder_id, ScanDone done);
+    // Folders were added or removed in the store: (re)load them, start or
+    // stop exchanging them with connected peers, and tell the peers.
     Result<void> reload_folders();
+    // The cluster (devices, their addresses, revocations: what the
+    // connections' cluster_config functions describe) changed: sends a fresh
+    // ClusterConfig to every connected peer, on the connections it has.
+    void cluster_changed();
     // `ferry folder override`: send-only, make peers take the local versions.
     Result<void> override_folder(const std::string& folder_id);
     // `ferry folder revert`: receive-only, put back the global versions.

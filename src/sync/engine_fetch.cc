@@ -2,7 +2,8 @@
 // copy moves nothing over the network); each chunk still missing is
 // requested from the connected source that has the fewest bytes requested
 // already, within the engine's pull window, verified by the FileAssembly,
-// and asked of the next source if the answer is missing or wrong.
+// and asked of the next source if the answer is missing, late or wrong.
+#include <cstdio>
 #include <mutex>
 
 #include "core/path_rules.hh"
@@ -12,6 +13,7 @@
 
 namespace ferry {
 
+using engine_detail::device_label;
 using engine_detail::offload;
 using engine_detail::PendingRequest;
 using engine_detail::PlannedStep;
@@ -25,6 +27,12 @@ struct Begun {
     std::shared_ptr<SharedAssembly> file;
     std::vector<std::size_t> missing;
 };
+
+std::string timeout_message(const DeviceId& device, std::chrono::milliseconds timeout) {
+    char seconds[32];
+    std::snprintf(seconds, sizeof seconds, "%g", static_cast<double>(timeout.count()) / 1000.0);
+    return device_label(device) + ": no answer within " + seconds + " s";
+}
 
 struct FetchState {
     std::size_t running = 0;
@@ -132,16 +140,26 @@ asio::awaitable<Result<void>> Engine::Impl::fetch_chunk(FolderPtr folder,
         best->pending[request_id] = pending;
         best->requested_bytes += chunk.size;
         wire::Message request = wire::Request{request_id, id, chunk.hash, chunk.size};
+        // The request races a timer: on expiry it is withdrawn (unless its
+        // answer came first), so a silent peer delays the chunk, never stalls it.
+        asio::steady_timer deadline(io, options.request_timeout);
+        deadline.async_wait([peer = best, request_id, pending,
+                             label = timeout_message(best->device, options.request_timeout)](
+                                asio::error_code error) {
+            if (error) return;  // answered or cancelled
+            auto it = peer->pending.find(request_id);
+            if (it == peer->pending.end() || it->second != pending) return;
+            peer->pending.erase(it);
+            pending->result = fail(Errc::io, label);
+            pending->done->fire();
+        });
         co_await send(best, std::move(request));
         co_await pending->done->wait();
+        deadline.cancel();
         if (!best->closed)
             best->requested_bytes -= std::min<std::uint64_t>(best->requested_bytes, chunk.size);
-        if (!pending->result) {
-            last_error = "no answer";
-            continue;
-        }
         Result<wire::Response>& response = *pending->result;
-        const std::string from = "device " + best->device.to_string().substr(0, 7);
+        const std::string from = device_label(best->device);
         if (!response) {
             last_error = response.error().message;
             continue;

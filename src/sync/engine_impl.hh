@@ -48,12 +48,17 @@ struct PlannedStep {
     std::optional<FileRecord> from_local;  // rename: the local record of rename_from's path
 };
 
+using ScanCallback = std::function<void(const Result<ScanResult>&)>;
+
+struct FolderRuntime;
+
 // What one peer knows of one folder we share with it.
 struct PeerFolder {
     Sequence sent;                 // our records up to here are sent
     std::set<std::string> resend;  // paths to send again with whole chunk lists
     std::shared_ptr<Signal> wake;  // new local records or resend requests
     bool sending = false;
+    std::weak_ptr<FolderRuntime> folder;  // the runtime it was shared as
 };
 
 // One FileAssembly is used by one thread at a time: chunks arriving
@@ -63,10 +68,17 @@ struct SharedAssembly {
     std::unique_ptr<FileAssembly> assembly;
 };
 
+// Set before `done` fires: the response, or why there is none (the
+// connection closed, or no answer within the request timeout).
 struct PendingRequest {
     std::shared_ptr<Signal> done;
     std::optional<Result<wire::Response>> result;
 };
+
+// How messages name a peer: "device" and the first group of its id.
+inline std::string device_label(const DeviceId& device) {
+    return "device " + device.to_string().substr(0, 7);
+}
 
 struct Peer {
     std::shared_ptr<Connection> connection;
@@ -74,6 +86,7 @@ struct Peer {
     ShortId short_id;
     bool config_received = false;
     bool closed = false;
+    std::uint64_t config_generation = 0;  // ClusterConfigs begun, so only the newest goes out
     std::function<wire::ClusterConfig()> cluster_config;
     std::function<void(const wire::ClusterConfig&)> on_cluster_config;
     std::map<std::string, PeerFolder> folders;                // shared folders, by id
@@ -107,6 +120,8 @@ struct FolderRuntime {
 
     bool scanning = false;
     bool scan_wanted = false;  // a scan waits for the pull in progress
+    // Called when the next scan to start has finished (request_scan's callers).
+    std::vector<ScanCallback> scan_waiters;
     bool scanned_once = false;
     bool pulling = false;
     Sequence scan_seen;             // local records up to here were planned after a scan
@@ -166,6 +181,11 @@ struct Engine::Impl : std::enable_shared_from_this<Engine::Impl> {
     asio::awaitable<void> run_peer(PeerPtr peer);
     asio::awaitable<void> send_cluster_config(PeerPtr peer);
     void on_cluster_config(const PeerPtr& peer, const wire::ClusterConfig& config);
+    // Matches the folders exchanged with `peer` to those both sides have now
+    // (its last ClusterConfig, our folders): starts the new, stops the gone.
+    void update_shared(const PeerPtr& peer);
+    // Sends a fresh ClusterConfig to every connected peer.
+    void cluster_changed();
     void start_index_sender(const PeerPtr& peer, const FolderPtr& folder);
     asio::awaitable<void> send_index(PeerPtr peer, FolderPtr folder);
     void on_index_update(const PeerPtr& peer, wire::IndexUpdate update);
@@ -203,8 +223,10 @@ struct Engine::Impl : std::enable_shared_from_this<Engine::Impl> {
     asio::awaitable<void> serve(PeerPtr peer, wire::Request request);
 
     // engine_scan.cc
-    void request_scan(const FolderPtr& folder);
-    asio::awaitable<void> scan(FolderPtr folder);
+    void request_scan(const FolderPtr& folder, engine_detail::ScanCallback done = {});
+    asio::awaitable<void> scan(FolderPtr folder, std::vector<engine_detail::ScanCallback> waiters);
+    // Answers the folder's scan waiters with `why` (it will not be scanned).
+    void fail_scan_waiters(const FolderPtr& folder, const std::string& why);
     void arm_scan_timer(const FolderPtr& folder);
 
     // engine_progress.cc

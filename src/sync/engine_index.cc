@@ -1,6 +1,8 @@
 // Connections and the index exchange: ClusterConfig first, then per shared
 // folder the records the peer lacks, in updates of at most 1,000 records,
-// then live updates; received updates are checked and stored in order.
+// then live updates; received updates are checked and stored in order. A
+// ClusterConfig is sent again whenever the cluster or the folders change,
+// and each one received re-matches the folders shared with that peer.
 #include <algorithm>
 #include <type_traits>
 #include <variant>
@@ -11,6 +13,7 @@
 
 namespace ferry {
 
+using engine_detail::device_label;
 using engine_detail::offload;
 using engine_detail::PeerFolder;
 using engine_detail::Signal;
@@ -24,10 +27,6 @@ constexpr std::size_t kMaxResendPaths = 10'000;
 // Updates waiting to be stored: a peer sending faster than the disk keeps
 // up is not read further until these are stored (memory stays bounded).
 constexpr std::size_t kMaxQueuedUpdates = 4;
-
-std::string device_label(const DeviceId& device) {
-    return "device " + device.to_string().substr(0, 7);
-}
 
 }  // namespace
 
@@ -58,7 +57,8 @@ void Engine::Impl::drop_peer(const PeerPtr& peer, const std::string& reason) {
     peer->closed = true;
     peer->connection->close(reason);
     for (auto& [id, pending] : peer->pending) {
-        pending->result = fail(Errc::io, device_label(peer->device) + " disconnected: " + reason);
+        pending->result =
+            fail(Errc::io, device_label(peer->device) + ": the connection closed (" + reason + ")");
         pending->done->fire();
     }
     peer->pending.clear();
@@ -71,6 +71,7 @@ void Engine::Impl::drop_peer(const PeerPtr& peer, const std::string& reason) {
 }
 
 asio::awaitable<void> Engine::Impl::send_cluster_config(PeerPtr peer) {
+    const std::uint64_t generation = ++peer->config_generation;
     wire::ClusterConfig config =
         peer->cluster_config ? peer->cluster_config() : wire::ClusterConfig{};
     config.folders.clear();
@@ -83,6 +84,8 @@ asio::awaitable<void> Engine::Impl::send_cluster_config(PeerPtr peer) {
         return out;
     };
     auto states = co_await offload(workers, std::move(work));
+    // A later change asked for a newer config: only the newest is sent.
+    if (generation != peer->config_generation) co_return;
     for (std::size_t i = 0; i < shared.size(); ++i) {
         wire::FolderState state{shared[i].first, shared[i].second, 0, Sequence{}};
         if (states[i]) {
@@ -145,9 +148,18 @@ void Engine::Impl::on_cluster_config(const PeerPtr& peer, const wire::ClusterCon
     peer->config_received = true;
     peer->remote_folders.clear();
     for (const wire::FolderState& state : config.folders) peer->remote_folders[state.id] = state;
+    update_shared(peer);
+    check_in_sync();
+}
+
+void Engine::Impl::update_shared(const PeerPtr& peer) {
     for (auto it = peer->folders.begin(); it != peer->folders.end();) {
-        if (peer->remote_folders.count(it->first) == 0 || !find_folder(it->first)) {
-            it->second.wake->fire();
+        auto folder = find_folder(it->first);
+        // Gone on either side, or our folder was replaced (moved, new mode).
+        if (peer->remote_folders.count(it->first) == 0 || !folder ||
+            it->second.folder.lock() != folder) {
+            it->second.wake->fire();  // its sender sees the entry gone and ends
+            if (folder) mark_progress_stale(folder);
             it = peer->folders.erase(it);
         } else {
             ++it;
@@ -157,8 +169,11 @@ void Engine::Impl::on_cluster_config(const PeerPtr& peer, const wire::ClusterCon
         auto folder = find_folder(id);
         if (!folder || !folder->fs || peer->folders.count(id) != 0) continue;
         PeerFolder pf;
+        // What the peer said it has of this folder (when it last sent a
+        // ClusterConfig): at worst too little, and records are sent again.
         if (state.peer_index_id == folder->index_id) pf.sent = state.peer_max_sequence;
         pf.wake = std::make_shared<Signal>(io.get_executor());
+        pf.folder = folder;
         peer->folders.emplace(id, std::move(pf));
         start_index_sender(peer, folder);
         // Steps that waited for a source may find it on this peer.
@@ -167,7 +182,11 @@ void Engine::Impl::on_cluster_config(const PeerPtr& peer, const wire::ClusterCon
         touch(folder, waiting);
         mark_progress_stale(folder);
     }
-    check_in_sync();
+}
+
+void Engine::Impl::cluster_changed() {
+    for (const auto& peer : peers)
+        if (!peer->closed) spawn(send_cluster_config(peer));
 }
 
 void Engine::Impl::start_index_sender(const PeerPtr& peer, const FolderPtr& folder) {
@@ -179,10 +198,13 @@ void Engine::Impl::start_index_sender(const PeerPtr& peer, const FolderPtr& fold
 
 asio::awaitable<void> Engine::Impl::send_index(PeerPtr peer, FolderPtr folder) {
     const std::string id = folder->folder.id;
+    // The entry this sender serves: one made after it was dropped (the
+    // folder shared again) has its own sender.
+    const std::shared_ptr<Signal> own_wake = peer->folders.at(id).wake;
     auto current = [&]() -> PeerFolder* {
         if (peer->closed || folder->removed || stopped) return nullptr;
         auto it = peer->folders.find(id);
-        return it == peer->folders.end() ? nullptr : &it->second;
+        return it == peer->folders.end() || it->second.wake != own_wake ? nullptr : &it->second;
     };
     while (PeerFolder* pf = current()) {
         auto wake = pf->wake;

@@ -2,6 +2,9 @@
 // while the folder is being pulled. After a scan the records it wrote are
 // planned (a local edit may conflict with a peer's) and sent to peers.
 #include <algorithm>
+#include <utility>
+
+#include <asio/post.hpp>
 
 #include "fs/scanner.hh"
 #include "sync/engine_impl.hh"
@@ -9,6 +12,7 @@
 namespace ferry {
 
 using engine_detail::offload;
+using engine_detail::ScanCallback;
 
 namespace {
 
@@ -20,8 +24,16 @@ struct ScanOutcome {
 
 }  // namespace
 
-void Engine::Impl::request_scan(const FolderPtr& folder) {
-    if (folder->removed || stopped || !folder->fs) return;
+void Engine::Impl::request_scan(const FolderPtr& folder, ScanCallback done) {
+    if (done) folder->scan_waiters.push_back(std::move(done));
+    if (folder->removed || stopped || !folder->fs) {
+        fail_scan_waiters(folder, stopped           ? "the device is shutting down"
+                                  : folder->removed ? "the folder was removed"
+                                                    : folder->error);
+        return;
+    }
+    // A scan in progress may have passed the caller's change already: the
+    // waiters are served by the next one.
     if (folder->scanning || folder->pulling) {
         folder->scan_wanted = true;
         return;
@@ -29,7 +41,16 @@ void Engine::Impl::request_scan(const FolderPtr& folder) {
     folder->scan_wanted = false;
     folder->scanning = true;
     folder->scan_timer->cancel();
-    spawn(scan(folder));
+    spawn(scan(folder, std::exchange(folder->scan_waiters, {})));
+}
+
+void Engine::Impl::fail_scan_waiters(const FolderPtr& folder, const std::string& why) {
+    if (folder->scan_waiters.empty()) return;
+    // Posted: the caller may be in the middle of changing the folder list.
+    asio::post(io, [waiters = std::exchange(folder->scan_waiters, {}),
+                    error = Error{Errc::io, why}] {
+        for (const ScanCallback& waiter : waiters) waiter(tl::unexpected(error));
+    });
 }
 
 void Engine::Impl::arm_scan_timer(const FolderPtr& folder) {
@@ -41,7 +62,7 @@ void Engine::Impl::arm_scan_timer(const FolderPtr& folder) {
     });
 }
 
-asio::awaitable<void> Engine::Impl::scan(FolderPtr folder) {
+asio::awaitable<void> Engine::Impl::scan(FolderPtr folder, std::vector<ScanCallback> waiters) {
     ScanOptions scan_options;
     scan_options.local_device = local;
     scan_options.now_ns = clock.now_ns();
@@ -60,10 +81,15 @@ asio::awaitable<void> Engine::Impl::scan(FolderPtr folder) {
     folder->scanning = false;
     const bool first_scan = !folder->scanned_once;
     folder->scanned_once = true;
-    if (folder->removed || stopped) co_return;
+    if (folder->removed || stopped) {
+        for (const ScanCallback& waiter : waiters) waiter(outcome.result);
+        fail_scan_waiters(folder,
+                          stopped ? "the device is shutting down" : "the folder was removed");
+        co_return;
+    }
     if (outcome.result) {
         folder->error.clear();
-        folder->scan_issues = std::move(outcome.result->issues);
+        folder->scan_issues = outcome.result->issues;
     } else {
         folder->error =
             "folder " + folder->folder.id + ": scan failed: " + outcome.result.error().message;
@@ -89,6 +115,7 @@ asio::awaitable<void> Engine::Impl::scan(FolderPtr folder) {
         plan_everything(folder);
     mark_progress_stale(folder);
     check_in_sync();
+    for (const ScanCallback& waiter : waiters) waiter(outcome.result);
 }
 
 }  // namespace ferry

@@ -48,6 +48,13 @@ std::string control_exchange(const std::string& home, const std::string& lines) 
     return answer;
 }
 
+std::size_t occurrences(const std::string& text, const std::string& needle) {
+    std::size_t count = 0;
+    for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1))
+        ++count;
+    return count;
+}
+
 void init(const TestDevice& d) {
     const Run run = d.ferry({"init", "--name", d.name});
     INFO(run.err);
@@ -196,6 +203,8 @@ TEST_CASE("a removed device is refused by every device", "[cli][daemon][revoke]"
     TestDevice& a = cluster[0];
     TestDevice& c = cluster[2];
     const std::string c_id = c.id();
+    TestDevice& b = cluster[1];
+    const std::size_t a_b_connections = occurrences(a.daemon_log(), "connected to " + b.name);
 
     const Run removed = a.ferry({"devices", "remove", c_id});
     INFO(removed.err);
@@ -224,4 +233,8 @@ TEST_CASE("a removed device is refused by every device", "[cli][daemon][revoke]"
     CHECK(status.status == 0);
     CHECK(::access(c.file("after-removal.txt").c_str(), F_OK) != 0);
     for (const auto& d : c.devices()) CHECK(d["online"] == false);
+    // The revocation travelled in a fresh ClusterConfig: a and b stayed connected.
+    CHECK(occurrences(a.daemon_log(), "connected to " + b.name) == a_b_connections);
+    CHECK(occurrences(a.daemon_log(), "disconnected from " + b.name) == 0);
+    CHECK(occurrences(b.daemon_log(), "disconnected from " + a.name) == 0);
 }

@@ -261,3 +261,34 @@ TEST_CASE("a replaced file is kept as a version and can be restored", "[cli][dae
     require_converged(cluster);
     CHECK(read_file(cluster[0].file("notes.txt")) == "first version\n");
 }
+
+TEST_CASE("a folder added on both devices while they are connected syncs on that connection",
+          "[cli][daemon][reconfig]") {
+    TestCluster cluster(2);
+    cluster.setup();
+    const auto connections = [&](std::size_t i) {
+        const std::string log = cluster[i].daemon_log();
+        std::size_t n = 0;
+        for (auto at = log.find("connected to "); at != std::string::npos;
+             at = log.find("connected to ", at + 1))
+            ++n;
+        return n;
+    };
+    const std::size_t before = connections(0);
+
+    const std::string extra0 = cluster.root() + "/extra0";
+    const std::string extra1 = cluster.root() + "/extra1";
+    fs::create_directories(extra0);
+    fs::create_directories(extra1);
+    write_file(extra1 + "/from-1.txt", "added later\n");
+    for (const auto& [i, path] : {std::pair<std::size_t, std::string>{1, extra1}, {0, extra0}}) {
+        const Run add = cluster[i].ferry({"folder", "add", path, "--id", "extra"});
+        INFO(add.err);
+        REQUIRE(add.status == 0);
+    }
+    const bool arrived = wait_until([&] { return fs::exists(extra0 + "/from-1.txt"); }, 30s);
+    INFO(cluster[0].daemon_log() << cluster[1].daemon_log());
+    REQUIRE(arrived);
+    CHECK(read_file(extra0 + "/from-1.txt") == "added later\n");
+    CHECK(connections(0) == before);
+}

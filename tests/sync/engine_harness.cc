@@ -103,6 +103,7 @@ Node& TestCluster::add(const std::string& name, FolderMode mode) {
     options.local_device = node->id;
     options.rescan_interval = std::chrono::hours(1);  // tests ask for scans
     options.pull_window_bytes = 1u << 20;
+    if (tune_options) tune_options(options);
     node->engine = std::make_unique<Engine>(
         io, pool, *node->store,
         [](const Folder& folder) -> Result<std::unique_ptr<Filesystem>> {

@@ -71,6 +71,9 @@ public:
     bool all_in_sync() const;
     bool trees_equal() const;
 
+    // Applied to each node's EngineOptions in add() (e.g. a short request_timeout).
+    std::function<void(EngineOptions&)> tune_options;
+
     asio::io_context io;
     asio::thread_pool pool{2};
     SystemClock clock;

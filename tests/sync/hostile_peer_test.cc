@@ -254,3 +254,55 @@ TEST_CASE(
     b.engine->request_scan("");
     REQUIRE(cluster.run_until([&] { return std::filesystem::exists(a.path("still.txt")); }));
 }
+
+TEST_CASE("hostile peer: a request it never answers times out; the connection stays open",
+          "[hostile][timeout]") {
+    TestCluster cluster;
+    cluster.tune_options = [](EngineOptions& options) {
+        options.request_timeout = std::chrono::milliseconds(200);
+    };
+    Node& a = cluster.add("a");
+    Hostile silent = attach_hostile(cluster, a, 0x96);
+    silent.answer = [](const wire::Request&) { return std::optional<std::string>(); };
+    silent.start(cluster.io);
+    silent.send(cluster.io, hostile_config());
+    silent.send(cluster.io, update_of({file_record("silent.txt", "never sent\n", silent.id)}));
+
+    REQUIRE(cluster.run_until([&] { return has_problem(a, "no answer within 0.2 s"); },
+                              std::chrono::seconds(10)));
+    CHECK(silent.count<wire::Request>() >= 1);
+    CHECK(!std::filesystem::exists(a.path("silent.txt")));
+    CHECK(silent.end->is_open());
+    CHECK(silent.engine_end->is_open());
+}
+
+TEST_CASE("hostile peer: a file a silent peer and an honest one both have arrives",
+          "[hostile][timeout]") {
+    TestCluster cluster;
+    cluster.tune_options = [](EngineOptions& options) {
+        options.request_timeout = std::chrono::milliseconds(200);
+    };
+    Node& a = cluster.add("a");
+    Node& b = cluster.add("b");
+    write_file(b.path("both.txt"), "the honest content\n");
+    b.engine->request_scan("");
+    std::optional<FileRecord> record;
+    REQUIRE(cluster.run_until([&] {
+        auto stored = b.store->get_file(kFolderId, "both.txt");
+        if (stored && *stored) record = **stored;
+        return record.has_value();
+    }));
+
+    // The silent peer announces b's very record (same version), so both are sources.
+    Hostile silent = attach_hostile(cluster, a, 0x97);
+    silent.answer = [](const wire::Request&) { return std::optional<std::string>(); };
+    silent.start(cluster.io);
+    silent.send(cluster.io, hostile_config());
+    silent.send(cluster.io, update_of({*record}));
+    cluster.link(a, b);
+
+    REQUIRE(cluster.run_until([&] { return std::filesystem::exists(a.path("both.txt")); },
+                              std::chrono::seconds(10)));
+    CHECK(read_file(a.path("both.txt")) == "the honest content\n");
+    CHECK(silent.end->is_open());
+}

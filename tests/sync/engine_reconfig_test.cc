@@ -1,0 +1,136 @@
+// The cluster changing while connected: a fresh ClusterConfig goes out on the
+// open connections, and folders added or removed on one device start or stop
+// being exchanged without reconnecting.
+#include <filesystem>
+
+#include <catch2/catch.hpp>
+
+#include "engine_harness.hh"
+
+using namespace ferry;
+using namespace ferry::test;
+
+namespace {
+
+constexpr const char* kLater = "later";
+
+std::optional<FolderStatus> status_of(const Node& node, const std::string& id) {
+    for (const FolderStatus& folder : node.engine->status().folders)
+        if (folder.id == id) return folder;
+    return std::nullopt;
+}
+
+bool idle(const Node& node, const std::string& id) {
+    auto folder = status_of(node, id);
+    return folder && folder->state == "idle";
+}
+
+void add_folder(Node& node, const std::string& id, const std::string& path) {
+    REQUIRE(node.store->add_folder(Folder{id, path, FolderMode::send_receive}));
+    REQUIRE(node.engine->reload_folders());
+}
+
+std::uint64_t configs_sent(const PipeEnd& end) {
+    auto it = end.counters().messages.find(wire::MessageType::cluster_config);
+    return it == end.counters().messages.end() ? 0 : it->second;
+}
+
+}  // namespace
+
+TEST_CASE("engine reconfig: a folder added after connecting syncs on the same connection",
+          "[engine][reconfig]") {
+    TestCluster cluster;
+    Node& a = cluster.add("a");
+    Node& b = cluster.add("b");
+    auto [end_a, end_b] = cluster.link(a, b);
+    REQUIRE(cluster.settle());
+
+    TempDir later_a;
+    TempDir later_b;
+    write_file(later_b / "from-b.txt", "b's\n");
+    add_folder(b, kLater, later_b.path());  // a does not have it yet
+    REQUIRE(cluster.run_until([&] { return idle(b, kLater); }));
+
+    write_file(later_a / "from-a.txt", "a's\n");
+    add_folder(a, kLater, later_a.path());
+    REQUIRE(cluster.run_until([&] {
+        return std::filesystem::exists(later_a / "from-b.txt") &&
+               std::filesystem::exists(later_b / "from-a.txt");
+    }));
+    CHECK(read_file(later_a / "from-b.txt") == "b's\n");
+    CHECK(read_file(later_b / "from-a.txt") == "a's\n");
+    CHECK(end_a->is_open());
+    CHECK(end_b->is_open());
+    CHECK(configs_sent(*end_a) >= 2);  // the first, and one for the new folder
+    CHECK(configs_sent(*end_b) >= 2);
+    REQUIRE(cluster.run_until([&] { return cluster.all_in_sync(); }));
+    auto folder = status_of(a, kLater);
+    REQUIRE(folder);
+    REQUIRE(folder->devices.size() == 1);
+    CHECK(folder->devices[0].device == b.id);
+}
+
+TEST_CASE("engine reconfig: a folder removed on one side stops being exchanged",
+          "[engine][reconfig]") {
+    TestCluster cluster;
+    Node& a = cluster.add("a");
+    Node& b = cluster.add("b");
+    TempDir later_a;
+    TempDir later_b;
+    add_folder(a, kLater, later_a.path());
+    add_folder(b, kLater, later_b.path());
+    auto [end_a, end_b] = cluster.link(a, b);
+    write_file(later_b / "before.txt", "shared\n");
+    REQUIRE(cluster.settle());
+    REQUIRE(std::filesystem::exists(later_a / "before.txt"));
+
+    REQUIRE(a.store->remove_folder(kLater));
+    REQUIRE(a.engine->reload_folders());
+    REQUIRE(cluster.run_until([&] {
+        auto folder = status_of(b, kLater);
+        return folder && folder->devices.empty();
+    }));
+    write_file(later_b / "after.txt", "not for a\n");
+    write_file(b.path("still.txt"), "the other folder goes on\n");
+    b.engine->request_scan("");
+    REQUIRE(cluster.run_until([&] { return std::filesystem::exists(a.path("still.txt")); }));
+    REQUIRE(cluster.run_until([&] { return cluster.all_in_sync(); }));
+    CHECK(!std::filesystem::exists(later_a / "after.txt"));
+    CHECK(end_a->is_open());
+    CHECK(end_b->is_open());
+}
+
+TEST_CASE("engine reconfig: cluster_changed sends a fresh ClusterConfig the other side applies",
+          "[engine][reconfig]") {
+    TestCluster cluster;
+    Node& a = cluster.add("a");
+    Node& b = cluster.add("b");
+    auto ends = make_message_pipe(cluster.io.get_executor(), a.key, b.key);
+    int version = 0;
+    std::vector<std::string> seen_by_b;
+    a.engine->add_connection(
+        ends.first,
+        [&] {
+            wire::ClusterConfig config;
+            config.device_name = "a-" + std::to_string(++version);
+            return config;
+        },
+        [](const wire::ClusterConfig&) {});
+    b.engine->add_connection(
+        ends.second, [] { return wire::ClusterConfig{}; },
+        [&](const wire::ClusterConfig& config) { seen_by_b.push_back(config.device_name); });
+    REQUIRE(cluster.settle());
+    REQUIRE(seen_by_b.size() == 1);
+
+    a.engine->cluster_changed();
+    REQUIRE(cluster.run_until([&] { return seen_by_b.size() == 2; }));
+    CHECK(seen_by_b.back() == "a-2");
+    CHECK(ends.first->is_open());
+
+    // The folder exchange goes on as before.
+    write_file(a.path("after.txt"), "still syncing\n");
+    a.engine->request_scan("");
+    REQUIRE(cluster.run_until([&] { return std::filesystem::exists(b.path("after.txt")); }));
+    REQUIRE(cluster.settle());
+    CHECK(ends.second->is_open());
+}
