@@ -103,7 +103,11 @@ FileUpdate applied_record(const FileRecord& target, const FileStat& stat) {
 Result<void> prepare_step(FolderWriter& writer, Store& store, const std::string& folder_id,
                           const PlannedStep& planned, ShortId local, std::vector<FileUpdate>& out) {
     const PathStep& step = planned.step;
-    auto same = writer.check_unchanged(step.path, planned.local);
+    // A case-only rename's target may find its own source on disk.
+    const std::string_view alias_of =
+        step.kind == StepKind::rename && step.rename_from ? std::string_view(step.rename_from->path)
+                                                          : std::string_view();
+    auto same = writer.check_unchanged(step.path, planned.local, alias_of);
     if (!same) return tl::unexpected(same.error());
     if (!*same) return changed(step.path);
     if (step.kind == StepKind::rename && step.rename_from) {

@@ -42,7 +42,8 @@ FolderWriter::FolderWriter(Filesystem& fs, Store& store, std::string folder_id, 
                            const Clock& clock)
     : m_fs(fs), m_store(store), m_folder_id(std::move(folder_id)), m_versions(versions), m_clock(clock) {}
 
-Result<bool> FolderWriter::check_unchanged(std::string_view path, const std::optional<FileRecord>& local) {
+Result<bool> FolderWriter::check_unchanged(std::string_view path, const std::optional<FileRecord>& local,
+                                           std::string_view alias_of) {
     const std::string where = "folder " + m_folder_id + ": cannot check '" + printable_path(path) + "'";
     const bool absent_expected = !local || local->deleted;
     auto st = m_fs.lstat(path);
@@ -50,7 +51,18 @@ Result<bool> FolderWriter::check_unchanged(std::string_view path, const std::opt
         if (st.error().code == Errc::not_found) return absent_expected;
         return in_context(st.error(), where);
     }
-    if (absent_expected || st->kind != entry_kind_of(local->kind)) return false;
+    if (absent_expected) {
+        auto clash = name_clash(path, *st, alias_of);
+        if (!clash) return in_context(clash.error(), where);
+        if (clash->empty()) return false;  // really there: rescan first
+        if (*clash == alias_of) return true;
+        return fail(Errc::already_exists,
+                    "folder " + m_folder_id + ": '" + printable_path(path) + "' clashes with '" +
+                        printable_path(*clash) +
+                        "': this filesystem takes them for the same name (it ignores case or "
+                        "Unicode form), so it is not written here; rename one of them");
+    }
+    if (st->kind != entry_kind_of(local->kind)) return false;
     switch (local->kind) {
     case FileKind::directory: return st->mode == local->mode;
     case FileKind::symlink: {
@@ -69,6 +81,28 @@ Result<bool> FolderWriter::check_unchanged(std::string_view path, const std::opt
     const auto entry = std::find_if(siblings->begin(), siblings->end(),
                                     [&](const StoredEntry& e) { return e.name == name; });
     return entry == siblings->end() || entry->inode == 0 || entry->inode == st->inode;
+}
+
+Result<std::string> FolderWriter::name_clash(std::string_view path, const FileStat& found,
+                                             std::string_view alias_of) {
+    const std::string parent(parent_path(path));
+    auto entries = m_fs.list_dir(parent);
+    if (!entries) return tl::unexpected(entries.error());
+    const std::string_view name = base_name(path);
+    if (std::any_of(entries->begin(), entries->end(), [&](const DirEntry& e) { return e.name == name; }))
+        return std::string();
+    // The entry the filesystem resolved `path` to: the one with its inode.
+    if (!alias_of.empty()) {
+        auto alias = m_fs.lstat(alias_of);
+        if (alias && alias->inode == found.inode && alias->device == found.device)
+            return std::string(alias_of);
+    }
+    for (const DirEntry& e : *entries) {
+        const std::string other = join_path(parent, e.name);
+        auto st = m_fs.lstat(other);
+        if (st && st->inode == found.inode && st->device == found.device) return other;
+    }
+    return fail(Errc::changed, "'" + printable_path(path) + "' is found on disk but not listed");
 }
 
 Result<std::unique_ptr<FileAssembly>> FolderWriter::begin_file(const FileRecord& target) {

@@ -66,7 +66,15 @@ public:
 
     // Whether the disk still matches `local` at `path` (nullopt / tombstone:
     // nothing is there). False means: rescan before touching it.
-    Result<bool> check_unchanged(std::string_view path, const std::optional<FileRecord>& local);
+    //
+    // On a filesystem that does not tell names apart by case (or Unicode
+    // form), `path` can find another entry: "Readme" finds "README". When
+    // nothing should be there and the parent's listing has no entry named
+    // exactly `path`, that is a clash, refused with Errc::already_exists
+    // naming the other entry, unless it is `alias_of` itself (the source of a
+    // case-only rename).
+    Result<bool> check_unchanged(std::string_view path, const std::optional<FileRecord>& local,
+                                 std::string_view alias_of = {});
 
     // Starts (or resumes) building `target`: reuses chunks already in a
     // temporary file left by an interrupted run, then copies every chunk
@@ -90,6 +98,11 @@ public:
 
 private:
     Result<void> remove_leftover_temporaries(std::string_view dir);
+    // check_unchanged's clash test for `path`, found on disk as `found`: ""
+    // when the parent lists that exact name, else the listed path that is
+    // the same entry.
+    Result<std::string> name_clash(std::string_view path, const FileStat& found,
+                                   std::string_view alias_of);
 
     Filesystem& m_fs;
     Store& m_store;

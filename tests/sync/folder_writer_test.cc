@@ -18,37 +18,6 @@ using namespace ferry::test;
 
 namespace {
 
-constexpr ShortId kDevice{0xA1};
-
-// A writer over `fs` with its own store, versions and clock.
-struct Writer {
-    explicit Writer(Filesystem& filesystem) : fs(filesystem) {}
-    Filesystem& fs;
-    std::unique_ptr<Store> store = open_store();
-    ManualClock clock{kNow};
-    Versions versions{fs};
-    FolderWriter writer{fs, *store, kFolder, versions, clock};
-
-    void scan() {
-        ScanOptions options;
-        options.local_device = kDevice;
-        options.now_ns = kNow;
-        auto result = scan_folder(fs, *store, kFolder, options);
-        if (!result) FAIL(result.error().message);
-    }
-    FileRecord local(std::string_view path) {
-        auto r = store->get_file(kFolder, path);
-        REQUIRE(r);
-        if (!*r) FAIL("no record for " << path);
-        return **r;
-    }
-    std::unique_ptr<FileAssembly> begin(const FileRecord& target) {
-        auto assembly = writer.begin_file(target);
-        if (!assembly) FAIL(assembly.error().message);
-        return std::move(*assembly);
-    }
-};
-
 // Puts every missing chunk of `assembly` from `content`; returns the bytes put.
 std::size_t fetch_all(FileAssembly& assembly, const FileRecord& target, std::string_view content) {
     std::size_t bytes = 0;

@@ -1,6 +1,6 @@
-// Shared by the folder writer and versions tests: folders on the in-memory
-// and on a real filesystem, a store with one folder, file records made from
-// content with ferry's chunker.
+// Shared by the folder writer, versions and name clash tests: folders on the
+// in-memory and on a real filesystem, a store with one folder, file records
+// made from content with ferry's chunker, a FolderWriter with its own store.
 #pragma once
 
 #include <catch2/catch.hpp>
@@ -13,8 +13,12 @@
 #include "core/file_record.hh"
 #include "fs/memory_filesystem.hh"
 #include "fs/posix_filesystem.hh"
+#include "fs/scanner.hh"
+#include "net/clock.hh"
 #include "noise.hh"
 #include "store/store.hh"
+#include "sync/folder_writer.hh"
+#include "sync/versions.hh"
 #include "temp_dir.hh"
 
 namespace ferry::test {
@@ -88,6 +92,37 @@ struct PosixFolder {
     TempDir dir;
     PosixFilesystem fs{dir.path()};
     static constexpr bool real = true;
+};
+
+inline constexpr ShortId kDevice{0xA1};
+
+// A writer over `fs` with its own store, versions and clock.
+struct Writer {
+    explicit Writer(Filesystem& filesystem) : fs(filesystem) {}
+    Filesystem& fs;
+    std::unique_ptr<Store> store = open_store();
+    ManualClock clock{kNow};
+    Versions versions{fs};
+    FolderWriter writer{fs, *store, kFolder, versions, clock};
+
+    void scan() {
+        ScanOptions options;
+        options.local_device = kDevice;
+        options.now_ns = kNow;
+        auto result = scan_folder(fs, *store, kFolder, options);
+        if (!result) FAIL(result.error().message);
+    }
+    FileRecord local(std::string_view path) {
+        auto r = store->get_file(kFolder, path);
+        REQUIRE(r);
+        if (!*r) FAIL("no record for " << path);
+        return **r;
+    }
+    std::unique_ptr<FileAssembly> begin(const FileRecord& target) {
+        auto assembly = writer.begin_file(target);
+        if (!assembly) FAIL(assembly.error().message);
+        return std::move(*assembly);
+    }
 };
 
 }  // namespace ferry::test
