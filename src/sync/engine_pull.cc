@@ -19,6 +19,10 @@ namespace {
 
 constexpr std::size_t kPlanBatch = 5000;  // paths planned together (renames pair within a batch)
 constexpr std::size_t kParallelFiles = 16;
+// Records of applied steps are stored at least this often within a batch, so
+// a crash mid-batch leaves few synced files without their records (the next
+// scan would record those as local changes, which then merge as equal).
+constexpr std::size_t kStoreEvery = 256;
 constexpr int kMaxRechecks = 3;  // a path that keeps changing under sync is left alone after this
 
 }  // namespace
@@ -133,6 +137,7 @@ asio::awaitable<void> Engine::Impl::apply_steps(FolderPtr folder, std::vector<Pl
     };
     for (PlannedStep& planned : steps) {
         if (folder->removed || stopped) break;
+        if (folder->applied.size() >= kStoreEvery) co_await flush_applied(folder);
         if (planned.step.kind != StepKind::write_file) {
             co_await wait_below(0);  // everything before it is done first
             co_await apply_step(folder, std::move(planned));
