@@ -19,30 +19,33 @@ namespace {
 constexpr std::uint64_t kHostileIndex = 77;
 
 // The hostile side of a pipe: records what it receives and answers chunk
-// requests with `answer` (nothing when it returns nullopt).
+// requests with `answer` (nothing when it returns nullopt). Its coroutines
+// own what they use (the pipe end, the log, a copy of `answer`), so they may
+// outlive the Hostile until the engine closes the pipe at the test's end.
 struct Hostile {
     std::shared_ptr<PipeEnd> end;         // the hostile's
     std::shared_ptr<PipeEnd> engine_end;  // the engine's
-    std::vector<wire::Message> received;
+    std::shared_ptr<std::vector<wire::Message>> received =
+        std::make_shared<std::vector<wire::Message>>();
     std::function<std::optional<std::string>(const wire::Request&)> answer;
     ShortId id;
 
     void start(asio::io_context& io) {
         asio::co_spawn(
             io,
-            [this]() -> asio::awaitable<void> {
+            [pipe = end, log = received, reply = answer]() -> asio::awaitable<void> {
                 for (;;) {
-                    auto message = co_await end->receive();
+                    auto message = co_await pipe->receive();
                     if (!message) co_return;
                     if (const auto* request = std::get_if<wire::Request>(&*message);
-                        request && answer) {
-                        if (auto data = answer(*request)) {
+                        request && reply) {
+                        if (auto data = reply(*request)) {
                             wire::Message response =
                                 wire::Response{request->id, wire::ResponseCode::ok, false, *data};
-                            co_await end->send(response);
+                            co_await pipe->send(response);
                         }
                     }
-                    received.push_back(std::move(*message));
+                    log->push_back(std::move(*message));
                 }
             },
             asio::detached);
@@ -50,13 +53,13 @@ struct Hostile {
     void send(asio::io_context& io, wire::Message message) {
         asio::co_spawn(
             io,
-            [this, m = std::move(message)]() -> asio::awaitable<void> { co_await end->send(m); },
+            [pipe = end, m = std::move(message)]() -> asio::awaitable<void> { co_await pipe->send(m); },
             asio::detached);
     }
     template <class T>
     std::size_t count() const {
         std::size_t n = 0;
-        for (const auto& message : received) n += std::holds_alternative<T>(message) ? 1 : 0;
+        for (const auto& message : *received) n += std::holds_alternative<T>(message) ? 1 : 0;
         return n;
     }
 };
@@ -213,7 +216,7 @@ TEST_CASE("hostile peer: malformed records are refused one by one", "[hostile]")
     CHECK(has_problem(a, "no-version.txt"));
     CHECK(!std::filesystem::exists(a.path("link")));
     CHECK(!std::filesystem::exists(a.path("delta.txt")));
-    for (const wire::Message& message : hostile.received)
+    for (const wire::Message& message : *hostile.received)
         if (const auto* resend = std::get_if<wire::ResendRequest>(&message))
             CHECK(resend->paths == std::vector<std::string>{"delta.txt"});
 }
