@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# ./dev bench sync [--small N] [--big N]
+# ./dev bench sync [--small N] [--big N] [--initial-only] [--perf]
 #
 # Initial sync between two ferry daemons on loopback against rsync in daemon
 # mode on 127.0.0.1, on the same data in the same run (this machine is shared
@@ -10,16 +10,24 @@
 # the daemons' own counters (`ferry devices --json`), rsync's from --stats.
 # Targets: ferry's wall time <= rsync's; insertion bytes < rsync's.
 # Prints a table and writes JSON to $BUILD/bench/sync.json.
+# --initial-only skips the two edits (then --big 0 is allowed); --perf records
+# a profile of each daemon during the initial sync (perf record --call-graph
+# dwarf) into $BUILD/bench/sync-perf-{a,b}.data, for `perf report -i`.
 set -euo pipefail
 : "${BUILD:?run through ./dev bench sync}"
-nsmall=10000; nbig=8
+nsmall=10000; nbig=8; edits=1; perf=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --small) nsmall=$2; shift 2 ;;
     --big) nbig=$2; shift 2 ;;
+    --initial-only) edits=0; shift ;;
+    --perf) perf=1; shift ;;
     *) echo "bench sync: unknown argument $1" >&2; exit 2 ;;
   esac
 done
+if [ "$edits" = 1 ] && [ "$nbig" -lt 1 ]; then
+  echo "bench sync: the rename edit needs --big 1 or more (or --initial-only)" >&2; exit 2
+fi
 ferry="$BUILD/src/cli/ferry"
 work=$(mktemp -d /tmp/ferry-bench-sync.XXXXXX)
 json="$BUILD/bench/sync.json"
@@ -129,34 +137,37 @@ diff -r "$work/src" "$work/rsync-dest" >/dev/null || { echo "bench sync: rsync c
 # The daemon's CPU and RSS count the initial copy only; the edits below go to
 # a second daemon.
 stop_timed "$rsyncd" rsync; rm -f "$work/rsyncd.pid"
-rsync --daemon --no-detach --address=127.0.0.1 --port="$port" --config="$work/rsyncd.conf" &
-rsyncd=$!; pids+=("$rsyncd")
-wait_for 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$port"
+rsync_rename=null; rsync_insert=null
+if [ "$edits" = 1 ]; then
+  rsync --daemon --no-detach --address=127.0.0.1 --port="$port" --config="$work/rsyncd.conf" &
+  rsyncd=$!; pids+=("$rsyncd")
+  wait_for 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$port"
 
-# rsync: rename one 64 MiB file; insert 1 KiB in the middle of a 256 MiB file.
-rsync_stat_bytes() {  # sent + received bytes of an rsync --stats run
-  python3 -c "
+  # rsync: rename one 64 MiB file; insert 1 KiB in the middle of a 256 MiB file.
+  rsync_stat_bytes() {  # sent + received bytes of an rsync --stats run
+    python3 -c "
 import re, sys
 t = sys.stdin.read()
 s = int(re.search(r'Total bytes sent: ([\d,]+)', t).group(1).replace(',', ''))
 r = int(re.search(r'Total bytes received: ([\d,]+)', t).group(1).replace(',', ''))
 print(s + r)"
-}
-cp -r "$work/src" "$work/edit"
-head -c $((256 << 20)) /dev/urandom > "$work/big256.orig"
-python3 - "$work/big256.orig" "$work/big256.edited" <<'PY'
+  }
+  cp -r "$work/src" "$work/edit"
+  head -c $((256 << 20)) /dev/urandom > "$work/big256.orig"
+  python3 - "$work/big256.orig" "$work/big256.edited" <<'PY'
 import os, sys
 data = open(sys.argv[1], "rb").read()
 mid = len(data) // 2
 open(sys.argv[2], "wb").write(data[:mid] + os.urandom(1024) + data[mid:])
 PY
-cp "$work/big256.orig" "$work/edit/big256.raw"
-rsync -a "$work/edit/" "rsync://127.0.0.1:$port/bench/" >/dev/null
-mv "$work/edit/big/big0.raw" "$work/edit/big/renamed0.raw"
-rsync_rename=$(rsync -a --delete --stats "$work/edit/" "rsync://127.0.0.1:$port/bench/" | rsync_stat_bytes)
-cp "$work/big256.edited" "$work/edit/big256.raw"
-rsync_insert=$(rsync -a --delete --stats "$work/edit/" "rsync://127.0.0.1:$port/bench/" | rsync_stat_bytes)
-kill -TERM "$rsyncd"; wait "$rsyncd" 2>/dev/null || true
+  cp "$work/big256.orig" "$work/edit/big256.raw"
+  rsync -a "$work/edit/" "rsync://127.0.0.1:$port/bench/" >/dev/null
+  mv "$work/edit/big/big0.raw" "$work/edit/big/renamed0.raw"
+  rsync_rename=$(rsync -a --delete --stats "$work/edit/" "rsync://127.0.0.1:$port/bench/" | rsync_stat_bytes)
+  cp "$work/big256.edited" "$work/edit/big256.raw"
+  rsync_insert=$(rsync -a --delete --stats "$work/edit/" "rsync://127.0.0.1:$port/bench/" | rsync_stat_bytes)
+  kill -TERM "$rsyncd"; wait "$rsyncd" 2>/dev/null || true
+fi
 # rsync's copy stays until the end, so ferry's run does not start seconds
 # after a mass delete: on ext4 without a journal the inode allocator skips
 # recently freed inodes one by one (44% of the receiver's time in one
@@ -193,9 +204,21 @@ code=$(FERRY_HOME=$A "$ferry" invite | tail -n 1)
 FERRY_HOME=$B "$ferry" join "$code" >/dev/null
 # A device joins from a fresh home; it adds the folder after joining.
 FERRY_HOME=$B "$ferry" folder add "$work/ferry-dest" --id bench >/dev/null
+# perf_attach TIMEPID NAME: profiles the daemon that our `time` process runs.
+perfs=()
+perf_attach() {
+  [ "$perf" = 1 ] || return 0
+  local child; child=$(pgrep -P "$1" -x ferry)
+  perf record --call-graph dwarf -F 499 -q -o "$BUILD/bench/sync-perf-$2.data" -p "$child" \
+    2>/dev/null &
+  perfs+=($!); pids+=($!)
+}
+perf_attach "$a" a
 lo0=$(lo_bytes)
 t0=$(now)
 start_daemon "$B" "$port_b" "$work/ferry-b.time"; b=$started
+wait_for 10 pgrep -P "$b" -x ferry
+perf_attach "$b" b
 # Done when b holds every file and byte (checked without reading contents;
 # compared in full afterwards).
 complete() {
@@ -207,39 +230,44 @@ wait_for 900 complete
 t1=$(now)
 lo1=$(lo_bytes)
 ferry_sync=$(elapsed "$t0" "$t1")
+for p in "${perfs[@]}"; do kill -INT "$p"; wait "$p" || true; done
 ferry_wire=$(FERRY_HOME=$B "$ferry" devices --json | python3 -c "import json,sys; print(sum(d['bytes_in']+d['bytes_out'] for d in json.load(sys.stdin)))")
 stop_daemon "$b"; stop_daemon "$a"
 diff -r --exclude=.ferry "$work/src" "$work/ferry-dest" >/dev/null || { echo "bench sync: ferry copy differs" >&2; exit 1; }
 
-# ferry: the same two edits, with the daemons' byte counters.
-start_daemon "$A" "$port_a" "$work/ferry-a2.time"; a=$started
-start_daemon "$B" "$port_b" "$work/ferry-b2.time"; b=$started
-online() { FERRY_HOME=$A "$ferry" devices --json | python3 -c "import json,sys; sys.exit(0 if all(d['online'] for d in json.load(sys.stdin)) else 1)"; }
-traffic() { FERRY_HOME=$A "$ferry" devices --json | python3 -c "import json,sys; print(sum(d['bytes_in']+d['bytes_out'] for d in json.load(sys.stdin)))"; }
-same_file() { cmp -s "$work/src/$1" "$work/ferry-dest/$1"; }
-wait_for 60 online
-# Files enter the folder by rename, so no scan sees one half-written.
-cp "$work/big256.orig" "$work/big256.tmp" && mv "$work/big256.tmp" "$work/src/big256.raw"
-FERRY_HOME=$A "$ferry" scan --quiet
-wait_for 300 same_file big256.raw
-FERRY_HOME=$A "$ferry" status --wait --timeout 300 >/dev/null
-before=$(traffic)
-mv "$work/src/big/big0.raw" "$work/src/big/renamed0.raw"
-FERRY_HOME=$A "$ferry" scan --quiet
-wait_for 120 same_file big/renamed0.raw
-FERRY_HOME=$A "$ferry" status --wait --timeout 120 >/dev/null
-ferry_rename=$(( $(traffic) - before ))
-before=$(traffic)
-cp "$work/big256.edited" "$work/big256.tmp" && mv "$work/big256.tmp" "$work/src/big256.raw"
-FERRY_HOME=$A "$ferry" scan --quiet
-wait_for 120 same_file big256.raw
-FERRY_HOME=$A "$ferry" status --wait --timeout 120 >/dev/null
-ferry_insert=$(( $(traffic) - before ))
-stop_daemon "$b"; stop_daemon "$a"
+ferry_rename=null; ferry_insert=null
+if [ "$edits" = 1 ]; then
+  # ferry: the same two edits, with the daemons' byte counters.
+  start_daemon "$A" "$port_a" "$work/ferry-a2.time"; a=$started
+  start_daemon "$B" "$port_b" "$work/ferry-b2.time"; b=$started
+  online() { FERRY_HOME=$A "$ferry" devices --json | python3 -c "import json,sys; sys.exit(0 if all(d['online'] for d in json.load(sys.stdin)) else 1)"; }
+  traffic() { FERRY_HOME=$A "$ferry" devices --json | python3 -c "import json,sys; print(sum(d['bytes_in']+d['bytes_out'] for d in json.load(sys.stdin)))"; }
+  same_file() { cmp -s "$work/src/$1" "$work/ferry-dest/$1"; }
+  wait_for 60 online
+  # Files enter the folder by rename, so no scan sees one half-written.
+  cp "$work/big256.orig" "$work/big256.tmp" && mv "$work/big256.tmp" "$work/src/big256.raw"
+  FERRY_HOME=$A "$ferry" scan --quiet
+  wait_for 300 same_file big256.raw
+  FERRY_HOME=$A "$ferry" status --wait --timeout 300 >/dev/null
+  before=$(traffic)
+  mv "$work/src/big/big0.raw" "$work/src/big/renamed0.raw"
+  FERRY_HOME=$A "$ferry" scan --quiet
+  wait_for 120 same_file big/renamed0.raw
+  FERRY_HOME=$A "$ferry" status --wait --timeout 120 >/dev/null
+  ferry_rename=$(( $(traffic) - before ))
+  before=$(traffic)
+  cp "$work/big256.edited" "$work/big256.tmp" && mv "$work/big256.tmp" "$work/src/big256.raw"
+  FERRY_HOME=$A "$ferry" scan --quiet
+  wait_for 120 same_file big256.raw
+  FERRY_HOME=$A "$ferry" status --wait --timeout 120 >/dev/null
+  ferry_insert=$(( $(traffic) - before ))
+  stop_daemon "$b"; stop_daemon "$a"
+fi
 
 ferry_total=$(python3 -c "print(f'{$ferry_scan+$ferry_sync:.2f}')")
 python3 - "$json" <<PY
 import json, sys
+null = None  # an edit that was not run
 r = {
   "files": $nfiles, "bytes": $total_bytes,
   "rsync": {"wall_s": $rsync_wall,
@@ -252,11 +280,12 @@ r = {
             "wire_bytes": $ferry_wire, "loopback_bytes": ($lo1 - $lo0) // 2,
             "rename_64mib_bytes": $ferry_rename, "insert_1kib_in_256mib_bytes": $ferry_insert},
 }
+f, s = r["ferry"], r["rsync"]
 r["ratio_wall_ferry_to_rsync"] = round(r["ferry"]["wall_s"] / r["rsync"]["wall_s"], 2)
 r["ratio_sync_only_ferry_to_rsync"] = round(r["ferry"]["sync_s"] / r["rsync"]["wall_s"], 2)
-r["ratio_insert_bytes_ferry_to_rsync"] = round($ferry_insert / max($rsync_insert, 1), 3)
+if f["insert_1kib_in_256mib_bytes"] is not None:
+  r["ratio_insert_bytes_ferry_to_rsync"] = round(f["insert_1kib_in_256mib_bytes"] / max(s["insert_1kib_in_256mib_bytes"], 1), 3)
 json.dump(r, open(sys.argv[1], "w"), indent=2)
-f, s = r["ferry"], r["rsync"]
 print()
 print(f"initial sync of {r['files']:,} files, {r['bytes']/1e6:,.0f} MB over loopback")
 print(f"  {'':28} {'wall s':>8} {'cpu s (a/b)':>16} {'peak RSS MB (a/b)':>20}")
@@ -264,8 +293,9 @@ print(f"  {'rsync daemon':28} {s['wall_s']:8.2f} {s['client']['cpu_s']:7.2f}/{s[
 print(f"  {'ferry (scan + sync)':28} {f['wall_s']:8.2f} {f['sender']['cpu_s']:7.2f}/{f['receiver']['cpu_s']:<8.2f} {f['sender']['peak_rss_mb']:9.1f}/{f['receiver']['peak_rss_mb']:<10.1f}")
 print(f"    of which a's scan {f['scan_s']:.2f} s, sync {f['sync_s']:.2f} s; ratio to rsync {r['ratio_wall_ferry_to_rsync']} (sync only {r['ratio_sync_only_ferry_to_rsync']})")
 print(f"    bytes on the wire {f['wire_bytes']:,} (loopback counter, both directions / 2: {f['loopback_bytes']:,})")
-print(f"bytes on the wire        {'rsync':>12} {'ferry':>12}")
-print(f"  rename a 64 MiB file   {s['rename_64mib_bytes']:12,} {f['rename_64mib_bytes']:12,}")
-print(f"  1 KiB into 256 MiB     {s['insert_1kib_in_256mib_bytes']:12,} {f['insert_1kib_in_256mib_bytes']:12,}")
+if f["rename_64mib_bytes"] is not None:
+  print(f"bytes on the wire        {'rsync':>12} {'ferry':>12}")
+  print(f"  rename a 64 MiB file   {s['rename_64mib_bytes']:12,} {f['rename_64mib_bytes']:12,}")
+  print(f"  1 KiB into 256 MiB     {s['insert_1kib_in_256mib_bytes']:12,} {f['insert_1kib_in_256mib_bytes']:12,}")
 print(f"JSON: {sys.argv[1]}")
 PY

@@ -106,6 +106,13 @@ struct AnnouncedRecord {
     FileRecord record;  // record.sequence is the peer's sequence
 };
 
+// One path's records: this device's and every peer's, without chunk lists.
+struct PathVersions {
+    std::string path;
+    std::optional<FileRecord> local;         // nullopt: no local record
+    std::vector<AnnouncedRecord> announced;  // by device (as a signed integer)
+};
+
 struct FolderStats {
     std::uint64_t files = 0;
     std::uint64_t directories = 0;
@@ -224,11 +231,14 @@ public:
                                                             std::string_view path);
     Result<std::optional<FileRecord>> announced_file(std::string_view folder_id, ShortId device,
                                                      std::string_view path);
-    // Calls `fn` once for every path any peer announced in the folder, sorted
-    // by (parent directory, name) byte-wise, so a directory's entries come
-    // together; read in pages without holding the lock, as for_each_file.
-    Result<void> for_each_announced_path(std::string_view folder_id,
-                                         const std::function<Result<void>(std::string_view)>& fn);
+    // Calls `fn` once for every path this device or any peer has a record of
+    // in the folder, sorted by (parent directory, name) byte-wise, with all
+    // its records (chunk lists left empty: they are not read). Read in pages
+    // without holding the lock, as for_each_file, so a walk that races with
+    // writes sees each path as it was at some point of the walk
+    // (store_versions.cc).
+    Result<void> for_each_path_versions(
+        std::string_view folder_id, const std::function<Result<void>(const PathVersions&)>& fn);
 
 private:
     struct Impl;

@@ -1,7 +1,7 @@
 // Internals shared by store.cc (folders, settings, scans), store_files.cc
 // (file records and the chunk lookup), store_peers.cc (devices, revocations,
-// invites) and store_remote.cc (what peers announced). Not part of the
-// store's interface.
+// invites), store_remote.cc (what peers announced) and store_versions.cc
+// (whole-folder walks over both). Not part of the store's interface.
 // Thread rule: every member is used only with `mutex` held.
 #pragma once
 
@@ -95,7 +95,9 @@ struct State {
     sqlite::Statement delete_announced_chunks;
     sqlite::Statement announced_versions;
     sqlite::Statement announced_file;
-    sqlite::Statement announced_paths;
+    // Whole-folder walks (store_versions.cc).
+    sqlite::Statement file_versions_page;
+    sqlite::Statement announced_versions_page;
     sqlite::Statement peer_state;
     sqlite::Statement set_peer_state;
 
@@ -191,6 +193,8 @@ Result<void> for_each_paged(State& impl, sqlite::Statement& page, std::string_vi
 Result<void> prepare_file_statements(State& impl);
 // Prepares the statements of the remote indexes (store_remote.cc).
 Result<void> prepare_remote_statements(State& impl);
+// Prepares the statements of the whole-folder walks (store_versions.cc).
+Result<void> prepare_version_statements(State& impl);
 
 }  // namespace ferry::store
 

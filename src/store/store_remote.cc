@@ -121,10 +121,6 @@ Result<void> store::prepare_remote_statements(store::State& impl) {
         {&impl.announced_file,
          select_records + " WHERE folder = ? AND parent = ? AND name = ? AND device = ?",
          "read an announced record"},
-        {&impl.announced_paths,
-         "SELECT DISTINCT parent, name FROM announced WHERE folder = ?1 AND (parent, name) > "
-         "(?2, ?3) ORDER BY parent, name LIMIT ?4",
-         "list announced paths"},
         {&impl.peer_state,
          "SELECT index_id, max_sequence FROM peer_index_states WHERE folder = ? AND device = ?",
          "read a peer's index state"},
@@ -228,17 +224,6 @@ Result<std::optional<FileRecord>> Store::announced_file(std::string_view folder_
         return error_of(ok);
     impl.announced_file.bind_int(4, device_bits(device));
     return store::step_record(impl, impl.announced_file, folder_id);
-}
-
-Result<void> Store::for_each_announced_path(
-    std::string_view folder_id, const std::function<Result<void>(std::string_view)>& fn) {
-    auto& impl = *m_impl;
-    return store::for_each_paged(
-        impl, impl.announced_paths, folder_id,
-        [](const Statement& row) -> Result<std::string> {
-            return join_path(row.column_text(0), row.column_text(1));
-        },
-        fn);
 }
 
 }  // namespace ferry

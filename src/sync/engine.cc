@@ -49,13 +49,14 @@ Result<void> Engine::Impl::load_folders() {
         if (existing && existing->folder == folder) continue;
         if (existing) {  // moved or changed mode: start it again
             existing->removed = true;
-            existing->scan_timer->cancel();
+            existing->cancel_timers();
             fail_scan_waiters(existing, "the folder was changed");
             folders.erase(folder.id);
         }
         auto runtime = std::make_shared<FolderRuntime>();
         runtime->folder = folder;
         runtime->scan_timer = std::make_unique<asio::steady_timer>(io);
+        runtime->evaluation_timer = std::make_unique<asio::steady_timer>(io);
         auto index_id = store.index_id(folder.id);
         if (!index_id) return tl::unexpected(index_id.error());
         runtime->index_id = *index_id;
@@ -79,7 +80,7 @@ Result<void> Engine::Impl::load_folders() {
             continue;
         }
         it->second->removed = true;
-        it->second->scan_timer->cancel();
+        it->second->cancel_timers();
         fail_scan_waiters(it->second, "the folder was removed");
         it = folders.erase(it);
         changed = true;
@@ -247,7 +248,7 @@ void Engine::stop() {
     impl.stopped = true;
     for (auto& [id, folder] : impl.folders) {
         folder->removed = true;
-        folder->scan_timer->cancel();
+        folder->cancel_timers();
         impl.fail_scan_waiters(folder, "the device is shutting down");
     }
     auto peers = impl.peers;

@@ -144,6 +144,17 @@ struct FolderRuntime {
     std::map<ShortId, DeviceFolderProgress> progress;
     bool progress_stale = true;
     bool evaluating = false;
+    // Evaluations are paced (engine_progress.cc): none starts before this.
+    std::chrono::steady_clock::time_point evaluate_after{};
+    std::unique_ptr<asio::steady_timer> evaluation_timer;  // armed: waits for evaluate_after
+    bool evaluation_armed = false;
+
+    // Cancels the rescan and evaluation timers (the folder is removed or
+    // replaced, or the engine stops).
+    void cancel_timers() {
+        scan_timer->cancel();
+        evaluation_timer->cancel();
+    }
 };
 
 }  // namespace engine_detail

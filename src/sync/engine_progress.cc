@@ -1,6 +1,10 @@
 // Per-device progress: once a folder is quiet (no scan, no pull, nothing to
 // plan), the whole index is compared with what each connected device
-// announced. A device is in sync when, for every path, its announced
+// announced, in one ordered walk of both tables (Store::for_each_path_versions).
+// Evaluations are paced: the next starts no sooner than kPace times the last
+// one's duration after it ended, so that while a peer's updates stream in
+// (each makes the result stale) comparing takes at most 1/(kPace + 1) of a
+// worker instead of all of it; the pace delays an in-sync report by as much. A device is in sync when, for every path, its announced
 // version is ours (a missing record and a tombstone count as the same:
 // nothing there); its completion is the share of the global state, by
 // entries and bytes, it has. In a receive-only folder a local change that
@@ -8,6 +12,7 @@
 // device out of sync. Nor does a path this device ignores (.ferryignore): it
 // is not synced either way, so peers may differ there.
 #include <algorithm>
+#include <chrono>
 
 #include "fs/scanner.hh"
 #include "sync/engine_impl.hh"
@@ -19,6 +24,8 @@ using engine_detail::DeviceFolderProgress;
 using engine_detail::offload;
 
 namespace {
+
+constexpr int kPace = 4;
 
 bool gone(const FileRecord* record) {
     return record == nullptr || record->deleted;
@@ -39,21 +46,6 @@ Result<std::map<ShortId, DeviceFolderProgress>> evaluate_folder(Store& store,
                                                                 const std::vector<ShortId>& devices,
                                                                 ShortId local, FolderMode mode,
                                                                 const IgnoreMatcher& ignore) {
-    std::map<std::string, FileRecord> locals;
-    auto listed = store.for_each_file(folder_id, [&](const FileRecord& record) -> Result<void> {
-        FileRecord light = record;
-        light.chunks.clear();  // only versions and sizes are compared
-        locals.emplace(record.path, std::move(light));
-        return {};
-    });
-    if (!listed) return tl::unexpected(listed.error());
-    std::set<std::string> announced_paths;
-    listed = store.for_each_announced_path(folder_id, [&](std::string_view path) -> Result<void> {
-        announced_paths.emplace(path);
-        return {};
-    });
-    if (!listed) return tl::unexpected(listed.error());
-
     std::map<ShortId, Tally> tallies;
     for (ShortId device : devices) tallies[device];
     double total = 0;
@@ -83,17 +75,16 @@ Result<std::map<ShortId, DeviceFolderProgress>> evaluate_folder(Store& store,
             if (!kept_local_change && !same_state(theirs, local_record)) tally.in_sync = false;
         }
     };
-    for (const auto& [path, record] : locals)
-        if (announced_paths.count(path) == 0) account(path, &record, {});
-    for (const std::string& path : announced_paths) {
-        auto announced = store.announced_versions(folder_id, path);
-        if (!announced) return tl::unexpected(announced.error());
-        std::vector<RemoteVersion> remotes;
-        for (AnnouncedRecord& record : *announced)
-            remotes.push_back({record.device, std::move(record.record)});
-        auto it = locals.find(path);
-        account(path, it == locals.end() ? nullptr : &it->second, remotes);
-    }
+    std::vector<RemoteVersion> remotes;
+    auto walked = store.for_each_path_versions(folder_id, [&](const PathVersions& versions)
+                                                              -> Result<void> {
+        remotes.clear();
+        for (const AnnouncedRecord& record : versions.announced)
+            remotes.push_back({record.device, record.record});
+        account(versions.path, versions.local ? &*versions.local : nullptr, remotes);
+        return {};
+    });
+    if (!walked) return tl::unexpected(walked.error());
     std::map<ShortId, DeviceFolderProgress> out;
     for (const auto& [device, tally] : tallies)
         out[device] =
@@ -109,9 +100,21 @@ void Engine::Impl::mark_progress_stale(const FolderPtr& folder) {
 }
 
 void Engine::Impl::maybe_evaluate(const FolderPtr& folder) {
-    if (!folder->progress_stale || folder->evaluating || folder->scanning || folder->pulling ||
-        !folder->dirty.empty() || folder->removed || stopped || !folder->fs)
+    if (!folder->progress_stale || folder->evaluating || folder->evaluation_armed ||
+        folder->scanning || folder->pulling || !folder->dirty.empty() || folder->removed ||
+        stopped || !folder->fs)
         return;
+    if (std::chrono::steady_clock::now() < folder->evaluate_after) {
+        folder->evaluation_armed = true;
+        folder->evaluation_timer->expires_at(folder->evaluate_after);
+        folder->evaluation_timer->async_wait(
+            [weak = weak_from_this(), folder](const asio::error_code& ec) {
+                folder->evaluation_armed = false;
+                auto self = weak.lock();
+                if (!ec && self) self->maybe_evaluate(folder);
+            });
+        return;
+    }
     folder->evaluating = true;
     spawn(evaluate(folder));
 }
@@ -127,7 +130,10 @@ asio::awaitable<void> Engine::Impl::evaluate(FolderPtr folder) {
         if (!ignore) return tl::unexpected(ignore.error());
         return evaluate_folder(s, f->folder.id, devices, device, f->folder.mode, *ignore);
     };
+    const auto started = std::chrono::steady_clock::now();
     auto progress = co_await offload(workers, std::move(work));
+    const auto ended = std::chrono::steady_clock::now();
+    folder->evaluate_after = ended + kPace * (ended - started);
     folder->evaluating = false;
     if (!progress) {
         folder->problems[""] = "comparing with devices: " + progress.error().message;

@@ -35,19 +35,13 @@ void Engine::Impl::touch(const FolderPtr& folder, const std::vector<std::string>
 void Engine::Impl::plan_everything(const FolderPtr& folder) {
     spawn([](std::shared_ptr<Impl> self, FolderPtr f) -> asio::awaitable<void> {
         auto work = [&s = self->store, id = f->folder.id] {
-            std::set<std::string> all;
-            Result<void> listed =
-                s.for_each_file(id, [&](const FileRecord& record) -> Result<void> {
-                    all.insert(record.path);
-                    return {};
-                });
-            if (listed)
-                listed = s.for_each_announced_path(id, [&](std::string_view path) -> Result<void> {
-                    all.emplace(path);
-                    return {};
-                });
-            return listed ? Result<std::vector<std::string>>(
-                                std::vector<std::string>(all.begin(), all.end()))
+            std::vector<std::string> all;
+            auto listed = s.for_each_path_versions(id, [&](const PathVersions& versions)
+                                                           -> Result<void> {
+                all.push_back(versions.path);
+                return {};
+            });
+            return listed ? Result<std::vector<std::string>>(std::move(all))
                           : tl::unexpected(listed.error());
         };
         auto paths = co_await offload(self->workers, std::move(work));

@@ -21,16 +21,6 @@ FileRecord announced(const std::string& path, std::vector<ChunkRef> chunks, std:
     return r;
 }
 
-std::vector<std::string> announced_paths(Store& store, const std::string& folder) {
-    std::vector<std::string> out;
-    auto ok = store.for_each_announced_path(folder, [&](std::string_view path) -> Result<void> {
-        out.emplace_back(path);
-        return {};
-    });
-    if (!ok) FAIL(ok.error().message);
-    return out;
-}
-
 }  // namespace
 
 TEST_CASE("store remote: a peer's index state starts empty and is set with its records", "[store]") {
@@ -202,63 +192,4 @@ TEST_CASE("store remote: remove_folder drops its announced records and peer stat
     add_folder(*store, "f", "/f");
     CHECK(*store->peer_index_state("f", k_alice) == PeerIndexState{});
     CHECK(store->announced_versions("f", "a")->empty());
-}
-
-TEST_CASE("store remote: for_each_announced_path visits each path once, in order, in pages",
-          "[store]") {
-    auto store = open_store();
-    add_folder(*store, "f", "/f");
-    add_folder(*store, "other", "/o");
-    CHECK(announced_paths(*store, "f").empty());
-
-    // 2,500 paths (more than two pages), most announced by both devices.
-    std::vector<FileRecord> alice;
-    std::vector<FileRecord> bob;
-    std::vector<std::string> expected;
-    for (int dir = 0; dir < 5; ++dir) {
-        const std::string d = "dir" + std::to_string(dir);
-        alice.push_back(dir_record(d));
-        expected.push_back(d);
-        for (int i = 0; i < 499; ++i) {
-            const std::string p = d + "/f" + std::to_string(1000 + i);
-            alice.push_back(dir_record(p));
-            if (i % 3 != 0) bob.push_back(dir_record(p));
-            expected.push_back(p);
-        }
-    }
-    bob.push_back(dir_record("only-bob"));
-    expected.push_back("only-bob");
-    REQUIRE_OK(store->put_announced("f", k_alice, alice, PeerIndexState{1, Sequence{1}}));
-    REQUIRE_OK(store->put_announced("f", k_bob, bob, PeerIndexState{2, Sequence{1}}));
-    REQUIRE_OK(store->put_announced("other", k_bob, std::vector{dir_record("elsewhere")},
-                                    PeerIndexState{2, Sequence{1}}));
-
-    // Order: by (parent, name): the root's entries, then each directory's.
-    std::sort(expected.begin(), expected.end(), [](const std::string& a, const std::string& b) {
-        const auto split = [](const std::string& p) {
-            const auto slash = p.rfind('/');
-            return slash == std::string::npos
-                       ? std::pair<std::string, std::string>{"", p}
-                       : std::pair<std::string, std::string>{p.substr(0, slash), p.substr(slash + 1)};
-        };
-        return split(a) < split(b);
-    });
-    CHECK(announced_paths(*store, "f") == expected);
-    CHECK(expected.front() == "dir0");
-    CHECK(expected[5] == "only-bob");
-
-    // fn may call the store, and its error stops the walk.
-    int seen = 0;
-    auto stopped = store->for_each_announced_path("f", [&](std::string_view p) -> Result<void> {
-        auto versions = store->announced_versions("f", p);
-        if (!versions || versions->empty()) return fail(Errc::corrupt, "no versions");
-        if (++seen == 1500) return fail(Errc::changed, "stop here");
-        return {};
-    });
-    REQUIRE_FALSE(stopped);
-    CHECK(stopped.error().message == "stop here");
-    CHECK(seen == 1500);
-    CHECK_FALSE(store->for_each_announced_path("missing", [](std::string_view) -> Result<void> {
-        return {};
-    }));
 }
