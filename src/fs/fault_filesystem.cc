@@ -190,4 +190,10 @@ Result<void> FaultInjectingFilesystem::sync_dir(std::string_view path) {
     return m_inner.sync_dir(path);
 }
 
+Result<void> FaultInjectingFilesystem::sync_paths(std::span<const std::string> paths) {
+    for (const std::string& path : paths)
+        if (auto r = before(FsOp::sync_paths, path); !r) return r;
+    return m_inner.sync_paths(paths);
+}
+
 }  // namespace ferry

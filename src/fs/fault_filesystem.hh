@@ -30,8 +30,9 @@ namespace ferry {
 enum class FsOp : std::uint8_t {
     lstat, list_dir, scan_dir, open_read, read, read_link, open_write, make_dir,
     make_symlink, remove, rename, set_mtime, set_mode, sync_dir, open_update, write, sync,
+    sync_paths,
 };
-inline constexpr std::size_t kFsOpCount = 17;
+inline constexpr std::size_t kFsOpCount = 18;
 
 class FaultInjectingFilesystem : public Filesystem {
 public:
@@ -65,6 +66,8 @@ public:
     Result<void> set_mtime(std::string_view path, std::int64_t mtime_ns) override;
     Result<void> set_mode(std::string_view path, std::uint32_t mode) override;
     Result<void> sync_dir(std::string_view path) override;
+    // Asks as FsOp::sync_paths once for each path (a rule on any of them fails the call).
+    Result<void> sync_paths(std::span<const std::string> paths) override;
 
     // Counts one call and runs the rules and the hook for it (also used by
     // the wrapped files).

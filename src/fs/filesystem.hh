@@ -100,6 +100,11 @@ public:
     virtual Result<void> set_mode(std::string_view path, std::uint32_t mode) = 0;
     // Makes a directory's entries (creations, renames) durable.
     virtual Result<void> sync_dir(std::string_view path) = 0;
+    // Makes everything written so far to each of `paths` durable: its data,
+    // its metadata and the directory entry naming it, as fsync of the path
+    // and of its directory would. For many files at once, where one flush of
+    // the whole filesystem costs what one fsync does (Linux: syncfs(2)).
+    virtual Result<void> sync_paths(std::span<const std::string> paths) = 0;
 };
 
 // Whether `path` is a folder-relative path every implementation accepts:

@@ -384,6 +384,15 @@ Result<void> MemoryFilesystem::sync_dir(std::string_view path) {
     return {};
 }
 
+Result<void> MemoryFilesystem::sync_paths(std::span<const std::string> paths) {
+    const std::lock_guard lock(m_shared->mutex);
+    for (const std::string& path : paths) {
+        auto at = find(path, "cannot open to sync", false);
+        if (!at) return tl::unexpected(at.error());
+    }
+    return {};
+}
+
 Result<void> MemoryFilesystem::append(std::string_view path, std::span<const std::uint8_t> data) {
     const std::lock_guard lock(m_shared->mutex);
     const char* what = "cannot append";

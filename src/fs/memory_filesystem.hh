@@ -43,6 +43,8 @@ public:
     Result<void> set_mtime(std::string_view path, std::int64_t mtime_ns) override;
     Result<void> set_mode(std::string_view path, std::uint32_t mode) override;
     Result<void> sync_dir(std::string_view path) override;
+    // Each path must exist (as on disk); nothing else happens.
+    Result<void> sync_paths(std::span<const std::string> paths) override;
 
     // Test helpers.
     // Creates a special file (what a FIFO, socket or device looks like).

@@ -498,6 +498,44 @@ Result<void> PosixFilesystem::set_mode(std::string_view path, std::uint32_t mode
     return {};
 }
 
+Result<void> PosixFilesystem::sync_one(std::string_view path) {
+    auto fd = open_below(path, O_RDONLY, 0, "cannot open to sync");
+    if (!fd) return tl::unexpected(fd.error());
+    if (retry_eintr([&] { return ::fsync(fd->get()); }) != 0)
+        return tl::unexpected(error(path, "cannot fsync", errno));
+    return sync_dir(parent_of(path));
+}
+
+Result<void> PosixFilesystem::sync_paths(std::span<const std::string> paths) {
+    if (paths.empty()) return {};
+#ifdef __linux__
+    auto root = lstat("");
+    if (!root) return tl::unexpected(root.error());
+    bool on_root_filesystem = false;
+    for (const std::string& path : paths) {
+        auto st = lstat(path);
+        if (!st) return tl::unexpected(st.error());
+        if (st->device == root->device) {
+            on_root_filesystem = true;
+        } else if (auto synced = sync_one(path); !synced) {
+            return synced;
+        }
+    }
+    if (!on_root_filesystem) return {};
+    auto fd = root_fd();
+    if (!fd) return tl::unexpected(fd.error());
+    // The root descriptor lives as long as this object, so syncfs reports
+    // every write-back error of the filesystem since the last call.
+    if (retry_eintr([&] { return ::syncfs(*fd); }) != 0)
+        return tl::unexpected(error("", "cannot sync the filesystem", errno));
+    return {};
+#else
+    for (const std::string& path : paths)
+        if (auto synced = sync_one(path); !synced) return synced;
+    return {};
+#endif
+}
+
 Result<void> PosixFilesystem::sync_dir(std::string_view path) {
     auto fd = open_dir_for_listing(path, "cannot open directory to sync");
     if (!fd) return tl::unexpected(fd.error());

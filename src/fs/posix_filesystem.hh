@@ -53,6 +53,11 @@ public:
     Result<void> set_mtime(std::string_view path, std::int64_t mtime_ns) override;
     Result<void> set_mode(std::string_view path, std::uint32_t mode) override;
     Result<void> sync_dir(std::string_view path) override;
+    // On Linux one syncfs(2) of the root's filesystem covers every path on
+    // it (it also writes other programs' pending data there); a path on
+    // another filesystem mounted inside the folder, and every path elsewhere,
+    // is fsync'ed with its directory.
+    Result<void> sync_paths(std::span<const std::string> paths) override;
 
 private:
     class Fd;
@@ -70,6 +75,8 @@ private:
     Result<std::unique_ptr<WriteFile>> open_writable(std::string_view path, std::uint32_t mode,
                                                      int extra_flags);
     Error error(std::string_view path, const char* what, int err) const;
+    // fsync of `path` and of its directory.
+    Result<void> sync_one(std::string_view path);
 
     std::string m_root;
     Resolve m_resolve;

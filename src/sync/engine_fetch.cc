@@ -95,23 +95,20 @@ asio::awaitable<Result<std::vector<FileUpdate>>> Engine::Impl::write_file(Folder
     if (state->error) co_return tl::unexpected(*state->error);
     if (stopped) co_return fail(Errc::io, "engine stopped");
 
-    auto work2 = [f = folder, file = begun->file, path = target.path,
-                  expected = copied_away ? std::optional<FileRecord>()
-                                         : planned.local]() -> Result<FileStat> {
-        // The last moment to notice a local edit made during the fetch.
-        auto same = f->writer->check_unchanged(path, expected);
-        if (!same) return tl::unexpected(same.error());
-        if (!*same)
-            return fail(Errc::changed, printable_path(path) +
-                                           ": changed on disk while it was being fetched; "
-                                           "it is rescanned first");
+    auto work2 = [file = begun->file]() -> Result<void> {
         std::lock_guard lock(file->mutex);
-        return file->assembly->commit();
+        return file->assembly->finish();
     };
-    auto committed = co_await offload(workers, std::move(work2));
-    if (!committed) co_return tl::unexpected(committed.error());
+    auto finished = co_await offload(workers, std::move(work2));
+    if (!finished) co_return tl::unexpected(finished.error());
+    std::optional<FileRecord> expected;
+    if (!copied_away) expected = planned.local;
+    std::string path = target.path;
+    auto published =
+        co_await publish_file(folder, begun->file, std::move(path), std::move(expected));
+    if (!published) co_return tl::unexpected(published.error());
     std::vector<FileUpdate> out;
-    out.push_back(engine_detail::applied_record(target, *committed));
+    out.push_back(engine_detail::applied_record(target, *published));
     co_return out;
 }
 

@@ -68,6 +68,15 @@ struct SharedAssembly {
     std::unique_ptr<FileAssembly> assembly;
 };
 
+// A finished file waiting for its group to publish it (engine_publish.cc).
+struct PendingPublish {
+    std::shared_ptr<SharedAssembly> file;
+    std::string path;
+    std::optional<FileRecord> expected;  // what the disk must still hold at `path`
+    Result<FileStat> result;             // set before `done` fires
+    std::shared_ptr<Signal> done;
+};
+
 // Set before `done` fires: the response, or why there is none (the
 // connection closed, or no answer within the request timeout).
 struct PendingRequest {
@@ -140,6 +149,10 @@ struct FolderRuntime {
     std::vector<FileUpdate> applied;  // records of applied steps not yet stored
     // Steps decided outside the planner (override, revert), applied by the next pull.
     std::vector<PlannedStep> forced;
+
+    // Finished files for the next publishing group (engine_publish.cc).
+    std::vector<std::shared_ptr<PendingPublish>> to_publish;
+    bool publishing = false;
 
     std::map<ShortId, DeviceFolderProgress> progress;
     bool progress_stale = true;
@@ -227,6 +240,14 @@ struct Engine::Impl : std::enable_shared_from_this<Engine::Impl> {
                                               std::string path, std::size_t index, ChunkRef chunk,
                                               std::vector<ShortId> sources);
     void on_response(const PeerPtr& peer, wire::Response response);
+
+    // engine_publish.cc
+    // Publishes a finished file with the next group: returns its stat once
+    // its data and its name are durable.
+    asio::awaitable<Result<FileStat>> publish_file(
+        FolderPtr folder, std::shared_ptr<engine_detail::SharedAssembly> file, std::string path,
+        std::optional<FileRecord> expected);
+    asio::awaitable<void> publish_groups(FolderPtr folder);
 
     // engine_serve.cc
     void on_request(const PeerPtr& peer, wire::Request request);

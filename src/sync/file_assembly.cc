@@ -43,7 +43,7 @@ public:
         m_present.assign(target.chunks.size(), false);
         m_missing = target.chunks.size();
         m_buffer.resize(largest);
-        m_temp = temporary_path(target.path, derive_unique({target.path, encode_chunk_list(target.chunks)}));
+        m_temp = ferry::temporary_path(target.path, derive_unique({target.path, encode_chunk_list(target.chunks)}));
         m_where = "folder " + context.folder_id + ": cannot build '" + printable_path(target.path) + "'";
     }
 
@@ -96,7 +96,7 @@ public:
 
     Result<void> put_chunk(std::size_t index, std::span<const std::uint8_t> data) override {
         if (!m_file)
-            return fail(Errc::invalid_argument, m_where + ": the file was committed or failed already");
+            return fail(Errc::invalid_argument, m_where + ": the file was finished or failed already");
         if (index >= m_target.chunks.size())
             return fail(Errc::invalid_argument, m_where + ": chunk " + std::to_string(index) +
                                                     " does not exist (the file has " +
@@ -112,23 +112,30 @@ public:
         return write_everywhere(ref.hash, data);
     }
 
-    Result<FileStat> commit() override {
+    Result<void> finish() override {
         if (!m_file)
-            return fail(Errc::invalid_argument, m_where + ": the file was committed or failed already");
+            return fail(Errc::invalid_argument, m_where + ": the file was finished or failed already");
         if (m_missing > 0)
             return fail(Errc::invalid_argument, m_where + ": " + std::to_string(m_missing) + " of " +
                                                     std::to_string(m_present.size()) + " chunks are still missing");
         auto file = std::move(m_file);
-        // Mode and mtime before the last fsync, so they are as durable as the data.
         if (auto r = file->truncate(m_target.size); !r) return in_context(r.error(), m_where);
+        file.reset();
         if (auto r = fs().set_mode(m_temp, safe_mode(m_target.mode)); !r) return in_context(r.error(), m_where);
         if (auto r = fs().set_mtime(m_temp, m_target.mtime_ns); !r) return in_context(r.error(), m_where);
-        if (auto r = file->sync(); !r) return in_context(r.error(), m_where);
-        file.reset();
+        m_finished = true;
+        return {};
+    }
+
+    const std::string& temporary_path() const override { return m_temp; }
+
+    Result<FileStat> publish() override {
+        if (!m_finished)
+            return fail(Errc::invalid_argument, m_where + ": the file is not finished, or was published already");
+        m_finished = false;
         if (auto r = clear_for_replacement(fs(), m_context.versions, m_target.path, m_context.clock.now_ns()); !r)
             return in_context(r.error(), m_where);
         if (auto r = fs().rename(m_temp, m_target.path); !r) return in_context(r.error(), m_where);
-        if (auto r = fs().sync_dir(parent_path(m_target.path)); !r) return in_context(r.error(), m_where);
         auto st = fs().lstat(m_target.path);
         if (!st) return in_context(st.error(), m_where);
         return *st;
@@ -201,7 +208,8 @@ private:
     std::size_t m_missing = 0;
     std::unordered_map<ChunkHash, std::vector<std::size_t>> m_same_hash;
     std::vector<std::uint8_t> m_buffer;
-    std::unique_ptr<WriteFile> m_file;  // null once committed
+    std::unique_ptr<WriteFile> m_file;  // null once finished
+    bool m_finished = false;            // finished and not yet published
     std::vector<std::pair<std::string, std::unique_ptr<ReadFile>>> m_sources;
 };
 

@@ -7,8 +7,8 @@
 // (a chunk repeated in the file) or from a local file that the index says
 // holds it (Store::find_chunk, this folder only), each read verified against
 // its hash, since the file may have changed since it was scanned. The
-// temporary file is written with mode 0600 until commit; an assembly
-// destroyed without commit() leaves it for the next attempt.
+// temporary file is written with mode 0600 until finish(); an assembly
+// destroyed before publish() leaves it for the next attempt.
 //
 // Memory: one buffer of the largest chunk in the list (<= kMaxChunkSize).
 #pragma once

@@ -40,9 +40,14 @@
 
 namespace ferry {
 
-// A file being built at a temporary path. Destroyed without commit(), it
+// A file being built at a temporary path. Destroyed before publish(), it
 // leaves the temporary file, and begin_file() for the same target (path and
 // chunk list) resumes from the chunks in it.
+//
+// Making it durable is the caller's part, so that many files share one
+// flush: finish(), then Filesystem::sync_paths of temporary_path() (the
+// data, before the name), then publish(), then sync_paths of the target
+// (the rename) before the file's record is stored.
 class FileAssembly {
 public:
     virtual ~FileAssembly() = default;
@@ -52,11 +57,15 @@ public:
     // (and every later chunk with the same hash). Errc::corrupt on mismatch:
     // nothing is written.
     virtual Result<void> put_chunk(std::size_t index, std::span<const std::uint8_t> data) = 0;
-    // All chunks present (else Errc::invalid_argument): mode, mtime, fsync,
-    // keep the old file (or symlink) as a version, rename into place, fsync
-    // the directory. Returns the new file's stat. An empty directory in the
-    // way is removed; one with entries fails with Errc::busy. Called once.
-    virtual Result<FileStat> commit() = 0;
+    // All chunks present (else Errc::invalid_argument): sets the size, mode
+    // and mtime and closes the temporary file. Called once.
+    virtual Result<void> finish() = 0;
+    virtual const std::string& temporary_path() const = 0;
+    // After finish() (else Errc::invalid_argument): keeps the old file (or
+    // symlink) as a version and renames the temporary file into place.
+    // Returns the new file's stat. An empty directory in the way is removed;
+    // one with entries fails with Errc::busy. Called once.
+    virtual Result<FileStat> publish() = 0;
 };
 
 class FolderWriter {

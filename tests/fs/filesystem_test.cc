@@ -132,6 +132,23 @@ TEMPLATE_TEST_CASE("filesystem: write_at, truncate, sync and overwrite", "[fs]",
     REQUIRE(fs.sync_dir(""));
 }
 
+TEMPLATE_TEST_CASE("filesystem: sync_paths takes files and directories, and names a missing one",
+                   "[fs]", ALL_FILESYSTEMS) {
+    TestType t;
+    Filesystem& fs = t.fs;
+    REQUIRE(fs.make_dir("d", 0755));
+    write(fs, "d/f", "data", 0644);
+    write(fs, "top", "more", 0644);
+    CHECK(fs.sync_paths(std::vector<std::string>{}));
+    REQUIRE(fs.sync_paths(std::vector<std::string>{"d/f", "top", "d"}));
+    CHECK(read_all(fs, "d/f") == "data");
+    auto missing = fs.sync_paths(std::vector<std::string>{"top", "d/gone"});
+    REQUIRE(!missing);
+    CHECK(missing.error().code == Errc::not_found);
+    CHECK_THAT(missing.error().message, Catch::Contains("d/gone"));
+    CHECK(fs.sync_paths(std::vector<std::string>{"../x"}).error().code == Errc::invalid_argument);
+}
+
 TEMPLATE_TEST_CASE("filesystem: open_update keeps what is there and creates what is not", "[fs]",
                    ALL_FILESYSTEMS) {
     TestType t;
@@ -236,6 +253,7 @@ TEMPLATE_TEST_CASE("filesystem: a path through a symlink is refused", "[fs]", AL
     expect_symlink_refusal(fs.rename("link/secret", "real/moved"));
     expect_symlink_refusal(fs.set_mode("link/secret", 0600));
     expect_symlink_refusal(fs.sync_dir("link"));
+    expect_symlink_refusal(fs.sync_paths(std::vector<std::string>{"link/secret"}));
 
     // Nothing was written through the link; the link itself can be handled.
     auto entries = fs.list_dir("real");
@@ -432,4 +450,10 @@ TEST_CASE("fault filesystem: forwards, counts, fails on request, runs hooks", "[
     fs.fail_next(FsOp::write, "w", Errc::no_space);
     CHECK(!(*o)->write_at(0, bytes("x")));
     CHECK(inner.contents("w").value().empty());
+
+    // sync_paths asks once per path: a rule on any path fails the call.
+    fs.fail_next(FsOp::sync_paths, "w", Errc::io);
+    CHECK(fs.sync_paths(std::vector<std::string>{"a", "w"}).error().code == Errc::io);
+    REQUIRE(fs.sync_paths(std::vector<std::string>{"a", "w"}));
+    CHECK(fs.count(FsOp::sync_paths) == 4);
 }

@@ -58,6 +58,11 @@ public:
         return m_inner.set_mode(resolve(p), mode);
     }
     Result<void> sync_dir(std::string_view p) override { return m_inner.sync_dir(resolve(p)); }
+    Result<void> sync_paths(std::span<const std::string> paths) override {
+        std::vector<std::string> resolved;
+        for (const std::string& p : paths) resolved.push_back(resolve(p));
+        return m_inner.sync_paths(resolved);
+    }
 
 private:
     static bool same_ignoring_case(std::string_view a, std::string_view b) {

@@ -73,6 +73,21 @@ std::string random_bytes(std::size_t size, std::uint64_t seed) {
     return out;
 }
 
+namespace {
+
+// A folder on disk behind a fault wrapper that owns it (the wrapper only
+// refers to its inner filesystem, so that is made first, as a base).
+struct PosixInner {
+    std::unique_ptr<PosixFilesystem> posix;
+};
+class OwningFaultFilesystem : private PosixInner, public FaultInjectingFilesystem {
+public:
+    explicit OwningFaultFilesystem(const std::string& root)
+        : PosixInner{std::make_unique<PosixFilesystem>(root)}, FaultInjectingFilesystem(*posix) {}
+};
+
+}  // namespace
+
 TestCluster::TestCluster() = default;
 
 TestCluster::~TestCluster() {
@@ -106,8 +121,12 @@ Node& TestCluster::add(const std::string& name, FolderMode mode) {
     if (tune_options) tune_options(options);
     node->engine = std::make_unique<Engine>(
         io, pool, *node->store,
-        [](const Folder& folder) -> Result<std::unique_ptr<Filesystem>> {
-            return std::make_unique<PosixFilesystem>(folder.path);
+        [faulty = fault_filesystems, n = node.get()](
+            const Folder& folder) -> Result<std::unique_ptr<Filesystem>> {
+            if (!faulty) return std::make_unique<PosixFilesystem>(folder.path);
+            auto fs = std::make_unique<OwningFaultFilesystem>(folder.path);
+            n->faults = fs.get();
+            return fs;
         },
         clock, options);
     if (auto started = node->engine->start(); !started)

@@ -15,6 +15,7 @@
 #include <asio/thread_pool.hpp>
 
 #include "crypto/identity.hh"
+#include "fs/fault_filesystem.hh"
 #include "message_pipe.hh"
 #include "net/clock.hh"
 #include "store/store.hh"
@@ -33,6 +34,9 @@ struct Node {
     TempDir dir;
     std::unique_ptr<Store> store;
     std::unique_ptr<Engine> engine;
+    // With TestCluster::fault_filesystems: the wrapper around the folder's
+    // latest filesystem (for counts, rules and hooks).
+    FaultInjectingFilesystem* faults = nullptr;
 
     std::string root() const { return dir.path(); }
     std::string path(const std::string& rel) const { return dir / rel; }
@@ -73,6 +77,8 @@ public:
 
     // Applied to each node's EngineOptions in add() (e.g. a short request_timeout).
     std::function<void(EngineOptions&)> tune_options;
+    // Whether add() wraps each folder's filesystem in a FaultInjectingFilesystem.
+    bool fault_filesystems = false;
 
     asio::io_context io;
     asio::thread_pool pool{2};

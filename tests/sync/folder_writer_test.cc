@@ -59,7 +59,7 @@ TEMPLATE_TEST_CASE("folder writer: a file built from fetched chunks appears whol
     }
     CHECK(assembly->missing().empty());
     CHECK(!exists(t.fs, "dir/data.bin"));
-    auto st = assembly->commit();
+    auto st = w.commit(*assembly);
     REQUIRE(st);
     CHECK(read_all(t.fs, "dir/data.bin") == content);
     CHECK(st->mode == 0640);
@@ -68,12 +68,13 @@ TEMPLATE_TEST_CASE("folder writer: a file built from fetched chunks appears whol
     CHECK(st->inode == t.fs.lstat("dir/data.bin")->inode);
     CHECK(temporaries(t.fs, "dir") == 0);
     CHECK(!exists(t.fs, ".ferry"));  // nothing was replaced, so no version
-    CHECK(assembly->commit().error().code == Errc::invalid_argument);  // once
+    CHECK(assembly->finish().error().code == Errc::invalid_argument);  // once
+    CHECK(assembly->publish().error().code == Errc::invalid_argument);
 
     // An empty file has no chunks and is committed at once.
     auto empty = w.begin(file_record("empty", "", 0600));
     CHECK(empty->missing().empty());
-    REQUIRE(empty->commit());
+    REQUIRE(w.commit(*empty));
     CHECK(t.fs.lstat("empty")->size == 0);
 }
 
@@ -101,7 +102,7 @@ TEMPLATE_TEST_CASE("folder writer: a chunk with wrong data is refused and nothin
     REQUIRE(entries);
     REQUIRE(entries->size() == 1);
     CHECK(t.fs.lstat(entries->front().name)->size == 0);  // not a byte in the temporary file
-    auto early = assembly->commit();
+    auto early = w.commit(*assembly);
     REQUIRE(!early);
     CHECK_THAT(early.error().message, Catch::Contains("still missing"));
     CHECK(!exists(t.fs, "f"));
@@ -130,7 +131,7 @@ TEMPLATE_TEST_CASE("folder writer: chunks some local file has are copied, not fe
     const FileRecord copy = file_record("copy.bin", original);
     auto whole = w.begin(copy);
     CHECK(whole->missing().empty());
-    REQUIRE(whole->commit());
+    REQUIRE(w.commit(*whole));
     CHECK(read_all(t.fs, "copy.bin") == original);
 
     // 1 KiB inserted in the middle: only the chunks around it are missing.
@@ -143,7 +144,7 @@ TEMPLATE_TEST_CASE("folder writer: chunks some local file has are copied, not fe
     const std::size_t fetched = fetch_all(*assembly, target, edited);
     CHECK(fetched < 2 * kChunkerParams.max_size);
     CHECK(fetched < edited.size() / 3);
-    REQUIRE(assembly->commit());
+    REQUIRE(w.commit(*assembly));
     CHECK(read_all(t.fs, "original.bin") == edited);
     // The replaced original is a version now.
     auto versions = w.versions.list("original.bin");
@@ -197,7 +198,7 @@ TEMPLATE_TEST_CASE("folder writer: an interrupted assembly resumes from the chun
     CHECK(missing.size() == n / 2 - 1);
     CHECK(std::find(missing.begin(), missing.end(), 1) == missing.end());
     fetch_all(*third, target, content);
-    REQUIRE(third->commit());
+    REQUIRE(w.commit(*third));
     CHECK(read_all(t.fs, "big.bin") == content);
     CHECK(temporaries(t.fs, "") == 1);  // the other version's, left for cleanup
 }
@@ -216,7 +217,7 @@ TEMPLATE_TEST_CASE("folder writer: a chunk repeated in a file is fetched once", 
     CHECK(assembly->missing().size() == 3);
     REQUIRE(assembly->put_chunk(2, as_bytes(block)));
     CHECK(assembly->missing().empty());
-    REQUIRE(assembly->commit());
+    REQUIRE(w.commit(*assembly));
     CHECK(read_all(t.fs, "repeats") == block + block + block);
 }
 
@@ -232,7 +233,7 @@ TEMPLATE_TEST_CASE("folder writer: the target keeps its old content until commit
         REQUIRE(assembly->put_chunk(i, as_bytes(chunk_data(target, content, i))));
         CHECK(read_all(t.fs, "doc.txt") == "the old text");
     }
-    REQUIRE(assembly->commit());
+    REQUIRE(w.commit(*assembly));
     CHECK(read_all(t.fs, "doc.txt") == content);
     auto versions = w.versions.list("doc.txt");
     REQUIRE(versions);
@@ -246,7 +247,7 @@ TEMPLATE_TEST_CASE("folder writer: the target keeps its old content until commit
     const FileRecord over_dir = file_record("d", "content");
     auto blocked = w.begin(over_dir);
     fetch_all(*blocked, over_dir, "content");
-    auto r = blocked->commit();
+    auto r = w.commit(*blocked);
     REQUIRE(!r);
     CHECK(r.error().code == Errc::busy);
     CHECK(read_all(t.fs, "d/inside") == "x");
@@ -272,7 +273,7 @@ TEST_CASE("folder writer: a directory swapped for a symlink cannot redirect writ
 
     for (std::size_t i = 1; i < target.chunks.size(); ++i)
         (void)assembly->put_chunk(i, as_bytes(chunk_data(target, content, i)));  // into the open file
-    auto committed = assembly->commit();
+    auto committed = w.commit(*assembly);
     REQUIRE(!committed);
     CHECK_THAT(committed.error().message, Catch::Contains("symlink"));
 
@@ -298,7 +299,7 @@ TEST_CASE("folder writer: a directory swapped for a symlink cannot redirect writ
     FileRecord over_link = file_record("link", "plain file now");
     auto replace_link = w.begin(over_link);
     fetch_all(*replace_link, over_link, "plain file now");
-    REQUIRE(replace_link->commit());
+    REQUIRE(w.commit(*replace_link));
     CHECK(fs.lstat("link")->kind == EntryKind::file);
 
     CHECK(std::filesystem::is_empty(outside.path()));
@@ -377,13 +378,13 @@ TEST_CASE("folder writer: a full disk mid-file leaves the target untouched", "[w
     CHECK(assembly->missing().size() == target.chunks.size() - 1);
     CHECK(inner.contents("f").value() == "precious old content");
 
-    // A failing fsync at commit: still nothing replaced, nothing versioned.
+    // A failing sync of the finished file: still nothing replaced, nothing versioned.
     fs.set_hook([&](FsOp op, std::string_view) -> Result<void> {
-        if (op == FsOp::sync) return fail(Errc::io, "fsync failed");
+        if (op == FsOp::sync_paths) return fail(Errc::io, "syncfs failed");
         return {};
     });
     fetch_all(*assembly, target, content);
-    CHECK(assembly->commit().error().code == Errc::io);
+    CHECK(w.commit(*assembly).error().code == Errc::io);
     CHECK(inner.contents("f").value() == "precious old content");
     CHECK(!exists(inner, ".ferry"));
 
@@ -391,7 +392,7 @@ TEST_CASE("folder writer: a full disk mid-file leaves the target untouched", "[w
     fs.clear();
     auto retry = w.begin(target);
     CHECK(retry->missing().empty());
-    REQUIRE(retry->commit());
+    REQUIRE(w.commit(*retry));
     CHECK(inner.contents("f").value() == content);
 }
 
@@ -444,7 +445,7 @@ TEMPLATE_TEST_CASE("folder writer: directories, symlinks, metadata", "[writer]",
     const FileRecord setuid = file_record("setuid", "#!/bin/sh\n", 04755);
     auto assembly = w.begin(setuid);
     fetch_all(*assembly, setuid, "#!/bin/sh\n");
-    CHECK(assembly->commit()->mode == 0755);
+    CHECK(w.commit(*assembly)->mode == 0755);
 
     CHECK(w.writer.set_metadata(file_record("d", "")).error().code == Errc::changed);
     CHECK(w.writer.set_metadata(file_record("missing", "")).error().code == Errc::not_found);

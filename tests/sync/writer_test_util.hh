@@ -123,6 +123,14 @@ struct Writer {
         if (!assembly) FAIL(assembly.error().message);
         return std::move(*assembly);
     }
+    // What the engine does with a finished file, for one file alone: finish,
+    // make the data durable, publish (the engine then syncs the new name).
+    Result<FileStat> commit(FileAssembly& assembly) {
+        if (auto finished = assembly.finish(); !finished) return tl::unexpected(finished.error());
+        const std::vector<std::string> temporary{assembly.temporary_path()};
+        if (auto synced = fs.sync_paths(temporary); !synced) return tl::unexpected(synced.error());
+        return assembly.publish();
+    }
 };
 
 }  // namespace ferry::test

@@ -1,0 +1,142 @@
+// How the engine makes received files durable: in groups (one
+// Filesystem::sync_paths of the data, then the renames, then one of the
+// names), never a file's name before its data; a failed flush leaves
+// nothing visible and the file comes with the next attempt.
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include <catch2/catch.hpp>
+
+#include "core/ignore.hh"
+#include "engine_harness.hh"
+
+using namespace ferry;
+using namespace ferry::test;
+
+namespace {
+
+// The filesystem calls a hook saw, in order (hooks run on worker threads).
+class Journal {
+public:
+    void add(FsOp op, std::string_view path) {
+        std::lock_guard lock(m_mutex);
+        m_events.emplace_back(op, std::string(path));
+    }
+    std::vector<std::pair<FsOp, std::string>> events() {
+        std::lock_guard lock(m_mutex);
+        return m_events;
+    }
+    std::size_t count_temporaries(FsOp op) {
+        std::lock_guard lock(m_mutex);
+        std::size_t n = 0;
+        for (const auto& [o, path] : m_events) n += o == op && is_internal_path(path);
+        return n;
+    }
+
+private:
+    std::mutex m_mutex;
+    std::vector<std::pair<FsOp, std::string>> m_events;
+};
+
+// Whether `path` is a temporary file of `name` (.ferry-tmp.NAME.<16 hex>).
+bool temporary_of(const std::string& path, const std::string& name) {
+    const std::string prefix = ".ferry-tmp." + name + ".";
+    return path.size() == prefix.size() + 16 && path.starts_with(prefix);
+}
+
+}  // namespace
+
+TEST_CASE("engine: received files are flushed in groups, data before names", "[engine]") {
+    TestCluster cluster;
+    cluster.fault_filesystems = true;
+    Node& a = cluster.add("a");
+    Node& b = cluster.add("b");
+    constexpr int kFiles = 40;
+    for (int i = 0; i < kFiles; ++i)
+        write_file(a.path("f" + std::to_string(i)), random_bytes(1000 + 37 * i, i));
+    REQUIRE(b.faults != nullptr);
+    Journal journal;
+    std::atomic<bool> first{true};  // the first flush holds the next group back
+    b.faults->set_hook([&](FsOp op, std::string_view path) -> Result<void> {
+        journal.add(op, path);
+        if (op == FsOp::sync_paths && is_internal_path(path) && first.exchange(false)) {
+            // Hold the first group until two more files are finished, so the
+            // next group has more than one (bounded: never hangs the test).
+            const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+            while (journal.count_temporaries(FsOp::set_mtime) < 3 &&
+                   std::chrono::steady_clock::now() < until)
+                std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        }
+        return {};
+    });
+    cluster.link(a, b);
+    REQUIRE(cluster.settle());
+    b.faults->set_hook(nullptr);
+
+    CHECK(b.faults->count(FsOp::sync) == 0);      // no fsync of each file
+    CHECK(b.faults->count(FsOp::sync_dir) == 0);  // nor of its directory
+    const auto events = journal.events();
+    for (int i = 0; i < kFiles; ++i) {
+        const std::string name = "f" + std::to_string(i);
+        INFO(name);
+        std::size_t rename_at = events.size();
+        for (std::size_t j = 0; j < events.size() && rename_at == events.size(); ++j)
+            if (events[j].first == FsOp::rename && temporary_of(events[j].second, name)) rename_at = j;
+        REQUIRE(rename_at < events.size());
+        const std::string temporary = events[rename_at].second;
+        bool data_first = false;
+        for (std::size_t j = 0; j < rename_at; ++j)
+            data_first = data_first || (events[j] == std::pair(FsOp::sync_paths, temporary));
+        CHECK(data_first);
+        bool name_after = false;
+        for (std::size_t j = rename_at; j < events.size(); ++j)
+            name_after = name_after || (events[j] == std::pair(FsOp::sync_paths, name));
+        CHECK(name_after);
+    }
+    // A group: a run of sync_paths of temporaries, one call each.
+    std::size_t groups = 0;
+    bool in_run = false;
+    for (const auto& [op, path] : events) {
+        const bool data_sync = op == FsOp::sync_paths && is_internal_path(path);
+        if (data_sync && !in_run) ++groups;
+        in_run = data_sync;
+    }
+    CHECK(groups >= 1);
+    CHECK(groups < static_cast<std::size_t>(kFiles));
+}
+
+TEST_CASE("engine: a failed flush of received data leaves the file invisible, and it comes later",
+          "[engine]") {
+    TestCluster cluster;
+    cluster.fault_filesystems = true;
+    Node& a = cluster.add("a");
+    Node& b = cluster.add("b");
+    write_file(a.path("doc"), random_bytes(5000, 9));
+    REQUIRE(b.faults != nullptr);
+    b.faults->set_hook([&](FsOp op, std::string_view path) -> Result<void> {
+        if (op == FsOp::sync_paths && temporary_of(std::string(path), "doc"))
+            return fail(Errc::io, "syncfs: Input/output error");
+        return {};
+    });
+    cluster.link(a, b);
+    for (auto& node : cluster.nodes) node->engine->request_scan("");
+    REQUIRE(cluster.run_until([&] {
+        for (const PathProblem& problem : b.folder_status().problems)
+            if (problem.path == "doc") return true;
+        return false;
+    }));
+    CHECK_FALSE(std::filesystem::exists(b.path("doc")));
+    for (const PathProblem& problem : b.folder_status().problems)
+        if (problem.path == "doc")
+            CHECK_THAT(problem.message, Catch::Contains("durable") && Catch::Contains("Input/output"));
+
+    b.faults->set_hook(nullptr);
+    REQUIRE(cluster.settle());
+    CHECK(read_file(b.path("doc")) == read_file(a.path("doc")));
+}
