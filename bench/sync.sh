@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# ./dev bench sync [--small N] [--big N] [--initial-only] [--perf]
+# ./dev bench sync [--small N] [--big N] [--initial-only] [--perf] [--no-fresh-fs]
 #
 # Initial sync between two ferry daemons on loopback against rsync in daemon
 # mode on 127.0.0.1, on the same data in the same run (this machine is shared
@@ -8,20 +8,31 @@
 # from /usr/bin/time -v. Then the bytes on the wire for renaming a 64 MiB
 # file and for inserting 1 KiB in the middle of a 256 MiB file: ferry's from
 # the daemons' own counters (`ferry devices --json`), rsync's from --stats.
-# Targets: ferry's wall time <= rsync's; insertion bytes < rsync's.
+# Targets: ferry's wall time <= rsync's; insertion bytes < rsync's. rsync
+# leaves its copy in the page cache; ferry returns only once every file is
+# durable, so the table also shows rsync followed by `sync -f` (its copy made
+# durable): the time a user who needs the copy to survive a crash waits.
+#
+# Everything runs on a fresh ext4 (with a journal) on a loop device made for
+# the run, when run as root: on this machine's ext4 (no journal, mounted with
+# discard), creating files within ~30 s of deleting many is several times
+# slower (the inode allocator skips recently deleted inodes), so each run
+# slowed the next one and rsync's time varied 2-7 s for the same data.
+# --no-fresh-fs runs in /tmp instead.
 # Prints a table and writes JSON to $BUILD/bench/sync.json.
 # --initial-only skips the two edits (then --big 0 is allowed); --perf records
 # a profile of each daemon during the initial sync (perf record --call-graph
 # dwarf) into $BUILD/bench/sync-perf-{a,b}.data, for `perf report -i`.
 set -euo pipefail
 : "${BUILD:?run through ./dev bench sync}"
-nsmall=10000; nbig=8; edits=1; perf=0
+nsmall=10000; nbig=8; edits=1; perf=0; fresh_fs=1
 while [ $# -gt 0 ]; do
   case "$1" in
     --small) nsmall=$2; shift 2 ;;
     --big) nbig=$2; shift 2 ;;
     --initial-only) edits=0; shift ;;
     --perf) perf=1; shift ;;
+    --no-fresh-fs) fresh_fs=0; shift ;;
     *) echo "bench sync: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -29,8 +40,25 @@ if [ "$edits" = 1 ] && [ "$nbig" -lt 1 ]; then
   echo "bench sync: the rename edit needs --big 1 or more (or --initial-only)" >&2; exit 2
 fi
 ferry="$BUILD/src/cli/ferry"
-work=$(mktemp -d /tmp/ferry-bench-sync.XXXXXX)
 json="$BUILD/bench/sync.json"
+image=""; mnt=""
+if [ "$fresh_fs" = 1 ] && [ "$(id -u)" = 0 ] && command -v mkfs.ext4 >/dev/null; then
+  # Room for the source, two copies, the edit copy and the 256 MiB files (sparse).
+  image=$(mktemp /tmp/ferry-bench-sync.XXXXXX.img)
+  mnt=$(mktemp -d /tmp/ferry-bench-sync-mnt.XXXXXX)
+  truncate -s $(( (nsmall * 40 * 1024 + nbig * 64 * 1024 * 1024) * 6 + (2 << 30) )) "$image"
+  if mkfs.ext4 -q -F "$image" && mount -o loop "$image" "$mnt"; then
+    filesystem="fresh ext4 (journal) on a loop device"
+  else
+    rmdir "$mnt"; mnt=""; rm -f "$image"; image=""
+  fi
+fi
+if [ -n "$mnt" ]; then
+  work="$mnt/work"; mkdir "$work"
+else
+  filesystem="/tmp as it is ($(stat -f -c %T /tmp))"
+  work=$(mktemp -d /tmp/ferry-bench-sync.XXXXXX)
+fi
 mkdir -p "$(dirname "$json")"
 pids=()  # the processes started here; only these are ever signalled
 cleanup() {
@@ -45,6 +73,8 @@ cleanup() {
   done
   for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
   rm -rf "$work"
+  if [ -n "$mnt" ]; then umount "$mnt" && rmdir "$mnt"; fi
+  if [ -n "$image" ]; then rm -f "$image"; fi
 }
 trap cleanup EXIT
 now() { echo "$EPOCHREALTIME"; }
@@ -106,7 +136,12 @@ for i in range(nbig):
         for _ in range(64):
             f.write(os.urandom(1 << 20))
 PY
-total_bytes=$(du -sb --apparent-size "$work/src" | cut -f1)
+# file_bytes DIR: the sizes of the regular files below DIR, .ferry/ left out
+# (not du: a directory's own size grows with the names it ever held).
+file_bytes() {
+  find "$1" -path "$1/.ferry" -prune -o -type f -printf '%s\n' | awk '{ n += $1 } END { printf "%d\n", n }'
+}
+total_bytes=$(file_bytes "$work/src")
 nfiles=$((nsmall + nbig))
 sync
 
@@ -133,6 +168,9 @@ t0=$(now)
   >/dev/null
 t1=$(now)
 rsync_wall=$(elapsed "$t0" "$t1")
+sync -f "$work/rsync-dest"
+t2=$(now)
+rsync_durable=$(elapsed "$t0" "$t2")
 diff -r "$work/src" "$work/rsync-dest" >/dev/null || { echo "bench sync: rsync copy differs" >&2; exit 1; }
 # The daemon's CPU and RSS count the initial copy only; the edits below go to
 # a second daemon.
@@ -224,7 +262,7 @@ perf_attach "$b" b
 complete() {
   FERRY_HOME=$B "$ferry" status --wait --timeout 600 >/dev/null 2>&1 || return 1
   [ "$(find "$work/ferry-dest" -path "$work/ferry-dest/.ferry" -prune -o -type f -print | wc -l)" -eq "$nfiles" ] &&
-    [ "$(du -sb --apparent-size --exclude=.ferry "$work/ferry-dest" | cut -f1)" -eq "$(du -sb --apparent-size --exclude=.ferry "$work/src" | cut -f1)" ]
+    [ "$(file_bytes "$work/ferry-dest")" -eq "$total_bytes" ]
 }
 wait_for 900 complete
 t1=$(now)
@@ -270,7 +308,8 @@ import json, sys
 null = None  # an edit that was not run
 r = {
   "files": $nfiles, "bytes": $total_bytes,
-  "rsync": {"wall_s": $rsync_wall,
+  "filesystem": "$filesystem",
+  "rsync": {"wall_s": $rsync_wall, "durable_wall_s": $rsync_durable,
             "client": {"cpu_s": $(cpu_seconds "$work/rsync.time"), "peak_rss_mb": $(rss_mb "$work/rsync.time")},
             "daemon": {"cpu_s": $(cpu_seconds "$work/rsyncd.time"), "peak_rss_mb": $(rss_mb "$work/rsyncd.time")},
             "rename_64mib_bytes": $rsync_rename, "insert_1kib_in_256mib_bytes": $rsync_insert},
@@ -283,15 +322,17 @@ r = {
 f, s = r["ferry"], r["rsync"]
 r["ratio_wall_ferry_to_rsync"] = round(r["ferry"]["wall_s"] / r["rsync"]["wall_s"], 2)
 r["ratio_sync_only_ferry_to_rsync"] = round(r["ferry"]["sync_s"] / r["rsync"]["wall_s"], 2)
+r["ratio_sync_only_ferry_to_durable_rsync"] = round(r["ferry"]["sync_s"] / r["rsync"]["durable_wall_s"], 2)
 if f["insert_1kib_in_256mib_bytes"] is not None:
   r["ratio_insert_bytes_ferry_to_rsync"] = round(f["insert_1kib_in_256mib_bytes"] / max(s["insert_1kib_in_256mib_bytes"], 1), 3)
 json.dump(r, open(sys.argv[1], "w"), indent=2)
 print()
-print(f"initial sync of {r['files']:,} files, {r['bytes']/1e6:,.0f} MB over loopback")
+print(f"initial sync of {r['files']:,} files, {r['bytes']/1e6:,.0f} MB over loopback, on {r['filesystem']}")
 print(f"  {'':28} {'wall s':>8} {'cpu s (a/b)':>16} {'peak RSS MB (a/b)':>20}")
 print(f"  {'rsync daemon':28} {s['wall_s']:8.2f} {s['client']['cpu_s']:7.2f}/{s['daemon']['cpu_s']:<8.2f} {s['client']['peak_rss_mb']:9.1f}/{s['daemon']['peak_rss_mb']:<10.1f}")
+print(f"  {'rsync daemon, then sync -f':28} {s['durable_wall_s']:8.2f}")
 print(f"  {'ferry (scan + sync)':28} {f['wall_s']:8.2f} {f['sender']['cpu_s']:7.2f}/{f['receiver']['cpu_s']:<8.2f} {f['sender']['peak_rss_mb']:9.1f}/{f['receiver']['peak_rss_mb']:<10.1f}")
-print(f"    of which a's scan {f['scan_s']:.2f} s, sync {f['sync_s']:.2f} s; ratio to rsync {r['ratio_wall_ferry_to_rsync']} (sync only {r['ratio_sync_only_ferry_to_rsync']})")
+print(f"    of which a's scan {f['scan_s']:.2f} s, sync {f['sync_s']:.2f} s; ratio to rsync {r['ratio_wall_ferry_to_rsync']} (sync only {r['ratio_sync_only_ferry_to_rsync']}; to rsync + sync -f {r['ratio_sync_only_ferry_to_durable_rsync']})")
 print(f"    bytes on the wire {f['wire_bytes']:,} (loopback counter, both directions / 2: {f['loopback_bytes']:,})")
 if f["rename_64mib_bytes"] is not None:
   print(f"bytes on the wire        {'rsync':>12} {'ferry':>12}")

@@ -42,8 +42,29 @@ struct FetchState {
 
 }  // namespace
 
-asio::awaitable<Result<std::vector<FileUpdate>>> Engine::Impl::write_file(FolderPtr folder,
-                                                                          PlannedStep planned) {
+namespace {
+
+// Calls its function once: at release(), or else when destroyed (so every
+// way out of a coroutine calls it).
+class CallOnce {
+public:
+    explicit CallOnce(std::function<void()> fn) : m_fn(std::move(fn)) {}
+    ~CallOnce() { release(); }
+    CallOnce(const CallOnce&) = delete;
+    CallOnce& operator=(const CallOnce&) = delete;
+    void release() {
+        if (m_fn) std::exchange(m_fn, {})();
+    }
+
+private:
+    std::function<void()> m_fn;
+};
+
+}  // namespace
+
+asio::awaitable<Result<std::vector<FileUpdate>>> Engine::Impl::write_file(
+    FolderPtr folder, PlannedStep planned, std::function<void()> fetched) {
+    CallOnce fetch_done(std::move(fetched));
     auto work = [f = folder, &s = store, p = planned, device = local]() -> Result<Begun> {
         Begun out;
         if (auto prepared =
@@ -100,6 +121,7 @@ asio::awaitable<Result<std::vector<FileUpdate>>> Engine::Impl::write_file(Folder
         return file->assembly->finish();
     };
     auto finished = co_await offload(workers, std::move(work2));
+    fetch_done.release();
     if (!finished) co_return tl::unexpected(finished.error());
     std::optional<FileRecord> expected;
     if (!copied_away) expected = planned.local;

@@ -227,14 +227,19 @@ struct Engine::Impl : std::enable_shared_from_this<Engine::Impl> {
     asio::awaitable<void> pull(FolderPtr folder);
     asio::awaitable<void> apply_steps(FolderPtr folder,
                                       std::vector<engine_detail::PlannedStep> steps);
-    asio::awaitable<void> apply_step(FolderPtr folder, engine_detail::PlannedStep planned);
+    // `fetched` (write steps): called once, when the file no longer fetches.
+    asio::awaitable<void> apply_step(FolderPtr folder, engine_detail::PlannedStep planned,
+                                     std::function<void()> fetched = {});
     void step_done(const FolderPtr& folder, const std::string& path,
                    Result<std::vector<FileUpdate>> outcome);
     asio::awaitable<void> flush_applied(FolderPtr folder);
 
     // engine_fetch.cc
+    // Calls `fetched` once when every chunk is in (or the fetch failed),
+    // before the file waits for its publishing group.
     asio::awaitable<Result<std::vector<FileUpdate>>> write_file(FolderPtr folder,
-                                                                engine_detail::PlannedStep planned);
+                                                                engine_detail::PlannedStep planned,
+                                                                std::function<void()> fetched);
     asio::awaitable<Result<void>> fetch_chunk(FolderPtr folder,
                                               std::shared_ptr<engine_detail::SharedAssembly> file,
                                               std::string path, std::size_t index, ChunkRef chunk,

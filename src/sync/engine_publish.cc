@@ -1,16 +1,17 @@
 // Publishing finished files in groups. The files that finish while one group
-// is being published form the next, so a burst of small files costs one
-// flush of their data and one of their names per group, where a file on its
-// own costs an fsync of itself and one of its directory (on the disks
-// measured here, each about as slow as a whole-filesystem flush).
+// is being published form the next, so a burst of small files costs about
+// one flush per group, where a file on its own costs an fsync of itself and
+// one of its directory (on the disks measured here each about as slow as a
+// flush of the whole filesystem).
 //
-// A group: Filesystem::sync_paths of every temporary file (the data is
-// durable before any name points at it, so a crash never shows a partly
+// A group: Filesystem::sync_paths of every finished temporary file (the data
+// is durable before any name points at it, so a crash never shows a partly
 // written file), then for each file the last check against the disk (a local
 // edit made during the fetch wins: Errc::changed, and it is rescanned first)
-// and FileAssembly::publish(), then sync_paths of the published names, so
-// every rename is durable before write_file hands back the stat its record
-// is stored with.
+// and FileAssembly::publish(). The new names are made durable by the next
+// group's flush, which covers them too; when no group follows, by a flush
+// of their own. Only then does publish_file() return the stat its record is
+// stored with, so a record never names a file a crash could take back.
 #include "core/path_rules.hh"
 #include "sync/engine_impl.hh"
 #include "sync/write_steps.hh"
@@ -24,53 +25,61 @@ using engine_detail::Signal;
 
 namespace {
 
+using Pending = std::vector<std::shared_ptr<PendingPublish>>;
+
 struct GroupMember {
     std::shared_ptr<SharedAssembly> file;
     std::string path;
     std::optional<FileRecord> expected;
 };
 
-// Blocking: the group's two flushes and its renames; a result per member.
-std::vector<Result<FileStat>> publish_group(Filesystem& fs, FolderWriter& writer,
-                                            const std::string& folder_id,
-                                            const std::vector<GroupMember>& group) {
-    std::vector<std::string> temporaries;
+struct GroupOutcome {
+    Result<void> flushed;                    // the flush (also of the earlier names)
+    std::vector<Result<FileStat>> published;  // per member: renamed (names not yet durable)
+};
+
+// Blocking: one flush of the members' data and of `earlier_names`, then the
+// members' renames.
+GroupOutcome publish_group(Filesystem& fs, FolderWriter& writer, const std::string& folder_id,
+                           const std::vector<GroupMember>& group,
+                           std::vector<std::string> earlier_names) {
+    std::vector<std::string> paths = std::move(earlier_names);
     for (const GroupMember& member : group) {
         std::lock_guard lock(member.file->mutex);
-        temporaries.push_back(member.file->assembly->temporary_path());
+        paths.push_back(member.file->assembly->temporary_path());
     }
-    std::vector<Result<FileStat>> results(group.size());
-    if (auto synced = fs.sync_paths(temporaries); !synced) {
-        const Error error = in_context(synced.error(), "folder " + folder_id +
-                                                           ": cannot make received files durable")
-                                .value();
-        for (auto& result : results) result = tl::unexpected(error);
-        return results;
+    GroupOutcome out;
+    out.published.resize(group.size());
+    if (auto synced = fs.sync_paths(paths); !synced) {
+        out.flushed = in_context(synced.error(),
+                                 "folder " + folder_id + ": cannot make received files durable");
+        for (auto& result : out.published) result = tl::unexpected(out.flushed.error());
+        return out;
     }
-    std::vector<std::string> published;
     for (std::size_t i = 0; i < group.size(); ++i) {
         const GroupMember& member = group[i];
         auto same = writer.check_unchanged(member.path, member.expected);
         if (!same) {
-            results[i] = tl::unexpected(same.error());
+            out.published[i] = tl::unexpected(same.error());
         } else if (!*same) {
-            results[i] = fail(Errc::changed, printable_path(member.path) +
-                                                 ": changed on disk while it was being fetched; "
-                                                 "it is rescanned first");
+            out.published[i] = fail(Errc::changed, printable_path(member.path) +
+                                                       ": changed on disk while it was being "
+                                                       "fetched; it is rescanned first");
         } else {
             std::lock_guard lock(member.file->mutex);
-            results[i] = member.file->assembly->publish();
-            if (results[i]) published.push_back(member.path);
+            out.published[i] = member.file->assembly->publish();
         }
     }
-    if (auto synced = fs.sync_paths(published); !synced) {
-        const Error error =
-            in_context(synced.error(), "folder " + folder_id + ": cannot make new names durable")
-                .value();
-        for (auto& result : results)
-            if (result) result = tl::unexpected(error);
+    return out;
+}
+
+// Hands each waiting file its result.
+void complete(Pending& pending, const Result<void>& flushed) {
+    for (auto& p : pending) {
+        if (p->result && !flushed) p->result = tl::unexpected(flushed.error());
+        p->done->fire();
     }
-    return results;
+    pending.clear();
 }
 
 }  // namespace
@@ -94,17 +103,24 @@ asio::awaitable<Result<FileStat>> Engine::Impl::publish_file(FolderPtr folder,
 }
 
 asio::awaitable<void> Engine::Impl::publish_groups(FolderPtr folder) {
-    while (!folder->to_publish.empty()) {
-        auto pending = std::exchange(folder->to_publish, {});
-        std::vector<GroupMember> group;
-        for (const auto& p : pending) group.push_back({p->file, p->path, p->expected});
-        auto work = [f = folder, g = std::move(group)] {
-            return publish_group(*f->fs, *f->writer, f->folder.id, g);
+    Pending renamed;  // published; their names wait for the next flush
+    while (!folder->to_publish.empty() || !renamed.empty()) {
+        Pending group = std::exchange(folder->to_publish, {});
+        std::vector<GroupMember> members;
+        for (const auto& p : group) members.push_back({p->file, p->path, p->expected});
+        std::vector<std::string> names;
+        for (const auto& p : renamed) names.push_back(p->path);
+        auto work = [f = folder, m = std::move(members), n = std::move(names)]() mutable {
+            return publish_group(*f->fs, *f->writer, f->folder.id, m, std::move(n));
         };
-        auto results = co_await offload(workers, std::move(work));
-        for (std::size_t i = 0; i < pending.size(); ++i) {
-            pending[i]->result = std::move(results[i]);
-            pending[i]->done->fire();
+        GroupOutcome outcome = co_await offload(workers, std::move(work));
+        complete(renamed, outcome.flushed);
+        for (std::size_t i = 0; i < group.size(); ++i) {
+            group[i]->result = std::move(outcome.published[i]);
+            if (group[i]->result)
+                renamed.push_back(group[i]);
+            else
+                group[i]->done->fire();
         }
     }
     folder->publishing = false;

@@ -18,7 +18,7 @@ using engine_detail::Signal;
 namespace {
 
 constexpr std::size_t kPlanBatch = 5000;  // paths planned together (renames pair within a batch)
-constexpr std::size_t kParallelFiles = 16;
+constexpr std::size_t kParallelFiles = 64;
 // Records of applied steps are stored at least this often within a batch, so
 // a crash mid-batch leaves few synced files without their records (the next
 // scan would record those as local changes, which then merge as equal).
@@ -120,41 +120,55 @@ asio::awaitable<void> Engine::Impl::pull(FolderPtr folder) {
     check_in_sync();
 }
 
+// Write steps run side by side, at most kParallelFiles of them fetching; a
+// finished file waiting for its group's flush (engine_publish.cc) holds no
+// slot, so the next files fetch meanwhile and the next group grows. Any other
+// step waits until every step before it is done.
 asio::awaitable<void> Engine::Impl::apply_steps(FolderPtr folder, std::vector<PlannedStep> steps) {
-    auto running = std::make_shared<std::size_t>(0);
-    auto idle = std::make_shared<Signal>(io.get_executor());
-    auto wait_below = [&](std::size_t limit) -> asio::awaitable<void> {
-        while (*running > limit) {
-            idle->reset();
-            co_await idle->wait();
+    struct Counts {
+        std::size_t running = 0;   // write steps not done
+        std::size_t fetching = 0;  // of those, not finished fetching
+    };
+    auto counts = std::make_shared<Counts>();
+    auto changed = std::make_shared<Signal>(io.get_executor());
+    auto wait_below = [&](const std::size_t Counts::*count,
+                          std::size_t limit) -> asio::awaitable<void> {
+        while ((*counts).*count > limit) {
+            changed->reset();
+            co_await changed->wait();
         }
     };
     for (PlannedStep& planned : steps) {
         if (folder->removed || stopped) break;
         if (folder->applied.size() >= kStoreEvery) co_await flush_applied(folder);
         if (planned.step.kind != StepKind::write_file) {
-            co_await wait_below(0);  // everything before it is done first
+            co_await wait_below(&Counts::running, 0);  // everything before it is done first
             co_await apply_step(folder, std::move(planned));
             continue;
         }
-        co_await wait_below(kParallelFiles - 1);
-        ++*running;
+        co_await wait_below(&Counts::fetching, kParallelFiles - 1);
+        ++counts->running;
+        ++counts->fetching;
         spawn([](std::shared_ptr<Impl> self, FolderPtr f, PlannedStep p,
-                 std::shared_ptr<std::size_t> count,
-                 std::shared_ptr<Signal> done) -> asio::awaitable<void> {
-            co_await self->apply_step(f, std::move(p));
-            --*count;
+                 std::shared_ptr<Counts> c, std::shared_ptr<Signal> done) -> asio::awaitable<void> {
+            std::function<void()> fetched = [c, done] {
+                --c->fetching;
+                done->fire();
+            };
+            co_await self->apply_step(f, std::move(p), std::move(fetched));
+            --c->running;
             done->fire();
-        }(shared_from_this(), folder, std::move(planned), running, idle));
+        }(shared_from_this(), folder, std::move(planned), counts, changed));
     }
-    co_await wait_below(0);
+    co_await wait_below(&Counts::running, 0);
 }
 
-asio::awaitable<void> Engine::Impl::apply_step(FolderPtr folder, PlannedStep planned) {
+asio::awaitable<void> Engine::Impl::apply_step(FolderPtr folder, PlannedStep planned,
+                                               std::function<void()> fetched) {
     const std::string path = planned.step.path;
     Result<std::vector<FileUpdate>> outcome = fail(Errc::invalid_argument, "");
     if (planned.step.kind == StepKind::write_file) {
-        outcome = co_await write_file(folder, std::move(planned));
+        outcome = co_await write_file(folder, std::move(planned), std::move(fetched));
     } else {
         auto work3 = [f = folder, &s = store, p = std::move(planned), device = local] {
             return engine_detail::apply_local_step(*f->writer, *f->fs, s, f->folder.id, p, device);

@@ -83,6 +83,7 @@ public:
             }
         }
         m_sources.clear();
+        std::vector<std::uint8_t>().swap(m_buffer);  // only resuming and local copies read into it
         return {};
     }
 

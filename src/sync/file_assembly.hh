@@ -10,7 +10,8 @@
 // temporary file is written with mode 0600 until finish(); an assembly
 // destroyed before publish() leaves it for the next attempt.
 //
-// Memory: one buffer of the largest chunk in the list (<= kMaxChunkSize).
+// Memory: while begin_file() runs (resuming, local copies), one buffer of the
+// largest chunk in the list (<= kMaxChunkSize); none afterwards.
 #pragma once
 
 #include <memory>
