@@ -34,16 +34,6 @@ std::string timeout_message(const DeviceId& device, std::chrono::milliseconds ti
     return device_label(device) + ": no answer within " + seconds + " s";
 }
 
-struct FetchState {
-    std::size_t running = 0;
-    std::optional<Error> error;
-    std::shared_ptr<Signal> changed;
-};
-
-}  // namespace
-
-namespace {
-
 // Calls its function once: at release(), or else when destroyed (so every
 // way out of a coroutine calls it).
 class CallOnce {
@@ -58,6 +48,12 @@ public:
 
 private:
     std::function<void()> m_fn;
+};
+
+struct FetchState {
+    std::size_t running = 0;
+    std::optional<Error> error;
+    std::shared_ptr<Signal> changed;
 };
 
 }  // namespace

@@ -229,7 +229,7 @@ struct Engine::Impl : std::enable_shared_from_this<Engine::Impl> {
                                       std::vector<engine_detail::PlannedStep> steps);
     // `fetched` (write steps): called once, when the file no longer fetches.
     asio::awaitable<void> apply_step(FolderPtr folder, engine_detail::PlannedStep planned,
-                                     std::function<void()> fetched = {});
+                                     std::function<void()> fetched);
     void step_done(const FolderPtr& folder, const std::string& path,
                    Result<std::vector<FileUpdate>> outcome);
     asio::awaitable<void> flush_applied(FolderPtr folder);

@@ -143,7 +143,9 @@ asio::awaitable<void> Engine::Impl::apply_steps(FolderPtr folder, std::vector<Pl
         if (folder->applied.size() >= kStoreEvery) co_await flush_applied(folder);
         if (planned.step.kind != StepKind::write_file) {
             co_await wait_below(&Counts::running, 0);  // everything before it is done first
-            co_await apply_step(folder, std::move(planned));
+            // Named, not a temporary: see offload() in engine_async.hh.
+            std::function<void()> no_fetch;
+            co_await apply_step(folder, std::move(planned), std::move(no_fetch));
             continue;
         }
         co_await wait_below(&Counts::fetching, kParallelFiles - 1);
