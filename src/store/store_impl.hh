@@ -148,40 +148,57 @@ struct StatementSpec {
 };
 Result<void> prepare_all(sqlite::Database& db, std::span<const StatementSpec> specs);
 
-// Walks the rows of `page` a page per lock hold, so that a long walk never
-// blocks the store for long. `page` takes ?1 the folder's row id, ?2 and ?3
-// the parent and name of the last row seen (it seeks past them: keyset
-// paging), ?4 the page size, and returns the parent and name as columns 0
-// and 1. `read` makes a value of each row under the lock; `fn` is called on
-// each value outside it, as it may call the store.
+// Where the next page of a keyset-paged walk starts: past this key.
+struct PageKey {
+    std::string parent;
+    std::string name;
+    std::int64_t device = 0;  // only for statements keyed by device too
+};
+
+// Reads the page of `page` after `after` under the lock, appending a value
+// per row (made by `read`) to `out` and moving `after` to the last row.
+// `page` takes ?1 the folder's row id, ?2 and ?3 the parent and name, then
+// ?4 the device when `device_column` >= 0, then the page size; it returns
+// the parent and name as columns 0 and 1, and the device as `device_column`.
+template <class Value, class Read>
+Result<void> read_page(State& impl, sqlite::Statement& page, std::string_view folder_id,
+                       int device_column, PageKey& after, const Read& read,
+                       std::vector<Value>& out) {
+    std::lock_guard lock(impl.mutex);
+    auto folder = impl.folder(folder_id);
+    if (!folder) return error_of(folder);
+    sqlite::ResetOnExit reset(page);
+    page.bind_int(1, folder->rowid);
+    page.bind_text(2, after.parent);
+    page.bind_text(3, after.name);
+    int next = 4;
+    if (device_column >= 0) page.bind_int(next++, after.device);
+    page.bind_int(next, k_page_rows);
+    for (;;) {
+        auto row = page.step();
+        if (!row) return error_of(row);
+        if (!*row) return {};
+        after.parent = page.column_text(0);
+        after.name = page.column_text(1);
+        if (device_column >= 0) after.device = page.column_int(device_column);
+        auto value = read(std::as_const(page));
+        if (!value) return error_of(value);
+        out.push_back(std::move(*value));
+    }
+}
+
+// Walks the rows of `page` (as read_page, without a device) a page per lock
+// hold, so that a long walk never blocks the store for long. `read` makes a
+// value of each row under the lock; `fn` is called on each value outside
+// it, as it may call the store.
 template <class Read, class Fn>
 Result<void> for_each_paged(State& impl, sqlite::Statement& page, std::string_view folder_id,
                             const Read& read, const Fn& fn) {
     using Value = typename std::invoke_result_t<Read&, const sqlite::Statement&>::value_type;
-    std::string last_parent;
-    std::string last_name;
+    PageKey after;
     for (;;) {
         std::vector<Value> values;
-        {
-            std::lock_guard lock(impl.mutex);
-            auto folder = impl.folder(folder_id);
-            if (!folder) return error_of(folder);
-            sqlite::ResetOnExit reset(page);
-            page.bind_int(1, folder->rowid);
-            page.bind_text(2, last_parent);
-            page.bind_text(3, last_name);
-            page.bind_int(4, k_page_rows);
-            for (;;) {
-                auto row = page.step();
-                if (!row) return error_of(row);
-                if (!*row) break;
-                last_parent = page.column_text(0);
-                last_name = page.column_text(1);
-                auto value = read(std::as_const(page));
-                if (!value) return error_of(value);
-                values.push_back(std::move(*value));
-            }
-        }
+        if (auto ok = read_page(impl, page, folder_id, -1, after, read, values); !ok) return ok;
         if (values.empty()) return {};
         for (const auto& value : values) {
             if (auto ok = fn(value); !ok) return ok;

@@ -14,7 +14,6 @@ namespace ferry {
 
 namespace {
 
-using sqlite::ResetOnExit;
 using sqlite::Statement;
 using store::error_of;
 
@@ -24,50 +23,11 @@ constexpr const char* k_version_columns =
     "parent, name, kind, size, mtime_ns, mode, deleted, version, NULL, symlink_target, "
     "sequence, modified_by";
 
-// Where the next page starts: past this primary key (keyset paging).
-struct PageKey {
-    std::string parent;
-    std::string name;
-    std::int64_t device = 0;  // announced rows only
-};
-
-// Reads the page of `page` after `after` under the lock, appending a value per
-// row (made by `read`) and moving `after` to the last row. The statement
-// takes ?1 folder row id, ?2 parent, ?3 name, then ?4 device when `by_device`,
-// then the page size; columns 0 and 1 are the parent and name, and
-// `device_column` the device when `by_device`.
-template <class Value, class Read>
-Result<void> read_page(store::State& impl, Statement& page, std::string_view folder_id,
-                       bool by_device, int device_column, PageKey& after, const Read& read,
-                       std::vector<Value>& out) {
-    std::lock_guard lock(impl.mutex);
-    auto folder = impl.folder(folder_id);
-    if (!folder) return error_of(folder);
-    ResetOnExit reset(page);
-    page.bind_int(1, folder->rowid);
-    page.bind_text(2, after.parent);
-    page.bind_text(3, after.name);
-    int next = 4;
-    if (by_device) page.bind_int(next++, after.device);
-    page.bind_int(next, store::k_page_rows);
-    for (;;) {
-        auto row = page.step();
-        if (!row) return error_of(row);
-        if (!*row) return {};
-        after.parent = page.column_text(0);
-        after.name = page.column_text(1);
-        if (by_device) after.device = page.column_int(device_column);
-        auto value = read(std::as_const(page));
-        if (!value) return error_of(value);
-        out.push_back(std::move(*value));
-    }
-}
-
 // One table's rows in key order, read a page per lock hold.
 template <class Value>
 class PagedCursor {
 public:
-    using Reader = std::function<Result<void>(PageKey&, std::vector<Value>&)>;
+    using Reader = std::function<Result<void>(store::PageKey&, std::vector<Value>&)>;
     explicit PagedCursor(Reader reader) : m_reader(std::move(reader)) {}
 
     // The next row's value, or nullptr after the last.
@@ -84,7 +44,7 @@ public:
 
 private:
     Reader m_reader;
-    PageKey m_after;
+    store::PageKey m_after;
     std::vector<Value> m_page;
     std::size_t m_next = 0;
     bool m_more = true;
@@ -120,14 +80,15 @@ Result<void> Store::for_each_path_versions(
     std::string_view folder_id, const std::function<Result<void>(const PathVersions&)>& fn) {
     auto& impl = *m_impl;
     constexpr int k_device_column = 12;  // after the 12 record columns
-    PagedCursor<FileRecord> locals([&](PageKey& after, std::vector<FileRecord>& out) {
-        return read_page(
-            impl, impl.file_versions_page, folder_id, false, 0, after,
+    PagedCursor<FileRecord> locals([&](store::PageKey& after, std::vector<FileRecord>& out) {
+        return store::read_page(
+            impl, impl.file_versions_page, folder_id, -1, after,
             [&](const Statement& row) { return store::read_record(impl, row, 0, folder_id); }, out);
     });
-    PagedCursor<AnnouncedRecord> remotes([&](PageKey& after, std::vector<AnnouncedRecord>& out) {
-        return read_page(
-            impl, impl.announced_versions_page, folder_id, true, k_device_column, after,
+    PagedCursor<AnnouncedRecord> remotes([&](store::PageKey& after,
+                                             std::vector<AnnouncedRecord>& out) {
+        return store::read_page(
+            impl, impl.announced_versions_page, folder_id, k_device_column, after,
             [&](const Statement& row) -> Result<AnnouncedRecord> {
                 auto record = store::read_record(impl, row, 0, folder_id);
                 if (!record) return error_of(record);

@@ -1,12 +1,15 @@
 // Per-device progress: once a folder is quiet (no scan, no pull, nothing to
 // plan), the whole index is compared with what each connected device
-// announced, in one ordered walk of both tables (Store::for_each_path_versions).
-// Evaluations are paced: the next starts no sooner than kPace times the last
-// one's duration after it ended, so that while a peer's updates stream in
-// (each makes the result stale) comparing takes at most 1/(kPace + 1) of a
-// worker instead of all of it; the pace delays an in-sync report by as much. A device is in sync when, for every path, its announced
-// version is ours (a missing record and a tombstone count as the same:
-// nothing there); its completion is the share of the global state, by
+// announced, in one ordered walk of both tables
+// (Store::for_each_path_versions). Evaluations are paced: the next starts no
+// sooner than kPace times the last one's duration after it ended, so that
+// while a peer's updates stream in (each makes the result stale) comparing
+// takes at most 1/(kPace + 1) of a worker instead of all of it; the pace
+// delays an in-sync report by as much.
+//
+// A device is in sync when, for every path, its announced version is ours
+// (a missing record and a tombstone count as the same: nothing there); its
+// completion is the share of the global state, by
 // entries and bytes, it has. In a receive-only folder a local change that
 // no peer has is intended (it is listed, never sent): it does not make a
 // device out of sync. Nor does a path this device ignores (.ferryignore): it
