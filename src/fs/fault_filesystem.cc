@@ -40,6 +40,15 @@ public:
         if (auto r = m_fs.before(FsOp::sync, m_path); !r) return r;
         return m_inner->sync();
     }
+    Result<void> set_mode(std::uint32_t mode) override {
+        if (auto r = m_fs.before(FsOp::set_mode, m_path); !r) return r;
+        return m_inner->set_mode(mode);
+    }
+    Result<void> set_mtime(std::int64_t mtime_ns) override {
+        if (auto r = m_fs.before(FsOp::set_mtime, m_path); !r) return r;
+        return m_inner->set_mtime(mtime_ns);
+    }
+    Result<FileStat> stat() override { return m_inner->stat(); }
 
 private:
     FaultInjectingFilesystem& m_fs;

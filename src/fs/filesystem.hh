@@ -69,6 +69,11 @@ public:
     virtual Result<void> truncate(std::uint64_t size) = 0;
     // Makes the written data durable (fsync).
     virtual Result<void> sync() = 0;
+    // Permission bits (07777) and modification time of the open file, and
+    // its stat: no path is resolved again.
+    virtual Result<void> set_mode(std::uint32_t mode) = 0;
+    virtual Result<void> set_mtime(std::int64_t mtime_ns) = 0;
+    virtual Result<FileStat> stat() = 0;
 };
 
 class Filesystem {

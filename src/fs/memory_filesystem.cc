@@ -124,6 +124,25 @@ public:
     // Everything is "durable" until crash simulation needs otherwise.
     Result<void> sync() override { return {}; }
 
+    Result<void> set_mode(std::uint32_t mode) override {
+        const std::lock_guard lock(m_mutex);
+        m_node->mode = mode & 07777;
+        m_node->ctime_ns = m_tick();
+        return {};
+    }
+
+    Result<void> set_mtime(std::int64_t mtime_ns) override {
+        const std::lock_guard lock(m_mutex);
+        m_node->mtime_ns = mtime_ns;
+        m_node->ctime_ns = m_tick();
+        return {};
+    }
+
+    Result<FileStat> stat() override {
+        const std::lock_guard lock(m_mutex);
+        return m_node->stat();
+    }
+
 private:
     std::shared_ptr<void> m_shared;
     std::mutex& m_mutex;

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <array>
 #include <cerrno>
 #include <cstring>
 
@@ -54,6 +55,20 @@ namespace {
 
 std::int64_t to_ns(const timespec& t) {
     return static_cast<std::int64_t>(t.tv_sec) * 1'000'000'000 + t.tv_nsec;
+}
+
+// A modification time for futimens/utimensat (the access time left alone).
+std::array<timespec, 2> mtime_only(std::int64_t mtime_ns) {
+    std::array<timespec, 2> times{};
+    times[0].tv_sec = 0;
+    times[0].tv_nsec = UTIME_OMIT;
+    times[1].tv_sec = static_cast<time_t>(mtime_ns / 1'000'000'000);
+    times[1].tv_nsec = static_cast<long>(mtime_ns % 1'000'000'000);
+    if (times[1].tv_nsec < 0) {
+        times[1].tv_nsec += 1'000'000'000;
+        times[1].tv_sec -= 1;
+    }
+    return times;
 }
 
 FileStat to_file_stat(const struct stat& st) {
@@ -203,6 +218,23 @@ public:
     Result<void> sync() override {
         if (retry_eintr([&] { return ::fsync(m_fd); }) != 0) return failure("cannot fsync", errno);
         return {};
+    }
+
+    Result<void> set_mode(std::uint32_t mode) override {
+        if (::fchmod(m_fd, mode & 07777) != 0) return failure("cannot set mode", errno);
+        return {};
+    }
+
+    Result<void> set_mtime(std::int64_t mtime_ns) override {
+        if (::futimens(m_fd, mtime_only(mtime_ns).data()) != 0)
+            return failure("cannot set modification time", errno);
+        return {};
+    }
+
+    Result<FileStat> stat() override {
+        struct stat st;
+        if (::fstat(m_fd, &st) != 0) return failure("cannot stat open file", errno);
+        return to_file_stat(st);
     }
 
 private:
@@ -466,18 +498,10 @@ Result<void> PosixFilesystem::set_mtime(std::string_view path, std::int64_t mtim
     const char* what = "cannot set modification time";
     auto parent = open_parent(path, what);
     if (!parent) return tl::unexpected(parent.error());
-    timespec times[2];
-    times[0].tv_sec = 0;
-    times[0].tv_nsec = UTIME_OMIT;
-    times[1].tv_sec = static_cast<time_t>(mtime_ns / 1'000'000'000);
-    times[1].tv_nsec = static_cast<long>(mtime_ns % 1'000'000'000);
-    if (times[1].tv_nsec < 0) {
-        times[1].tv_nsec += 1'000'000'000;
-        times[1].tv_sec -= 1;
-    }
-    const int r = parent->name.empty()
-                      ? ::futimens(parent->fd, times)
-                      : ::utimensat(parent->fd, parent->name.c_str(), times, AT_SYMLINK_NOFOLLOW);
+    const auto times = mtime_only(mtime_ns);
+    const int r = parent->name.empty() ? ::futimens(parent->fd, times.data())
+                                       : ::utimensat(parent->fd, parent->name.c_str(), times.data(),
+                                                     AT_SYMLINK_NOFOLLOW);
     if (r != 0) return tl::unexpected(error(path, what, errno));
     return {};
 }

@@ -120,10 +120,17 @@ public:
             return fail(Errc::invalid_argument, m_where + ": " + std::to_string(m_missing) + " of " +
                                                     std::to_string(m_present.size()) + " chunks are still missing");
         auto file = std::move(m_file);
-        if (auto r = file->truncate(m_target.size); !r) return in_context(r.error(), m_where);
-        file.reset();
-        if (auto r = fs().set_mode(m_temp, safe_mode(m_target.mode)); !r) return in_context(r.error(), m_where);
-        if (auto r = fs().set_mtime(m_temp, m_target.mtime_ns); !r) return in_context(r.error(), m_where);
+        // Through the open file: no path is resolved again. Only a resumed
+        // temporary file that was longer than the target needs truncating.
+        auto written = file->stat();
+        if (!written) return in_context(written.error(), m_where);
+        if (written->size != m_target.size)
+            if (auto r = file->truncate(m_target.size); !r) return in_context(r.error(), m_where);
+        if (auto r = file->set_mode(safe_mode(m_target.mode)); !r) return in_context(r.error(), m_where);
+        if (auto r = file->set_mtime(m_target.mtime_ns); !r) return in_context(r.error(), m_where);
+        auto done = file->stat();
+        if (!done) return in_context(done.error(), m_where);
+        m_stat = *done;
         m_finished = true;
         return {};
     }
@@ -137,9 +144,7 @@ public:
         if (auto r = clear_for_replacement(fs(), m_context.versions, m_target.path, m_context.clock.now_ns()); !r)
             return in_context(r.error(), m_where);
         if (auto r = fs().rename(m_temp, m_target.path); !r) return in_context(r.error(), m_where);
-        auto st = fs().lstat(m_target.path);
-        if (!st) return in_context(st.error(), m_where);
-        return *st;
+        return m_stat;  // a rename keeps the inode, its size, mode and mtime
     }
 
 private:
@@ -211,6 +216,7 @@ private:
     std::vector<std::uint8_t> m_buffer;
     std::unique_ptr<WriteFile> m_file;  // null once finished
     bool m_finished = false;            // finished and not yet published
+    FileStat m_stat;                    // the finished file's
     std::vector<std::pair<std::string, std::unique_ptr<ReadFile>>> m_sources;
 };
 

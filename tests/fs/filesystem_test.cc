@@ -113,6 +113,29 @@ TEMPLATE_TEST_CASE("filesystem: nanosecond mtimes and modes are set exactly", "[
     CHECK(fs.lstat("f")->mtime_ns == -1'500'000'000);
 }
 
+TEMPLATE_TEST_CASE("filesystem: an open file's mode, mtime and stat", "[fs]", ALL_FILESYSTEMS) {
+    TestType t;
+    Filesystem& fs = t.fs;
+    auto file = fs.open_update("f", 0600);
+    REQUIRE(file);
+    REQUIRE((*file)->write_at(0, bytes("12345")));
+    const std::int64_t when = 1'700'000'000'123'456'789;
+    REQUIRE((*file)->set_mode(0751));
+    REQUIRE((*file)->set_mtime(when));
+    auto st = (*file)->stat();
+    REQUIRE(st);
+    CHECK(st->kind == EntryKind::file);
+    CHECK(st->size == 5);
+    CHECK(st->mode == 0751);
+    CHECK(st->mtime_ns == when);
+    // The file, not its name: renamed, the open file still sets and tells.
+    REQUIRE(fs.rename("f", "g"));
+    REQUIRE((*file)->set_mtime(-1'500'000'000));
+    CHECK((*file)->stat()->inode == fs.lstat("g")->inode);
+    CHECK(fs.lstat("g")->mtime_ns == -1'500'000'000);
+    CHECK(fs.lstat("g")->mode == 0751);
+}
+
 TEMPLATE_TEST_CASE("filesystem: write_at, truncate, sync and overwrite", "[fs]", ALL_FILESYSTEMS) {
     TestType t;
     Filesystem& fs = t.fs;
@@ -445,6 +468,12 @@ TEST_CASE("fault filesystem: forwards, counts, fails on request, runs hooks", "[
     CHECK(fs.count(FsOp::open_update) == 1);
     CHECK(fs.count(FsOp::write) == 3);
     CHECK(fs.count(FsOp::sync) == 2);
+    fs.fail_next(FsOp::set_mode, "w", Errc::permission_denied);
+    fs.fail_next(FsOp::set_mtime, "w", Errc::permission_denied);
+    CHECK((*w)->set_mode(0600).error().code == Errc::permission_denied);
+    CHECK((*w)->set_mtime(5).error().code == Errc::permission_denied);
+    REQUIRE((*w)->set_mtime(5));
+    CHECK((*w)->stat()->mtime_ns == 5);
     auto o = fs.open_write("w", 0644);  // truncates, and its file is wrapped too
     REQUIRE(o);
     fs.fail_next(FsOp::write, "w", Errc::no_space);
