@@ -19,6 +19,13 @@ namespace {
 // is no part of the format: a peer may change it freely.
 constexpr int kLevel = 1;
 
+// A chunk of at least 4 probes' size is first tried on its first kProbeBytes:
+// when those do not shrink by 1/16 either, the chunk is taken as
+// incompressible without compressing the rest (on random chunks of 1-64 KiB
+// with cold caches, 13 us a chunk instead of 23). The cost: a chunk whose
+// start is incompressible and the rest is not goes out uncompressed.
+constexpr std::size_t kProbeBytes = 4096;
+
 struct CCtxFree {
     void operator()(ZSTD_CCtx* c) const { ZSTD_freeCCtx(c); }
 };
@@ -57,21 +64,34 @@ tl::unexpected<Error> corrupt(const std::string& what) {
 
 }  // namespace
 
-std::optional<std::string> compress_if_smaller(std::span<const std::uint8_t> data) {
+namespace {
+
+// `data` compressed into `out` if that saves at least 1/16 of its size.
+bool compress_into(std::span<const std::uint8_t> data, std::string& out) {
     const std::size_t saving = std::max<std::size_t>(1, data.size() / 16);
-    if (data.size() <= saving) return std::nullopt;
+    if (data.size() <= saving) return false;
     // An output buffer of the largest size worth sending: zstd stops as soon
-    // as the frame would not fit, so incompressible data costs little.
-    std::string out(data.size() - saving, '\0');
+    // as the frame would not fit.
+    out.resize(data.size() - saving);
     ZSTD_CCtx* ctx = compressor();
     const std::size_t n = ZSTD_compress2(ctx, out.data(), out.size(), data.data(), data.size());
     if (ZSTD_isError(n)) {
         // dstSize_tooSmall is the usual "not worth it"; any error leaves the
         // context to be reset, and the data goes out as it is.
         ZSTD_CCtx_reset(ctx, ZSTD_reset_session_only);
-        return std::nullopt;
+        return false;
     }
     out.resize(n);
+    return true;
+}
+
+}  // namespace
+
+std::optional<std::string> compress_if_smaller(std::span<const std::uint8_t> data) {
+    std::string out;
+    if (data.size() >= 4 * kProbeBytes && !compress_into(data.first(kProbeBytes), out))
+        return std::nullopt;
+    if (!compress_into(data, out)) return std::nullopt;
     return out;
 }
 

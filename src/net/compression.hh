@@ -3,7 +3,8 @@
 //
 // compress_if_smaller() returns nullopt when compression would not save at
 // least 1/16 of the size (already compressed media, random data), so the
-// sender ships the bytes as they are. decompress() takes untrusted bytes: it
+// sender ships the bytes as they are; a chunk of 16 KiB or more is judged by
+// its first 4 KiB first, and is sent as it is when those do not shrink. decompress() takes untrusted bytes: it
 // requires exactly one zstd frame that declares its content size, that size
 // equal to `expected_size` (<= kMaxChunkSize), and a window of at most
 // 2^kMaxWindowLog; anything else is Errc::corrupt. Output is never larger

@@ -88,6 +88,19 @@ TEST_CASE("incompressible and tiny chunks are sent as they are", "[compression]"
     CHECK(to_bytes(*decompress(as_bytes(*packed), mixed.size())) == mixed);
 }
 
+TEST_CASE("a chunk of 16 KiB or more is judged by its first 4 KiB", "[compression]") {
+    // Random first 4 KiB: sent as it is, though the rest would compress.
+    Bytes data = random_bytes(64 << 10, 4);
+    std::fill(data.begin() + (4 << 10), data.end(), 'a');
+    CHECK(!compress_if_smaller(data));
+    // Below 16 KiB the whole chunk is tried.
+    Bytes small = random_bytes(12 << 10, 5);
+    std::fill(small.begin() + (4 << 10), small.end(), 'a');
+    const auto packed = compress_if_smaller(small);
+    REQUIRE(packed);
+    CHECK(to_bytes(*decompress(as_bytes(*packed), small.size())) == small);
+}
+
 TEST_CASE("the compressed frame declares its size and carries no checksum", "[compression]") {
     const Bytes data = text_like(10000);
     const auto packed = compress_if_smaller(data);
