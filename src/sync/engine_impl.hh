@@ -157,9 +157,11 @@ struct FolderRuntime {
     std::map<ShortId, DeviceFolderProgress> progress;
     bool progress_stale = true;
     bool evaluating = false;
-    // Evaluations are paced (engine_progress.cc): none starts before this.
-    std::chrono::steady_clock::time_point evaluate_after{};
-    std::unique_ptr<asio::steady_timer> evaluation_timer;  // armed: waits for evaluate_after
+    // Evaluations are paced and wait for changes to pause (engine_progress.cc).
+    std::chrono::steady_clock::time_point evaluate_after{};  // pace: none starts before
+    std::chrono::steady_clock::time_point stale_since{};     // first change not evaluated
+    std::chrono::steady_clock::time_point last_change{};     // latest change
+    std::unique_ptr<asio::steady_timer> evaluation_timer;  // armed: waits for the next start
     bool evaluation_armed = false;
 
     // Cancels the rescan and evaluation timers (the folder is removed or

@@ -1,11 +1,13 @@
 // Per-device progress: once a folder is quiet (no scan, no pull, nothing to
 // plan), the whole index is compared with what each connected device
 // announced, in one ordered walk of both tables
-// (Store::for_each_path_versions). Evaluations are paced: the next starts no
-// sooner than kPace times the last one's duration after it ended, so that
-// while a peer's updates stream in (each makes the result stale) comparing
-// takes at most 1/(kPace + 1) of a worker instead of all of it; the pace
-// delays an in-sync report by as much.
+// (Store::for_each_path_versions). While a peer's updates stream in, each
+// makes the result stale, so an evaluation waits until changes pause for
+// kQuiet (or have gone on for kMaxStale: status still moves during a long
+// sync), and the next starts no sooner than kPace times the last one's
+// duration after it ended, so that comparing takes at most 1/(kPace + 1) of
+// a worker. An in-sync report comes kQuiet after the last change, or later
+// by the pace on a large index.
 //
 // A device is in sync when, for every path, its announced version is ours
 // (a missing record and a tombstone count as the same: nothing there); its
@@ -29,6 +31,8 @@ using engine_detail::offload;
 namespace {
 
 constexpr int kPace = 4;
+constexpr std::chrono::milliseconds kQuiet{150};
+constexpr std::chrono::milliseconds kMaxStale{2000};
 
 bool gone(const FileRecord* record) {
     return record == nullptr || record->deleted;
@@ -98,6 +102,9 @@ Result<std::map<ShortId, DeviceFolderProgress>> evaluate_folder(Store& store,
 }  // namespace
 
 void Engine::Impl::mark_progress_stale(const FolderPtr& folder) {
+    const auto now = std::chrono::steady_clock::now();
+    if (!folder->progress_stale) folder->stale_since = now;
+    folder->last_change = now;
     folder->progress_stale = true;
     maybe_evaluate(folder);
 }
@@ -107,9 +114,12 @@ void Engine::Impl::maybe_evaluate(const FolderPtr& folder) {
         folder->scanning || folder->pulling || !folder->dirty.empty() || folder->removed ||
         stopped || !folder->fs)
         return;
-    if (std::chrono::steady_clock::now() < folder->evaluate_after) {
+    const auto start_at =
+        std::max(folder->evaluate_after, std::min(folder->last_change + kQuiet,
+                                                  folder->stale_since + kMaxStale));
+    if (std::chrono::steady_clock::now() < start_at) {
         folder->evaluation_armed = true;
-        folder->evaluation_timer->expires_at(folder->evaluate_after);
+        folder->evaluation_timer->expires_at(start_at);
         folder->evaluation_timer->async_wait(
             [weak = weak_from_this(), folder](const asio::error_code& ec) {
                 folder->evaluation_armed = false;
