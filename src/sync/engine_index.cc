@@ -290,7 +290,7 @@ asio::awaitable<void> Engine::Impl::store_index_updates(PeerPtr peer) {
         }
         for (PathProblem& problem : absorbed->problems)
             folder->problems[problem.path] = std::move(problem.message);
-        for (const std::string& path : absorbed->touched) folder->problems.erase(path);
+        for (const std::string& path : absorbed->stored) folder->problems.erase(path);
         if (!absorbed->resend.empty())
             spawn(send(peer, wire::ResendRequest{folder->folder.id, std::move(absorbed->resend)}));
         if (absorbed->replaced_index)

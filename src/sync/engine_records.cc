@@ -186,7 +186,13 @@ Result<Absorbed> absorb_update(Store& store, const std::string& folder_id, Short
             refuse(record.path, *problem);
             continue;
         }
-        out.touched.push_back(record.path);
+        // A peer that announces the version we have (it just received it)
+        // changes nothing to plan; only the progress walk needs its record.
+        auto local = store.get_file(folder_id, record.path);
+        if (!local) return tl::unexpected(local.error());
+        if (!*local || (*local)->version != record.version || (*local)->deleted != record.deleted)
+            out.touched.push_back(record.path);
+        out.stored.push_back(record.path);
         accepted.push_back(std::move(record));
     }
     PeerIndexState next{update.index_id, std::max(state->max_sequence, update.last_sequence)};

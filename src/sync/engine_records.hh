@@ -48,7 +48,8 @@ Result<wire::WireRecord> to_wire(Store& store, const std::string& folder_id, Sho
 std::optional<std::string> record_problem(const FileRecord& record);
 
 struct Absorbed {
-    std::vector<std::string> touched;   // paths stored (to plan)
+    std::vector<std::string> stored;    // paths stored
+    std::vector<std::string> touched;   // of those, the ones to plan: not at our version
     std::vector<PathProblem> problems;  // refused records
     std::vector<std::string> resend;    // deltas whose base did not match
     bool replaced_index = false;        // the peer's index id changed: plan everything

@@ -1,0 +1,60 @@
+// Tests of absorb_update (src/sync/engine_records.cc): which announced
+// records are stored, and which of them are left to the planner.
+#include <catch2/catch.hpp>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "../store/store_test_util.hh"
+#include "sync/engine_records.hh"
+
+using namespace ferry;
+using namespace ferry::test;
+
+namespace {
+
+constexpr ShortId k_peer{0x5555'6666'7777'8888};
+
+wire::IndexUpdate update_of(std::vector<FileRecord> records) {
+    wire::IndexUpdate update;
+    update.folder = "f";
+    update.index_id = 9;
+    update.last_sequence = Sequence{static_cast<std::int64_t>(records.size())};
+    for (FileRecord& r : records) update.records.push_back(wire::WireRecord{std::move(r), {}});
+    return update;
+}
+
+}  // namespace
+
+TEST_CASE("absorb_update: a record at our own version is stored, not planned", "[records]") {
+    auto store = open_store();
+    add_folder(*store, "f", "/f");
+    std::mt19937_64 rng(1);
+    const FileRecord same = file_record("same", {{random_hash(rng), 10}});
+    FileRecord ours_older = file_record("newer", {{random_hash(rng), 10}});
+    FileRecord gone = file_record("gone", {});
+    gone.deleted = true;
+    FileRecord deleted_here = gone;
+    deleted_here.path = "revived";
+    REQUIRE_OK(put(*store, "f", {same, ours_older, gone, deleted_here}));
+
+    FileRecord newer = ours_older;
+    newer.version.increment(k_peer);
+    const FileRecord still_gone = gone;  // the same tombstone
+    FileRecord revived = deleted_here;   // the same version, but live: not ours
+    revived.deleted = false;
+    const FileRecord unknown = file_record("unknown", {{random_hash(rng), 5}});
+
+    auto absorbed = engine_detail::absorb_update(
+        *store, "f", k_peer, "peer", update_of({same, newer, still_gone, revived, unknown}));
+    REQUIRE(absorbed);
+    CHECK(absorbed->problems.empty());
+    CHECK(absorbed->stored == std::vector<std::string>{"same", "newer", "gone", "revived", "unknown"});
+    CHECK(absorbed->touched == std::vector<std::string>{"newer", "revived", "unknown"});
+    // Every one of them is stored as the peer's.
+    for (const std::string& path : absorbed->stored) {
+        auto record = store->announced_file("f", k_peer, path);
+        REQUIRE(record);
+        CHECK(record->has_value());
+    }
+}
