@@ -46,11 +46,21 @@ std::uint32_t decode_length(const std::array<std::uint8_t, kLengthBytes>& bytes)
            (std::uint32_t{bytes[2]} << 8) | std::uint32_t{bytes[3]};
 }
 
-// Waits on `timer` until its expiry or a cancel(); both are normal.
+// Waits on `timer` until its expiry or a cancel(); both are normal. Only
+// for a timer with one waiter: setting the expiry cancels every other wait.
 asio::awaitable<void> wait_on(asio::steady_timer& timer, TimePoint until) {
     timer.expires_at(until);
     std::error_code ignored;
     co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+}
+
+// Waits until `signal` (a timer that never expires) is cancelled, which
+// wakes every waiter. Unlike wait_on it leaves the expiry alone: waiters that
+// re-armed a shared timer cancelled one another without end, spinning the io
+// thread for as long as two of them waited.
+asio::awaitable<void> wait_signal(asio::steady_timer& signal) {
+    std::error_code ignored;
+    co_await signal.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
 }
 
 // The handshake's plaintext frames, with the bytes counted.
@@ -132,9 +142,9 @@ struct Core : std::enable_shared_from_this<Core> {
           sealer(keys.send),
           opener(keys.receive),
           writer_wake(executor),
-          written_signal(executor),
+          written_signal(executor, TimePoint::max()),
           watchdog_timer(executor),
-          closed_signal(executor) {}
+          closed_signal(executor, TimePoint::max()) {}
 
     void start() {
         const auto executor = writer_wake.get_executor();
@@ -295,13 +305,13 @@ struct Core : std::enable_shared_from_this<Core> {
         const std::uint64_t number = enqueue(plaintext);
         while (written < number) {
             if (error) co_return tl::unexpected(*error);
-            co_await wait_on(written_signal, TimePoint::max());
+            co_await wait_signal(written_signal);
         }
         co_return Result<void>{};
     }
 
     asio::awaitable<void> wait_closed() {
-        while (!error) co_await wait_on(closed_signal, TimePoint::max());
+        while (!error) co_await wait_signal(closed_signal);
     }
 
     std::unique_ptr<ByteStream> stream;
@@ -324,10 +334,10 @@ struct Core : std::enable_shared_from_this<Core> {
     std::uint64_t bytes_in = 0;
     std::uint64_t bytes_out = 0;
 
-    asio::steady_timer writer_wake;     // new frame queued, or closed
-    asio::steady_timer written_signal;  // a frame was written, or closed
+    asio::steady_timer writer_wake;     // new frame queued, or closed (one waiter: the writer)
+    asio::steady_timer written_signal;  // a frame was written, or closed (wait_signal)
     asio::steady_timer watchdog_timer;
-    asio::steady_timer closed_signal;
+    asio::steady_timer closed_signal;   // closed (wait_signal)
 };
 
 class SecureConnection final : public Connection {

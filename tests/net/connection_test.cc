@@ -439,6 +439,39 @@ TEST_CASE("concurrent sends go out whole and in each sender's order", "[connecti
     CHECK(a->bytes_out() == b->bytes_in());
 }
 
+TEST_CASE("senders waiting for a blocked stream leave the io thread idle", "[connection]") {
+    Fixture f;
+    auto pair = f.open_over_pipe({}, 1024);  // nobody reads b: the pipe fills at once
+    REQUIRE(pair.initiated);
+    REQUIRE(pair.accepted);
+    auto a = *pair.initiated;
+    auto b = *pair.accepted;
+    constexpr int kSenders = 3;
+    int finished = 0;
+    for (int sender = 0; sender < kSenders; ++sender) {
+        asio::co_spawn(
+            f.io,
+            [&, a, sender]() -> asio::awaitable<void> {
+                wire::Response response;
+                response.id = static_cast<std::uint32_t>(sender);
+                response.data.assign(64 << 10, 'x');
+                if (co_await a->send(response)) ++finished;
+            },
+            asio::detached);
+    }
+    // Every sender now waits for its frame to be written. Waiting must not
+    // keep the io thread busy (waiters that re-armed a shared timer woke
+    // each other without end).
+    std::size_t handlers = 0;
+    const auto until = std::chrono::steady_clock::now() + 200ms;
+    while (std::chrono::steady_clock::now() < until) handlers += f.io.run_one_for(20ms);
+    f.io.restart();
+    CHECK(handlers < 100);
+    CHECK(finished == 0);
+    for (int n = 0; n < kSenders; ++n) REQUIRE(run_bounded(f.io, b->receive()));
+    CHECK(run_bounded(f.io, eventually([&] { return finished == kSenders; })));
+}
+
 TEST_CASE("a message over the frame limit is refused at send() and the connection stays",
           "[connection]") {
     Fixture f;
