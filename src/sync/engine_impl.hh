@@ -161,6 +161,7 @@ struct FolderRuntime {
     std::chrono::steady_clock::time_point evaluate_after{};  // pace: none starts before
     std::chrono::steady_clock::time_point stale_since{};     // first change not evaluated
     std::chrono::steady_clock::time_point last_change{};     // latest change
+    std::chrono::steady_clock::time_point last_served{};     // latest chunk served to a peer
     std::unique_ptr<asio::steady_timer> evaluation_timer;  // armed: waits for the next start
     bool evaluation_armed = false;
 

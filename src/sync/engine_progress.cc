@@ -3,11 +3,12 @@
 // announced, in one ordered walk of both tables
 // (Store::for_each_path_versions). While a peer's updates stream in, each
 // makes the result stale, so an evaluation waits until changes pause for
-// kQuiet (or have gone on for kMaxStale: status still moves during a long
-// sync), and the next starts no sooner than kPace times the last one's
-// duration after it ended, so that comparing takes at most 1/(kPace + 1) of
-// a worker. An in-sync report comes kQuiet after the last change, or later
-// by the pace on a large index.
+// kQuiet, and until no peer has fetched a chunk for as long (a peer still
+// fetching is not in sync), unless the result has been stale for kMaxStale:
+// status still moves during a long sync. The next starts no sooner than
+// kPace times the last one's duration after it ended, so that comparing
+// takes at most 1/(kPace + 1) of a worker. An in-sync report comes kQuiet
+// after the last change, or later by the pace on a large index.
 //
 // A device is in sync when, for every path, its announced version is ours
 // (a missing record and a tombstone count as the same: nothing there); its
@@ -114,9 +115,9 @@ void Engine::Impl::maybe_evaluate(const FolderPtr& folder) {
         folder->scanning || folder->pulling || !folder->dirty.empty() || folder->removed ||
         stopped || !folder->fs)
         return;
-    const auto start_at =
-        std::max(folder->evaluate_after, std::min(folder->last_change + kQuiet,
-                                                  folder->stale_since + kMaxStale));
+    const auto quiet_from = std::max(folder->last_change, folder->last_served);
+    const auto start_at = std::max(
+        folder->evaluate_after, std::min(quiet_from + kQuiet, folder->stale_since + kMaxStale));
     if (std::chrono::steady_clock::now() < start_at) {
         folder->evaluation_armed = true;
         folder->evaluation_timer->expires_at(start_at);
