@@ -62,10 +62,6 @@ tl::unexpected<Error> corrupt(const std::string& what) {
     return fail(Errc::corrupt, "compressed chunk: " + what);
 }
 
-}  // namespace
-
-namespace {
-
 // `data` compressed into `out` if that saves at least 1/16 of its size.
 bool compress_into(std::span<const std::uint8_t> data, std::string& out) {
     const std::size_t saving = std::max<std::size_t>(1, data.size() / 16);
