@@ -61,22 +61,28 @@ FrameSealer::~FrameSealer() {
 }
 
 std::vector<std::uint8_t> FrameSealer::seal(std::span<const std::uint8_t> plaintext) {
-    if (plaintext.size() > std::numeric_limits<std::uint32_t>::max() - kFrameAeadOverhead) {
-        throw std::length_error("FrameSealer::seal: a frame of " +
-                                std::to_string(plaintext.size()) +
-                                " bytes does not fit a 32-bit length");
-    }
-    const std::size_t size = plaintext.size() + kFrameAeadOverhead;
-    const auto prefix = length_prefix(size);
-    const Nonce nonce = counter_nonce(m_counter);
-    std::vector<std::uint8_t> frame(prefix.size() + size);
-    std::copy(prefix.begin(), prefix.end(), frame.begin());
-    unsigned long long written = 0;
-    crypto_aead_xchacha20poly1305_ietf_encrypt(frame.data() + prefix.size(), &written,
-                                               plaintext.data(), plaintext.size(), prefix.data(),
-                                               prefix.size(), nullptr, nonce.data(), m_key.data());
-    advance(m_key, m_counter);
+    std::vector<std::uint8_t> frame(kFrameHeadBytes + plaintext.size() + kFrameAeadOverhead);
+    std::copy(plaintext.begin(), plaintext.end(), frame.begin() + kFrameHeadBytes);
+    seal_in_place(frame);
     return frame;
+}
+
+void FrameSealer::seal_in_place(std::span<std::uint8_t> frame) {
+    if (frame.size() < kFrameHeadBytes + kFrameAeadOverhead ||
+        frame.size() - kFrameHeadBytes > std::numeric_limits<std::uint32_t>::max()) {
+        throw std::length_error("FrameSealer::seal: a frame of " + std::to_string(frame.size()) +
+                                " bytes cannot hold a length, a tag and a 32-bit size");
+    }
+    const std::size_t size = frame.size() - kFrameHeadBytes;  // ciphertext and tag
+    const auto prefix = length_prefix(size);
+    std::copy(prefix.begin(), prefix.end(), frame.begin());
+    const Nonce nonce = counter_nonce(m_counter);
+    std::uint8_t* text = frame.data() + kFrameHeadBytes;  // encrypted over itself
+    unsigned long long written = 0;
+    crypto_aead_xchacha20poly1305_ietf_encrypt(text, &written, text, size - kFrameAeadOverhead,
+                                               prefix.data(), prefix.size(), nullptr,
+                                               nonce.data(), m_key.data());
+    advance(m_key, m_counter);
 }
 
 FrameOpener::FrameOpener(const std::array<std::uint8_t, 32>& key) : m_key(key) {
@@ -88,6 +94,14 @@ FrameOpener::~FrameOpener() {
 }
 
 Result<std::vector<std::uint8_t>> FrameOpener::open(std::span<const std::uint8_t> ciphertext) {
+    std::vector<std::uint8_t> copy(ciphertext.begin(), ciphertext.end());
+    auto plaintext = open_in_place(copy);
+    if (!plaintext) return tl::unexpected(plaintext.error());
+    copy.resize(plaintext->size());
+    return copy;
+}
+
+Result<std::span<std::uint8_t>> FrameOpener::open_in_place(std::span<std::uint8_t> ciphertext) {
     if (ciphertext.size() < kFrameAeadOverhead) {
         return fail(Errc::corrupt, "encrypted frame of " + std::to_string(ciphertext.size()) +
                                        " bytes is shorter than its authentication tag");
@@ -97,7 +111,7 @@ Result<std::vector<std::uint8_t>> FrameOpener::open(std::span<const std::uint8_t
     }
     const auto prefix = length_prefix(ciphertext.size());
     const Nonce nonce = counter_nonce(m_counter);
-    std::vector<std::uint8_t> plaintext(ciphertext.size() - kFrameAeadOverhead);
+    const auto plaintext = ciphertext.first(ciphertext.size() - kFrameAeadOverhead);
     unsigned long long written = 0;
     if (crypto_aead_xchacha20poly1305_ietf_decrypt(
             plaintext.data(), &written, nullptr, ciphertext.data(), ciphertext.size(),

@@ -25,6 +25,7 @@
 namespace ferry {
 
 inline constexpr std::size_t kFrameAeadOverhead = 16;
+inline constexpr std::size_t kFrameHeadBytes = 4;  // the length prefix
 inline constexpr std::uint64_t kRekeyInterval = 1u << 16;
 
 class FrameSealer {
@@ -36,6 +37,10 @@ public:
     // The whole wire frame: the 4-byte big-endian length of the ciphertext,
     // then the ciphertext (plaintext size + kFrameAeadOverhead bytes).
     std::vector<std::uint8_t> seal(std::span<const std::uint8_t> plaintext);
+    // The same in place: `frame` holds kFrameHeadBytes of room, the
+    // plaintext, then kFrameAeadOverhead bytes of room, and becomes the wire
+    // frame (std::length_error when it is too short to hold them).
+    void seal_in_place(std::span<std::uint8_t> frame);
 
 private:
     std::array<std::uint8_t, 32> m_key;
@@ -53,6 +58,10 @@ public:
     // frame is shorter than the tag or fails
     // authentication (wrong key, altered bytes, replayed or reordered frame).
     Result<std::vector<std::uint8_t>> open(std::span<const std::uint8_t> ciphertext);
+    // The same in place: decrypts `ciphertext` over itself and returns the
+    // plaintext, its first size - kFrameAeadOverhead bytes (on failure its
+    // contents are unspecified).
+    Result<std::span<std::uint8_t>> open_in_place(std::span<std::uint8_t> ciphertext);
 
 private:
     std::array<std::uint8_t, 32> m_key;

@@ -34,7 +34,9 @@ using TimePoint = SteadyClock::time_point;
 // How long close() waits for its Close frame to go out before it cuts the
 // stream anyway (a peer that stopped reading must not hold the connection).
 constexpr std::chrono::seconds kCloseLinger{2};
-constexpr std::size_t kLengthBytes = 4;
+constexpr std::size_t kLengthBytes = kFrameHeadBytes;  // handshake frames have the same prefix
+// A connection keeps a receive buffer up to this size (chunks are smaller).
+constexpr std::size_t kKeptReceiveBytes = 1 << 20;
 
 std::array<std::uint8_t, kLengthBytes> encode_length(std::uint32_t length) {
     return {static_cast<std::uint8_t>(length >> 24), static_cast<std::uint8_t>(length >> 16),
@@ -155,9 +157,16 @@ struct Core : std::enable_shared_from_this<Core> {
     bool open() const { return !error.has_value(); }
     Error closed_error() const { return *error; }
 
-    // Queues a sealed frame; returns its number (frames are written in order).
-    std::uint64_t enqueue(std::span<const std::uint8_t> plaintext) {
-        queue.push_back(sealer.seal(plaintext));
+    // The message encoded with room for the length prefix and the tag.
+    static std::vector<std::uint8_t> unsealed(const wire::Message& message) {
+        return wire::encode(message, kFrameHeadBytes, kFrameAeadOverhead);
+    }
+
+    // Seals an unsealed() frame in place and queues it; returns its number
+    // (frames are written in order).
+    std::uint64_t enqueue(std::vector<std::uint8_t> frame) {
+        sealer.seal_in_place(frame);
+        queue.push_back(std::move(frame));
         writer_wake.cancel();
         return ++queued;
     }
@@ -170,7 +179,7 @@ struct Core : std::enable_shared_from_this<Core> {
         closed_at = SteadyClock::now();
         queue.clear();
         if (tell_peer) {
-            enqueue(wire::encode(wire::Close{std::move(*tell_peer)}));
+            enqueue(unsealed(wire::Close{std::move(*tell_peer)}));
         } else {
             stream->close();
         }
@@ -194,7 +203,7 @@ struct Core : std::enable_shared_from_this<Core> {
                 if (self->error) break;
                 const TimePoint ping_at = self->last_sent + self->options.ping_interval;
                 if (SteadyClock::now() >= ping_at) {
-                    self->enqueue(wire::encode(wire::Ping{}));
+                    self->enqueue(unsealed(wire::Ping{}));
                     continue;
                 }
                 co_await wait_on(self->writer_wake, ping_at);
@@ -268,13 +277,23 @@ struct Core : std::enable_shared_from_this<Core> {
                 co_return fault(Errc::corrupt,
                                 "frame of " + std::to_string(length) + " bytes is too short");
             }
-            std::vector<std::uint8_t> ciphertext(length);
+            // Frames up to kKeptReceiveBytes reuse one buffer, decrypted in
+            // place: no allocation or zeroing per frame.
+            std::vector<std::uint8_t> large;
+            std::span<std::uint8_t> ciphertext;
+            if (length <= kKeptReceiveBytes) {
+                if (receive_buffer.size() < length) receive_buffer.resize(length);
+                ciphertext = std::span(receive_buffer).first(length);
+            } else {
+                large.resize(length);
+                ciphertext = large;
+            }
             if (auto r = co_await stream->read_exact(ciphertext); !r) co_return read_failed(r.error());
             if (error) co_return tl::unexpected(*error);
             last_received = SteadyClock::now();
             bytes_in += kLengthBytes + length;
 
-            auto plaintext = opener.open(ciphertext);
+            auto plaintext = opener.open_in_place(ciphertext);
             if (!plaintext) co_return fault(Errc::corrupt, "bad frame: " + plaintext.error().message);
             auto message = wire::decode(*plaintext, options.limits);
             if (!message) co_return fault(Errc::corrupt, "bad message: " + message.error().message);
@@ -295,14 +314,14 @@ struct Core : std::enable_shared_from_this<Core> {
 
     asio::awaitable<Result<void>> send(const wire::Message& message) {
         if (error) co_return tl::unexpected(*error);
-        const std::vector<std::uint8_t> plaintext = wire::encode(message);
-        const std::size_t size = plaintext.size() + kFrameAeadOverhead;
+        std::vector<std::uint8_t> frame = unsealed(message);
+        const std::size_t size = frame.size() - kFrameHeadBytes;  // what the length prefix says
         if (size > options.limits.max_frame) {
             co_return fail(Errc::invalid_argument,
                            address + ": " + wire::message_type_name(wire::message_type(message)) +
                                " of " + std::to_string(size) + " bytes exceeds the frame limit");
         }
-        const std::uint64_t number = enqueue(plaintext);
+        const std::uint64_t number = enqueue(std::move(frame));
         while (written < number) {
             if (error) co_return tl::unexpected(*error);
             co_await wait_signal(written_signal);
@@ -326,6 +345,7 @@ struct Core : std::enable_shared_from_this<Core> {
     TimePoint closed_at{};
     bool stream_closed = false;
     std::deque<std::vector<std::uint8_t>> queue;  // sealed frames, in call order
+    std::vector<std::uint8_t> receive_buffer;     // grows to the largest frame up to kKeptReceiveBytes
     std::uint64_t queued = 0;
     std::uint64_t written = 0;
     bool receiving = false;

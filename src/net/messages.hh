@@ -160,6 +160,9 @@ MessageType message_type(const Message& message);
 const char* message_type_name(MessageType type);
 
 std::vector<std::uint8_t> encode(const Message& message);
+// The same bytes with `head` zero bytes before them and `tail` after: room
+// for a caller to frame and seal the message in place (Connection does).
+std::vector<std::uint8_t> encode(const Message& message, std::size_t head, std::size_t tail);
 Result<Message> decode(std::span<const std::uint8_t> bytes, const Limits& limits = kLimits);
 
 }  // namespace ferry::wire

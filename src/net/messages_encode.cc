@@ -202,9 +202,16 @@ const char* message_type_name(MessageType type) {
 }
 
 std::vector<std::uint8_t> encode(const Message& message) {
+    return encode(message, 0, 0);
+}
+
+std::vector<std::uint8_t> encode(const Message& message, std::size_t head, std::size_t tail) {
     Encoder encoder;
+    encoder.bytes().resize(head);
     std::visit(encoder, message);
-    return std::move(encoder.bytes());
+    std::vector<std::uint8_t>& bytes = encoder.bytes();
+    bytes.resize(bytes.size() + tail);
+    return std::move(bytes);
 }
 
 }  // namespace ferry::wire
