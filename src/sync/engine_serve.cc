@@ -28,15 +28,17 @@ wire::Response read_chunk(Store& store, Filesystem& fs, const wire::Request& req
         response.code = wire::ResponseCode::error;
         return response;
     }
-    std::vector<std::uint8_t> buffer(request.size);
+    // Read straight into the response: the chunk is not copied again.
+    std::string& data = response.data;
+    data.resize(request.size);
+    const std::span buffer(reinterpret_cast<std::uint8_t*>(data.data()), data.size());
     for (const ChunkLocation& location : *locations) {
         if (location.folder_id != request.folder || location.size != request.size) continue;
         auto file = fs.open_read(location.path);
         if (!file) continue;
         std::size_t filled = 0;
         while (filled < buffer.size()) {
-            auto got =
-                (*file)->read_at(location.offset + filled, std::span(buffer).subspan(filled));
+            auto got = (*file)->read_at(location.offset + filled, buffer.subspan(filled));
             if (!got || *got == 0) break;
             filled += *got;
         }
@@ -44,12 +46,11 @@ wire::Response read_chunk(Store& store, Filesystem& fs, const wire::Request& req
         response.code = wire::ResponseCode::ok;
         if (auto packed = compress_if_smaller(buffer)) {
             response.compressed = true;
-            response.data = std::move(*packed);
-        } else {
-            response.data.assign(buffer.begin(), buffer.end());
+            data = std::move(*packed);
         }
         return response;
     }
+    data.clear();  // not found: no data
     return response;
 }
 
