@@ -220,6 +220,7 @@ Result<void> Store::remove_folder(std::string_view id) {
     if (!remove) return error_of(remove);
     remove->bind_int(1, folder->rowid);
     if (auto ok = remove->run(); !ok) return ok;
+    m_impl->chunked_files.clear();
     return txn->commit();
 }
 

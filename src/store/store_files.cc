@@ -262,6 +262,7 @@ Result<void> put_file(store::State& impl, std::int64_t folder, std::int64_t sequ
     const std::int64_t era = impl.chunk_era;
 
     Statement& write = file ? impl.update_file : impl.insert_file;
+    if (file && !chunks_unchanged) impl.chunked_files.forget(*file);
     if (!file) {
         file = ++impl.last_file_id;
         write.bind_int(14, *file);
@@ -392,6 +393,30 @@ Result<void> Store::for_each_file(std::string_view folder_id,
         fn);
 }
 
+namespace {
+
+// The folder, path and decoded chunk list of file number `file`; null if it
+// has none.
+Result<std::shared_ptr<const store::ChunkedFile>> read_chunked_file(store::State& impl,
+                                                                    std::int64_t file) {
+    ResetOnExit reset(impl.chunk_file);
+    impl.chunk_file.bind_int(1, file);
+    auto found = impl.chunk_file.step();
+    if (!found) return error_of(found);
+    if (!*found) return nullptr;
+    const std::string_view folder_id = impl.chunk_file.column_text(0);
+    auto path = join_path(impl.chunk_file.column_text(1), impl.chunk_file.column_text(2));
+    auto chunks = decode_chunk_list(impl.chunk_file.column_blob(3));
+    if (!chunks) {
+        return tl::unexpected(impl.corrupt(
+            folder_id, path, "stored chunk list does not decode (" + chunks.error().message + ")"));
+    }
+    return std::make_shared<const store::ChunkedFile>(std::string(folder_id), std::move(path),
+                                                      std::move(*chunks));
+}
+
+}  // namespace
+
 Result<std::vector<ChunkLocation>> Store::find_chunk(const ChunkHash& hash, std::size_t limit) {
     std::lock_guard lock(m_impl->mutex);
     auto& impl = *m_impl;
@@ -413,25 +438,19 @@ Result<std::vector<ChunkLocation>> Store::find_chunk(const ChunkHash& hash, std:
             const auto file = impl.chunk_probe.column_int(0);
             const auto index = static_cast<std::size_t>(impl.chunk_probe.column_int(1));
 
-            ResetOnExit reset_file(impl.chunk_file);
-            impl.chunk_file.bind_int(1, file);
-            auto found = impl.chunk_file.step();
-            if (!found) return error_of(found);
-            if (!*found) continue;  // cannot happen: rows go with their file
-            const std::string_view folder_id = impl.chunk_file.column_text(0);
-            const auto path = join_path(impl.chunk_file.column_text(1), impl.chunk_file.column_text(2));
-            auto chunks = decode_chunk_list(impl.chunk_file.column_blob(3));
-            if (!chunks) {
-                return tl::unexpected(impl.corrupt(folder_id, path,
-                                                   "stored chunk list does not decode (" +
-                                                       chunks.error().message + ")"));
+            auto located = impl.chunked_files.find(file);
+            if (!located) {
+                auto read = read_chunked_file(impl, file);
+                if (!read) return error_of(read);
+                if (!*read) continue;  // cannot happen: rows go with their file
+                located = std::move(*read);
+                impl.chunked_files.put(file, located);
             }
             // Same 8-byte prefix but another hash: a different chunk.
-            if (index >= chunks->size() || (*chunks)[index].hash != hash) continue;
-            std::uint64_t offset = 0;
-            for (std::size_t i = 0; i < index; ++i) offset += (*chunks)[i].size;
-            locations.push_back(
-                ChunkLocation{std::string(folder_id), path, offset, (*chunks)[index].size});
+            if (index >= located->chunks.size() || located->chunks[index].hash != hash) continue;
+            locations.push_back(ChunkLocation{located->folder_id, located->path,
+                                              located->offsets[index],
+                                              located->chunks[index].size});
         }
     }
     return locations;

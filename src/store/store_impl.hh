@@ -16,6 +16,7 @@
 #include <utility>
 #include <vector>
 
+#include "store/chunked_file_cache.hh"
 #include "store/sqlite.hh"
 #include "store/store.hh"
 
@@ -66,6 +67,8 @@ struct State {
     // transaction rolls back, the count may be off, which is harmless.
     std::int64_t chunk_era = 0;
     std::int64_t chunk_era_rows = 0;
+    // find_chunk's decoded chunk lists; put_file and remove_folder keep it true.
+    ChunkedFileCache chunked_files;
     // The highest files.id given out. Ids of a rolled-back batch are not
     // reused; gaps are harmless.
     std::int64_t last_file_id = 0;

@@ -313,6 +313,32 @@ TEST_CASE("store: find_chunk finds every copy and forgets replaced chunk lists",
     CHECK(store->find_chunk(b1)->empty());
 }
 
+TEST_CASE("store: find_chunk sees a chunk move within a file it read before", "[store]") {
+    // find_chunk keeps the chunk lists it decoded: a rewrite must not leave
+    // it answering with the old offsets.
+    auto store = open_store();
+    add_folder(*store, "f", "/f");
+    std::mt19937_64 rng(5);
+    const ChunkHash head = random_hash(rng);
+    const ChunkHash moved = random_hash(rng);
+    REQUIRE_OK(put(*store, "f", {file_record("a", {{moved, 300}, {head, 200}})}));
+    REQUIRE(store->find_chunk(moved)->size() == 1);
+    CHECK(store->find_chunk(moved)->front().offset == 0);
+    CHECK(store->find_chunk(head)->front().offset == 300);
+
+    REQUIRE_OK(put(*store, "f", {file_record("a", {{head, 200}, {moved, 300}})}));
+    auto found = store->find_chunk(moved);
+    REQUIRE(found->size() == 1);
+    CHECK(found->front().offset == 200);
+    CHECK(store->find_chunk(head)->front().offset == 0);
+
+    // Metadata-only changes keep the list.
+    FileRecord touched = file_record("a", {{head, 200}, {moved, 300}});
+    touched.mtime_ns += 1;
+    REQUIRE_OK(put(*store, "f", {touched}));
+    CHECK(store->find_chunk(moved)->front().offset == 200);
+}
+
 TEST_CASE("store: the chunk lookup spans eras and replaces across them", "[store]") {
     // More chunk rows than one era holds (128 Ki), so lookups must probe
     // several eras and a rewrite must delete rows from an older one.
