@@ -10,6 +10,7 @@
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <map>
 
 #ifdef __linux__
 #include <linux/openat2.h>
@@ -350,10 +351,14 @@ Result<PosixFilesystem::Fd> PosixFilesystem::open_dir_for_listing(std::string_vi
 Result<FileStat> PosixFilesystem::lstat(std::string_view path) {
     auto parent = open_parent(path, "cannot stat");
     if (!parent) return tl::unexpected(parent.error());
+    return stat_in(*parent, path);
+}
+
+Result<FileStat> PosixFilesystem::stat_in(const Parent& parent, std::string_view path) {
+    const std::string name(last_component(path));
     struct stat st;
-    const int r = parent->name.empty()
-                      ? ::fstat(parent->fd, &st)
-                      : ::fstatat(parent->fd, parent->name.c_str(), &st, AT_SYMLINK_NOFOLLOW);
+    const int r = name.empty() ? ::fstat(parent.fd, &st)
+                               : ::fstatat(parent.fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW);
     if (r != 0) return tl::unexpected(error(path, "cannot stat", errno));
     return to_file_stat(st);
 }
@@ -482,7 +487,11 @@ Result<void> PosixFilesystem::rename(std::string_view from, std::string_view to)
     const char* what = "cannot rename";
     auto src = open_parent(from, what);
     if (!src) return tl::unexpected(src.error());
-    auto dst = open_parent(to, what);
+    // Most renames (a received file over its target) stay in one directory:
+    // it is opened once.
+    const bool same_dir = parent_of(from) == parent_of(to);
+    auto dst = same_dir ? Result<Parent>(Parent{Fd(), src->fd, std::string(last_component(to))})
+                        : open_parent(to, what);
     if (!dst) return tl::unexpected(dst.error());
     if (src->name.empty() || dst->name.empty()) return tl::unexpected(error(from, what, EBUSY));
     if (::renameat(src->fd, src->name.c_str(), dst->fd, dst->name.c_str()) != 0) {
@@ -536,8 +545,16 @@ Result<void> PosixFilesystem::sync_paths(std::span<const std::string> paths) {
     auto root = lstat("");
     if (!root) return tl::unexpected(root.error());
     bool on_root_filesystem = false;
+    // Each directory is opened once (paths come many to a directory).
+    std::map<std::string_view, Parent> parents;
     for (const std::string& path : paths) {
-        auto st = lstat(path);
+        auto parent = parents.find(parent_of(path));
+        if (parent == parents.end()) {
+            auto opened = open_parent(path, "cannot stat");
+            if (!opened) return tl::unexpected(opened.error());
+            parent = parents.emplace(parent_of(path), std::move(*opened)).first;
+        }
+        auto st = stat_in(parent->second, path);
         if (!st) return tl::unexpected(st.error());
         if (st->device == root->device) {
             on_root_filesystem = true;

@@ -70,6 +70,8 @@ private:
                           std::string_view shown = {});
     // Opens the directory holding `path`'s last component (O_PATH).
     Result<Parent> open_parent(std::string_view path, const char* what);
+    // lstat of `path`, whose directory `parent` holds open.
+    Result<FileStat> stat_in(const Parent& parent, std::string_view path);
     Result<Fd> open_dir_for_listing(std::string_view path, const char* what);
     // open_write and open_update: O_WRONLY|O_CREAT plus `extra_flags`.
     Result<std::unique_ptr<WriteFile>> open_writable(std::string_view path, std::uint32_t mode,

@@ -163,9 +163,10 @@ TEMPLATE_TEST_CASE("filesystem: sync_paths takes files and directories, and name
     write(fs, "d/f", "data", 0644);
     write(fs, "top", "more", 0644);
     CHECK(fs.sync_paths(std::vector<std::string>{}));
-    REQUIRE(fs.sync_paths(std::vector<std::string>{"d/f", "top", "d"}));
+    write(fs, "d/g", "again", 0644);
+    REQUIRE(fs.sync_paths(std::vector<std::string>{"d/f", "top", "d", "d/g"}));
     CHECK(read_all(fs, "d/f") == "data");
-    auto missing = fs.sync_paths(std::vector<std::string>{"top", "d/gone"});
+    auto missing = fs.sync_paths(std::vector<std::string>{"top", "d/f", "d/gone"});
     REQUIRE(!missing);
     CHECK(missing.error().code == Errc::not_found);
     CHECK_THAT(missing.error().message, Catch::Contains("d/gone"));
@@ -338,6 +339,10 @@ TEMPLATE_TEST_CASE("filesystem: remove, rename, and open files outlive their nam
     REQUIRE(fs.make_dir("d/e", 0755));
     REQUIRE(fs.rename("a", "d/e/moved"));
     CHECK(read_all(fs, "d/e/moved") == "second");
+    write(fs, "d/e/over", "third");
+    REQUIRE(fs.rename("d/e/over", "d/e/moved"));  // within one directory
+    CHECK(read_all(fs, "d/e/moved") == "third");
+    CHECK(fs.lstat("d/e/over").error().code == Errc::not_found);
     CHECK(!fs.rename("d", "d/e/inside"));  // not below itself
     CHECK(fs.rename("d/e/moved", "d").error().code != Errc::invalid_argument);  // file over dir
     REQUIRE(fs.make_symlink("target", "d/l"));
