@@ -13,20 +13,12 @@ namespace ferry {
 namespace {
 
 using Key = std::array<std::uint8_t, 32>;
-using Nonce = std::array<std::uint8_t, crypto_aead_xchacha20poly1305_ietf_NPUBBYTES>;
 
+static_assert(kFrameAeadOverhead == CounterAead::kTagBytes);
 static_assert(kFrameAeadOverhead == crypto_aead_xchacha20poly1305_ietf_ABYTES);
 
 // proto/handshake.md, "Transport encryption".
 constexpr std::string_view kRekeyDomain = "ferry-channel-rekey-v1";
-
-Nonce counter_nonce(std::uint64_t counter) {
-    Nonce nonce{};
-    for (std::size_t i = 0; i < 8; ++i) {
-        nonce[nonce.size() - 1 - i] = static_cast<std::uint8_t>(counter >> (8 * i));
-    }
-    return nonce;
-}
 
 std::array<std::uint8_t, 4> length_prefix(std::size_t size) {
     return {static_cast<std::uint8_t>(size >> 24), static_cast<std::uint8_t>(size >> 16),
@@ -45,16 +37,17 @@ void rekey(Key& key) {
 
 // Called after each frame: the counter moves on, and every kRekeyInterval
 // frames the key is replaced.
-void advance(Key& key, std::uint64_t& counter) {
+void advance(Key& key, std::uint64_t& counter, CounterAead& aead) {
     ++counter;
-    if (counter % kRekeyInterval == 0) rekey(key);
+    if (counter % kRekeyInterval == 0) {
+        rekey(key);
+        aead.set_key(key);
+    }
 }
 
 }  // namespace
 
-FrameSealer::FrameSealer(const std::array<std::uint8_t, 32>& key) : m_key(key) {
-    crypto_detail::ensure_sodium();
-}
+FrameSealer::FrameSealer(const std::array<std::uint8_t, 32>& key) : m_key(key), m_aead(key) {}
 
 FrameSealer::~FrameSealer() {
     sodium_memzero(m_key.data(), m_key.size());
@@ -76,18 +69,12 @@ void FrameSealer::seal_in_place(std::span<std::uint8_t> frame) {
     const std::size_t size = frame.size() - kFrameHeadBytes;  // ciphertext and tag
     const auto prefix = length_prefix(size);
     std::copy(prefix.begin(), prefix.end(), frame.begin());
-    const Nonce nonce = counter_nonce(m_counter);
-    std::uint8_t* text = frame.data() + kFrameHeadBytes;  // encrypted over itself
-    unsigned long long written = 0;
-    crypto_aead_xchacha20poly1305_ietf_encrypt(text, &written, text, size - kFrameAeadOverhead,
-                                               prefix.data(), prefix.size(), nullptr,
-                                               nonce.data(), m_key.data());
-    advance(m_key, m_counter);
+    const auto text = frame.subspan(kFrameHeadBytes, size - kFrameAeadOverhead);  // encrypted over itself
+    m_aead.seal(m_counter, prefix, text, frame.last<kFrameAeadOverhead>());
+    advance(m_key, m_counter, m_aead);
 }
 
-FrameOpener::FrameOpener(const std::array<std::uint8_t, 32>& key) : m_key(key) {
-    crypto_detail::ensure_sodium();
-}
+FrameOpener::FrameOpener(const std::array<std::uint8_t, 32>& key) : m_key(key), m_aead(key) {}
 
 FrameOpener::~FrameOpener() {
     sodium_memzero(m_key.data(), m_key.size());
@@ -110,17 +97,13 @@ Result<std::span<std::uint8_t>> FrameOpener::open_in_place(std::span<std::uint8_
         return fail(Errc::corrupt, "encrypted frame is longer than a 32-bit length allows");
     }
     const auto prefix = length_prefix(ciphertext.size());
-    const Nonce nonce = counter_nonce(m_counter);
     const auto plaintext = ciphertext.first(ciphertext.size() - kFrameAeadOverhead);
-    unsigned long long written = 0;
-    if (crypto_aead_xchacha20poly1305_ietf_decrypt(
-            plaintext.data(), &written, nullptr, ciphertext.data(), ciphertext.size(),
-            prefix.data(), prefix.size(), nonce.data(), m_key.data()) != 0) {
+    if (!m_aead.open(m_counter, prefix, plaintext, ciphertext.last<kFrameAeadOverhead>())) {
         return fail(Errc::corrupt, "frame " + std::to_string(m_counter) +
                                        " fails authentication (altered, replayed, reordered or "
                                        "from another session): the connection must be closed");
     }
-    advance(m_key, m_counter);
+    advance(m_key, m_counter, m_aead);
     return plaintext;
 }
 

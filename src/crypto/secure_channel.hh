@@ -3,7 +3,7 @@
 //
 // Each direction has its own key (SessionKeys::send / receive) and a 64-bit
 // frame counter that is the nonce (XChaCha20-Poly1305-IETF, counter in the
-// last 8 bytes of the 24-byte nonce, big-endian). The frame's 4-byte length
+// last 8 bytes of the 24-byte nonce, big-endian; see CounterAead). The frame's 4-byte length
 // prefix is the associated data, so a length cannot be altered. Every
 // kRekeyInterval frames both sides replace the key by a one-way function of
 // it, so a key captured later does not open earlier frames. A frame that
@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "core/error.hh"
+#include "crypto/counter_aead.hh"
 
 namespace ferry {
 
@@ -45,6 +46,7 @@ public:
 private:
     std::array<std::uint8_t, 32> m_key;
     std::uint64_t m_counter = 0;
+    CounterAead m_aead;
 };
 
 class FrameOpener {
@@ -66,6 +68,7 @@ public:
 private:
     std::array<std::uint8_t, 32> m_key;
     std::uint64_t m_counter = 0;
+    CounterAead m_aead;
 };
 
 }  // namespace ferry
