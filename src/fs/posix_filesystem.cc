@@ -433,9 +433,8 @@ Result<std::unique_ptr<WriteFile>> PosixFilesystem::open_writable(std::string_vi
     if (!S_ISREG(st.st_mode))
         return fail(Errc::unsupported,
                     m_root + "/" + std::string(path) + ": " + what + ": not a regular file");
-    const int flags = ::fcntl(fd->get(), F_GETFL);
-    if (flags < 0 || ::fcntl(fd->get(), F_SETFL, flags & ~O_NONBLOCK) != 0)
-        return tl::unexpected(error(path, what, errno));
+    // O_NONBLOCK stays set, as in open_read: it changes nothing for a
+    // regular file, and clearing it cost two calls per received file.
     // The mode must be exactly `mode`, whatever the umask or an old file's mode.
     if (::fchmod(fd->get(), mode & 07777) != 0) return tl::unexpected(error(path, "cannot set mode", errno));
     return std::make_unique<PosixWriteFile>(fd->release(), m_root + "/" + std::string(path));
