@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# ./dev bench sync [--small N] [--big N] [--initial-only] [--perf] [--no-fresh-fs]
+# ./dev bench sync [--small N] [--big N] [--initial-only] [--perf] [--no-fresh-fs] [--no-syncthing]
 #
 # Initial sync between two ferry daemons on loopback against rsync in daemon
 # mode on 127.0.0.1, on the same data in the same run (this machine is shared
 # and noisy: read the ratios): 10,000 small files (1-64 KiB) plus 8 files of
 # 64 MiB. rsync copies once before ferry and once after it; ratios use the
-# mean of the two (see "rsync copies twice" below). For each side: wall time, CPU time (user + system) and peak RSS
+# mean of the two (see "rsync copies twice" below). Then two Syncthing
+# instances copy it too (bench/syncthing_initial.py; --no-syncthing skips
+# them), for the tool a person syncing devices would otherwise pick. For each side: wall time, CPU time (user + system) and peak RSS
 # from /usr/bin/time -v. Then the bytes on the wire for renaming a 64 MiB
 # file and for inserting 1 KiB in the middle of a 256 MiB file: ferry's from
 # the daemons' own counters (`ferry devices --json`), rsync's from --stats.
@@ -26,7 +28,7 @@
 # dwarf) into $BUILD/bench/sync-perf-{a,b}.data, for `perf report -i`.
 set -euo pipefail
 : "${BUILD:?run through ./dev bench sync}"
-nsmall=10000; nbig=8; edits=1; perf=0; fresh_fs=1
+nsmall=10000; nbig=8; edits=1; perf=0; fresh_fs=1; syncthing=1
 while [ $# -gt 0 ]; do
   case "$1" in
     --small) nsmall=$2; shift 2 ;;
@@ -34,6 +36,7 @@ while [ $# -gt 0 ]; do
     --initial-only) edits=0; shift ;;
     --perf) perf=1; shift ;;
     --no-fresh-fs) fresh_fs=0; shift ;;
+    --no-syncthing) syncthing=0; shift ;;
     *) echo "bench sync: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -44,10 +47,10 @@ ferry="$BUILD/src/cli/ferry"
 json="$BUILD/bench/sync.json"
 image=""; mnt=""
 if [ "$fresh_fs" = 1 ] && [ "$(id -u)" = 0 ] && command -v mkfs.ext4 >/dev/null; then
-  # Room for the source, three copies, the edit copy and the 256 MiB files (sparse).
+  # Room for the source, four copies, the edit copy and the 256 MiB files (sparse).
   image=$(mktemp /tmp/ferry-bench-sync.XXXXXX.img)
   mnt=$(mktemp -d /tmp/ferry-bench-sync-mnt.XXXXXX)
-  truncate -s $(( (nsmall * 40 * 1024 + nbig * 64 * 1024 * 1024) * 7 + (2 << 30) )) "$image"
+  truncate -s $(( (nsmall * 40 * 1024 + nbig * 64 * 1024 * 1024) * 8 + (2 << 30) )) "$image"
   if mkfs.ext4 -q -F "$image" && mount -o loop "$image" "$mnt"; then
     filesystem="fresh ext4 (journal) on a loop device"
   else
@@ -290,6 +293,15 @@ diff -r --exclude=.ferry "$work/src" "$work/ferry-dest" >/dev/null || { echo "be
 rsync_initial 2
 rsync_wall_2=$rsync_wall; rsync_durable_2=$rsync_durable
 
+syncthing_json=null
+if [ "$syncthing" = 1 ]; then
+  echo "bench sync: Syncthing copies the same tree" >&2
+  syncthing_json=$(python3 "$(dirname "$0")/syncthing_initial.py" "$work/src" "$work/syncthing-dest" \
+    "$work" "$nfiles" "$total_bytes")
+  diff -r --exclude=.stfolder "$work/src" "$work/syncthing-dest" >/dev/null ||
+    { echo "bench sync: Syncthing's copy differs" >&2; exit 1; }
+fi
+
 ferry_rename=null; ferry_insert=null
 if [ "$edits" = 1 ]; then
   # ferry: the same two edits, with the daemons' byte counters.
@@ -334,6 +346,7 @@ r = {
                "client": {"cpu_s": $(cpu_seconds "$work/rsync-2.time"), "peak_rss_mb": $(rss_mb "$work/rsync-2.time")},
                "daemon": {"cpu_s": $(cpu_seconds "$work/rsyncd-2.time"), "peak_rss_mb": $(rss_mb "$work/rsyncd-2.time")}}],
             "rename_64mib_bytes": $rsync_rename, "insert_1kib_in_256mib_bytes": $rsync_insert},
+  "syncthing": $syncthing_json,
   "ferry": {"scan_s": $ferry_scan, "sync_s": $ferry_sync, "wall_s": $ferry_total,
             "sender": {"cpu_s": $(cpu_seconds "$work/ferry-a.time"), "peak_rss_mb": $(rss_mb "$work/ferry-a.time")},
             "receiver": {"cpu_s": $(cpu_seconds "$work/ferry-b.time"), "peak_rss_mb": $(rss_mb "$work/ferry-b.time")},
@@ -348,6 +361,9 @@ r["ratio_sync_only_ferry_to_rsync"] = round(r["ferry"]["sync_s"] / r["rsync"]["w
 r["ratio_sync_only_ferry_to_durable_rsync"] = round(r["ferry"]["sync_s"] / r["rsync"]["durable_wall_s"], 2)
 if f["insert_1kib_in_256mib_bytes"] is not None:
   r["ratio_insert_bytes_ferry_to_rsync"] = round(f["insert_1kib_in_256mib_bytes"] / max(s["insert_1kib_in_256mib_bytes"], 1), 3)
+st = r["syncthing"]
+if st is not None:
+  r["ratio_sync_only_ferry_to_syncthing"] = round(f["sync_s"] / st["sync_s"], 2)
 json.dump(r, open(sys.argv[1], "w"), indent=2)
 print()
 print(f"initial sync of {r['files']:,} files, {r['bytes']/1e6:,.0f} MB over loopback, on {r['filesystem']}")
@@ -360,6 +376,10 @@ print(f"  {'rsync, mean of the two':28} {s['wall_s']:8.2f} (then sync -f {s['dur
 print(f"  {'ferry (scan + sync)':28} {f['wall_s']:8.2f} {f['sender']['cpu_s']:7.2f}/{f['receiver']['cpu_s']:<8.2f} {f['sender']['peak_rss_mb']:9.1f}/{f['receiver']['peak_rss_mb']:<10.1f}")
 print(f"    of which a's scan {f['scan_s']:.2f} s, sync {f['sync_s']:.2f} s; ratio to rsync's mean {r['ratio_wall_ferry_to_rsync']} (sync only {r['ratio_sync_only_ferry_to_rsync']}; to rsync + sync -f {r['ratio_sync_only_ferry_to_durable_rsync']})")
 print(f"    bytes on the wire {f['wire_bytes']:,} (loopback counter, both directions / 2: {f['loopback_bytes']:,})")
+if st is not None:
+  a, b = st["sender"], st["receiver"]
+  print(f"  {'Syncthing (scan + sync)':28} {st['scan_s'] + st['sync_s']:8.2f} {a['cpu_s']:7.2f}/{b['cpu_s']:<8.2f} {a['peak_rss_mb']:9.1f}/{b['peak_rss_mb']:<10.1f}")
+  print(f"    of which a's scan {st['scan_s']:.2f} s, sync {st['sync_s']:.2f} s (it ran last); ferry's sync takes {r['ratio_sync_only_ferry_to_syncthing']}x its time")
 if f["rename_64mib_bytes"] is not None:
   print(f"bytes on the wire        {'rsync':>12} {'ferry':>12}")
   print(f"  rename a 64 MiB file   {s['rename_64mib_bytes']:12,} {f['rename_64mib_bytes']:12,}")
