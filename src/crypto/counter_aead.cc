@@ -1,6 +1,8 @@
 #include "crypto/counter_aead.hh"
 
+#include <algorithm>
 #include <climits>
+#include <new>
 #include <stdexcept>
 #include <string>
 
@@ -25,7 +27,8 @@ Nonce counter_nonce(std::uint64_t counter) {
 const EVP_CIPHER& chacha20_poly1305() {
     static EVP_CIPHER* const cipher = EVP_CIPHER_fetch(nullptr, "ChaCha20-Poly1305", nullptr);
     if (cipher == nullptr)
-        throw std::runtime_error("OpenSSL has no ChaCha20-Poly1305 (is its default provider missing?)");
+        throw std::runtime_error(
+            "OpenSSL has no ChaCha20-Poly1305 (is its default provider missing?)");
     return *cipher;
 }
 
@@ -37,7 +40,8 @@ int length_of(std::span<const std::uint8_t> bytes) {
 }
 
 void check(int ok, const char* what) {
-    if (ok != 1) throw std::runtime_error(std::string("OpenSSL ChaCha20-Poly1305: ") + what + " failed");
+    if (ok != 1)
+        throw std::runtime_error(std::string("OpenSSL ChaCha20-Poly1305: ") + what + " failed");
 }
 
 }  // namespace

@@ -69,7 +69,8 @@ void FrameSealer::seal_in_place(std::span<std::uint8_t> frame) {
     const std::size_t size = frame.size() - kFrameHeadBytes;  // ciphertext and tag
     const auto prefix = length_prefix(size);
     std::copy(prefix.begin(), prefix.end(), frame.begin());
-    const auto text = frame.subspan(kFrameHeadBytes, size - kFrameAeadOverhead);  // encrypted over itself
+    // Encrypted over itself, the tag after it.
+    const auto text = frame.subspan(kFrameHeadBytes, size - kFrameAeadOverhead);
     m_aead.seal(m_counter, prefix, text, frame.last<kFrameAeadOverhead>());
     advance(m_key, m_counter, m_aead);
 }

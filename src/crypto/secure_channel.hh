@@ -3,12 +3,13 @@
 //
 // Each direction has its own key (SessionKeys::send / receive) and a 64-bit
 // frame counter that is the nonce (XChaCha20-Poly1305-IETF, counter in the
-// last 8 bytes of the 24-byte nonce, big-endian; see CounterAead). The frame's 4-byte length
-// prefix is the associated data, so a length cannot be altered. Every
-// kRekeyInterval frames both sides replace the key by a one-way function of
-// it, so a key captured later does not open earlier frames. A frame that
-// fails authentication is fatal: open() returns Errc::corrupt and the
-// connection must be closed (counters cannot resynchronise, by design).
+// last 8 bytes of the 24-byte nonce, big-endian; computed by CounterAead).
+// The frame's 4-byte length prefix is the associated data, so a length
+// cannot be altered. Every kRekeyInterval frames both sides replace the key
+// by a one-way function of it, so a key captured later does not open earlier
+// frames. A frame that fails authentication is fatal: open() returns
+// Errc::corrupt and the connection must be closed (counters cannot
+// resynchronise, by design).
 //
 // Thread rule: a FrameSealer and a FrameOpener are each used by one thread
 // at a time (the writer and the reader of one connection). Keys are wiped

@@ -487,10 +487,11 @@ Result<void> PosixFilesystem::rename(std::string_view from, std::string_view to)
     auto src = open_parent(from, what);
     if (!src) return tl::unexpected(src.error());
     // Most renames (a received file over its target) stay in one directory:
-    // it is opened once.
-    const bool same_dir = parent_of(from) == parent_of(to);
-    auto dst = same_dir ? Result<Parent>(Parent{Fd(), src->fd, std::string(last_component(to))})
-                        : open_parent(to, what);
+    // it is opened once. (open_parent also refuses a `to` that is not
+    // folder-relative.)
+    auto dst = parent_of(from) == parent_of(to) && is_folder_relative(to)
+                   ? Result<Parent>(Parent{Fd(), src->fd, std::string(last_component(to))})
+                   : open_parent(to, what);
     if (!dst) return tl::unexpected(dst.error());
     if (src->name.empty() || dst->name.empty()) return tl::unexpected(error(from, what, EBUSY));
     if (::renameat(src->fd, src->name.c_str(), dst->fd, dst->name.c_str()) != 0) {

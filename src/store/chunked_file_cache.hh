@@ -4,10 +4,10 @@
 //
 // Promises: at most kMaxFiles files and kMaxChunks chunks are held in all (a
 // file with more chunks is not kept: memory stays bounded whatever the file
-// sizes); the file used least recently goes first. The store calls forget() whenever a file's chunk
-// list changes and clear() when a folder goes; file ids are never reused, so
-// nothing else can make an entry stale. Not synchronised: the store's mutex
-// guards it.
+// sizes); the file used least recently goes first. The store calls forget()
+// whenever a file's chunk list changes and clear() when a folder goes; a
+// file id keeps its path and is never reused, so nothing else can make an
+// entry stale. Not synchronised: the store's mutex guards it.
 #pragma once
 
 #include <algorithm>

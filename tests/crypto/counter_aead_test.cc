@@ -2,12 +2,11 @@
 // equal byte for byte, and its refusal of anything altered.
 #include "crypto/counter_aead.hh"
 
-#include <sodium.h>
-
 #include <random>
 #include <vector>
 
 #include <catch2/catch.hpp>
+#include <sodium.h>
 
 using namespace ferry;
 
@@ -15,7 +14,8 @@ namespace {
 
 std::array<std::uint8_t, 24> sodium_nonce(std::uint64_t counter) {
     std::array<std::uint8_t, 24> nonce{};
-    for (std::size_t i = 0; i < 8; ++i) nonce[23 - i] = static_cast<std::uint8_t>(counter >> (8 * i));
+    for (std::size_t i = 0; i < 8; ++i)
+        nonce[23 - i] = static_cast<std::uint8_t>(counter >> (8 * i));
     return nonce;
 }
 

@@ -310,11 +310,13 @@ TEMPLATE_TEST_CASE("filesystem: error codes and messages", "[fs]", ALL_FILESYSTE
     REQUIRE(!nonempty);
     CHECK_THAT(nonempty.error().message, Catch::Contains("dir: cannot remove"));
     CHECK(fs.set_mode("nope", 0644).error().code == Errc::not_found);
-    for (const char* bad : {"../x", "/etc/passwd", "a//b", "a/./b", "a/", "."}) {
+    for (const char* bad : {"../x", "/etc/passwd", "a//b", "a/./b", "a/", ".", ".."}) {
         INFO(bad);
         CHECK(fs.lstat(bad).error().code == Errc::invalid_argument);
         CHECK(fs.open_write(bad, 0644).error().code == Errc::invalid_argument);
+        CHECK(fs.rename("file", bad).error().code == Errc::invalid_argument);
     }
+    CHECK(fs.lstat("file"));  // still where it was
 }
 
 TEMPLATE_TEST_CASE("filesystem: remove, rename, and open files outlive their names", "[fs]",

@@ -1,7 +1,7 @@
 // ChunkedFileCache: offsets, recency order and its bounds.
-#include <catch2/catch.hpp>
-
 #include "store/chunked_file_cache.hh"
+
+#include <catch2/catch.hpp>
 
 namespace ferry::store {
 namespace {
