@@ -86,6 +86,7 @@ struct State {
     sqlite::Statement delete_chunk_list;
     sqlite::Statement children;
     sqlite::Statement get_file;
+    sqlite::Statement version_of;
     sqlite::Statement files_since;
     sqlite::Statement files_page;
     sqlite::Statement chunk_probe;

@@ -186,14 +186,17 @@ Result<Absorbed> absorb_update(Store& store, const std::string& folder_id, Short
             refuse(record.path, *problem);
             continue;
         }
-        // A peer that announces the version we have (it just received it)
-        // changes nothing to plan; only the progress walk needs its record.
-        auto local = store.get_file(folder_id, record.path);
-        if (!local) return tl::unexpected(local.error());
-        if (!*local || (*local)->version != record.version || (*local)->deleted != record.deleted)
-            out.touched.push_back(record.path);
         out.stored.push_back(record.path);
         accepted.push_back(std::move(record));
+    }
+    // A peer that announces the version we have (it just received it)
+    // changes nothing to plan; only the progress walk needs its record.
+    auto local = store.versions_of(folder_id, out.stored);
+    if (!local) return tl::unexpected(local.error());
+    for (std::size_t i = 0; i < accepted.size(); ++i) {
+        const auto& have = (*local)[i];
+        if (!have || have->version != accepted[i].version || have->deleted != accepted[i].deleted)
+            out.touched.push_back(accepted[i].path);
     }
     PeerIndexState next{update.index_id, std::max(state->max_sequence, update.last_sequence)};
     if (auto stored = store.put_announced(folder_id, peer, accepted, next); !stored)
