@@ -47,8 +47,7 @@ public:
 
     // The file's entry (now the most recent), or null.
     std::shared_ptr<const ChunkedFile> find(std::int64_t file) {
-        const auto it = std::find_if(m_entries.begin(), m_entries.end(),
-                                     [file](const Entry& e) { return e.first == file; });
+        const auto it = position(file);
         if (it == m_entries.end()) return nullptr;
         std::rotate(m_entries.begin(), it, it + 1);
         return m_entries.front().second;
@@ -66,8 +65,7 @@ public:
     }
 
     void forget(std::int64_t file) {
-        const auto it = std::find_if(m_entries.begin(), m_entries.end(),
-                                     [file](const Entry& e) { return e.first == file; });
+        const auto it = position(file);
         if (it == m_entries.end()) return;
         m_chunks -= it->second->chunks.size();
         m_entries.erase(it);
@@ -82,6 +80,10 @@ public:
 
 private:
     using Entry = std::pair<std::int64_t, std::shared_ptr<const ChunkedFile>>;
+    std::vector<Entry>::iterator position(std::int64_t file) {
+        return std::find_if(m_entries.begin(), m_entries.end(),
+                            [file](const Entry& e) { return e.first == file; });
+    }
     std::vector<Entry> m_entries;  // most recent first
     std::size_t m_chunks = 0;
 };

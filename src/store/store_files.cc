@@ -30,6 +30,29 @@ std::int64_t hash_prefix(const ChunkHash& hash) {
     return static_cast<std::int64_t>(v);
 }
 
+// A stored version vector or chunk list, decoded; a blob that does not
+// decode makes `path`'s record corrupt.
+Result<VersionVector> stored_version(const store::State& impl, std::string_view folder_id,
+                                     std::string_view path, std::span<const std::uint8_t> blob) {
+    auto version = VersionVector::decode(blob);
+    if (!version)
+        return tl::unexpected(impl.corrupt(folder_id, path,
+                                           "stored version vector does not decode (" +
+                                               version.error().message + ")"));
+    return version;
+}
+
+Result<std::vector<ChunkRef>> stored_chunks(const store::State& impl, std::string_view folder_id,
+                                            std::string_view path,
+                                            std::span<const std::uint8_t> blob) {
+    auto chunks = decode_chunk_list(blob);
+    if (!chunks)
+        return tl::unexpected(impl.corrupt(folder_id, path,
+                                           "stored chunk list does not decode (" +
+                                               chunks.error().message + ")"));
+    return chunks;
+}
+
 }  // namespace
 
 Result<void> store::check_path(const std::string& db_path, std::string_view folder_id,
@@ -132,19 +155,11 @@ Result<FileRecord> store::read_record(const store::State& impl, const Statement&
     record.mtime_ns = row.column_int(first + 4);
     record.mode = static_cast<std::uint32_t>(row.column_int(first + 5));
     record.deleted = row.column_int(first + 6) != 0;
-    auto version = VersionVector::decode(row.column_blob(first + 7));
-    if (!version) {
-        return tl::unexpected(impl.corrupt(folder_id, record.path,
-                                           "stored version vector does not decode (" +
-                                               version.error().message + ")"));
-    }
+    auto version = stored_version(impl, folder_id, record.path, row.column_blob(first + 7));
+    if (!version) return error_of(version);
     record.version = std::move(*version);
-    auto chunks = decode_chunk_list(row.column_blob(first + 8));
-    if (!chunks) {
-        return tl::unexpected(impl.corrupt(folder_id, record.path,
-                                           "stored chunk list does not decode (" +
-                                               chunks.error().message + ")"));
-    }
+    auto chunks = stored_chunks(impl, folder_id, record.path, row.column_blob(first + 8));
+    if (!chunks) return error_of(chunks);
     record.chunks = std::move(*chunks);
     record.symlink_target = std::string(row.column_text(first + 9));
     record.sequence = Sequence{row.column_int(first + 10)};
@@ -342,12 +357,9 @@ Result<std::vector<StoredEntry>> Store::children(std::string_view folder_id,
         entry.mode = static_cast<std::uint32_t>(r.column_int(5));
         entry.inode = static_cast<std::uint64_t>(r.column_int(6));
         entry.symlink_target = std::string(r.column_text(7));
-        auto version = VersionVector::decode(r.column_blob(8));
-        if (!version) {
-            return tl::unexpected(impl.corrupt(folder_id, join_path(parent, entry.name),
-                                               "stored version vector does not decode (" +
-                                                   version.error().message + ")"));
-        }
+        auto version = stored_version(impl, folder_id, join_path(parent, entry.name),
+                                      r.column_blob(8));
+        if (!version) return error_of(version);
         entry.version = std::move(*version);
         entries.push_back(std::move(entry));
     }
@@ -386,12 +398,8 @@ Result<std::vector<std::optional<Store::StoredVersion>>> Store::versions_of(
             out.emplace_back();
             continue;
         }
-        auto version = VersionVector::decode(impl.version_of.column_blob(0));
-        if (!version) {
-            return tl::unexpected(impl.corrupt(folder_id, path,
-                                               "stored version vector does not decode (" +
-                                                   version.error().message + ")"));
-        }
+        auto version = stored_version(impl, folder_id, path, impl.version_of.column_blob(0));
+        if (!version) return error_of(version);
         out.push_back(StoredVersion{std::move(*version), impl.version_of.column_int(1) != 0});
     }
     return out;
@@ -443,11 +451,8 @@ Result<std::shared_ptr<const store::ChunkedFile>> read_chunked_file(store::State
     if (!*found) return nullptr;
     const std::string_view folder_id = impl.chunk_file.column_text(0);
     auto path = join_path(impl.chunk_file.column_text(1), impl.chunk_file.column_text(2));
-    auto chunks = decode_chunk_list(impl.chunk_file.column_blob(3));
-    if (!chunks) {
-        return tl::unexpected(impl.corrupt(
-            folder_id, path, "stored chunk list does not decode (" + chunks.error().message + ")"));
-    }
+    auto chunks = stored_chunks(impl, folder_id, path, impl.chunk_file.column_blob(3));
+    if (!chunks) return error_of(chunks);
     return std::make_shared<const store::ChunkedFile>(std::string(folder_id), std::move(path),
                                                       std::move(*chunks));
 }
