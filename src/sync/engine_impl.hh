@@ -100,6 +100,10 @@ struct Peer {
     std::function<void(const wire::ClusterConfig&)> on_cluster_config;
     std::map<std::string, PeerFolder> folders;                // shared folders, by id
     std::map<std::string, wire::FolderState> remote_folders;  // from its last ClusterConfig
+    // The folders our last ClusterConfig sent to it named. Index updates of a
+    // folder go out only after a config naming it: the peer drops updates of
+    // a folder it does not know we share.
+    std::set<std::string> announced;
     // Chunk requests sent and not answered.
     std::map<std::uint32_t, std::shared_ptr<PendingRequest>> pending;
     std::uint32_t next_request_id = 1;

@@ -94,7 +94,14 @@ asio::awaitable<void> Engine::Impl::send_cluster_config(PeerPtr peer) {
         }
         config.folders.push_back(std::move(state));
     }
+    std::set<std::string> announced;
+    for (const auto& [id, index_id] : shared) announced.insert(id);
     co_await send(peer, std::move(config));
+    if (peer->closed) co_return;
+    peer->announced = std::move(announced);
+    for (const auto& [id, pf] : peer->folders)
+        if (auto folder = pf.folder.lock(); folder && peer->announced.count(id) != 0)
+            start_index_sender(peer, folder);
 }
 
 asio::awaitable<void> Engine::Impl::run_peer(PeerPtr peer) {
@@ -175,7 +182,7 @@ void Engine::Impl::update_shared(const PeerPtr& peer) {
         pf.wake = std::make_shared<Signal>(io.get_executor());
         pf.folder = folder;
         peer->folders.emplace(id, std::move(pf));
-        start_index_sender(peer, folder);
+        if (peer->announced.count(id) != 0) start_index_sender(peer, folder);
         // Steps that waited for a source may find it on this peer.
         std::vector<std::string> waiting;
         for (const auto& [path, bytes] : folder->needed) waiting.push_back(path);

@@ -1,7 +1,10 @@
 // The cluster changing while connected: a fresh ClusterConfig goes out on the
 // open connections, and folders added or removed on one device start or stop
 // being exchanged without reconnecting.
+#include <atomic>
 #include <filesystem>
+#include <set>
+#include <thread>
 
 #include <catch2/catch.hpp>
 
@@ -68,6 +71,66 @@ TEST_CASE("engine reconfig: a folder added after connecting syncs on the same co
     REQUIRE(folder);
     REQUIRE(folder->devices.size() == 1);
     CHECK(folder->devices[0].device == b.id);
+}
+
+// Holds the workers of a pool until released, so a test decides the order
+// in which offloaded work runs (one freed worker takes the queue in order).
+class PoolGate {
+public:
+    explicit PoolGate(asio::thread_pool& pool, int workers) {
+        for (int i = 0; i < workers; ++i)
+            asio::post(pool, [this] {
+                while (m_open.load() <= 0) std::this_thread::yield();
+                --m_open;
+            });
+    }
+    ~PoolGate() { m_open += 1000; }  // never leave a worker held
+    void release_one() { ++m_open; }
+
+private:
+    std::atomic<int> m_open{0};
+};
+
+TEST_CASE("engine reconfig: a new folder's index goes out only after the config that shares it",
+          "[engine][reconfig]") {
+    TestCluster cluster;
+    Node& a = cluster.add("a");
+    Node& b = cluster.add("b");
+    auto [end_a, end_b] = cluster.link(a, b);
+    REQUIRE(cluster.settle());
+    // What a sends, in order: an index update of a folder its configs have
+    // not named yet would be dropped by b as "not shared".
+    std::set<std::string> named;
+    std::vector<std::string> early;
+    end_a->on_send = [&](const wire::Message& message) {
+        if (auto* config = std::get_if<wire::ClusterConfig>(&message)) {
+            named.clear();
+            for (const wire::FolderState& folder : config->folders) named.insert(folder.id);
+        } else if (auto* update = std::get_if<wire::IndexUpdate>(&message)) {
+            if (named.count(update->folder) == 0) early.push_back(update->folder);
+        }
+    };
+
+    TempDir later_a;
+    TempDir later_b;
+    add_folder(b, kLater, later_b.path());
+    REQUIRE(cluster.run_until([&] { return idle(b, kLater) && configs_sent(*end_b) >= 2; }));
+    cluster.io.poll();  // a takes b's config: it knows b shares the folder
+
+    write_file(later_a / "from-a.txt", "a's\n");
+    {
+        // a's work for the new folder queues in the order it was begun (its
+        // scan, then everything its connection does); one worker runs it in
+        // that order.
+        PoolGate gate(cluster.pool, 2);
+        add_folder(a, kLater, later_a.path());
+        cluster.io.poll();
+        gate.release_one();
+        REQUIRE(cluster.run_until([&] { return std::filesystem::exists(later_b / "from-a.txt"); }));
+    }
+    CHECK(early.empty());
+    CHECK(read_file(later_b / "from-a.txt") == "a's\n");
+    REQUIRE(cluster.run_until([&] { return cluster.all_in_sync(); }));
 }
 
 TEST_CASE("engine reconfig: a folder removed on one side stops being exchanged",
