@@ -1,5 +1,7 @@
 #include "sync/engine_steps.hh"
 
+#include <functional>
+
 #include "core/path_rules.hh"
 
 namespace ferry::engine_detail {
@@ -16,6 +18,62 @@ Result<void> changed(const std::string& path) {
         Errc::changed,
         printable_path(path) +
             ": changed on disk since it was last scanned; it is rescanned before sync touches it");
+}
+
+// Calls `visit` with the path of each live entry the local index holds
+// beneath `dir` (any depth, parents before their entries) until it returns
+// false.
+Result<void> visit_live_beneath(Store& store, const std::string& folder_id, std::string_view dir,
+                                const std::function<Result<bool>(const std::string&)>& visit) {
+    std::vector<std::string> pending{std::string(dir)};
+    while (!pending.empty()) {
+        const std::string parent = std::move(pending.back());
+        pending.pop_back();
+        auto entries = store.children(folder_id, parent);
+        if (!entries) return tl::unexpected(entries.error());
+        for (const StoredEntry& entry : *entries) {
+            if (entry.deleted) continue;
+            const std::string path = join_path(parent, entry.name);
+            auto more = visit(path);
+            if (!more) return tl::unexpected(more.error());
+            if (!*more) return {};
+            if (entry.kind == FileKind::directory) pending.push_back(path);
+        }
+    }
+    return {};
+}
+
+// A directory a remove step found still holding entries stays when the
+// global version of a live entry the index holds beneath it is live (an
+// edit beat a concurrent delete of the directory): its record as a new
+// local change, so peers make it again; else nullopt.
+Result<std::optional<FileUpdate>> kept_directory(Filesystem& fs, Store& store,
+                                                 const std::string& folder_id,
+                                                 const PlannedStep& planned, ShortId local) {
+    if (!planned.local || planned.local->deleted || planned.local->kind != FileKind::directory)
+        return std::nullopt;
+    bool holds_kept = false;
+    auto visited = visit_live_beneath(
+        store, folder_id, planned.step.path, [&](const std::string& path) -> Result<bool> {
+            auto record = store.get_file(folder_id, path);
+            if (!record) return tl::unexpected(record.error());
+            auto announced = store.announced_versions(folder_id, path);
+            if (!announced) return tl::unexpected(announced.error());
+            std::vector<RemoteVersion> remotes;
+            for (AnnouncedRecord& a : *announced)
+                remotes.push_back(RemoteVersion{a.device, std::move(a.record)});
+            holds_kept = !global_version(path, *record, remotes, local).deleted;
+            return !holds_kept;
+        });
+    if (!visited) return tl::unexpected(visited.error());
+    if (!holds_kept) return std::nullopt;
+    auto st = fs.lstat(planned.step.path);
+    if (!st) return tl::unexpected(st.error());
+    FileRecord kept = *planned.local;
+    kept.version = planned.step.target.version;  // the delete's, with the local one merged in
+    kept.version.increment(local);
+    kept.modified_by = local;
+    return applied_record(kept, *st);
 }
 
 }  // namespace
@@ -155,11 +213,20 @@ Result<std::vector<FileUpdate>> apply_local_step(FolderWriter& writer, Filesyste
             stat = writer.rename(planned.step.rename_from->path, target);
             if (stat) out.push_back(FileUpdate{*planned.step.rename_from, 0});
             break;
-        case StepKind::remove:
-            if (auto removed = writer.remove(target.path); !removed)
-                return tl::unexpected(removed.error());
+        case StepKind::remove: {
+            auto removed = writer.remove(target.path);
+            if (!removed && removed.error().code == Errc::busy) {
+                auto kept = kept_directory(fs, store, folder_id, planned, local);
+                if (!kept) return tl::unexpected(kept.error());
+                if (*kept) {
+                    out.push_back(std::move(**kept));
+                    return out;
+                }
+            }
+            if (!removed) return tl::unexpected(removed.error());
             out.push_back(FileUpdate{target, 0});
             return out;
+        }
         case StepKind::none:
         case StepKind::write_file:
             return fail(Errc::invalid_argument, printable_path(target.path) + ": " +

@@ -57,6 +57,13 @@ public:
             return in_context(st.error(), m_where);
         }
         auto file = fs().open_update(m_temp, 0600);
+        // The directory is gone: this file beat a delete of it (an edit wins
+        // over a concurrent delete), so the directory is made again.
+        if (!file && file.error().code == Errc::not_found) {
+            if (auto made = make_dirs(fs(), parent_path(m_target.path)); !made)
+                return in_context(made.error(), m_where);
+            file = fs().open_update(m_temp, 0600);
+        }
         if (!file) return in_context(file.error(), m_where);
         m_file = std::move(*file);
         return {};

@@ -121,6 +121,8 @@ Result<FileStat> FolderWriter::make_directory(const FileRecord& target) {
         if (!st && st.error().code != Errc::not_found) return in_context(st.error(), where);
         if (auto r = clear_for_replacement(m_fs, m_versions, target.path, m_clock.now_ns()); !r)
             return in_context(r.error(), where);
+        // A parent that lost a concurrent delete to what it holds is made again.
+        if (auto r = make_dirs(m_fs, parent_path(target.path)); !r) return in_context(r.error(), where);
         if (auto r = m_fs.make_dir(target.path, safe_mode(target.mode)); !r) return in_context(r.error(), where);
         if (auto r = m_fs.sync_dir(parent_path(target.path)); !r) return in_context(r.error(), where);
     }
@@ -140,6 +142,7 @@ Result<FileStat> FolderWriter::make_symlink(const FileRecord& target) {
     if (auto stale = m_fs.lstat(temp); stale) {
         if (auto r = m_fs.remove(temp); !r) return in_context(r.error(), where);
     }
+    if (auto r = make_dirs(m_fs, parent_path(target.path)); !r) return in_context(r.error(), where);
     if (auto r = m_fs.make_symlink(target.symlink_target, temp); !r) return in_context(r.error(), where);
     auto placed = clear_for_replacement(m_fs, m_versions, target.path, m_clock.now_ns());
     if (placed) placed = m_fs.rename(temp, target.path);

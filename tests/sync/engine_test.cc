@@ -151,6 +151,39 @@ TEST_CASE("engine: a rename moves no chunk data", "[engine]") {
     CHECK(!std::filesystem::exists(b.path("big.bin")));
 }
 
+namespace {
+
+// a's photos/: a 1 MiB file, a small one, a symlink and an empty directory.
+void make_photos(const Node& a) {
+    write_file(a.path("photos/2024/x.bin"), random_bytes(1 << 20, 21));
+    write_file(a.path("photos/notes.txt"), "notes\n");
+    std::filesystem::create_symlink("notes.txt", a.path("photos/link"));
+    std::filesystem::create_directories(a.path("photos/empty"));
+}
+
+}  // namespace
+
+TEST_CASE("engine: a directory deleted on one device while a file in it is edited on another "
+          "stays, with the edit", "[engine]") {
+    TestCluster cluster;
+    Node& a = cluster.add("a");
+    Node& b = cluster.add("b");
+    make_photos(a);
+    cluster.link(a, b);
+    REQUIRE(cluster.settle());
+
+    write_file(b.path("photos/2024/kept.txt"), "edited on b\n");
+    b.engine->request_scan("");
+    std::filesystem::remove_all(a.path("photos"));
+    a.engine->request_scan("");
+    REQUIRE(cluster.settle());
+    const auto tree = tree_of(a.root());
+    CHECK(tree == tree_of(b.root()));
+    CHECK(read_file(a.path("photos/2024/kept.txt")) == "edited on b\n");
+    CHECK(tree.count("photos/notes.txt") == 0);  // the rest of the delete holds
+    CHECK(tree.count("photos/2024/x.bin") == 0);
+}
+
 TEST_CASE("engine: inserting 1 KiB sends a chunk-list delta and only the changed chunks",
           "[engine]") {
     TestCluster cluster;

@@ -451,6 +451,34 @@ TEMPLATE_TEST_CASE("folder writer: directories, symlinks, metadata", "[writer]",
     CHECK(w.writer.set_metadata(file_record("missing", "")).error().code == Errc::not_found);
 }
 
+TEMPLATE_TEST_CASE("folder writer: a parent directory that is gone is made again", "[writer]",
+                   BOTH_FOLDERS) {
+    // An edit beat a concurrent delete of its directory: what the edit needs
+    // beneath that directory is written all the same.
+    TestType t;
+    Writer w(t.fs);
+    FileRecord dir;
+    dir.path = "gone/sub";
+    dir.kind = FileKind::directory;
+    dir.mode = 0700;
+    REQUIRE(w.writer.make_directory(dir));
+    CHECK(t.fs.lstat("gone/sub")->mode == 0700);
+
+    FileRecord link;
+    link.path = "lost/l";
+    link.kind = FileKind::symlink;
+    link.symlink_target = "x";
+    REQUIRE(w.writer.make_symlink(link));
+    CHECK(t.fs.read_link("lost/l").value() == "x");
+
+    const std::string content = noise(100'000, 3);
+    const FileRecord target = file_record("away/deep/f.bin", content);
+    auto assembly = w.begin(target);
+    fetch_all(*assembly, target, content);
+    REQUIRE(w.commit(*assembly));
+    CHECK(read_all(t.fs, "away/deep/f.bin") == content);
+}
+
 TEMPLATE_TEST_CASE("folder writer: rename moves without copying and keeps what it replaces", "[writer]",
                    BOTH_FOLDERS) {
     TestType t;
