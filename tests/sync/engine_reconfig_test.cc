@@ -3,6 +3,7 @@
 // being exchanged without reconnecting.
 #include <atomic>
 #include <filesystem>
+#include <memory>
 #include <set>
 #include <thread>
 
@@ -75,20 +76,24 @@ TEST_CASE("engine reconfig: a folder added after connecting syncs on the same co
 
 // Holds the workers of a pool until released, so a test decides the order
 // in which offloaded work runs (one freed worker takes the queue in order).
+// The count is shared with the held tasks: one that starts late, after the
+// gate is gone, finds it open.
 class PoolGate {
 public:
-    explicit PoolGate(asio::thread_pool& pool, int workers) {
+    PoolGate(asio::thread_pool& pool, int workers) {
         for (int i = 0; i < workers; ++i)
-            asio::post(pool, [this] {
-                while (m_open.load() <= 0) std::this_thread::yield();
-                --m_open;
+            asio::post(pool, [open = m_open] {
+                while (open->fetch_sub(1) <= 0) {
+                    open->fetch_add(1);
+                    std::this_thread::yield();
+                }
             });
     }
-    ~PoolGate() { m_open += 1000; }  // never leave a worker held
-    void release_one() { ++m_open; }
+    ~PoolGate() { *m_open += 1000; }  // never leave a worker held
+    void release_one() { ++*m_open; }
 
 private:
-    std::atomic<int> m_open{0};
+    std::shared_ptr<std::atomic<int>> m_open = std::make_shared<std::atomic<int>>(0);
 };
 
 TEST_CASE("engine reconfig: a new folder's index goes out only after the config that shares it",
