@@ -8,6 +8,7 @@
 
 #include "core/chunk_delta.hh"
 #include "core/conflict_name.hh"
+#include "core/leb128.hh"
 
 namespace ferry {
 namespace {
@@ -254,6 +255,130 @@ void pair_renames(std::vector<Planned>& planned) {
     }
 }
 
+// What a directory rename compares: an entry's path below the directory,
+// its kind and content; equal keys, equal entries.
+void append_entry_key(std::string& key, std::string_view below, const FileRecord& r) {
+    append_leb128(key, below.size());
+    key.append(below);
+    key.push_back(static_cast<char>(r.kind));
+    if (r.kind == FileKind::file) {
+        append_leb128(key, r.size);
+        const auto digest = chunk_list_digest(r.chunks).bytes;
+        key.append(digest.begin(), digest.end());
+    } else if (r.kind == FileKind::symlink) {
+        append_leb128(key, r.symlink_target.size());
+        key.append(r.symlink_target);
+    }
+}
+
+// The steps beneath `dir`: a range of `by_path` (indexes into `planned` in
+// path order, where a directory's descendants follow it contiguously).
+std::pair<std::size_t, std::size_t> steps_beneath(const std::vector<Planned>& planned,
+                                                  const std::vector<std::size_t>& by_path,
+                                                  std::size_t dir_position) {
+    const std::string prefix = planned[by_path[dir_position]].step.path + "/";
+    std::size_t end = dir_position + 1;
+    while (end < by_path.size() && planned[by_path[end]].step.path.starts_with(prefix)) ++end;
+    return {dir_position + 1, end};
+}
+
+// A removed local directory whose whole subtree reappears, same paths and
+// content, beneath a directory made in the batch becomes that directory's
+// source: one rename, its entries' steps folded into it. Shallowest
+// first, so a moved tree is one rename at its top. The two trees never
+// nest: beneath the source are only removals, beneath the target only
+// creations of paths with no live local entry.
+void pair_directory_renames(std::vector<Planned>& planned, const PlanContext& context) {
+    if (!context.live_entries_beneath) return;
+    std::vector<std::size_t> by_path(planned.size());
+    std::iota(by_path.begin(), by_path.end(), std::size_t{0});
+    std::sort(by_path.begin(), by_path.end(), [&](std::size_t a, std::size_t b) {
+        return planned[a].step.path < planned[b].step.path;
+    });
+    // Only record changes (a tombstone adopted) may sit beside the moved entries.
+    const auto record_only = [](const Planned& p) {
+        return p.step.kind == StepKind::adopt && p.step.target.deleted;
+    };
+    // The key of the tree beneath by_path[pos] if it can move as a whole
+    // (`removing`: every entry a live local one removed; else every entry
+    // created where nothing lives locally), untouched by an earlier pairing.
+    const auto tree_key = [&](std::size_t pos, bool removing) -> std::optional<std::string> {
+        const Planned& top = planned[by_path[pos]];
+        const auto [begin, end] = steps_beneath(planned, by_path, pos);
+        std::string key;
+        for (std::size_t i = begin; i < end; ++i) {
+            const Planned& q = planned[by_path[i]];
+            if (record_only(q)) continue;
+            if (q.dropped) return std::nullopt;
+            const bool movable =
+                removing ? q.step.kind == StepKind::remove && q.local && !q.local->deleted
+                         : (q.step.kind == StepKind::write_file ||
+                            q.step.kind == StepKind::make_directory ||
+                            q.step.kind == StepKind::make_symlink) &&
+                               !q.step.conflict_copy && (!q.local || q.local->deleted);
+            if (!movable) return std::nullopt;
+            append_entry_key(key, std::string_view(q.step.path).substr(top.step.path.size() + 1),
+                             removing ? *q.local : q.step.target);
+        }
+        return key;
+    };
+    const auto below = [&](const Planned& top, const Planned& entry) {
+        return std::string_view(entry.step.path).substr(top.step.path.size() + 1);
+    };
+    // Made directories by the key of the tree made beneath them, in path order.
+    std::map<std::string, std::vector<std::size_t>> made;
+    for (std::size_t pos = 0; pos < by_path.size(); ++pos) {
+        const Planned& p = planned[by_path[pos]];
+        if (p.step.kind != StepKind::make_directory || p.step.conflict_copy ||
+            (p.local && !p.local->deleted))
+            continue;
+        if (auto key = tree_key(pos, false)) made[*key].push_back(pos);
+    }
+    if (made.empty()) return;
+    for (auto& [key, positions] : made) std::reverse(positions.begin(), positions.end());
+
+    for (std::size_t pos = 0; pos < by_path.size(); ++pos) {
+        Planned& source = planned[by_path[pos]];
+        if (source.dropped || source.step.kind != StepKind::remove || !source.local ||
+            !live_directory(*source.local))
+            continue;
+        const auto key = tree_key(pos, true);
+        if (!key) continue;
+        const auto found = made.find(*key);
+        if (found == made.end()) continue;
+        const auto [begin, end] = steps_beneath(planned, by_path, pos);
+        std::map<std::string_view, Planned*> removed;
+        for (std::size_t i = begin; i < end; ++i)
+            if (Planned& q = planned[by_path[i]]; !record_only(q)) removed[below(source, q)] = &q;
+        // Every live entry the index has beneath it goes, or the rename
+        // would carry the others along.
+        const auto indexed = context.live_entries_beneath(source.step.path);
+        if (!indexed || *indexed != removed.size()) continue;
+        // The first candidate still as it was (one inside a tree paired
+        // before was folded into that tree's rename).
+        auto& candidates = found->second;
+        while (!candidates.empty() && (planned[by_path[candidates.back()]].dropped ||
+                                       tree_key(candidates.back(), false) != key))
+            candidates.pop_back();
+        if (candidates.empty()) continue;
+        const std::size_t target_pos = candidates.back();
+        candidates.pop_back();
+        Planned& rename = planned[by_path[target_pos]];
+        const auto [target_begin, target_end] = steps_beneath(planned, by_path, target_pos);
+        for (std::size_t i = target_begin; i < target_end; ++i) {
+            Planned& q = planned[by_path[i]];
+            if (record_only(q)) continue;
+            Planned& from = *removed.at(below(rename, q));
+            rename.step.moved.push_back(MovedEntry{*from.local, from.step.target, q.step.target});
+            from.dropped = true;
+            q.dropped = true;
+        }
+        source.dropped = true;
+        rename.step.kind = StepKind::rename;
+        rename.step.rename_from = source.step.target;
+    }
+}
+
 // Directories first (parents before children), renames while their sources
 // exist, then writes; removals last, children before parents; a local
 // directory that becomes a file or symlink only once its entries are gone.
@@ -311,6 +436,8 @@ std::vector<PathStep> plan_paths(std::span<const std::pair<std::string, PathInpu
         if (step.kind == StepKind::none) continue;
         planned.push_back(Planned{std::move(step), input.local ? &*input.local : nullptr});
     }
+    pair_directory_renames(planned, context);
+    std::erase_if(planned, [](const Planned& p) { return p.dropped; });
     pair_renames(planned);
     std::erase_if(planned, [](const Planned& p) { return p.dropped; });
 

@@ -25,7 +25,12 @@
 // vector, or the same vector and a winning content), so planning terminates.
 //
 // plan_paths() plans a batch and orders the steps so that data never exists
-// nowhere: directories are made shallowest first; a path removed in the batch
+// nowhere: a local directory removed in the batch becomes the source of a
+// rename of a directory made in it when everything beneath the one moves to
+// the same place beneath the other with the same content (every live entry
+// the local index holds beneath it, as PlanContext::live_entries_beneath
+// tells, modes aside): one rename(2) of the directory; directories are made
+// shallowest first; a path removed in the batch
 // whose local record is a live file with the content (chunk list and size;
 // mode aside) of a file to be written becomes the source of a rename
 // (nothing copied, nothing fetched); files are written; removals go deepest
@@ -46,6 +51,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -80,6 +86,13 @@ enum class StepKind : std::uint8_t {
 
 const char* step_kind_name(StepKind kind);
 
+// An entry beneath a directory that a directory rename moves with it.
+struct MovedEntry {
+    FileRecord from_local;  // the local record at the old path (the disk must still match it)
+    FileRecord removed;     // the tombstone to record for the old path
+    FileRecord target;      // the record for the new path
+};
+
 struct PathStep {
     StepKind kind = StepKind::none;
     std::string path;
@@ -88,6 +101,8 @@ struct PathStep {
     std::vector<ShortId> sources;             // peers whose announced record has the target's content
     // rename only: the path renamed away and the tombstone to record for it.
     std::optional<FileRecord> rename_from;
+    // rename of a directory only: every entry beneath it, in path order.
+    std::vector<MovedEntry> moved;
     bool conflict = false;        // the global version was chosen among concurrent ones
     bool local_change = false;    // receive-only: a local change left alone
     bool needs_override = false;  // send-only: the global version differs from the local one
@@ -96,6 +111,10 @@ struct PathStep {
 struct PlanContext {
     ShortId local_device;
     FolderMode mode = FolderMode::send_receive;
+    // How many live entries (at any depth) the local index holds beneath a
+    // directory, or nullopt when that is not known. Without it no directory
+    // is renamed as a whole (its entries move one by one).
+    std::function<std::optional<std::size_t>(std::string_view dir)> live_entries_beneath;
 };
 
 // The plan for one path (never `rename`: that pairing needs the batch).

@@ -237,8 +237,10 @@ struct Engine::Impl : std::enable_shared_from_this<Engine::Impl> {
     // `fetched` (write steps): called once, when the file no longer fetches.
     asio::awaitable<void> apply_step(FolderPtr folder, engine_detail::PlannedStep planned,
                                      std::function<void()> fetched);
+    // `also`: the other paths the step stands for, planned again with `path`
+    // when the disk had changed (a directory rename's entries).
     void step_done(const FolderPtr& folder, const std::string& path,
-                   Result<std::vector<FileUpdate>> outcome);
+                   Result<std::vector<FileUpdate>> outcome, const std::vector<std::string>& also);
     asio::awaitable<void> flush_applied(FolderPtr folder);
 
     // engine_fetch.cc

@@ -168,6 +168,15 @@ asio::awaitable<void> Engine::Impl::apply_steps(FolderPtr folder, std::vector<Pl
 asio::awaitable<void> Engine::Impl::apply_step(FolderPtr folder, PlannedStep planned,
                                                std::function<void()> fetched) {
     const std::string path = planned.step.path;
+    // A directory rename stands for every path beneath both of its ends.
+    std::vector<std::string> also;
+    if (!planned.step.moved.empty()) {
+        also.push_back(planned.step.rename_from->path);
+        for (const MovedEntry& entry : planned.step.moved) {
+            also.push_back(entry.removed.path);
+            also.push_back(entry.target.path);
+        }
+    }
     Result<std::vector<FileUpdate>> outcome = fail(Errc::invalid_argument, "");
     if (planned.step.kind == StepKind::write_file) {
         outcome = co_await write_file(folder, std::move(planned), std::move(fetched));
@@ -177,11 +186,12 @@ asio::awaitable<void> Engine::Impl::apply_step(FolderPtr folder, PlannedStep pla
         };
         outcome = co_await offload(workers, std::move(work3));
     }
-    step_done(folder, path, std::move(outcome));
+    step_done(folder, path, std::move(outcome), also);
 }
 
 void Engine::Impl::step_done(const FolderPtr& folder, const std::string& path,
-                             Result<std::vector<FileUpdate>> outcome) {
+                             Result<std::vector<FileUpdate>> outcome,
+                             const std::vector<std::string>& also) {
     if (outcome) {
         folder->needed.erase(path);
         folder->problems.erase(path);
@@ -198,6 +208,7 @@ void Engine::Impl::step_done(const FolderPtr& folder, const std::string& path,
             return;
         }
         folder->recheck.insert(path);
+        folder->recheck.insert(also.begin(), also.end());
         folder->scan_wanted = true;
         return;
     }

@@ -43,6 +43,17 @@ Result<void> visit_live_beneath(Store& store, const std::string& folder_id, std:
     return {};
 }
 
+Result<std::size_t> live_entries_beneath(Store& store, const std::string& folder_id,
+                                         std::string_view dir) {
+    std::size_t count = 0;
+    auto visited = visit_live_beneath(store, folder_id, dir, [&](const std::string&) -> Result<bool> {
+        ++count;
+        return true;
+    });
+    if (!visited) return tl::unexpected(visited.error());
+    return count;
+}
+
 // A directory a remove step found still holding entries stays when the
 // global version of a live entry the index holds beneath it is live (an
 // edit beat a concurrent delete of the directory): its record as a new
@@ -138,7 +149,19 @@ Result<PlannedBatch> plan_batch(Store& store, const std::string& folder_id,
         locals[path] = *local;
         inputs.emplace_back(path, std::move(input));
     }
-    for (PathStep& step : plan_paths(inputs, context)) {
+    // Directory renames need the whole subtree's count; the first store
+    // failure fails the batch.
+    PlanContext with_index = context;
+    std::optional<Error> index_error;
+    with_index.live_entries_beneath = [&](std::string_view dir) -> std::optional<std::size_t> {
+        auto count = live_entries_beneath(store, folder_id, dir);
+        if (count) return *count;
+        if (!index_error) index_error = count.error();
+        return std::nullopt;
+    };
+    std::vector<PathStep> steps = plan_paths(inputs, with_index);
+    if (index_error) return tl::unexpected(*index_error);
+    for (PathStep& step : steps) {
         PlannedStep planned;
         planned.local = locals[step.path];
         if (step.rename_from) planned.from_local = locals[step.rename_from->path];
@@ -172,6 +195,11 @@ Result<void> prepare_step(FolderWriter& writer, Store& store, const std::string&
         auto from_same = writer.check_unchanged(step.rename_from->path, planned.from_local);
         if (!from_same) return tl::unexpected(from_same.error());
         if (!*from_same) return changed(step.rename_from->path);
+    }
+    for (const MovedEntry& entry : step.moved) {
+        auto entry_same = writer.check_unchanged(entry.removed.path, entry.from_local);
+        if (!entry_same) return tl::unexpected(entry_same.error());
+        if (!*entry_same) return changed(entry.removed.path);
     }
     if (!step.conflict_copy || !planned.local || planned.local->deleted) return {};
     auto kept = writer.keep_conflict_copy(step.path, *step.conflict_copy);
@@ -211,7 +239,15 @@ Result<std::vector<FileUpdate>> apply_local_step(FolderWriter& writer, Filesyste
                 return fail(Errc::invalid_argument,
                             printable_path(target.path) + ": rename step without a source");
             stat = writer.rename(planned.step.rename_from->path, target);
-            if (stat) out.push_back(FileUpdate{*planned.step.rename_from, 0});
+            if (!stat) break;
+            out.push_back(FileUpdate{*planned.step.rename_from, 0});
+            // A directory's entries moved with it: each gets its mode and mtime.
+            for (const MovedEntry& entry : planned.step.moved) {
+                auto moved = writer.set_metadata(entry.target);
+                if (!moved) return tl::unexpected(moved.error());
+                out.push_back(FileUpdate{entry.removed, 0});
+                out.push_back(applied_record(entry.target, *moved));
+            }
             break;
         case StepKind::remove: {
             auto removed = writer.remove(target.path);

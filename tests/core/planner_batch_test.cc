@@ -2,6 +2,7 @@
 #include "core/planner.hh"
 
 #include <algorithm>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -137,6 +138,116 @@ TEST_CASE("planner batch: a directory rename never leaves data nowhere", "[plann
     CHECK(describe(plan_batch(inputs)) ==
           std::vector<std::string>{"make_directory e", "make_directory e/g", "rename e/f <- d/f",
                                    "rename e/g/h <- d/g/h", "remove d/g", "remove d"});
+}
+
+namespace {
+
+// B's view when A renamed its d/ (d/f, d/g/, d/g/h, d/l -> f) to e/.
+struct MovedTree {
+    Inputs inputs;
+    std::map<std::string, std::size_t> live;  // what B's index holds beneath each directory
+
+    explicit MovedTree(std::string to = "e") {
+        const FileRecord d = directory("d", vv({{kB, 1}}), kB, 1);
+        const std::vector<FileRecord> beneath = {
+            file("d/f", vv({{kB, 1}}), kB, 1, 1), directory("d/g", vv({{kB, 1}}), kB, 1),
+            file("d/g/h", vv({{kB, 1}}), kB, 1, 2), symlink("d/l", vv({{kB, 1}}), kB, 1, "f")};
+        add(inputs, d, deleted_by_a(d));
+        add(inputs, std::nullopt, moved(d, to));
+        for (const FileRecord& r : beneath) {
+            add(inputs, r, deleted_by_a(r));
+            add(inputs, std::nullopt, moved(r, to + r.path.substr(1)));
+        }
+        live = {{"d", 4}, {"d/g", 1}};
+    }
+
+    std::vector<PathStep> plan() const {
+        PlanContext context{kB, FolderMode::send_receive};
+        context.live_entries_beneath = [this](std::string_view dir) -> std::optional<std::size_t> {
+            auto it = live.find(std::string(dir));
+            return it == live.end() ? std::nullopt : std::optional<std::size_t>(it->second);
+        };
+        return plan_paths(inputs, context);
+    }
+};
+
+}  // namespace
+
+TEST_CASE("planner batch: a directory whose whole tree moved is renamed as one", "[planner]") {
+    MovedTree tree;
+    // A also made e/f executable: the move sets the target's mode.
+    for (auto& [path, input] : tree.inputs)
+        if (path == "e/f") input.remotes[0].record.mode = 0755;
+    const auto steps = tree.plan();
+    REQUIRE(describe(steps) == std::vector<std::string>{"rename e <- d"});
+    CHECK(steps[0].rename_from->deleted);
+    CHECK(steps[0].target.kind == FileKind::directory);
+    std::vector<std::string> moved;
+    for (const MovedEntry& entry : steps[0].moved) {
+        moved.push_back(entry.removed.path + " -> " + entry.target.path);
+        CHECK(entry.removed.deleted);
+        CHECK(entry.removed.version == vv({{kB, 1}, {kA, 1}}));
+        CHECK(entry.from_local.path == entry.removed.path);
+        CHECK(!entry.from_local.deleted);
+    }
+    CHECK(moved == std::vector<std::string>{"d/f -> e/f", "d/g -> e/g", "d/g/h -> e/g/h",
+                                            "d/l -> e/l"});
+    CHECK(steps[0].moved[0].target.mode == 0755);
+
+    // A case-only rename of a directory is one too.
+    CHECK(describe(MovedTree("D").plan()) == std::vector<std::string>{"rename D <- d"});
+}
+
+TEST_CASE("planner batch: a directory is renamed as one only when all of it moves", "[planner]") {
+    // Then d/g, all of whose tree moves, is the largest renamed as one.
+    const std::vector<std::string> inner_only = {"make_directory e", "rename e/f <- d/f",
+                                                 "rename e/g <- d/g", "make_symlink e/l",
+                                                 "remove d/l", "remove d"};
+    SECTION("the index holds more beneath it than the batch removes") {
+        MovedTree tree;
+        tree.live["d"] = 5;
+        CHECK(describe(tree.plan()) == inner_only);
+    }
+    SECTION("one entry arrives with other content") {
+        MovedTree tree;
+        for (auto& [path, input] : tree.inputs)
+            if (path == "e/l") input.remotes[0].record.symlink_target = "elsewhere";
+        CHECK(describe(tree.plan()) == inner_only);
+    }
+    SECTION("what is beneath it is not known: one by one") {
+        MovedTree tree;
+        tree.live.clear();
+        CHECK(describe(tree.plan()) ==
+              std::vector<std::string>{"make_directory e", "make_directory e/g",
+                                       "rename e/f <- d/f", "rename e/g/h <- d/g/h",
+                                       "make_symlink e/l", "remove d/g", "remove d/l", "remove d"});
+    }
+    SECTION("one entry is not moved") {
+        MovedTree tree;
+        std::erase_if(tree.inputs, [](const auto& in) { return in.first == "e/g/h"; });
+        const auto steps = describe(tree.plan());
+        CHECK(std::find(steps.begin(), steps.end(), "remove d/g/h") != steps.end());
+        CHECK(std::find(steps.begin(), steps.end(), "remove d") != steps.end());
+    }
+}
+
+TEST_CASE("planner batch: a directory renamed and copied is renamed once", "[planner]") {
+    MovedTree tree;
+    // A also made a copy of it as c/ (before e/ in path order: it gets the rename).
+    for (const auto& [path, input] : MovedTree("c").inputs)
+        if (path == "c" || path.starts_with("c/")) tree.inputs.emplace_back(path, input);
+    CHECK(describe(tree.plan()) ==
+          std::vector<std::string>{"make_directory e", "make_directory e/g", "rename c <- d",
+                                   "write_file e/f", "write_file e/g/h", "make_symlink e/l"});
+
+    // Empty directories: a rename too.
+    Inputs empty;
+    const FileRecord x = directory("x", vv({{kB, 1}}), kB, 1);
+    add(empty, x, deleted_by_a(x));
+    add(empty, std::nullopt, moved(x, "y"));
+    PlanContext context{kB, FolderMode::send_receive};
+    context.live_entries_beneath = [](std::string_view) { return std::optional<std::size_t>(0); };
+    CHECK(describe(plan_paths(empty, context)) == std::vector<std::string>{"rename y <- x"});
 }
 
 TEST_CASE("planner batch: order of mixed steps", "[planner]") {

@@ -141,6 +141,7 @@ public:
     int copies() const { return m_copies; }
     int lost_conflicts() const { return m_lost_conflicts; }
     int renames() const { return m_renames; }
+    int tree_renames() const { return m_tree_renames; }
 
 private:
     Device& pick() { return m_devices[m_rng() % m_devices.size()]; }
@@ -153,7 +154,7 @@ private:
     // A user's change at `d`: write, delete, make a directory or symlink, or
     // move a file, on a few paths so that changes collide.
     void edit(Device& d) {
-        static const std::vector<std::string> paths{"a", "b", "dir/c", ".d"};
+        static const std::vector<std::string> paths{"a", "b", "dir", "dir/c", ".d"};
         const std::string path = paths[m_rng() % paths.size()];
         const auto old = d.records.find(path);
         const bool live = old != d.records.end() && !old->second.deleted;
@@ -168,7 +169,7 @@ private:
         if (m_causal_clocks && old != d.records.end() && seconds(mtime_s) <= old->second.mtime_ns)
             mtime_s = old->second.mtime_ns / seconds(1) + m_edits;
         r.mtime_ns = seconds(mtime_s);
-        const auto what = m_rng() % 10;
+        const auto what = m_rng() % 11;
         if (what < 6) {
             r.kind = FileKind::file;
             r.chunks = {content_chunk(++m_contents)};
@@ -183,8 +184,11 @@ private:
         } else if (what < 9) {
             r.kind = FileKind::symlink;
             r.symlink_target = "t" + std::to_string(m_rng() % 3);
-        } else {
+        } else if (what < 10) {
             move(d, path);
+            return;
+        } else {
+            move_tree(d, path);
             return;
         }
         supersede(d, path);
@@ -212,6 +216,39 @@ private:
         m_made[key_of(moved)] = Made{content_of(moved)};
         store(d, std::move(moved));
         store(d, std::move(gone));
+    }
+
+    // Moves the live directory at `from` and every live entry beneath it to
+    // a fresh path.
+    void move_tree(Device& d, const std::string& from) {
+        const auto top = d.records.find(from);
+        if (top == d.records.end() || top->second.deleted || top->second.kind != FileKind::directory)
+            return;
+        const std::string to = "tree" + std::to_string(++m_moves);
+        std::vector<FileRecord> moving;
+        // Conflict copies stay (the check finds each under the name it was given).
+        for (const auto& [path, r] : d.records)
+            if (!r.deleted && !is_conflict_copy(path) &&
+                (path == from || path.starts_with(from + "/")))
+                moving.push_back(r);
+        for (const FileRecord& old : moving) {
+            FileRecord moved = old;
+            moved.path = to + old.path.substr(from.size());
+            moved.version = VersionVector{};
+            moved.version.increment(d.id);
+            moved.modified_by = d.id;
+            FileRecord gone = old;
+            gone.deleted = true;
+            gone.chunks.clear();
+            gone.size = 0;
+            gone.symlink_target.clear();
+            gone.version.increment(d.id);
+            gone.modified_by = d.id;
+            supersede(d, old.path);
+            if (content_of(moved) != 0) m_made[key_of(moved)] = Made{content_of(moved)};
+            store(d, std::move(moved));
+            store(d, std::move(gone));
+        }
     }
 
     void supersede(const Device& d, const std::string& path) {
@@ -242,8 +279,14 @@ private:
             }
             inputs.emplace_back(path, std::move(input));
         }
-        const std::vector<PathStep> steps =
-            plan_paths(inputs, PlanContext{d.id, FolderMode::send_receive});
+        PlanContext context{d.id, FolderMode::send_receive};
+        context.live_entries_beneath = [&d](std::string_view dir) -> std::optional<std::size_t> {
+            const std::string prefix = std::string(dir) + "/";
+            return std::count_if(d.records.begin(), d.records.end(), [&](const auto& entry) {
+                return !entry.second.deleted && entry.first.starts_with(prefix);
+            });
+        };
+        const std::vector<PathStep> steps = plan_paths(inputs, context);
         for (const PathStep& step : steps) apply(d, step);
         return !steps.empty();
     }
@@ -263,9 +306,23 @@ private:
         }
         if (step.kind == StepKind::rename) {
             REQUIRE(step.rename_from);
-            REQUIRE(content_of(d.records.at(step.rename_from->path)) == content_of(step.target));
+            const FileRecord& from = d.records.at(step.rename_from->path);
+            REQUIRE(!from.deleted);
+            REQUIRE(from.kind == step.target.kind);
+            REQUIRE(content_of(from) == content_of(step.target));
             store(d, *step.rename_from);
             ++m_renames;
+            // A directory: what is beneath it moves along, as the engine records it.
+            for (const MovedEntry& entry : step.moved) {
+                const FileRecord& old = d.records.at(entry.removed.path);
+                REQUIRE(!old.deleted);
+                REQUIRE(old.kind == entry.target.kind);
+                REQUIRE(content_of(old) == content_of(entry.target));
+                REQUIRE(entry.target.path.starts_with(step.target.path + "/"));
+                store(d, entry.removed);
+                store(d, entry.target);
+            }
+            if (!step.moved.empty() || step.target.kind == FileKind::directory) ++m_tree_renames;
         }
         store(d, step.target);
     }
@@ -280,6 +337,7 @@ private:
     int m_copies = 0;
     int m_lost_conflicts = 0;
     int m_renames = 0;
+    int m_tree_renames = 0;
 };
 
 }  // namespace
@@ -288,6 +346,7 @@ TEST_CASE("planner: random histories converge with nothing lost", "[planner][sim
     int copies = 0;
     int lost = 0;
     int renames = 0;
+    int tree_renames = 0;
     int max_rounds = 0;
     for (std::uint64_t seed = 1; seed <= 600; ++seed) {
         CAPTURE(seed);
@@ -303,10 +362,12 @@ TEST_CASE("planner: random histories converge with nothing lost", "[planner][sim
         copies += sim.copies();
         lost += sim.lost_conflicts();
         renames += sim.renames();
+        tree_renames += sim.tree_renames();
     }
     // The histories did collide: copies were made and files renamed.
     CHECK(copies > 100);
     CHECK(lost > 0);
     CHECK(renames > 10);
+    CHECK(tree_renames > 10);
     CHECK(max_rounds <= 10);
 }

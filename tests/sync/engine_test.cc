@@ -161,7 +161,76 @@ void make_photos(const Node& a) {
     std::filesystem::create_directories(a.path("photos/empty"));
 }
 
+ino_t inode_of(const std::string& path) {
+    struct stat st {};
+    REQUIRE(::lstat(path.c_str(), &st) == 0);
+    return st.st_ino;
+}
+
 }  // namespace
+
+TEST_CASE("engine: a renamed directory is renamed as one on the other device", "[engine]") {
+    TestCluster cluster;
+    Node& a = cluster.add("a");
+    Node& b = cluster.add("b");
+    make_photos(a);
+    auto [a_end, b_end] = cluster.link(a, b);
+    REQUIRE(cluster.settle());
+    const ino_t dir_inode = inode_of(b.path("photos"));
+    const ino_t file_inode = inode_of(b.path("photos/2024/x.bin"));
+    const std::uint64_t before = requests_sent(*b_end);
+
+    std::filesystem::rename(a.path("photos"), a.path("pictures"));
+    ::chmod(a.path("pictures/notes.txt").c_str(), 0600);
+    REQUIRE(cluster.settle());
+    CHECK(tree_of(b.root()) == tree_of(a.root()));
+    CHECK(!std::filesystem::exists(b.path("photos")));
+    // The directory itself moved: same inode, nothing fetched.
+    CHECK(inode_of(b.path("pictures")) == dir_inode);
+    CHECK(inode_of(b.path("pictures/2024/x.bin")) == file_inode);
+    CHECK(requests_sent(*b_end) == before);
+    CHECK(tree_of(b.root())["pictures/notes.txt"] == "file:384:notes\n");
+}
+
+TEST_CASE("engine: a directory rename takes along what the receiver had not scanned yet",
+          "[engine]") {
+    TestCluster cluster;
+    Node& a = cluster.add("a");
+    Node& b = cluster.add("b");
+    make_photos(a);
+    cluster.link(a, b);
+    REQUIRE(cluster.settle());
+
+    write_file(b.path("photos/new-on-b.txt"), "b's, not scanned\n");
+    std::filesystem::rename(a.path("photos"), a.path("pictures"));
+    a.engine->request_scan("");
+    REQUIRE(cluster.run_until([&] { return !std::filesystem::exists(b.path("photos")); }));
+    CHECK(read_file(b.path("pictures/new-on-b.txt")) == "b's, not scanned\n");
+    REQUIRE(cluster.settle());
+    CHECK(read_file(a.path("pictures/new-on-b.txt")) == "b's, not scanned\n");
+    CHECK(tree_of(b.root()) == tree_of(a.root()));
+}
+
+TEST_CASE("engine: a directory rename never overwrites an edit the receiver had not scanned",
+          "[engine]") {
+    TestCluster cluster;
+    Node& a = cluster.add("a");
+    Node& b = cluster.add("b");
+    make_photos(a);
+    cluster.link(a, b);
+    REQUIRE(cluster.settle());
+
+    write_file(b.path("photos/notes.txt"), "edited on b, not scanned yet\n");
+    std::filesystem::rename(a.path("photos"), a.path("pictures"));
+    a.engine->request_scan("");
+    REQUIRE(cluster.run_until([&] { return std::filesystem::exists(b.path("pictures/2024/x.bin")); }));
+    REQUIRE(cluster.settle());
+    // The edit was concurrent with a's move (a delete there): the edit stays.
+    CHECK(read_file(b.path("photos/notes.txt")) == "edited on b, not scanned yet\n");
+    CHECK(read_file(a.path("photos/notes.txt")) == "edited on b, not scanned yet\n");
+    CHECK(read_file(b.path("pictures/notes.txt")) == "notes\n");
+    CHECK(tree_of(b.root()) == tree_of(a.root()));
+}
 
 TEST_CASE("engine: a directory deleted on one device while a file in it is edited on another "
           "stays, with the edit", "[engine]") {
