@@ -110,6 +110,16 @@ TEST_CASE("create, modify, delete, rename, mkdir, chmod and symlink propagate bo
         CHECK((fs::status(other.file("f6.bin")).permissions() & fs::perms::all) ==
               fs::perms(from == 0 ? 0600 : 0640));
     }
+    // A directory rename is a rename on the other side too: same inode.
+    struct stat before {};
+    REQUIRE(::lstat(cluster[1].file("d1").c_str(), &before) == 0);
+    fs::rename(cluster[0].file("d1"), cluster[0].file("renamed-d1"));
+    cluster.scan(0);
+    require_converged(cluster);
+    struct stat after {};
+    REQUIRE(::lstat(cluster[1].file("renamed-d1").c_str(), &after) == 0);
+    CHECK(after.st_ino == before.st_ino);
+    CHECK(!fs::exists(cluster[1].file("d1")));
     CHECK(conflict_copies(cluster[0].folder).empty());
 }
 
