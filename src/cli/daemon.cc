@@ -10,6 +10,7 @@
 #include "cli/commands.hh"
 #include "cli/log.hh"
 #include "fs/posix_filesystem.hh"
+#include "fs/watcher.hh"
 
 namespace ferry::cli {
 namespace {
@@ -61,6 +62,13 @@ Outcome<void> Daemon::start() {
     EngineOptions engine_options;
     engine_options.local_device = m_device.id;
     engine_options.rescan_interval = m_options.rescan_interval;
+    if (m_options.watch) {
+        engine_options.watch = [](const Folder& folder) -> Result<std::unique_ptr<Watcher>> {
+            auto watcher = watch_with_inotify(folder.path);
+            if (!watcher) log_line("folder " + folder.id + ": " + watcher.error().message);
+            return watcher;
+        };
+    }
     m_engine = std::make_unique<Engine>(
         m_io, m_workers, store,
         [](const Folder& folder) -> Result<std::unique_ptr<Filesystem>> {
@@ -274,10 +282,17 @@ void add_run_command(CLI::App& app, int& status) {
     run->add_option("--listen", options->listen,
                     std::string("HOST:PORT to listen on (default ") + kDefaultListenAddress +
                         "; port 0 picks a free port)");
+    auto watcher = std::make_shared<std::string>("inotify");
+    run->add_option("--watcher", *watcher,
+                    "How changes are noticed: inotify (default; a change is scanned within a "
+                    "fraction of a second, and each folder is rescanned hourly as a safety net) "
+                    "or poll (each folder is rescanned every --rescan seconds)")
+        ->check(CLI::IsMember({"inotify", "poll"}));
     run->add_option("--rescan", *rescan_seconds,
-                    "Seconds between rescans of each folder (default 60)")
+                    "Seconds between rescans of a folder that is polled (default 60)")
         ->check(CLI::Range(0.1, 86400.0));
-    run->callback([options, rescan_seconds, &status] {
+    run->callback([options, rescan_seconds, watcher, &status] {
+        options->watch = *watcher == "inotify";
         options->rescan_interval =
             std::chrono::milliseconds(static_cast<std::int64_t>(*rescan_seconds * 1000));
         status = run_daemon(*options);

@@ -44,7 +44,8 @@ namespace ferry::cli {
 
 struct DaemonOptions {
     std::string listen = kDefaultListenAddress;
-    std::chrono::milliseconds rescan_interval{60'000};
+    std::chrono::milliseconds rescan_interval{60'000};  // folders not watched
+    bool watch = true;  // inotify; false: every folder is polled
 };
 
 // Runs the daemon in the foreground; returns the exit status.

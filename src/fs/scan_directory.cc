@@ -159,6 +159,14 @@ Result<void> DirectoryStep::merge(const DirEntryStat* disk, const StoredEntry* s
                     "the folder or add it to .ferryignore");
         return live ? tombstone(path, *live, false) : Result<void>{};
     case EntryKind::file:
+        // Still being written: left as last indexed until it settles.
+        if (m_ctx.settling != nullptr && m_ctx.settling->count(path) != 0) {
+            if (live != nullptr) {
+                ++m_out.files;
+                m_out.bytes += live->size;
+            }
+            return {};
+        }
         m_pending.push_back(PendingFile{path, stored ? std::optional(*stored) : std::nullopt});
         m_ctx.bytes_to_hash.fetch_add(st.size, std::memory_order_relaxed);
         return {};

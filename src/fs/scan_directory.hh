@@ -15,6 +15,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -34,6 +35,7 @@ struct ScanContext {
     IgnoreMatcher ignore;
     unsigned hash_threads = 0;
     const std::atomic<bool>* cancel = nullptr;
+    const std::set<std::string>* settling = nullptr;  // ScanOptions::settling
 
     // Progress, updated by the workers.
     std::atomic<std::uint64_t> entries_seen{0};

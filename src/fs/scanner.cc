@@ -164,6 +164,7 @@ Result<ScanResult> scan_folder(Filesystem& fs, Store& store, std::string_view fo
     // ones spread over the cores. Said once here: asking the OS per file costs.
     ScanContext ctx{fs, store, std::string(folder_id), options.local_device, std::move(*ignore), cores};
     ctx.cancel = options.cancel;
+    ctx.settling = &options.settling;
 
     Pool pool(ctx, workers);
     std::vector<std::jthread> threads;

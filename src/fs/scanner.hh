@@ -34,6 +34,8 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <set>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -63,6 +65,9 @@ struct ScanOptions {
     // The scan's time: a scan that finishes stores it and its issues with
     // Store::record_scan (a cancelled or failed scan does not).
     std::int64_t now_ns = 0;
+    // Files still being written (fs/watcher.hh): a new or changed one is
+    // left as last indexed (a new one unindexed), for a later scan.
+    std::set<std::string> settling;
 };
 
 struct ScanResult {

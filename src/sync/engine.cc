@@ -72,7 +72,10 @@ Result<void> Engine::Impl::load_folders() {
         }
         folders[folder.id] = runtime;
         changed = true;
-        if (runtime->fs) request_scan(runtime);
+        if (runtime->fs) {
+            start_watching(runtime);  // before the first scan, so nothing slips between
+            request_scan(runtime);
+        }
     }
     for (auto it = folders.begin(); it != folders.end();) {
         if (present.count(it->first) != 0) {
@@ -125,6 +128,7 @@ FolderStatus Engine::Impl::folder_status(const FolderRuntime& f) const {
         listed.insert(peer->short_id);
         st.devices.push_back(progress);
     }
+    if (!f.watch.warning.empty()) st.problems.push_back(PathProblem{"", f.watch.warning});
     for (const auto& [path, message] : f.problems)
         st.problems.push_back(PathProblem{path, message});
     for (const ScanIssue& issue : f.scan_issues)

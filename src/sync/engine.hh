@@ -19,8 +19,10 @@
 // peers are answered from local files (verified again before sending,
 // zstd-compressed when smaller).
 //
-// Each folder is rescanned every `rescan_interval` and on request_scan();
-// new local records are then sent to every connected peer.
+// Each folder is scanned `watch_delay` after its watcher reports a change,
+// every `watched_rescan_interval` as a safety net, and on request_scan(); a
+// folder without a watcher is rescanned every `rescan_interval`. New local
+// records are then sent to every connected peer.
 //
 // Thread rule: the engine lives on one io_context thread, which owns all
 // its state; scans, hashing and disk writes run on `workers` and post their
@@ -43,6 +45,7 @@
 #include "crypto/device_id.hh"
 #include "fs/filesystem.hh"
 #include "fs/scanner.hh"
+#include "fs/watcher.hh"
 #include "net/clock.hh"
 #include "net/connection.hh"
 #include "store/store.hh"
@@ -59,6 +62,13 @@ struct EngineOptions {
     // (overloaded, buggy or hostile) would otherwise stall the file until
     // its connection closes. A late answer is then ignored.
     std::chrono::milliseconds request_timeout{60'000};
+    // Starts watching a folder (fs/watcher.hh); empty: folders are polled.
+    std::function<Result<std::unique_ptr<Watcher>>(const Folder&)> watch;
+    // A watched folder's periodic rescan: a safety net only.
+    std::chrono::milliseconds watched_rescan_interval{3'600'000};
+    // After a watcher reports a change, how long until the scan, so that a
+    // burst of changes becomes one scan.
+    std::chrono::milliseconds watch_delay{100};
 };
 
 // Opens the Filesystem for a folder (POSIX for the daemon, memory in tests).

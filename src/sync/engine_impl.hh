@@ -6,6 +6,7 @@
 //   engine_fetch.cc    fetching a file's missing chunks from peers
 //   engine_serve.cc    answering peers' chunk requests
 //   engine_scan.cc     scan timers and scans on the worker pool
+//   engine_watch.cc    watching folders: a scan soon after a change
 //   engine_progress.cc per-device completion and in-sync judgement
 //   engine_modes.cc    send-only override and receive-only revert
 //
@@ -27,10 +28,12 @@
 
 #include <asio/awaitable.hpp>
 #include <asio/io_context.hpp>
+#include <asio/posix/stream_descriptor.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/thread_pool.hpp>
 
 #include "core/planner.hh"
+#include "fs/watcher.hh"
 #include "sync/engine.hh"
 #include "sync/engine_async.hh"
 #include "sync/folder_writer.hh"
@@ -122,6 +125,29 @@ struct DeviceFolderProgress {
     bool in_sync = false;
 };
 
+// A folder's watcher and what waits on it (engine_watch.cc).
+struct FolderWatch {
+    std::unique_ptr<Watcher> watcher;
+    // Waits on the watcher's descriptor, which it only borrows: stop()
+    // releases it unclosed (the watcher closes it).
+    std::unique_ptr<asio::posix::stream_descriptor> readable;
+    std::unique_ptr<asio::steady_timer> delay;  // armed: a scan follows the changes seen
+    bool delay_armed = false;
+    bool changed = false;             // seen and not yet scanned
+    std::set<std::string> writing;    // files still being written: scans leave them out
+    std::string warning;  // why the folder is polled instead of watched
+
+    void stop() {
+        if (readable) {
+            readable->cancel();
+            readable->release();
+            readable.reset();
+        }
+        if (delay) delay->cancel();
+        watcher.reset();
+    }
+};
+
 struct FolderRuntime {
     Folder folder;
     std::unique_ptr<Filesystem> fs;
@@ -169,11 +195,14 @@ struct FolderRuntime {
     std::unique_ptr<asio::steady_timer> evaluation_timer;  // armed: waits for the next start
     bool evaluation_armed = false;
 
+    FolderWatch watch;
+
     // Cancels the rescan and evaluation timers (the folder is removed or
     // replaced, or the engine stops).
     void cancel_timers() {
         scan_timer->cancel();
         evaluation_timer->cancel();
+        watch.stop();
     }
 };
 
@@ -274,6 +303,15 @@ struct Engine::Impl : std::enable_shared_from_this<Engine::Impl> {
     // Answers the folder's scan waiters with `why` (it will not be scanned).
     void fail_scan_waiters(const FolderPtr& folder, const std::string& why);
     void arm_scan_timer(const FolderPtr& folder);
+
+    // engine_watch.cc
+    // Starts the folder's watcher (options.watch); without one, or when it
+    // fails, the folder is rescanned every rescan_interval instead.
+    void start_watching(const FolderPtr& folder);
+    void wait_for_changes(const FolderPtr& folder);
+    // Reads what the watcher has and arms the scan; false when the watcher
+    // failed (the folder is polled from then on).
+    bool take_changes(const FolderPtr& folder);
 
     // engine_progress.cc
     void mark_progress_stale(const FolderPtr& folder);

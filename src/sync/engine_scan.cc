@@ -55,7 +55,8 @@ void Engine::Impl::fail_scan_waiters(const FolderPtr& folder, const std::string&
 
 void Engine::Impl::arm_scan_timer(const FolderPtr& folder) {
     if (folder->removed || stopped) return;
-    folder->scan_timer->expires_after(options.rescan_interval);
+    folder->scan_timer->expires_after(folder->watch.watcher ? options.watched_rescan_interval
+                                                            : options.rescan_interval);
     folder->scan_timer->async_wait([weak = weak_from_this(), folder](const asio::error_code& ec) {
         auto self = weak.lock();
         if (!ec && self) self->request_scan(folder);
@@ -66,6 +67,7 @@ asio::awaitable<void> Engine::Impl::scan(FolderPtr folder, std::vector<ScanCallb
     ScanOptions scan_options;
     scan_options.local_device = local;
     scan_options.now_ns = clock.now_ns();
+    scan_options.settling = folder->watch.writing;
     auto work = [f = folder, &s = store, scan_options, after = folder->scan_seen] {
         ScanOutcome out{scan_folder(*f->fs, s, f->folder.id, scan_options), {}, after};
         // Whatever the scan wrote (even a failed one writes what it found).

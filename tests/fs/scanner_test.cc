@@ -217,6 +217,29 @@ TEMPLATE_TEST_CASE("scanner: a changed file gets a newer version", "[scanner]", 
     CHECK(top.chunks == old_top.chunks);
 }
 
+TEMPLATE_TEST_CASE("scanner: files still being written are left as last indexed", "[scanner]",
+                   BOTH_FILESYSTEMS) {
+    TestType t;
+    auto store = open_store();
+    make_tree(t.fs);
+    scan(t.fs, *store);
+    const FileRecord old_small = record(*store, "a/small.txt");
+    t.append("a/small.txt", " growing");
+    put(t.fs, "a/new.txt", "half of it");
+
+    ScanOptions options;
+    options.settling = {"a/small.txt", "a/new.txt"};
+    const ScanResult during = scan(t.fs, *store, options);
+    CHECK(during.changed == 0);
+    CHECK(record(*store, "a/small.txt").version == old_small.version);  // not a tombstone either
+    CHECK(!has_record(*store, "a/new.txt"));
+
+    const ScanResult after = scan(t.fs, *store);
+    CHECK(after.changed == 2);
+    CHECK(record(*store, "a/small.txt").size == old_small.size + 8);
+    CHECK(has_record(*store, "a/new.txt"));
+}
+
 TEMPLATE_TEST_CASE("scanner: deleted files and subtrees become tombstones; re-creating works", "[scanner]",
                    BOTH_FILESYSTEMS) {
     TestType t;

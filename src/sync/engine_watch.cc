@@ -1,0 +1,73 @@
+// Watching folders: when a folder's watcher reports changes, the folder is
+// scanned `watch_delay` later (changes meanwhile join that scan; changes
+// during the scan lead to one more). Files still being written are left out
+// of scans until they are closed or go quiet (fs/watcher.hh); while there
+// are any, the watcher is asked again every `watch_delay`. Sync's own writes
+// are reported too: their scan finds the records it just stored and sends
+// nothing.
+#include "sync/engine_impl.hh"
+
+namespace ferry {
+
+using engine_detail::FolderWatch;
+
+void Engine::Impl::start_watching(const FolderPtr& folder) {
+    if (!options.watch || !folder->fs) return;
+    auto watcher = options.watch(folder->folder);
+    if (!watcher) {
+        folder->watch.warning = "not watched (" + watcher.error().message +
+                                "): rescanned every " +
+                                std::to_string(options.rescan_interval.count() / 1000) + " s";
+        return;
+    }
+    FolderWatch& watch = folder->watch;
+    watch.watcher = std::move(*watcher);
+    watch.readable =
+        std::make_unique<asio::posix::stream_descriptor>(io, watch.watcher->descriptor());
+    watch.delay = std::make_unique<asio::steady_timer>(io);
+    wait_for_changes(folder);
+}
+
+void Engine::Impl::wait_for_changes(const FolderPtr& folder) {
+    folder->watch.readable->async_wait(
+        asio::posix::stream_descriptor::wait_read,
+        [weak = weak_from_this(), folder](const asio::error_code& ec) {
+            auto self = weak.lock();
+            if (ec || !self || folder->removed || self->stopped || !folder->watch.watcher) return;
+            if (self->take_changes(folder)) self->wait_for_changes(folder);
+        });
+}
+
+bool Engine::Impl::take_changes(const FolderPtr& folder) {
+    FolderWatch& watch = folder->watch;
+    auto changes = watch.watcher->read_changes();
+    if (!changes) {
+        watch.warning = "no longer watched (" + changes.error().message + "): rescanned every " +
+                        std::to_string(options.rescan_interval.count() / 1000) + " s";
+        watch.stop();
+        arm_scan_timer(folder);
+        return false;
+    }
+    watch.writing = std::move(changes->writing);
+    watch.changed = watch.changed || !changes->paths.empty() || changes->everything;
+    // A scan follows the changes; while files are being written the watcher
+    // is asked again, since one that goes quiet unclosed makes no event.
+    if ((watch.changed || !watch.writing.empty()) && !watch.delay_armed) {
+        watch.delay_armed = true;
+        watch.delay->expires_after(options.watch_delay);
+        watch.delay->async_wait([weak = weak_from_this(), folder](const asio::error_code& ec) {
+            auto self = weak.lock();
+            if (ec || !self || folder->removed || self->stopped || !folder->watch.watcher) return;
+            FolderWatch& w = folder->watch;
+            w.delay_armed = false;
+            // What the watcher saw until now: a file begun since is left out.
+            if (!self->take_changes(folder)) return;
+            if (!w.changed) return;
+            w.changed = false;
+            self->request_scan(folder);
+        });
+    }
+    return true;
+}
+
+}  // namespace ferry
