@@ -29,6 +29,13 @@ bool beneath(std::string_view path, std::string_view dir) {
            (path.size() > dir.size() && path.starts_with(dir) && path[dir.size()] == '/');
 }
 
+tl::unexpected<Error> limit_reached(const std::string& root, std::string_view what,
+                                    std::string_view sysctl) {
+    return fail(Errc::no_space, root + ": the inotify " + std::string(what) +
+                                    " limit is reached; raise it with `sysctl fs.inotify." +
+                                    std::string(sysctl) + "=N` (ferry polls this folder meanwhile)");
+}
+
 // Whether a listed entry is a directory (not a symlink to one).
 bool is_directory(const std::string& parent, const dirent& entry) {
     if (entry.d_type != DT_UNKNOWN) return entry.d_type == DT_DIR;
@@ -59,11 +66,7 @@ public:
             const std::string full = rel.empty() ? m_root : m_root + "/" + rel;
             const int wd = ::inotify_add_watch(m_fd, full.c_str(), kMask);
             if (wd < 0) {
-                if (errno == ENOSPC)
-                    return fail(Errc::no_space,
-                                m_root + ": the inotify watch limit is reached; raise it with "
-                                         "`sysctl fs.inotify.max_user_watches=N` (ferry polls "
-                                         "this folder meanwhile)");
+                if (errno == ENOSPC) return limit_reached(m_root, "watch", "max_user_watches");
                 // Gone or replaced since it was listed: its parent's event covers it.
                 if (errno == ENOENT || errno == ENOTDIR || errno == ELOOP) continue;
                 return tl::unexpected(fs_error(m_root, rel, "cannot watch", errno));
@@ -179,11 +182,7 @@ private:
 Result<std::unique_ptr<Watcher>> watch_with_inotify(const std::string& root) {
     const int fd = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
     if (fd < 0) {
-        if (errno == EMFILE)
-            return fail(Errc::no_space,
-                        root + ": the inotify instance limit is reached; raise it with "
-                               "`sysctl fs.inotify.max_user_instances=N` (ferry polls this "
-                               "folder meanwhile)");
+        if (errno == EMFILE) return limit_reached(root, "instance", "max_user_instances");
         return tl::unexpected(fs_error(root, "", "cannot start inotify", errno));
     }
     auto watcher = std::make_unique<InotifyWatcher>(root, fd);

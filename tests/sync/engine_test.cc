@@ -161,6 +161,18 @@ void make_photos(const Node& a) {
     std::filesystem::create_directories(a.path("photos/empty"));
 }
 
+// Two linked nodes in sync, a's photos/ on both.
+struct PhotosCluster {
+    TestCluster cluster;
+    Node& a = cluster.add("a");
+    Node& b = cluster.add("b");
+    PhotosCluster() {
+        make_photos(a);
+        cluster.link(a, b);
+        REQUIRE(cluster.settle());
+    }
+};
+
 ino_t inode_of(const std::string& path) {
     struct stat st {};
     REQUIRE(::lstat(path.c_str(), &st) == 0);
@@ -194,12 +206,10 @@ TEST_CASE("engine: a renamed directory is renamed as one on the other device", "
 
 TEST_CASE("engine: a directory rename takes along what the receiver had not scanned yet",
           "[engine]") {
-    TestCluster cluster;
-    Node& a = cluster.add("a");
-    Node& b = cluster.add("b");
-    make_photos(a);
-    cluster.link(a, b);
-    REQUIRE(cluster.settle());
+    PhotosCluster photos;
+    TestCluster& cluster = photos.cluster;
+    Node& a = photos.a;
+    Node& b = photos.b;
 
     write_file(b.path("photos/new-on-b.txt"), "b's, not scanned\n");
     std::filesystem::rename(a.path("photos"), a.path("pictures"));
@@ -213,12 +223,10 @@ TEST_CASE("engine: a directory rename takes along what the receiver had not scan
 
 TEST_CASE("engine: a directory rename never overwrites an edit the receiver had not scanned",
           "[engine]") {
-    TestCluster cluster;
-    Node& a = cluster.add("a");
-    Node& b = cluster.add("b");
-    make_photos(a);
-    cluster.link(a, b);
-    REQUIRE(cluster.settle());
+    PhotosCluster photos;
+    TestCluster& cluster = photos.cluster;
+    Node& a = photos.a;
+    Node& b = photos.b;
 
     write_file(b.path("photos/notes.txt"), "edited on b, not scanned yet\n");
     std::filesystem::rename(a.path("photos"), a.path("pictures"));
@@ -234,12 +242,10 @@ TEST_CASE("engine: a directory rename never overwrites an edit the receiver had 
 
 TEST_CASE("engine: a directory deleted on one device while a file in it is edited on another "
           "stays, with the edit", "[engine]") {
-    TestCluster cluster;
-    Node& a = cluster.add("a");
-    Node& b = cluster.add("b");
-    make_photos(a);
-    cluster.link(a, b);
-    REQUIRE(cluster.settle());
+    PhotosCluster photos;
+    TestCluster& cluster = photos.cluster;
+    Node& a = photos.a;
+    Node& b = photos.b;
 
     write_file(b.path("photos/2024/kept.txt"), "edited on b\n");
     b.engine->request_scan("");

@@ -15,27 +15,41 @@ using namespace ferry::test;
 
 namespace {
 
-void watch_folders(TestCluster& cluster) {
-    cluster.tune_options = [](EngineOptions& options) {
-        options.watch = [](const Folder& folder) { return watch_with_inotify(folder.path); };
-        options.watch_delay = std::chrono::milliseconds(50);
-    };
-}
+// Two linked nodes in sync whose folders are watched with inotify.
+struct WatchedPair {
+    TestCluster cluster;
+    Node& a = watched(cluster).add("a");
+    Node& b = cluster.add("b");
+    WatchedPair() {
+        cluster.link(a, b);
+        REQUIRE(cluster.settle());
+    }
+
+    // Nodes added from now on watch their folders.
+    static TestCluster& watched(TestCluster& c) {
+        c.tune_options = [](EngineOptions& options) {
+            options.watch = [](const Folder& folder) { return watch_with_inotify(folder.path); };
+            options.watch_delay = std::chrono::milliseconds(50);
+        };
+        return c;
+    }
+};
 
 }  // namespace
 
 TEST_CASE("engine watch: a change in a watched folder reaches the peer unasked", "[engine][watch]") {
-    TestCluster cluster;
-    watch_folders(cluster);
-    Node& a = cluster.add("a");
-    Node& b = cluster.add("b");
-    cluster.link(a, b);
-    REQUIRE(cluster.settle());
+    WatchedPair pair;
+    TestCluster& cluster = pair.cluster;
+    Node& a = pair.a;
+    Node& b = pair.b;
 
     write_file(a.path("notes/today.txt"), "written on a\n");
     REQUIRE(cluster.run_until([&] { return std::filesystem::exists(b.path("notes/today.txt")); },
                               std::chrono::seconds(10)));
     CHECK(read_file(b.path("notes/today.txt")) == "written on a\n");
+    // Once b has recorded it (a delete racing sync's own write is undone by
+    // the write), a delete on b goes back to a.
+    REQUIRE(cluster.run_until([&] { return cluster.all_in_sync(); }));
     std::filesystem::remove(b.path("notes/today.txt"));
     REQUIRE(cluster.run_until([&] { return !std::filesystem::exists(a.path("notes/today.txt")); },
                               std::chrono::seconds(10)));
@@ -43,12 +57,10 @@ TEST_CASE("engine watch: a change in a watched folder reaches the peer unasked",
 }
 
 TEST_CASE("engine watch: a file written slowly is sent once, complete", "[engine][watch]") {
-    TestCluster cluster;
-    watch_folders(cluster);
-    Node& a = cluster.add("a");
-    Node& b = cluster.add("b");
-    cluster.link(a, b);
-    REQUIRE(cluster.settle());
+    WatchedPair pair;
+    TestCluster& cluster = pair.cluster;
+    Node& a = pair.a;
+    Node& b = pair.b;
 
     const std::string content = random_bytes(5 * 65536, 3);
     std::thread writer([&] {
