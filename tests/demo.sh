@@ -81,4 +81,13 @@ run "$ferry" devices
 run diff -r --exclude=.ferry "$demo/photos" "$demo/photos-copy"
 echo "identical"
 
+step "Edit a file on the second device: the daemons watch their folders, no scan needed"
+printf '$ echo "and a compass" >> photos-copy/notes/trip.txt\n'
+echo "and a compass" >> "$demo/photos-copy/notes/trip.txt"
+for _ in $(seq 100); do
+  grep -q compass "$demo/photos/notes/trip.txt" && break
+  sleep 0.05
+done
+run cat "$demo/photos/notes/trip.txt"
+
 printf '\nDone; the demo folder %s is removed.\n' "$demo"
