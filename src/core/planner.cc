@@ -271,15 +271,21 @@ void append_entry_key(std::string& key, std::string_view below, const FileRecord
     }
 }
 
-// The steps beneath `dir`: a range of `by_path` (indexes into `planned` in
-// path order, where a directory's descendants follow it contiguously).
+// The steps beneath the directory at by_path[dir_position]: a range of
+// `by_path` (indexes into `planned` in path order, where the paths that
+// start with "dir/" are contiguous, though not always right after "dir":
+// "dir-x" sorts between).
 std::pair<std::size_t, std::size_t> steps_beneath(const std::vector<Planned>& planned,
                                                   const std::vector<std::size_t>& by_path,
                                                   std::size_t dir_position) {
     const std::string prefix = planned[by_path[dir_position]].step.path + "/";
-    std::size_t end = dir_position + 1;
-    while (end < by_path.size() && planned[by_path[end]].step.path.starts_with(prefix)) ++end;
-    return {dir_position + 1, end};
+    const auto first = std::lower_bound(
+        by_path.begin() + static_cast<std::ptrdiff_t>(dir_position) + 1, by_path.end(), prefix,
+        [&](std::size_t i, const std::string& p) { return planned[i].step.path < p; });
+    auto last = first;
+    while (last != by_path.end() && planned[*last].step.path.starts_with(prefix)) ++last;
+    return {static_cast<std::size_t>(first - by_path.begin()),
+            static_cast<std::size_t>(last - by_path.begin())};
 }
 
 // A removed local directory whose whole subtree reappears, same paths and

@@ -194,6 +194,13 @@ TEST_CASE("planner batch: a directory whose whole tree moved is renamed as one",
                                             "d/l -> e/l"});
     CHECK(steps[0].moved[0].target.mode == 0755);
 
+    // A sibling that sorts between the directory and its entries ("d-x"
+    // before "d/f") changes nothing.
+    MovedTree with_sibling;
+    const FileRecord sibling = file("d-x", vv({{kB, 1}}), kB, 1, 7);
+    add(with_sibling.inputs, sibling, deleted_by_a(sibling));
+    CHECK(describe(with_sibling.plan()) == std::vector<std::string>{"rename e <- d", "remove d-x"});
+
     // A case-only rename of a directory is one too.
     CHECK(describe(MovedTree("D").plan()) == std::vector<std::string>{"rename D <- d"});
 }
