@@ -137,6 +137,11 @@ struct FolderWatch {
     std::set<std::string> writing;    // files still being written: scans leave them out
     std::string warning;  // why the folder is polled instead of watched
 
+    FolderWatch() = default;
+    FolderWatch(const FolderWatch&) = delete;
+    FolderWatch& operator=(const FolderWatch&) = delete;
+    ~FolderWatch() { stop(); }  // the descriptor is closed once, by the watcher
+
     void stop() {
         if (readable) {
             readable->cancel();
