@@ -67,8 +67,12 @@ public:
             const int wd = ::inotify_add_watch(m_fd, full.c_str(), kMask);
             if (wd < 0) {
                 if (errno == ENOSPC) return limit_reached(m_root, "watch", "max_user_watches");
-                // Gone or replaced since it was listed: its parent's event covers it.
-                if (errno == ENOENT || errno == ENOTDIR || errno == ELOOP) continue;
+                // Gone or replaced since it was listed: its parent's event
+                // covers it. Unreadable: the scan reports it; the rest is
+                // still watched.
+                if (errno == ENOENT || errno == ENOTDIR || errno == ELOOP ||
+                    (errno == EACCES && !rel.empty()))
+                    continue;
                 return tl::unexpected(fs_error(m_root, rel, "cannot watch", errno));
             }
             m_dirs[wd] = rel;
