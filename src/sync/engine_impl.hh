@@ -167,6 +167,9 @@ struct FolderRuntime {
     // Called when the next scan to start has finished (request_scan's callers).
     std::vector<ScanCallback> scan_waiters;
     bool scanned_once = false;
+    // The last scan's end and duration (pacing scans a watcher asks for).
+    std::chrono::steady_clock::time_point last_scan_ended{};
+    std::chrono::steady_clock::duration last_scan_took{};
     bool pulling = false;
     Sequence scan_seen;             // local records up to here were planned after a scan
     std::set<std::string> dirty;    // paths to plan

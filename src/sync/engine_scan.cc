@@ -79,7 +79,10 @@ asio::awaitable<void> Engine::Impl::scan(FolderPtr folder, std::vector<ScanCallb
         }
         return out;
     };
+    const auto started = std::chrono::steady_clock::now();
     auto outcome = co_await offload(workers, std::move(work));
+    folder->last_scan_ended = std::chrono::steady_clock::now();
+    folder->last_scan_took = folder->last_scan_ended - started;
     folder->scanning = false;
     const bool first_scan = !folder->scanned_once;
     folder->scanned_once = true;

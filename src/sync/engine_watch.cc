@@ -1,11 +1,13 @@
 // Watching folders: when a folder's watcher reports changes, the folder is
-// scanned `watch_delay` later (changes meanwhile join that scan; changes
-// during the scan lead to one more). Files still being written are left out
+// scanned `watch_delay` later, or later still when scans are long
+// (sync/scan_pacing.hh); changes meanwhile join that scan, changes during
+// the scan lead to one more. Files still being written are left out
 // of scans until they are closed or go quiet (fs/watcher.hh); while there
 // are any, the watcher is asked again every `watch_delay`. Sync's own writes
 // are reported too: their scan finds the records it just stored and sends
 // nothing.
 #include "sync/engine_impl.hh"
+#include "sync/scan_pacing.hh"
 
 namespace ferry {
 
@@ -54,7 +56,11 @@ bool Engine::Impl::take_changes(const FolderPtr& folder) {
     // is asked again, since one that goes quiet unclosed makes no event.
     if ((watch.changed || !watch.writing.empty()) && !watch.delay_armed) {
         watch.delay_armed = true;
-        watch.delay->expires_after(options.watch_delay);
+        // A scan running now ends no sooner than now.
+        const auto now = std::chrono::steady_clock::now();
+        watch.delay->expires_after(watch_scan_wait(now, options.watch_delay,
+                                                   folder->scanning ? now : folder->last_scan_ended,
+                                                   folder->last_scan_took));
         watch.delay->async_wait([weak = weak_from_this(), folder](const asio::error_code& ec) {
             auto self = weak.lock();
             if (ec || !self || folder->removed || self->stopped || !folder->watch.watcher) return;
