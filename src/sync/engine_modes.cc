@@ -19,11 +19,8 @@ Result<std::vector<PlannedStep>> override_steps(Store& store, const std::string&
     for (const std::string& path : paths) {
         auto current = store.get_file(folder_id, path);
         if (!current) return tl::unexpected(current.error());
-        auto announced = store.announced_versions(folder_id, path);
-        if (!announced) return tl::unexpected(announced.error());
-        std::vector<RemoteVersion> remotes;
-        for (AnnouncedRecord& record : *announced)
-            remotes.push_back({record.device, std::move(record.record)});
+        auto remotes = engine_detail::remote_versions(store, folder_id, path);
+        if (!remotes) return tl::unexpected(remotes.error());
         FileRecord base;
         if (*current) {
             base = **current;
@@ -35,7 +32,7 @@ Result<std::vector<PlannedStep>> override_steps(Store& store, const std::string&
         planned.local = *current;
         planned.step.kind = StepKind::adopt;
         planned.step.path = path;
-        planned.step.target = override_record(base, remotes, local);
+        planned.step.target = override_record(base, *remotes, local);
         planned.step.target.modified_by = local;
         steps.push_back(std::move(planned));
     }
@@ -49,12 +46,9 @@ Result<std::vector<PlannedStep>> revert_steps(Store& store, const std::string& f
     for (const std::string& path : paths) {
         auto current = store.get_file(folder_id, path);
         if (!current) return tl::unexpected(current.error());
-        auto announced = store.announced_versions(folder_id, path);
-        if (!announced) return tl::unexpected(announced.error());
-        std::vector<RemoteVersion> remotes;
-        for (AnnouncedRecord& record : *announced)
-            remotes.push_back({record.device, std::move(record.record)});
-        if (auto step = engine_detail::revert_step(path, *current, remotes, local))
+        auto remotes = engine_detail::remote_versions(store, folder_id, path);
+        if (!remotes) return tl::unexpected(remotes.error());
+        if (auto step = engine_detail::revert_step(path, *current, *remotes, local))
             steps.push_back(std::move(*step));
     }
     return steps;

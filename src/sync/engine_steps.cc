@@ -1,5 +1,6 @@
 #include "sync/engine_steps.hh"
 
+#include <algorithm>
 #include <functional>
 
 #include "core/path_rules.hh"
@@ -68,12 +69,9 @@ Result<std::optional<FileUpdate>> kept_directory(Filesystem& fs, Store& store,
         store, folder_id, planned.step.path, [&](const std::string& path) -> Result<bool> {
             auto record = store.get_file(folder_id, path);
             if (!record) return tl::unexpected(record.error());
-            auto announced = store.announced_versions(folder_id, path);
-            if (!announced) return tl::unexpected(announced.error());
-            std::vector<RemoteVersion> remotes;
-            for (AnnouncedRecord& a : *announced)
-                remotes.push_back(RemoteVersion{a.device, std::move(a.record)});
-            holds_kept = !global_version(path, *record, remotes, local).deleted;
+            auto remotes = remote_versions(store, folder_id, path);
+            if (!remotes) return tl::unexpected(remotes.error());
+            holds_kept = !global_version(path, *record, *remotes, local).deleted;
             return !holds_kept;
         });
     if (!visited) return tl::unexpected(visited.error());
@@ -88,6 +86,17 @@ Result<std::optional<FileUpdate>> kept_directory(Filesystem& fs, Store& store,
 }
 
 }  // namespace
+
+Result<std::vector<RemoteVersion>> remote_versions(Store& store, const std::string& folder_id,
+                                                   const std::string& path) {
+    auto announced = store.announced_versions(folder_id, path);
+    if (!announced) return tl::unexpected(announced.error());
+    std::vector<RemoteVersion> remotes;
+    remotes.reserve(announced->size());
+    for (AnnouncedRecord& record : *announced)
+        remotes.push_back(RemoteVersion{record.device, std::move(record.record)});
+    return remotes;
+}
 
 FileRecord global_version(std::string_view path, const std::optional<FileRecord>& local,
                           const std::vector<RemoteVersion>& remotes, ShortId local_device) {
@@ -130,15 +139,14 @@ Result<PlannedBatch> plan_batch(Store& store, const std::string& folder_id,
     for (const std::string& path : paths) {
         auto local = store.get_file(folder_id, path);
         if (!local) return tl::unexpected(local.error());
-        auto announced = store.announced_versions(folder_id, path);
-        if (!announced) return tl::unexpected(announced.error());
+        auto remotes = remote_versions(store, folder_id, path);
+        if (!remotes) return tl::unexpected(remotes.error());
         PathInput input;
         input.local = *local;
-        bool remote_live = false;
-        for (AnnouncedRecord& record : *announced) {
-            remote_live = remote_live || !record.record.deleted;
-            input.remotes.push_back(RemoteVersion{record.device, std::move(record.record)});
-        }
+        input.remotes = std::move(*remotes);
+        const bool remote_live =
+            std::any_of(input.remotes.begin(), input.remotes.end(),
+                        [](const RemoteVersion& r) { return !r.record.deleted; });
         if (ignored_path(ignore, path, input.local ? &*input.local : nullptr, input.remotes))
             continue;
         const PathStep single = plan_path(path, input, context);

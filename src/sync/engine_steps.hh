@@ -35,6 +35,10 @@ struct PlannedBatch {
     std::vector<std::string> needs_override;  // send-only
 };
 
+// Each peer's latest record of `path`, as the planner takes them.
+Result<std::vector<RemoteVersion>> remote_versions(Store& store, const std::string& folder_id,
+                                                   const std::string& path);
+
 // The global version of a path: the candidate newer than or equal to all
 // others, else (concurrent versions) the planner's winner.
 FileRecord global_version(std::string_view path, const std::optional<FileRecord>& local,

@@ -13,13 +13,23 @@ namespace ferry {
 
 using engine_detail::FolderWatch;
 
+namespace {
+
+// What status says of a folder that is polled because watching failed.
+std::string polled_because(const char* what, const Error& error,
+                           std::chrono::milliseconds rescan_interval) {
+    return std::string(what) + " (" + error.message + "): rescanned every " +
+           std::to_string(rescan_interval.count() / 1000) + " s";
+}
+
+}  // namespace
+
 void Engine::Impl::start_watching(const FolderPtr& folder) {
     if (!options.watch || !folder->fs) return;
     auto watcher = options.watch(folder->folder);
     if (!watcher) {
-        folder->watch.warning = "not watched (" + watcher.error().message +
-                                "): rescanned every " +
-                                std::to_string(options.rescan_interval.count() / 1000) + " s";
+        folder->watch.warning =
+            polled_because("not watched", watcher.error(), options.rescan_interval);
         return;
     }
     FolderWatch& watch = folder->watch;
@@ -44,8 +54,7 @@ bool Engine::Impl::take_changes(const FolderPtr& folder) {
     FolderWatch& watch = folder->watch;
     auto changes = watch.watcher->read_changes();
     if (!changes) {
-        watch.warning = "no longer watched (" + changes.error().message + "): rescanned every " +
-                        std::to_string(options.rescan_interval.count() / 1000) + " s";
+        watch.warning = polled_because("no longer watched", changes.error(), options.rescan_interval);
         watch.stop();
         arm_scan_timer(folder);
         return false;
