@@ -162,4 +162,9 @@ std::string join_path(std::string_view parent, std::string_view name) {
     return out;
 }
 
+bool is_within(std::string_view path, std::string_view dir) {
+    if (dir.empty()) return true;
+    return path.starts_with(dir) && (path.size() == dir.size() || path[dir.size()] == '/');
+}
+
 }  // namespace ferry

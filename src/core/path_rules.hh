@@ -44,6 +44,10 @@ std::string case_fold_key(std::string_view normalized_path);
 // Joins a parent path ("" for the folder root) and a child name.
 std::string join_path(std::string_view parent, std::string_view name);
 
+// Whether `path` is `dir` itself or lies beneath it ("" is the folder root,
+// which holds every path). "a/b" is within "a", "ab" is not.
+bool is_within(std::string_view path, std::string_view dir);
+
 // `path` made safe to print in a message, whatever its bytes: control bytes
 // and invalid UTF-8 become \xNN, and over 200 bytes it is shortened with
 // "...". Used for names straight from disk or from peers.

@@ -29,8 +29,10 @@ bool same_stat(const StoredEntry& stored, const FileStat& st) {
 
 class DirectoryStep {
 public:
-    DirectoryStep(ScanContext& ctx, const std::string& dir, ScanSink& sink)
-        : m_ctx(ctx), m_dir(dir), m_sink(sink) {}
+    // `names`: only these entries of `dir` (nullptr: all of them).
+    DirectoryStep(ScanContext& ctx, const std::string& dir,
+                  const std::vector<std::string>* names, ScanSink& sink)
+        : m_ctx(ctx), m_dir(dir), m_names(names), m_sink(sink) {}
 
     Result<void> run();
 
@@ -40,6 +42,9 @@ private:
         std::optional<StoredEntry> stored;  // the live or deleted record, if any
     };
 
+    // Merges the disk's entries with the stored ones (sorted by name), then
+    // hands on subdirectories and hashes what changed.
+    Result<void> merge_all(std::vector<DirEntryStat>& listing, const std::vector<StoredEntry>& stored);
     Result<void> merge(const DirEntryStat* disk, const StoredEntry* stored);
     Result<void> on_directory(const std::string& path, const FileStat& st, const StoredEntry* stored);
     Result<void> on_symlink(const std::string& path, const FileStat& st, const StoredEntry* stored);
@@ -60,16 +65,41 @@ private:
         m_out.issues.push_back(ScanIssue{path, std::move(message)});
     }
     bool valid_name(const std::string& path);
+    // The named entries' lstats and stored entries, sorted by name.
+    Result<void> read_named(std::vector<DirEntryStat>& listing, std::vector<StoredEntry>& stored);
 
     ScanContext& m_ctx;
     const std::string& m_dir;
+    const std::vector<std::string>* m_names;
     ScanSink& m_sink;
     ScanOutput m_out;
     std::vector<std::string> m_subdirs;
     std::vector<PendingFile> m_pending;
 };
 
+Result<void> DirectoryStep::read_named(std::vector<DirEntryStat>& listing,
+                                       std::vector<StoredEntry>& stored) {
+    for (const std::string& name : *m_names) {
+        const std::string path = join_path(m_dir, name);
+        listing.push_back(DirEntryStat{name, m_ctx.fs.lstat(path)});
+        if (!listing.back().stat && listing.back().stat.error().code == Errc::not_found)
+            listing.pop_back();
+        auto entry = m_ctx.store.entry(m_ctx.folder_id, path);
+        if (!entry) return tl::unexpected(entry.error());
+        if (*entry) stored.push_back(std::move(**entry));
+    }
+    std::sort(stored.begin(), stored.end(),
+              [](const StoredEntry& a, const StoredEntry& b) { return a.name < b.name; });
+    return {};
+}
+
 Result<void> DirectoryStep::run() {
+    if (m_names != nullptr) {
+        std::vector<DirEntryStat> listing;
+        std::vector<StoredEntry> stored;
+        if (auto read = read_named(listing, stored); !read) return read;
+        return merge_all(listing, stored);
+    }
     auto listing = m_ctx.fs.scan_dir(m_dir);
     if (!listing) {
         // Without the root there is no folder to compare with: never take
@@ -84,20 +114,24 @@ Result<void> DirectoryStep::run() {
     }
     auto stored = m_ctx.store.children(m_ctx.folder_id, m_dir);
     if (!stored) return tl::unexpected(stored.error());
+    return merge_all(*listing, *stored);
+}
 
-    std::sort(listing->begin(), listing->end(),
+Result<void> DirectoryStep::merge_all(std::vector<DirEntryStat>& listing,
+                                      const std::vector<StoredEntry>& stored) {
+    std::sort(listing.begin(), listing.end(),
               [](const DirEntryStat& a, const DirEntryStat& b) { return a.name < b.name; });
-    m_ctx.entries_seen.fetch_add(listing->size(), std::memory_order_relaxed);
+    m_ctx.entries_seen.fetch_add(listing.size(), std::memory_order_relaxed);
 
     // Both lists are sorted by name (bytewise): merge them.
-    auto d = listing->cbegin();
-    auto s = stored->cbegin();
-    while (d != listing->cend() || s != stored->cend()) {
+    auto d = listing.cbegin();
+    auto s = stored.cbegin();
+    while (d != listing.cend() || s != stored.cend()) {
         if (m_ctx.cancelled()) break;
         Result<void> r;
-        if (s == stored->cend() || (d != listing->cend() && d->name < s->name)) {
+        if (s == stored.cend() || (d != listing.cend() && d->name < s->name)) {
             r = merge(&*d++, nullptr);
-        } else if (d == listing->cend() || s->name < d->name) {
+        } else if (d == listing.cend() || s->name < d->name) {
             r = merge(nullptr, &*s++);
         } else {
             r = merge(&*d++, &*s++);
@@ -191,9 +225,11 @@ bool DirectoryStep::valid_name(const std::string& path) {
 Result<void> DirectoryStep::on_directory(const std::string& path, const FileStat& st,
                                          const StoredEntry* stored) {
     ++m_out.directories;
-    m_subdirs.push_back(path);
-    const bool unchanged = stored != nullptr && !stored->deleted && stored->kind == FileKind::directory &&
-                           stored->mode == st.mode;  // a directory's mtime moves with its entries
+    const bool was_directory = stored != nullptr && !stored->deleted && stored->kind == FileKind::directory;
+    // Of named entries, only a directory new to the index is walked: a
+    // watcher names the changed entries of one it knew.
+    if (m_names == nullptr || !was_directory) m_subdirs.push_back(path);
+    const bool unchanged = was_directory && stored->mode == st.mode;  // its mtime moves with its entries
     if (!unchanged) m_out.updates.push_back(new_version(path, FileKind::directory, st, stored));
     return {};
 }
@@ -329,7 +365,12 @@ Result<void> DirectoryStep::refresh_inode(const std::string& path, std::uint64_t
 }  // namespace
 
 Result<void> scan_directory(ScanContext& ctx, const std::string& dir, ScanSink& sink) {
-    return DirectoryStep(ctx, dir, sink).run();
+    return DirectoryStep(ctx, dir, nullptr, sink).run();
+}
+
+Result<void> scan_entries(ScanContext& ctx, const std::string& dir,
+                          const std::vector<std::string>& names, ScanSink& sink) {
+    return DirectoryStep(ctx, dir, &names, sink).run();
 }
 
 }  // namespace ferry

@@ -70,4 +70,12 @@ inline constexpr int kHashRetries = 3;
 
 Result<void> scan_directory(ScanContext& ctx, const std::string& dir, ScanSink& sink);
 
+// The same step for some entries of `dir` only (each lstat'd, and compared
+// with its stored entry; `names` need not be sorted): one that is gone is
+// deleted (with what lies beneath), one that is new or changed is recorded,
+// and of the directories among them only those the index did not hold as
+// directories are handed on to be walked.
+Result<void> scan_entries(ScanContext& ctx, const std::string& dir,
+                          const std::vector<std::string>& names, ScanSink& sink);
+
 }  // namespace ferry

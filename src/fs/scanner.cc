@@ -3,10 +3,12 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <thread>
 
+#include "core/path_rules.hh"
 #include "fs/scan_directory.hh"
 
 namespace ferry {
@@ -48,13 +50,52 @@ Result<IgnoreMatcher> read_ignore_file(Filesystem& fs) {
 
 namespace {
 
+// One step of a scan: a directory, all of it or some of its entries.
+struct Step {
+    std::string dir;
+    std::optional<std::vector<std::string>> names;  // nullopt: every entry
+};
+
+// The steps that check `paths` (ScanOptions::only): each path in its
+// parent's step, but none beneath a path whose own check covers what lies
+// beneath it (a directory gone, new to the index, or that became something
+// else), nor beneath an ignored directory.
+Result<std::vector<Step>> steps_for(ScanContext& ctx, const std::set<std::string>& paths) {
+    std::map<std::string, std::vector<std::string>> names_by_dir;
+    std::set<std::string> whole_trees;
+    auto beneath_whole_tree = [&](std::string_view path) {
+        for (auto slash = path.rfind('/'); slash != std::string_view::npos;
+             slash = path.rfind('/', slash - 1)) {
+            if (whole_trees.count(std::string(path.substr(0, slash))) != 0) return true;
+            if (slash == 0) break;
+        }
+        return false;
+    };
+    for (const std::string& path : paths) {  // sorted: a path comes before what lies beneath it
+        if (path.empty() || beneath_whole_tree(path)) continue;
+        const auto slash = path.rfind('/');
+        const std::string parent = slash == std::string::npos ? std::string() : path.substr(0, slash);
+        if (!parent.empty() && !ctx.ignore.empty() && ctx.ignore.is_ignored(parent, true)) continue;
+        auto stored = ctx.store.entry(ctx.folder_id, path);
+        if (!stored) return tl::unexpected(stored.error());
+        const bool was_directory =
+            *stored && !(*stored)->deleted && (*stored)->kind == FileKind::directory;
+        auto st = ctx.fs.lstat(path);
+        const bool is_directory = st && st->kind == EntryKind::directory;
+        if (was_directory != is_directory) whole_trees.insert(path);
+        names_by_dir[parent].push_back(path.substr(slash == std::string::npos ? 0 : slash + 1));
+    }
+    std::vector<Step> steps;
+    for (auto& [dir, names] : names_by_dir) steps.push_back(Step{dir, std::move(names)});
+    return steps;
+}
+
 // The work shared between the worker threads and the writing thread: a
-// stack of directories to scan, and the outputs waiting to be written.
+// stack of steps, and the outputs waiting to be written.
 class Pool final : public ScanSink {
 public:
-    Pool(ScanContext& ctx, unsigned workers) : m_ctx(ctx), m_workers(workers) {
-        m_dirs.emplace_back();  // the folder root
-    }
+    Pool(ScanContext& ctx, unsigned workers, std::vector<Step> steps)
+        : m_ctx(ctx), m_workers(workers), m_steps(std::move(steps)) {}
 
     void emit(ScanOutput&& output) override {
         std::unique_lock lock(m_mutex);
@@ -67,7 +108,7 @@ public:
     void enqueue_dirs(std::vector<std::string>&& dirs) override {
         const std::lock_guard lock(m_mutex);
         --m_listing;
-        for (auto& d : dirs) m_dirs.push_back(std::move(d));
+        for (auto& d : dirs) m_steps.push_back(Step{std::move(d), std::nullopt});
         m_work.notify_all();
         m_ready.notify_one();
     }
@@ -75,14 +116,15 @@ public:
     void work() {
         std::unique_lock lock(m_mutex);
         while (true) {
-            m_work.wait(lock, [&] { return m_stop || !m_dirs.empty() || m_active == 0; });
-            if (m_stop || m_dirs.empty()) break;
-            std::string dir = std::move(m_dirs.back());
-            m_dirs.pop_back();
+            m_work.wait(lock, [&] { return m_stop || !m_steps.empty() || m_active == 0; });
+            if (m_stop || m_steps.empty()) break;
+            Step step = std::move(m_steps.back());
+            m_steps.pop_back();
             ++m_active;
             ++m_listing;
             lock.unlock();
-            auto r = scan_directory(m_ctx, dir, *this);
+            auto r = step.names ? scan_entries(m_ctx, step.dir, *step.names, *this)
+                                : scan_directory(m_ctx, step.dir, *this);
             lock.lock();
             --m_active;
             if (!r) {
@@ -117,7 +159,7 @@ public:
 
     bool walk_done() {
         const std::lock_guard lock(m_mutex);
-        return (m_dirs.empty() && m_listing == 0) || m_exited == m_workers;
+        return (m_steps.empty() && m_listing == 0) || m_exited == m_workers;
     }
 
     std::optional<Error> error() {
@@ -129,11 +171,11 @@ private:
     ScanContext& m_ctx;
     const unsigned m_workers;
     std::mutex m_mutex;
-    std::condition_variable m_work;   // directories to scan, or the walk ended
+    std::condition_variable m_work;   // steps to run, or the walk ended
     std::condition_variable m_ready;  // outputs to write, or workers exited
     std::condition_variable m_space;  // room for more outputs
-    std::vector<std::string> m_dirs;  // a stack: depth first keeps it short
-    unsigned m_active = 0;            // directories being scanned
+    std::vector<Step> m_steps;        // a stack: depth first keeps it short
+    unsigned m_active = 0;            // steps running
     unsigned m_listing = 0;           // of which not yet past their listing
     unsigned m_exited = 0;
     bool m_stop = false;
@@ -166,7 +208,15 @@ Result<ScanResult> scan_folder(Filesystem& fs, Store& store, std::string_view fo
     ctx.cancel = options.cancel;
     ctx.settling = &options.settling;
 
-    Pool pool(ctx, workers);
+    std::vector<Step> steps;
+    if (options.only) {
+        auto named = steps_for(ctx, *options.only);
+        if (!named) return tl::unexpected(named.error());
+        steps = std::move(*named);
+    } else {
+        steps.push_back(Step{});  // the folder root, all of it
+    }
+    Pool pool(ctx, workers, std::move(steps));
     std::vector<std::jthread> threads;
     for (unsigned i = 0; i < workers; ++i) threads.emplace_back([&pool] { pool.work(); });
 
@@ -224,8 +274,14 @@ Result<ScanResult> scan_folder(Filesystem& fs, Store& store, std::string_view fo
         if (!flush()) return tl::unexpected(*failure);
         return fail(Errc::changed, "scan of folder " + std::string(folder_id) + " was cancelled");
     }
-    if (auto r = store.record_scan(folder_id, options.now_ns, result.issues); !r)
+    if (options.only) {
+        const std::vector<std::string> scope(options.only->begin(), options.only->end());
+        auto issues = store.record_partial_scan(folder_id, scope, result.issues);
+        if (!issues) return tl::unexpected(issues.error());
+        result.issues = std::move(*issues);
+    } else if (auto r = store.record_scan(folder_id, options.now_ns, result.issues); !r) {
         return tl::unexpected(r.error());
+    }
     if (options.progress) options.progress(progress_of(ctx, true));
     return result;
 }

@@ -34,6 +34,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -68,6 +69,15 @@ struct ScanOptions {
     // Files still being written (fs/watcher.hh): a new or changed one is
     // left as last indexed (a new one unindexed), for a later scan.
     std::set<std::string> settling;
+    // A scan of these folder-relative paths only (what a watcher reported),
+    // not of the whole folder: each is compared with its record; one that
+    // is gone takes what lay beneath it along, a directory new to the index
+    // is walked whole, and the rest of the folder is not looked at. Not
+    // recorded as the folder's last scan; the issues at or beneath these
+    // paths replace the stored ones there, and the result's `issues` are the
+    // folder's issues after that. The result's counts cover only what was
+    // looked at.
+    std::optional<std::set<std::string>> only;
 };
 
 struct ScanResult {

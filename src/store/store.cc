@@ -2,8 +2,10 @@
 // records and the chunk lookup are in store_files.cc.
 #include "store/store.hh"
 
+#include <algorithm>
 #include <utility>
 
+#include "core/path_rules.hh"
 #include "store/migrations.hh"
 #include "store/store_impl.hh"
 
@@ -226,6 +228,29 @@ Result<void> Store::remove_folder(std::string_view id) {
 
 // ---- scans and statistics ----
 
+namespace {
+
+// Replaces the folder's scan issues (inside the caller's transaction).
+Result<void> replace_issues(sqlite::Database& db, std::int64_t folder_rowid,
+                            std::span<const ScanIssue> issues, const std::string& purpose) {
+    auto clear = db.prepare("DELETE FROM scan_issues WHERE folder = ?", purpose);
+    if (!clear) return error_of(clear);
+    clear->bind_int(1, folder_rowid);
+    if (auto ok = clear->run(); !ok) return ok;
+    auto insert = db.prepare("INSERT INTO scan_issues (folder, path, message) VALUES (?, ?, ?)",
+                             purpose);
+    if (!insert) return error_of(insert);
+    for (const auto& issue : issues) {
+        insert->bind_int(1, folder_rowid);
+        insert->bind_text(2, issue.path);
+        insert->bind_text(3, issue.message);
+        if (auto ok = insert->run(); !ok) return ok;
+    }
+    return {};
+}
+
+}  // namespace
+
 Result<void> Store::record_scan(std::string_view folder_id, std::int64_t time_ns,
                                 std::span<const ScanIssue> issues) {
     std::lock_guard lock(m_impl->mutex);
@@ -240,20 +265,39 @@ Result<void> Store::record_scan(std::string_view folder_id, std::int64_t time_ns
     time->bind_int(1, time_ns);
     time->bind_int(2, folder->rowid);
     if (auto ok = time->run(); !ok) return ok;
-    auto clear = db.prepare("DELETE FROM scan_issues WHERE folder = ?", purpose);
-    if (!clear) return error_of(clear);
-    clear->bind_int(1, folder->rowid);
-    if (auto ok = clear->run(); !ok) return ok;
-    auto insert = db.prepare("INSERT INTO scan_issues (folder, path, message) VALUES (?, ?, ?)",
-                             purpose);
-    if (!insert) return error_of(insert);
-    for (const auto& issue : issues) {
-        insert->bind_int(1, folder->rowid);
-        insert->bind_text(2, issue.path);
-        insert->bind_text(3, issue.message);
-        if (auto ok = insert->run(); !ok) return ok;
-    }
+    if (auto ok = replace_issues(db, folder->rowid, issues, purpose); !ok) return ok;
     return txn->commit();
+}
+
+Result<std::vector<ScanIssue>> Store::record_partial_scan(std::string_view folder_id,
+                                                         std::span<const std::string> scope,
+                                                         std::span<const ScanIssue> issues) {
+    std::lock_guard lock(m_impl->mutex);
+    auto& db = *m_impl->db;
+    const std::string purpose = "record a scan of part of folder '" + std::string(folder_id) + "'";
+    auto txn = Transaction::begin(db, purpose);
+    if (!txn) return error_of(txn);
+    auto folder = m_impl->folder(folder_id);
+    if (!folder) return error_of(folder);
+    auto read = db.prepare("SELECT path, message FROM scan_issues WHERE folder = ? ORDER BY rowid",
+                           purpose);
+    if (!read) return error_of(read);
+    read->bind_int(1, folder->rowid);
+    std::vector<ScanIssue> kept;
+    for (;;) {
+        auto row = read->step();
+        if (!row) return error_of(row);
+        if (!*row) break;
+        ScanIssue issue{std::string(read->column_text(0)), std::string(read->column_text(1))};
+        const bool replaced = std::any_of(scope.begin(), scope.end(), [&](const std::string& path) {
+            return is_within(issue.path, path);
+        });
+        if (!replaced) kept.push_back(std::move(issue));
+    }
+    kept.insert(kept.end(), issues.begin(), issues.end());
+    if (auto ok = replace_issues(db, folder->rowid, kept, purpose); !ok) return error_of(ok);
+    if (auto ok = txn->commit(); !ok) return error_of(ok);
+    return kept;
 }
 
 Result<FolderStats> Store::folder_stats(std::string_view folder_id) {

@@ -152,6 +152,9 @@ public:
     // Stored entries directly inside directory `parent` ("" is the root),
     // including tombstones, sorted by name.
     Result<std::vector<StoredEntry>> children(std::string_view folder_id, std::string_view parent);
+    // The stored entry (live or tombstone) of one path, as children() gives
+    // it; nullopt when the index has none.
+    Result<std::optional<StoredEntry>> entry(std::string_view folder_id, std::string_view path);
 
     // The full record of one path, or nullopt when the index has none.
     Result<std::optional<FileRecord>> get_file(std::string_view folder_id, std::string_view path);
@@ -189,6 +192,12 @@ public:
     // Outcome of a finished scan: its time and the files it could not index.
     Result<void> record_scan(std::string_view folder_id, std::int64_t time_ns,
                              std::span<const ScanIssue> issues);
+    // Outcome of a scan of some paths only (and what lies beneath them): the
+    // issues at or beneath `scope` are replaced by `issues`; the others, and
+    // the time of the last full scan, stay. Returns the folder's issues now.
+    Result<std::vector<ScanIssue>> record_partial_scan(std::string_view folder_id,
+                                                       std::span<const std::string> scope,
+                                                       std::span<const ScanIssue> issues);
 
     Result<FolderStats> folder_stats(std::string_view folder_id);
 

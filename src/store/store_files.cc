@@ -104,6 +104,10 @@ Result<void> store::prepare_file_statements(store::State& impl) {
          "SELECT name, kind, deleted, size, mtime_ns, mode, inode, symlink_target, version "
          "FROM files WHERE folder = ? AND parent = ? ORDER BY name",
          "list a directory"},
+        {&impl.entry,
+         "SELECT name, kind, deleted, size, mtime_ns, mode, inode, symlink_target, version "
+         "FROM files WHERE folder = ? AND parent = ? AND name = ?",
+         "read a directory entry"},
         {&impl.get_file, select_records + " WHERE folder = ? AND parent = ? AND name = ?",
          "read a file record"},
         {&impl.version_of,
@@ -328,6 +332,33 @@ Result<void> Store::put_files(std::string_view folder_id, std::span<FileUpdate> 
     return {};
 }
 
+namespace {
+
+// Decodes a row of the `children` or `entry` statement: an entry of `parent`.
+Result<StoredEntry> read_stored_entry(const store::State& impl, const Statement& r,
+                                      std::string_view folder_id, std::string_view parent) {
+    StoredEntry entry;
+    entry.name = std::string(r.column_text(0));
+    const auto kind = r.column_int(1);
+    if (kind < 0 || kind > static_cast<std::int64_t>(FileKind::symlink)) {
+        return tl::unexpected(
+            impl.corrupt(folder_id, join_path(parent, entry.name), "unknown file kind"));
+    }
+    entry.kind = static_cast<FileKind>(kind);
+    entry.deleted = r.column_int(2) != 0;
+    entry.size = static_cast<std::uint64_t>(r.column_int(3));
+    entry.mtime_ns = r.column_int(4);
+    entry.mode = static_cast<std::uint32_t>(r.column_int(5));
+    entry.inode = static_cast<std::uint64_t>(r.column_int(6));
+    entry.symlink_target = std::string(r.column_text(7));
+    auto version = stored_version(impl, folder_id, join_path(parent, entry.name), r.column_blob(8));
+    if (!version) return tl::unexpected(version.error());
+    entry.version = std::move(*version);
+    return entry;
+}
+
+}  // namespace
+
 Result<std::vector<StoredEntry>> Store::children(std::string_view folder_id,
                                                  std::string_view parent) {
     std::lock_guard lock(m_impl->mutex);
@@ -342,28 +373,24 @@ Result<std::vector<StoredEntry>> Store::children(std::string_view folder_id,
         auto row = impl.children.step();
         if (!row) return error_of(row);
         if (!*row) break;
-        const Statement& r = impl.children;
-        StoredEntry entry;
-        entry.name = std::string(r.column_text(0));
-        const auto kind = r.column_int(1);
-        if (kind < 0 || kind > static_cast<std::int64_t>(FileKind::symlink)) {
-            return tl::unexpected(impl.corrupt(folder_id, join_path(parent, entry.name),
-                                               "unknown file kind"));
-        }
-        entry.kind = static_cast<FileKind>(kind);
-        entry.deleted = r.column_int(2) != 0;
-        entry.size = static_cast<std::uint64_t>(r.column_int(3));
-        entry.mtime_ns = r.column_int(4);
-        entry.mode = static_cast<std::uint32_t>(r.column_int(5));
-        entry.inode = static_cast<std::uint64_t>(r.column_int(6));
-        entry.symlink_target = std::string(r.column_text(7));
-        auto version = stored_version(impl, folder_id, join_path(parent, entry.name),
-                                      r.column_blob(8));
-        if (!version) return error_of(version);
-        entry.version = std::move(*version);
-        entries.push_back(std::move(entry));
+        auto entry = read_stored_entry(impl, impl.children, folder_id, parent);
+        if (!entry) return error_of(entry);
+        entries.push_back(std::move(*entry));
     }
     return entries;
+}
+
+Result<std::optional<StoredEntry>> Store::entry(std::string_view folder_id, std::string_view path) {
+    std::lock_guard lock(m_impl->mutex);
+    auto& impl = *m_impl;
+    ResetOnExit reset(impl.entry);
+    if (auto ok = store::bind_path(impl, impl.entry, folder_id, path); !ok) return error_of(ok);
+    auto row = impl.entry.step();
+    if (!row) return error_of(row);
+    if (!*row) return std::optional<StoredEntry>();
+    auto entry = read_stored_entry(impl, impl.entry, folder_id, split_path(path).parent);
+    if (!entry) return error_of(entry);
+    return std::optional<StoredEntry>(std::move(*entry));
 }
 
 Result<std::optional<FileRecord>> Store::get_file(std::string_view folder_id,

@@ -85,6 +85,7 @@ struct State {
     sqlite::Statement write_chunk_list;
     sqlite::Statement delete_chunk_list;
     sqlite::Statement children;
+    sqlite::Statement entry;
     sqlite::Statement get_file;
     sqlite::Statement version_of;
     sqlite::Statement files_since;

@@ -229,3 +229,14 @@ TEST_CASE("path rules: join_path", "[path_rules]") {
     CHECK(join_path("a", "b") == "a/b");
     CHECK(join_path("a/b", "c.txt") == "a/b/c.txt");
 }
+
+TEST_CASE("path rules: is_within", "[path_rules]") {
+    CHECK(is_within("a", "a"));
+    CHECK(is_within("a/b", "a"));
+    CHECK(is_within("a/b/c", "a/b"));
+    CHECK(is_within("anything/at/all", ""));
+    CHECK_FALSE(is_within("ab", "a"));
+    CHECK_FALSE(is_within("a-b/c", "a"));
+    CHECK_FALSE(is_within("a", "a/b"));
+    CHECK_FALSE(is_within("", "a"));
+}

@@ -195,6 +195,17 @@ TEST_CASE("store: every field of a record survives a round trip", "[store]") {
     CHECK(stored.inode == 0xffff'ffff'0000'0001);
     CHECK(stored.version == file.version);
     CHECK_FALSE(stored.deleted);
+
+    // One entry, as children() gives it.
+    auto one = store->entry("f", "a/b/data.bin");
+    REQUIRE(one);
+    REQUIRE(one->has_value());
+    CHECK((*one)->name == "data.bin");
+    CHECK((*one)->inode == stored.inode);
+    CHECK((*one)->version == stored.version);
+    CHECK(store->entry("f", "a/old.txt")->value().deleted);
+    CHECK_FALSE(store->entry("f", "a/missing")->has_value());
+    CHECK(store->entry("none", "a").error().code == Errc::not_found);
 }
 
 TEST_CASE("store: sequences increase per folder and are written back", "[store]") {
@@ -449,6 +460,23 @@ TEST_CASE("store: record_scan replaces the previous scan's issues", "[store]") {
     REQUIRE_OK(store->record_scan("f", 3000, {}));
     CHECK(store->folder_stats("f")->issues.empty());
     CHECK(store->folder_stats("g")->issues.size() == 1);
+}
+
+TEST_CASE("store: a partial scan replaces only the issues within its scope", "[store]") {
+    auto store = open_store();
+    add_folder(*store, "f", "/f");
+    REQUIRE_OK(store->record_scan(
+        "f", 1000,
+        std::vector<ScanIssue>{{"a", "x"}, {"d/e", "y"}, {"d-e", "z"}, {"d", "w"}, {"q/r/s", "v"}}));
+    const std::vector<std::string> scope{"d", "q/r/s"};
+    auto now = store->record_partial_scan("f", scope, std::vector<ScanIssue>{{"d/new", "n"}});
+    REQUIRE(now);
+    std::vector<std::string> paths;
+    for (const ScanIssue& issue : *now) paths.push_back(issue.path);
+    CHECK(paths == std::vector<std::string>{"a", "d-e", "d/new"});
+    auto stats = store->folder_stats("f");
+    CHECK(stats->issues.size() == 3);
+    CHECK(stats->last_scan_ns == 1000);  // not a full scan
 }
 
 TEST_CASE("store: damaged blobs are corrupt errors naming folder and path", "[store]") {
