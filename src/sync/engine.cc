@@ -11,6 +11,28 @@ namespace ferry {
 
 using engine_detail::FolderRuntime;
 
+namespace {
+
+// How far a scan is, in %: by the entries the last full scan saw while it
+// walks, then by the bytes it has to hash (nullopt: a first scan walking).
+std::optional<double> scan_completion(const ScanProgress& p, std::uint64_t last_entries) {
+    if (!p.walk_done) {
+        if (last_entries == 0) return std::nullopt;
+        return std::min(99.0, 100.0 * static_cast<double>(p.entries_seen) /
+                                  static_cast<double>(last_entries));
+    }
+    if (p.bytes_to_hash == 0) return 100.0;
+    return std::min(100.0, 100.0 * static_cast<double>(p.bytes_hashed) /
+                               static_cast<double>(p.bytes_to_hash));
+}
+
+// The store setting that remembers a paused folder.
+std::string paused_setting(const std::string& folder_id) {
+    return "folder." + folder_id + ".paused";
+}
+
+}  // namespace
+
 Engine::Impl::Impl(asio::io_context& io_, asio::thread_pool& workers_, Store& store_,
                    FilesystemFactory filesystems_, const Clock& clock_, EngineOptions options_)
     : io(io_),
@@ -55,6 +77,9 @@ Result<void> Engine::Impl::load_folders() {
         }
         auto runtime = std::make_shared<FolderRuntime>();
         runtime->folder = folder;
+        auto paused = store.get_setting(paused_setting(folder.id));
+        if (!paused) return tl::unexpected(paused.error());
+        runtime->paused = *paused == "1";
         runtime->scan_timer = std::make_unique<asio::steady_timer>(io);
         runtime->evaluation_timer = std::make_unique<asio::steady_timer>(io);
         auto index_id = store.index_id(folder.id);
@@ -102,7 +127,9 @@ FolderStatus Engine::Impl::folder_status(const FolderRuntime& f) const {
     st.id = f.folder.id;
     st.mode = f.folder.mode;
     st.error = f.error;
-    if (!f.error.empty())
+    if (f.paused)
+        st.state = "paused";
+    else if (!f.error.empty())
         st.state = "error";
     else if (f.scanning || !f.scanned_once)
         st.state = "scanning";
@@ -110,8 +137,20 @@ FolderStatus Engine::Impl::folder_status(const FolderRuntime& f) const {
         st.state = "syncing";
     else
         st.state = "idle";
+    if (f.scanning && f.scan_progress) {
+        ScanProgress p;
+        {
+            const std::lock_guard lock(f.scan_progress->mutex);
+            p = f.scan_progress->progress;
+        }
+        st.scan_entries = p.entries_seen;
+        st.scan_completion = scan_completion(p, f.last_scan_entries);
+    }
     st.need_files = f.needed.size();
     for (const auto& [path, bytes] : f.needed) st.need_bytes += bytes;
+    const std::int64_t now = clock.now_ns();
+    st.receive_rate = f.received.rate(now);
+    if (st.need_bytes > 0) st.seconds_left = f.received.seconds_left(st.need_bytes, now);
     std::set<ShortId> listed;
     for (const auto& peer : peers) {
         if (!peer->config_received || peer->folders.count(f.folder.id) == 0) continue;
@@ -145,9 +184,11 @@ EngineStatus Engine::Impl::status() const {
         if (!peer->config_received) st.in_sync = false;
     for (const auto& [id, folder] : folders) {
         FolderStatus fs = folder_status(*folder);
-        if (fs.state != "idle" || folder->progress_stale) st.in_sync = false;
-        for (const DeviceProgress& device : fs.devices)
-            if (!device.in_sync) st.in_sync = false;
+        if (!folder->paused) {
+            if (fs.state != "idle" || folder->progress_stale) st.in_sync = false;
+            for (const DeviceProgress& device : fs.devices)
+                if (!device.in_sync) st.in_sync = false;
+        }
         st.folders.push_back(std::move(fs));
     }
     return st;
@@ -232,6 +273,24 @@ Result<void> Engine::override_folder(const std::string& folder_id) {
 
 Result<void> Engine::revert_folder(const std::string& folder_id) {
     return m_impl->revert_folder(folder_id);
+}
+
+Result<void> Engine::set_paused(const std::string& folder_id, bool paused) {
+    Impl& impl = *m_impl;
+    auto folder = impl.find_folder(folder_id);
+    if (!folder) return fail(Errc::not_found, "there is no folder '" + folder_id + "'");
+    if (auto saved = impl.store.set_setting(paused_setting(folder_id), paused ? "1" : "0"); !saved)
+        return saved;
+    if (folder->paused == paused) return {};
+    folder->paused = paused;
+    if (paused) {
+        impl.fail_scan_waiters(folder, "the folder is paused");
+    } else {
+        impl.request_scan(folder);  // what changed meanwhile; the pull follows it
+    }
+    impl.mark_progress_stale(folder);
+    impl.check_in_sync();
+    return {};
 }
 
 EngineStatus Engine::status() const {

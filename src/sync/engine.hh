@@ -35,6 +35,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -89,9 +90,15 @@ struct DeviceProgress {
 struct FolderStatus {
     std::string id;
     FolderMode mode = FolderMode::send_receive;
-    std::string state;                // "idle", "scanning", "syncing", "error"
+    std::string state;                // "idle", "scanning", "syncing", "paused", "error"
+    // While scanning: how far (0..100), or nullopt when it cannot be told
+    // yet (a first scan still walking); and the entries looked at so far.
+    std::optional<double> scan_completion;
+    std::uint64_t scan_entries = 0;
     std::uint64_t need_files = 0;     // steps still to do
     std::uint64_t need_bytes = 0;     // bytes still to fetch or copy
+    double receive_rate = 0;          // bytes/s fetched from peers over the last seconds
+    std::optional<double> seconds_left;  // need_bytes at that rate; nullopt: nothing moving
     std::vector<DeviceProgress> devices;
     std::vector<PathProblem> problems;  // refused names, failed writes, scan issues
     std::vector<std::string> local_changes;  // receive-only: local changes not sent
@@ -111,6 +118,7 @@ struct EngineStatus {
     std::vector<FolderStatus> folders;
     // Every folder idle with nothing needed, and every connected device in
     // sync on every shared folder (what `ferry status --wait` waits for).
+    // Paused folders do not count.
     bool in_sync = false;
 };
 
@@ -145,6 +153,11 @@ public:
     Result<void> override_folder(const std::string& folder_id);
     // `ferry folder revert`: receive-only, put back the global versions.
     Result<void> revert_folder(const std::string& folder_id);
+    // `ferry pause` / `ferry resume`: a paused folder is neither scanned nor
+    // pulled (its watcher's reports and peers' updates wait; chunk requests
+    // from peers are still answered) until resumed, which scans it at once.
+    // Remembered in the store across restarts. not_found for an unknown id.
+    Result<void> set_paused(const std::string& folder_id, bool paused);
 
     EngineStatus status() const;
     // Calls `fn` once status().in_sync has become true (at once if it is).

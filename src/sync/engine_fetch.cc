@@ -97,9 +97,16 @@ asio::awaitable<Result<std::vector<FileUpdate>>> Engine::Impl::write_file(
                  std::string p, std::size_t i, ChunkRef c, std::vector<ShortId> sources,
                  std::shared_ptr<FetchState> st) -> asio::awaitable<void> {
             auto fetched =
-                co_await self->fetch_chunk(f, file, std::move(p), i, c, std::move(sources));
+                co_await self->fetch_chunk(f, file, p, i, c, std::move(sources));
             self->window.release(c.size);
-            if (!fetched && !st->error) st->error = fetched.error();
+            if (fetched) {
+                f->received.add(c.size, self->clock.now_ns());
+                // What is left of the file to fetch (status: bytes still needed).
+                if (auto need = f->needed.find(p); need != f->needed.end())
+                    need->second -= std::min<std::uint64_t>(need->second, c.size);
+            } else if (!st->error) {
+                st->error = fetched.error();
+            }
             --st->running;
             st->changed->fire();
         }(shared_from_this(), folder, begun->file, target.path, index, chunk, planned.step.sources,

@@ -33,6 +33,7 @@
 #include <asio/thread_pool.hpp>
 
 #include "core/planner.hh"
+#include "core/rate_meter.hh"
 #include "fs/watcher.hh"
 #include "sync/engine.hh"
 #include "sync/engine_async.hh"
@@ -125,6 +126,12 @@ struct DeviceFolderProgress {
     bool in_sync = false;
 };
 
+// A scan's progress as its thread reports it, for status().
+struct LiveScanProgress {
+    std::mutex mutex;
+    ScanProgress progress;
+};
+
 // A folder's watcher and what waits on it (engine_watch.cc).
 struct FolderWatch {
     std::unique_ptr<Watcher> watcher;
@@ -133,7 +140,8 @@ struct FolderWatch {
     std::unique_ptr<asio::posix::stream_descriptor> readable;
     std::unique_ptr<asio::steady_timer> delay;  // armed: a scan follows the changes seen
     bool delay_armed = false;
-    bool changed = false;             // seen and not yet scanned
+    std::set<std::string> changed;    // reported and not yet scanned
+    bool lost = false;                // events were lost: a full scan is due
     std::set<std::string> writing;    // files still being written: scans leave them out
     std::string warning;  // why the folder is polled instead of watched
 
@@ -162,8 +170,15 @@ struct FolderRuntime {
     std::unique_ptr<asio::steady_timer> scan_timer;
     bool removed = false;
 
+    bool paused = false;  // `ferry pause`: neither scanned nor synced until resumed
     bool scanning = false;
     bool scan_wanted = false;  // a scan waits for the pull in progress
+    // How far the scan in progress got (written by its thread).
+    std::shared_ptr<LiveScanProgress> scan_progress;
+    std::uint64_t last_scan_entries = 0;  // entries the last full scan saw
+    // What the next scan covers: the whole folder, or only these paths.
+    bool full_scan_wanted = true;
+    std::set<std::string> paths_to_scan;
     // Called when the next scan to start has finished (request_scan's callers).
     std::vector<ScanCallback> scan_waiters;
     bool scanned_once = false;
@@ -178,6 +193,7 @@ struct FolderRuntime {
 
     // Steps planned and not done yet: path -> bytes to fetch or copy.
     std::map<std::string, std::uint64_t> needed;
+    RateMeter received;  // chunk bytes fetched from peers
     std::map<std::string, std::string> problems;  // path -> message (refused names, failed steps)
     std::vector<ScanIssue> scan_issues;
     std::set<std::string> local_changes;   // receive-only
@@ -306,7 +322,13 @@ struct Engine::Impl : std::enable_shared_from_this<Engine::Impl> {
     asio::awaitable<void> serve(PeerPtr peer, wire::Request request);
 
     // engine_scan.cc
+    // A scan of the whole folder, soon.
     void request_scan(const FolderPtr& folder, engine_detail::ScanCallback done = {});
+    // A scan of these paths only (what a watcher reported), soon; with
+    // .ferryignore among them, of the whole folder.
+    void request_scan_of(const FolderPtr& folder, std::set<std::string> paths);
+    // Starts the scan wanted, or leaves it for after the scan or pull in progress.
+    void start_scan(const FolderPtr& folder, engine_detail::ScanCallback done = {});
     asio::awaitable<void> scan(FolderPtr folder, std::vector<engine_detail::ScanCallback> waiters);
     // Answers the folder's scan waiters with `why` (it will not be scanned).
     void fail_scan_waiters(const FolderPtr& folder, const std::string& why);

@@ -54,7 +54,9 @@ void Engine::Impl::plan_everything(const FolderPtr& folder) {
 }
 
 void Engine::Impl::start_pull(const FolderPtr& folder) {
-    if (folder->pulling || folder->scanning || !folder->fs || folder->removed || stopped) return;
+    if (folder->pulling || folder->scanning || folder->paused || !folder->fs || folder->removed ||
+        stopped)
+        return;
     if (folder->dirty.empty() && folder->forced.empty()) return;
     folder->pulling = true;
     spawn(pull(folder));
@@ -62,7 +64,8 @@ void Engine::Impl::start_pull(const FolderPtr& folder) {
 
 asio::awaitable<void> Engine::Impl::pull(FolderPtr folder) {
     const PlanContext context{local, folder->folder.mode};
-    while ((!folder->dirty.empty() || !folder->forced.empty()) && !folder->removed && !stopped) {
+    while ((!folder->dirty.empty() || !folder->forced.empty()) && !folder->paused &&
+           !folder->removed && !stopped) {
         std::vector<PlannedStep> steps = std::move(folder->forced);
         folder->forced.clear();
         std::vector<std::string> replan;  // forced steps: their paths are planned again afterwards
@@ -113,7 +116,7 @@ asio::awaitable<void> Engine::Impl::pull(FolderPtr folder) {
     }
     folder->pulling = false;
     if (folder->scan_wanted)
-        request_scan(folder);
+        start_scan(folder);
     else
         start_pull(folder);
     mark_progress_stale(folder);
@@ -189,6 +192,23 @@ asio::awaitable<void> Engine::Impl::apply_step(FolderPtr folder, PlannedStep pla
     step_done(folder, path, std::move(outcome), also);
 }
 
+namespace {
+
+// What a person can do about a step that failed, by its kind of failure
+// (status shows it after the reason); ferry retries the step when the path
+// changes again or at the next rescan.
+std::string what_to_do(Errc code) {
+    switch (code) {
+    case Errc::no_space: return "; free some space on this disk, ferry tries again at the next rescan";
+    case Errc::permission_denied:
+        return "; give this user write access there (see `ls -l`), ferry tries again at the next "
+               "rescan";
+    default: return "";
+    }
+}
+
+}  // namespace
+
 void Engine::Impl::step_done(const FolderPtr& folder, const std::string& path,
                              Result<std::vector<FileUpdate>> outcome,
                              const std::vector<std::string>& also) {
@@ -212,7 +232,7 @@ void Engine::Impl::step_done(const FolderPtr& folder, const std::string& path,
         folder->scan_wanted = true;
         return;
     }
-    folder->problems[path] = outcome.error().message;
+    folder->problems[path] = outcome.error().message + what_to_do(outcome.error().code);
 }
 
 asio::awaitable<void> Engine::Impl::flush_applied(FolderPtr folder) {

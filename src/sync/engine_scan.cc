@@ -25,7 +25,23 @@ struct ScanOutcome {
 }  // namespace
 
 void Engine::Impl::request_scan(const FolderPtr& folder, ScanCallback done) {
+    folder->full_scan_wanted = true;
+    start_scan(folder, std::move(done));
+}
+
+void Engine::Impl::request_scan_of(const FolderPtr& folder, std::set<std::string> paths) {
+    if (paths.count(std::string(kIgnoreFileName)) != 0) folder->full_scan_wanted = true;
+    folder->paths_to_scan.merge(paths);
+    start_scan(folder);
+}
+
+void Engine::Impl::start_scan(const FolderPtr& folder, ScanCallback done) {
     if (done) folder->scan_waiters.push_back(std::move(done));
+    if (folder->paused) {
+        fail_scan_waiters(folder, "the folder is paused (`ferry resume " + folder->folder.id +
+                                      "` resumes it)");
+        return;  // what is wanted stays wanted until it is resumed
+    }
     if (folder->removed || stopped || !folder->fs) {
         fail_scan_waiters(folder, stopped           ? "the device is shutting down"
                                   : folder->removed ? "the folder was removed"
@@ -40,7 +56,8 @@ void Engine::Impl::request_scan(const FolderPtr& folder, ScanCallback done) {
     }
     folder->scan_wanted = false;
     folder->scanning = true;
-    folder->scan_timer->cancel();
+    // The safety-net rescan counts from the last full scan.
+    if (folder->full_scan_wanted) folder->scan_timer->cancel();
     spawn(scan(folder, std::exchange(folder->scan_waiters, {})));
 }
 
@@ -68,6 +85,15 @@ asio::awaitable<void> Engine::Impl::scan(FolderPtr folder, std::vector<ScanCallb
     scan_options.local_device = local;
     scan_options.now_ns = clock.now_ns();
     scan_options.settling = folder->watch.writing;
+    folder->scan_progress = std::make_shared<engine_detail::LiveScanProgress>();
+    scan_options.progress = [live = folder->scan_progress](const ScanProgress& p) {
+        const std::lock_guard lock(live->mutex);
+        live->progress = p;
+    };
+    if (!folder->full_scan_wanted) scan_options.only = std::move(folder->paths_to_scan);
+    const bool full = !scan_options.only;
+    folder->paths_to_scan.clear();
+    folder->full_scan_wanted = false;
     auto work = [f = folder, &s = store, scan_options, after = folder->scan_seen] {
         ScanOutcome out{scan_folder(*f->fs, s, f->folder.id, scan_options), {}, after};
         // Whatever the scan wrote (even a failed one writes what it found).
@@ -95,6 +121,8 @@ asio::awaitable<void> Engine::Impl::scan(FolderPtr folder, std::vector<ScanCallb
     if (outcome.result) {
         folder->error.clear();
         folder->scan_issues = outcome.result->issues;
+        const ScanResult& r = *outcome.result;
+        if (full) folder->last_scan_entries = r.files + r.directories + r.symlinks;
     } else {
         folder->error =
             "folder " + folder->folder.id + ": scan failed: " + outcome.result.error().message;
@@ -106,10 +134,10 @@ asio::awaitable<void> Engine::Impl::scan(FolderPtr folder, std::vector<ScanCallb
     paths.insert(paths.end(), folder->recheck.begin(), folder->recheck.end());
     folder->recheck.clear();
     for (const auto& [path, bytes] : folder->needed) paths.push_back(path);
-    arm_scan_timer(folder);
+    if (full) arm_scan_timer(folder);
     if (folder->scan_wanted) {
         folder->dirty.insert(paths.begin(), paths.end());
-        request_scan(folder);
+        start_scan(folder);
     } else {
         touch(folder, paths);
     }

@@ -1,11 +1,13 @@
-// Watching folders: when a folder's watcher reports changes, the folder is
-// scanned `watch_delay` later, or later still when scans are long
-// (sync/scan_pacing.hh); changes meanwhile join that scan, changes during
-// the scan lead to one more. Files still being written are left out
-// of scans until they are closed or go quiet (fs/watcher.hh); while there
-// are any, the watcher is asked again every `watch_delay`. Sync's own writes
-// are reported too: their scan finds the records it just stored and sends
-// nothing.
+// Watching folders: when a folder's watcher reports changes, the paths it
+// named are scanned (those only: ScanOptions::only) `watch_delay` later, or
+// later still when scans are long (sync/scan_pacing.hh); changes meanwhile
+// join that scan, changes during the scan lead to one more. Lost events
+// (the watcher says `everything`) lead to a scan of the whole folder. Files
+// still being written are left out of scans until they are closed or go
+// quiet (fs/watcher.hh); while there are any, the watcher is asked again
+// every `watch_delay`. Sync's own writes are reported too: checking them
+// costs an lstat and an index lookup each, finds the records sync just
+// stored, and sends nothing.
 #include "sync/engine_impl.hh"
 #include "sync/scan_pacing.hh"
 
@@ -60,10 +62,11 @@ bool Engine::Impl::take_changes(const FolderPtr& folder) {
         return false;
     }
     watch.writing = std::move(changes->writing);
-    watch.changed = watch.changed || !changes->paths.empty() || changes->everything;
+    watch.changed.merge(changes->paths);
+    watch.lost = watch.lost || changes->everything;
     // A scan follows the changes; while files are being written the watcher
     // is asked again, since one that goes quiet unclosed makes no event.
-    if ((watch.changed || !watch.writing.empty()) && !watch.delay_armed) {
+    if ((watch.lost || !watch.changed.empty() || !watch.writing.empty()) && !watch.delay_armed) {
         watch.delay_armed = true;
         // A scan running now ends no sooner than now.
         const auto now = std::chrono::steady_clock::now();
@@ -77,9 +80,12 @@ bool Engine::Impl::take_changes(const FolderPtr& folder) {
             w.delay_armed = false;
             // What the watcher saw until now: a file begun since is left out.
             if (!self->take_changes(folder)) return;
-            if (!w.changed) return;
-            w.changed = false;
-            self->request_scan(folder);
+            if (std::exchange(w.lost, false)) {
+                w.changed.clear();
+                self->request_scan(folder);
+            } else if (!w.changed.empty()) {
+                self->request_scan_of(folder, std::exchange(w.changed, {}));
+            }
         });
     }
     return true;

@@ -5,6 +5,9 @@
 #include <fstream>
 #include <thread>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
 
 #include "engine_harness.hh"
@@ -88,4 +91,113 @@ TEST_CASE("engine watch: a file written slowly is sent once, complete", "[engine
     REQUIRE(record);
     REQUIRE(*record);
     CHECK((*record)->version.counter(a.id.short_id()) == 1);  // indexed once
+}
+
+namespace {
+
+// A watcher the test speaks for: it reports what the test queues.
+class ScriptedWatcher final : public Watcher {
+public:
+    struct Script {
+        std::vector<WatchedChanges> queued;
+        int write_end = -1;
+        void report(WatchedChanges changes) {
+            queued.push_back(std::move(changes));
+            const char byte = 1;
+            REQUIRE(::write(write_end, &byte, 1) == 1);
+        }
+    };
+
+    explicit ScriptedWatcher(std::shared_ptr<Script> script) : m_script(std::move(script)) {
+        int fds[2];
+        REQUIRE(::pipe2(fds, O_NONBLOCK | O_CLOEXEC) == 0);
+        m_read_end = fds[0];
+        m_script->write_end = fds[1];
+    }
+    ~ScriptedWatcher() override {
+        ::close(m_read_end);
+        ::close(m_script->write_end);
+    }
+    int descriptor() const override { return m_read_end; }
+    Result<WatchedChanges> read_changes() override {
+        char drain[64];
+        while (::read(m_read_end, drain, sizeof drain) > 0) {
+        }
+        WatchedChanges all;
+        for (WatchedChanges& c : std::exchange(m_script->queued, {})) {
+            all.paths.merge(c.paths);
+            all.everything = all.everything || c.everything;
+        }
+        return all;
+    }
+
+private:
+    std::shared_ptr<Script> m_script;
+    int m_read_end = -1;
+};
+
+}  // namespace
+
+TEST_CASE("engine watch: only reported paths are scanned; lost events bring a full scan",
+          "[engine][watch]") {
+    TestCluster cluster;
+    auto script = std::make_shared<ScriptedWatcher::Script>();
+    cluster.tune_options = [script](EngineOptions& options) {
+        options.watch = [script](const Folder&) -> Result<std::unique_ptr<Watcher>> {
+            return std::make_unique<ScriptedWatcher>(script);
+        };
+        options.watch_delay = std::chrono::milliseconds(10);
+    };
+    Node& a = cluster.add("a");
+    cluster.tune_options = nullptr;
+    Node& b = cluster.add("b");
+    cluster.link(a, b);
+    REQUIRE(cluster.settle());
+    const auto full_scan_time = [&] { return a.store->folder_stats(kFolderId).value().last_scan_ns; };
+    const std::int64_t first_full_scan = full_scan_time();
+
+    write_file(a.path("reported.txt"), "r\n");
+    write_file(a.path("unreported.txt"), "u\n");
+    script->report(WatchedChanges{{"reported.txt"}, false, {}});
+    REQUIRE(cluster.run_until([&] { return std::filesystem::exists(b.path("reported.txt")); },
+                              std::chrono::seconds(10)));
+    REQUIRE(cluster.run_until([&] { return cluster.all_in_sync(); }));  // no rescans
+    CHECK_FALSE(std::filesystem::exists(b.path("unreported.txt")));
+    CHECK(full_scan_time() == first_full_scan);
+
+    // The kernel's queue overflowed: what it lost is found by a full scan.
+    script->report(WatchedChanges{{}, true, {}});
+    REQUIRE(cluster.run_until([&] { return std::filesystem::exists(b.path("unreported.txt")); },
+                              std::chrono::seconds(10)));
+    CHECK(full_scan_time() > first_full_scan);
+}
+
+TEST_CASE("engine watch: sync's own writes are not scanned as changes nor sent back",
+          "[engine][watch]") {
+    TestCluster cluster;
+    Node& a = cluster.add("a");
+    WatchedPair::watched(cluster);
+    Node& b = cluster.add("b");
+    cluster.link(a, b);
+    REQUIRE(cluster.settle());
+    const std::int64_t b_full_scan = b.store->folder_stats(kFolderId).value().last_scan_ns;
+
+    write_file(a.path("dir/from-a.txt"), "a\n");
+    write_file(a.path("top.txt"), "top\n");
+    a.engine->request_scan(kFolderId);
+    REQUIRE(cluster.run_until([&] { return std::filesystem::exists(b.path("dir/from-a.txt")); },
+                              std::chrono::seconds(10)));
+    // b's watcher saw the writes; give the scan they bring time to run.
+    const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(500);
+    cluster.run_until([&] { return std::chrono::steady_clock::now() > until; },
+                      std::chrono::seconds(2));
+    REQUIRE(cluster.run_until([&] { return cluster.all_in_sync(); }));  // no rescans
+    for (const char* path : {"dir", "dir/from-a.txt", "top.txt"}) {
+        INFO(path);
+        auto record = b.store->get_file(kFolderId, path);
+        REQUIRE(record);
+        REQUIRE(*record);
+        CHECK((*record)->version.counter(b.id.short_id()) == 0);  // not b's change
+    }
+    CHECK(b.store->folder_stats(kFolderId).value().last_scan_ns == b_full_scan);  // no full scan
 }
