@@ -10,7 +10,8 @@ namespace ferry::cli {
 
 void add_identity_commands(CLI::App& app, int& status);  // init, id
 void add_folder_commands(CLI::App& app, int& status);    // folder add|list|remove|override|revert
-void add_scan_command(CLI::App& app, int& status);       // scan
+void add_scan_command(CLI::App& app, int& status);       // scan (alias rescan)
+void add_pause_commands(CLI::App& app, int& status);     // pause, resume
 void add_ls_command(CLI::App& app, int& status);         // ls
 void add_status_command(CLI::App& app, int& status);     // status [--wait]
 void add_run_command(CLI::App& app, int& status);        // run (the daemon)

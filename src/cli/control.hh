@@ -14,7 +14,10 @@
 //   {"cmd":"status"}
 //       -> "status": {"device": {"id", "name"}, "in_sync": bool,
 //                     "listen": [addresses], "folders": [{"id", "path", "mode",
-//                     "state", "need_files", "need_bytes", "error",
+//                     "state" (idle, scanning, syncing, paused, error),
+//                     "scan_completion" (% or null), "scan_entries",
+//                     "need_files", "need_bytes", "receive_rate" (bytes/s),
+//                     "seconds_left" (null: nothing moving), "error",
 //                     "needs_override", "local_changes": [paths],
 //                     "problems": [{"path", "message"}],
 //                     "devices": [{"id", "name", "connected", "completion",
@@ -34,6 +37,8 @@
 //   {"cmd":"remove-device", "device": "DEVICE-ID"}  revoke, forget, disconnect
 //   {"cmd":"override", "folder": "ID"}       send-only: peers take our versions
 //   {"cmd":"revert", "folder": "ID"}         receive-only: take the global state
+//   {"cmd":"pause", "folder": "ID"}          ("" or absent: every folder)
+//   {"cmd":"resume", "folder": "ID"}         -> "folders": [ids paused or resumed]
 //
 // Thread rule (client): blocking calls, main thread. ask_daemon() never
 // waits longer than its timeout.

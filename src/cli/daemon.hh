@@ -84,6 +84,8 @@ private:
     asio::awaitable<nlohmann::json> scan(const std::string& id);
     // override / revert of one folder.
     nlohmann::json folder_action(const nlohmann::json& request);
+    // pause / resume of one folder, or of every folder when `id` is empty.
+    nlohmann::json set_paused(const std::string& id, bool paused);
 
     struct Session {
         std::shared_ptr<Connection> connection;

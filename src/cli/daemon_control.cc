@@ -42,6 +42,8 @@ asio::awaitable<nlohmann::json> Daemon::handle(const nlohmann::json& request) {
     if (cmd == "remove-device") co_return remove_device(request.value("device", std::string()));
     if (cmd == "scan") co_return co_await scan(request.value("folder", std::string()));
     if (cmd == "override" || cmd == "revert") co_return folder_action(request);
+    if (cmd == "pause" || cmd == "resume")
+        co_return set_paused(request.value("folder", std::string()), cmd == "pause");
     if (cmd == "reload") {
         if (auto reloaded = m_engine->reload_folders(); !reloaded) {
             co_return control_error("cannot reload the folders: " + reloaded.error().message);
@@ -95,12 +97,19 @@ nlohmann::json Daemon::status_json() const {
                                {"completion", d.completion},
                                {"in_sync", d.in_sync}});
         }
+        const auto or_null = [](const std::optional<double>& v) {
+            return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
+        };
         folders.push_back({{"id", f.id},
                            {"path", paths[f.id]},
                            {"mode", folder_mode_name(f.mode)},
                            {"state", f.state},
+                           {"scan_completion", or_null(f.scan_completion)},
+                           {"scan_entries", f.scan_entries},
                            {"need_files", f.need_files},
                            {"need_bytes", f.need_bytes},
+                           {"receive_rate", f.receive_rate},
+                           {"seconds_left", or_null(f.seconds_left)},
                            {"error", f.error},
                            {"needs_override", f.needs_override},
                            {"local_changes", f.local_changes},
@@ -198,6 +207,23 @@ asio::awaitable<nlohmann::json> Daemon::scan(const std::string& id) {
                            {"issues", std::move(issues)}});
     }
     co_return ok({{"folders", std::move(folders)}});
+}
+
+nlohmann::json Daemon::set_paused(const std::string& id, bool paused) {
+    if (!id.empty()) {
+        if (auto missing = unknown_folder(id)) return *missing;
+    }
+    nlohmann::json changed = nlohmann::json::array();
+    for (const FolderStatus& folder : m_engine->status().folders) {
+        if (!id.empty() && folder.id != id) continue;
+        if (auto done = m_engine->set_paused(folder.id, paused); !done) {
+            return control_error(std::string(paused ? "pausing" : "resuming") + " folder " +
+                                 folder.id + " failed: " + done.error().message);
+        }
+        log_line(std::string(paused ? "paused" : "resumed") + " folder " + folder.id);
+        changed.push_back(folder.id);
+    }
+    return ok({{"folders", std::move(changed)}});
 }
 
 nlohmann::json Daemon::folder_action(const nlohmann::json& request) {

@@ -54,6 +54,7 @@ int main(int argc, char** argv) {
     add_run_command(app, status);
     add_status_command(app, status);
     add_scan_command(app, status);
+    add_pause_commands(app, status);
     add_ls_command(app, status);
     add_conflicts_command(app, status);
     add_versions_commands(app, status);

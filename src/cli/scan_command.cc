@@ -203,12 +203,13 @@ void add_scan_command(CLI::App& app, int& status) {
     auto options = std::make_shared<ScanCommandOptions>();
     CLI::App* scan = app.add_subcommand(
         "scan",
-        "Scan one folder (or all) now and bring the index in line with the disk (through the "
+        "(Also `ferry rescan`.) Scan one folder (or all) now and bring the index in line with the disk (through the "
         "daemon when it runs, which then sends the changes; either way the command returns "
         "when the scan is done): new and changed "
         "files are chunked and hashed, unchanged ones cost one stat, vanished ones are recorded "
         "as deleted. Files that cannot be indexed are reported and skipped; the exit status is "
         "still 0. Exit status 1 when a folder could not be scanned.");
+    scan->alias("rescan");
     scan->add_option("FOLDER-ID", options->folder_id, "Scan only this folder");
     scan->add_flag("--quiet,-q", options->quiet,
                    "No progress bar and no summary; problems are still printed");

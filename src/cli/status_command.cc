@@ -1,9 +1,16 @@
-// `ferry status [--json] [--wait [--timeout SECONDS]]`: from the running
+// `ferry status [--json] [--wait [--timeout SECONDS]] [--watch [--interval
+// SECONDS]]`: from the running
 // daemon (per folder: state, what is still needed, each device's progress,
 // problems), or without one, per folder what the index holds and how the
 // last scan went.
+#include <chrono>
 #include <cmath>
+#include <csignal>
 #include <cstdio>
+#include <map>
+#include <thread>
+
+#include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
@@ -11,9 +18,12 @@
 #include "cli/control.hh"
 #include "cli/format.hh"
 #include "cli/home.hh"
+#include "cli/status_view.hh"
 
 namespace ferry::cli {
 namespace {
+
+constexpr std::size_t kWatchBarWidth = 20;
 
 struct FolderStatus {
     Folder folder;
@@ -78,35 +88,24 @@ void print_status(const Device& device, const std::string& name,
     }
 }
 
-void print_live_folder(const nlohmann::json& f) {
+std::string device_label(const nlohmann::json& d) {
+    const std::string name = d["name"].get<std::string>();
+    return (name.empty() ? std::string() : name + " ") + "(" +
+           d["id"].get<std::string>().substr(0, 7) + ")";
+}
+
+// `bar_width` > 0: progress bars (ferry status --watch on a terminal).
+void print_live_folder(const nlohmann::json& f, std::size_t bar_width) {
     const std::string id = f["id"].get<std::string>();
     std::printf("\nfolder %s (%s)\n", id.c_str(), f["mode"].get<std::string>().c_str());
     std::printf("  path       %s\n", f["path"].get<std::string>().c_str());
-    std::string state = f["state"].get<std::string>();
-    const auto need_files = f["need_files"].get<std::uint64_t>();
-    if (need_files != 0) {
-        state += ", " + count_of(need_files, "file", "files") + " (" +
-                 human_bytes(f["need_bytes"].get<std::uint64_t>()) + ") still needed";
-    }
-    std::printf("  state      %s\n", state.c_str());
-    if (!f["error"].get<std::string>().empty()) {
+    std::printf("  state      %s\n", folder_state_line(f, bar_width).c_str());
+    if (!f["error"].get<std::string>().empty() && f["state"] != "error") {
         std::printf("  error      %s\n", f["error"].get<std::string>().c_str());
     }
     for (const auto& d : f["devices"]) {
-        const std::string name = d["name"].get<std::string>();
-        const std::string shown = (name.empty() ? std::string() : name + " ") + "(" +
-                                  d["id"].get<std::string>().substr(0, 7) + ")";
-        std::string progress;
-        if (!d["connected"].get<bool>()) {
-            progress = "offline";
-        } else if (d["in_sync"].get<bool>()) {
-            progress = "in sync";
-        } else {
-            std::array<char, 32> pct{};
-            std::snprintf(pct.data(), pct.size(), "%.1f %%", d["completion"].get<double>());
-            progress = std::string("syncing, ") + pct.data();
-        }
-        std::printf("  device     %s: %s\n", shown.c_str(), progress.c_str());
+        std::printf("  device     %s: %s\n", device_label(d).c_str(),
+                    device_progress_line(d, bar_width).c_str());
     }
     if (f["needs_override"].get<bool>()) {
         std::printf("  note       other devices have other versions; `ferry folder override %s` "
@@ -129,7 +128,7 @@ void print_live_folder(const nlohmann::json& f) {
     }
 }
 
-void print_live_status(const nlohmann::json& status) {
+void print_live_status(const nlohmann::json& status, std::size_t bar_width = 0) {
     std::printf("device %s (%s)\n", status["device"]["id"].get<std::string>().c_str(),
                 status["device"]["name"].get<std::string>().c_str());
     std::string listening;
@@ -139,13 +138,70 @@ void print_live_status(const nlohmann::json& status) {
     if (status["folders"].empty()) {
         std::printf("\nNo folders yet; add one with `ferry folder add PATH`.\n");
     }
-    for (const auto& f : status["folders"]) print_live_folder(f);
+    for (const auto& f : status["folders"]) print_live_folder(f, bar_width);
+}
+
+// Plain lines for --watch when not on a terminal: one per folder and per
+// device whose state line changed since the last look.
+void print_changed_lines(const nlohmann::json& status, std::map<std::string, std::string>& shown) {
+    const std::string now = iso_time_ns(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                            std::chrono::system_clock::now().time_since_epoch())
+                                            .count())
+                                .substr(0, 19) + "Z";
+    auto print_if_changed = [&](const std::string& key, const std::string& line) {
+        auto& last = shown[key];
+        if (last == line) return;
+        last = line;
+        std::printf("%s %s: %s\n", now.c_str(), key.c_str(), line.c_str());
+    };
+    for (const auto& f : status["folders"]) {
+        const std::string folder = "folder " + f["id"].get<std::string>();
+        print_if_changed(folder, folder_state_line(f));
+        for (const auto& d : f["devices"])
+            print_if_changed(folder + " device " + device_label(d), device_progress_line(d));
+    }
+    std::fflush(stdout);
+}
+
+volatile std::sig_atomic_t g_stop_watching = 0;
+extern "C" void on_watch_signal(int) {
+    g_stop_watching = 1;
+}
+
+// --watch: asks the daemon every `interval` and redraws (on a terminal) or
+// prints what changed, until SIGINT/SIGTERM (exit 0) or the daemon goes.
+int watch_status(const HomePaths& paths, double interval_seconds) {
+    std::signal(SIGINT, on_watch_signal);
+    std::signal(SIGTERM, on_watch_signal);
+    const bool terminal = ::isatty(STDOUT_FILENO) != 0;
+    std::map<std::string, std::string> shown;
+    const auto interval = std::chrono::milliseconds(static_cast<std::int64_t>(interval_seconds * 1000));
+    while (g_stop_watching == 0) {
+        auto answer = require_daemon(paths, {{"cmd", "status"}}, "cannot show the status");
+        if (!answer) return report(answer.error());
+        const nlohmann::json& status = (*answer)["status"];
+        if (terminal) {
+            std::printf("\x1b[H\x1b[J");  // home, clear: redraw in place
+            print_live_status(status, kWatchBarWidth);
+            std::printf("\n(redrawn every %g s; Ctrl-C to stop)\n", interval_seconds);
+            std::fflush(stdout);
+        } else {
+            print_changed_lines(status, shown);
+        }
+        // Sleeps in short steps so that a signal ends the wait soon.
+        const auto until = std::chrono::steady_clock::now() + interval;
+        while (g_stop_watching == 0 && std::chrono::steady_clock::now() < until)
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return kExitOk;
 }
 
 struct StatusOptions {
     bool json = false;
     bool wait = false;
     double timeout_seconds = 0;  // 0: no limit
+    bool watch = false;
+    double interval_seconds = 1;
 };
 
 // With --wait: asks the daemon to answer once in sync; exit 1 on timeout.
@@ -186,6 +242,7 @@ int run_live_status(const HomePaths& paths, const StatusOptions& options,
 int run_status(const StatusOptions& options) {
     auto device = open_device();
     if (!device) return report(device.error());
+    if (options.watch) return watch_status(device->paths, options.interval_seconds);
     auto live = options.wait ? Outcome<std::optional<nlohmann::json>>(nlohmann::json::object())
                              : ask_daemon(device->paths, {{"cmd", "status"}});
     if (!live) return report(live.error());
@@ -232,6 +289,17 @@ void add_status_command(CLI::App& app, int& status) {
                     "With --wait: give up after this many seconds (default: no limit)")
         ->needs(wait)
         ->check(CLI::Range(0.001, 1e7));
+    CLI::Option* watch = cmd->add_flag(
+        "--watch", options->watch,
+        "Keep showing the status (needs the daemon): on a terminal redrawn in place with "
+        "progress bars, otherwise a plain line whenever a folder's or device's state changes; "
+        "until Ctrl-C");
+    watch->excludes(wait);
+    cmd->add_option("--interval", options->interval_seconds,
+                    "With --watch: seconds between looks (default 1)")
+        ->needs(watch)
+        ->check(CLI::Range(0.1, 3600.0));
+    cmd->get_option("--json")->excludes(watch);
     cmd->callback([options, &status] { status = run_status(*options); });
 }
 

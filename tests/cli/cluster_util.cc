@@ -29,8 +29,9 @@ bool wait_until(const std::function<bool()>& done, std::chrono::milliseconds tim
 }
 
 DaemonProcess::DaemonProcess(const std::string& home, const std::string& log_path,
-                             const std::vector<std::string>& extra_args) {
-    std::vector<std::string> argv_strings{ferry_bin(), "run"};
+                             const std::vector<std::string>& extra_args,
+                             const std::string& command) {
+    std::vector<std::string> argv_strings{ferry_bin(), command};
     argv_strings.insert(argv_strings.end(), extra_args.begin(), extra_args.end());
     std::vector<std::string> env_strings = child_environment(home);
     auto argv = pointers(argv_strings);

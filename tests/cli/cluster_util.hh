@@ -27,8 +27,9 @@ bool wait_until(const std::function<bool()>& done, std::chrono::milliseconds tim
 // A running `ferry run` (stdout and stderr appended to `log_path`).
 class DaemonProcess {
 public:
+    // `command`: another long-running command instead (status --watch, ...).
     DaemonProcess(const std::string& home, const std::string& log_path,
-                  const std::vector<std::string>& extra_args);
+                  const std::vector<std::string>& extra_args, const std::string& command = "run");
     ~DaemonProcess();  // SIGKILL if still running
     DaemonProcess(const DaemonProcess&) = delete;
     DaemonProcess& operator=(const DaemonProcess&) = delete;
