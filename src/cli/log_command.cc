@@ -82,7 +82,8 @@ void add_log_command(CLI::App& app, int& status) {
     log->add_option("-n,--lines", options->lines,
                     "How many of the last lines to show (default 50; 0 with --follow: only new "
                     "ones)")
-        ->check(CLI::Range(std::size_t{0}, kMaxLines));
+        ->check(CLI::Range(std::size_t{0}, kMaxLines))
+        ->type_name("N");
     log->add_flag("--follow,-f", options->follow,
                   "Then show new lines as the daemon logs them, until interrupted (Ctrl-C)");
     log->callback([options, &status] { status = run_log(*options); });

@@ -1,13 +1,13 @@
 // `ferry log` and `ferry run --log-level` with real daemons: the daemon's
 // events reach FERRY_HOME/ferry.log, `ferry log --follow` shows lines logged
 // after it started, and a higher level hides the lesser lines.
-#include <algorithm>
 #include <csignal>
-#include <fstream>
+#include <filesystem>
 #include <string>
 
 #include <catch2/catch.hpp>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -17,13 +17,8 @@ using namespace ferry::test;
 
 namespace {
 
-std::string contents(const std::string& path) {
-    std::ifstream in(path);
-    return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
 std::size_t line_count(const std::string& text) {
-    return static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n'));
+    return occurrences(text, "\n");
 }
 
 // `ferry log ARGS` as a child process, its stdout and stderr going to a file.
@@ -124,15 +119,15 @@ TEST_CASE("ferry log --follow shows lines the daemon logs later", "[cli][log]") 
     const std::string output = cluster.root() + "/follow.out";
     LogProcess follower(a.home, {"--follow", "-n", "1"}, output);
 
-    const bool printed_last = wait_until([&] { return line_count(contents(output)) >= 1; }, 10s);
-    INFO("follow output:\n" << contents(output));
+    const bool printed_last = wait_until([&] { return line_count(read_file(output)) >= 1; }, 10s);
+    INFO("follow output:\n" << read_file(output));
     REQUIRE(printed_last);
-    CHECK(contents(output).find("scan of every folder requested") == std::string::npos);
+    CHECK(read_file(output).find("scan of every folder requested") == std::string::npos);
 
     REQUIRE(a.ferry({"scan"}).status == 0);
     const bool followed = wait_until(
         [&] {
-            return contents(output).find("scan of every folder requested") != std::string::npos;
+            return read_file(output).find("scan of every folder requested") != std::string::npos;
         },
         10s);
     REQUIRE(followed);
@@ -162,4 +157,48 @@ TEST_CASE("ferry run --log-level warn logs no info lines", "[cli][log]") {
     REQUIRE(a.daemon->stop() == 0);
     CHECK_THAT(a.ferry({"log"}).out, Catch::Contains(" DEBUG control request: status") &&
                                          Catch::Contains(" INFO device "));
+}
+
+TEST_CASE("on the journal, lines carry priorities; the log file keeps times", "[cli][log]") {
+    TestCluster cluster(1);
+    TestDevice& a = cluster[0];
+    REQUIRE(a.ferry({"init", "--name", a.name}).status == 0);
+    // The daemon's stderr is a.log, opened for appending: name it as the
+    // journal the way systemd does, for the daemon only.
+    write_file(a.log, "");
+    struct stat st {};
+    REQUIRE(::stat(a.log.c_str(), &st) == 0);
+    const std::string stream = std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino);
+    REQUIRE(::setenv("JOURNAL_STREAM", stream.c_str(), 1) == 0);
+    a.start();
+    ::unsetenv("JOURNAL_STREAM");
+    REQUIRE(a.daemon->stop() == 0);
+
+    const std::string journal = a.daemon_log();
+    CHECK_THAT(journal, Catch::StartsWith("<6>device ") && Catch::Contains("\n<6>stopped\n"));
+    const Run log = a.ferry({"log"});
+    CHECK(log.status == 0);
+    CHECK_THAT(log.out, Catch::Contains("Z INFO device ") && Catch::EndsWith("Z INFO stopped\n"));
+}
+
+TEST_CASE("a log file that cannot be written is reported once; the daemon runs on", "[cli][log]") {
+    TestCluster cluster(1);
+    TestDevice& a = cluster[0];
+    REQUIRE(a.ferry({"init", "--name", a.name}).status == 0);
+    std::filesystem::create_directory(a.home + "/ferry.log");  // cannot be opened for writing
+
+    a.start();
+    REQUIRE(a.ferry({"scan"}).status == 0);
+    REQUIRE(a.ferry({"scan"}).status == 0);
+    CHECK(a.daemon->running());
+    REQUIRE(a.daemon->stop() == 0);
+    const std::string stderr_text = a.daemon_log();
+    INFO(stderr_text);
+    CHECK(occurrences(stderr_text, "cannot open the log file " + a.home + "/ferry.log") == 1);
+    CHECK(occurrences(stderr_text, "scan of every folder requested") == 2);
+
+    const Run log = a.ferry({"log"});
+    CHECK(log.status == 1);
+    CHECK_THAT(log.err, Catch::StartsWith("ferry: cannot read the log: ") &&
+                            Catch::Contains(a.home + "/ferry.log"));
 }

@@ -2,7 +2,6 @@
 // lines and what is appended later (cli/log_format.hh, log_file.hh,
 // log_reader.hh).
 #include <filesystem>
-#include <fstream>
 #include <string>
 
 #include <catch2/catch.hpp>
@@ -13,38 +12,15 @@
 #include "cli/log_file.hh"
 #include "cli/log_format.hh"
 #include "cli/log_reader.hh"
+#include "cli_test_util.hh"
 
 using namespace ferry::cli;
+using ferry::test::read_file;
+using ferry::test::Sandbox;
+using ferry::test::write_file;
 namespace fs = std::filesystem;
 
 namespace {
-
-// A temporary folder, removed at the end of the test.
-class TempDir {
-public:
-    TempDir() {
-        std::string tmpl = (fs::temp_directory_path() / "ferry-log-XXXXXX").string();
-        REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
-        m_path = tmpl;
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(m_path, ec);
-    }
-    std::string path(const std::string& name) const { return m_path + "/" + name; }
-
-private:
-    std::string m_path;
-};
-
-std::string contents(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-void write(const std::string& path, const std::string& text) {
-    std::ofstream(path, std::ios::binary | std::ios::trunc) << text;
-}
 
 LastLines last_lines_of(const std::string& path, std::size_t count, std::size_t window) {
     const UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
@@ -132,8 +108,8 @@ TEST_CASE("JOURNAL_STREAM names the journal by device and inode", "[log]") {
         INFO(malformed);
         CHECK_FALSE(is_journal_stream(malformed, 8, 12345));
     }
-    TempDir dir;
-    write(dir.path("stream"), "");
+    const Sandbox dir;
+    write_file(dir.path("stream"), "");
     struct stat st {};
     REQUIRE(::stat(dir.path("stream").c_str(), &st) == 0);
     const std::string value = std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino);
@@ -141,7 +117,7 @@ TEST_CASE("JOURNAL_STREAM names the journal by device and inode", "[log]") {
 }
 
 TEST_CASE("the log file is rotated at its size cap, one predecessor kept", "[log]") {
-    TempDir dir;
+    const Sandbox dir;
     const std::string path = dir.path("ferry.log");
     const std::string previous = previous_log_path(path);
     const std::string line(20, 'x');
@@ -156,8 +132,8 @@ TEST_CASE("the log file is rotated at its size cap, one predecessor kept", "[log
 
     const std::string fifth = std::string(20, 'v') + "\n";  // 84 + 21 > 100
     REQUIRE(file.append(fifth));
-    CHECK(contents(previous) == entry + entry + entry + entry);
-    CHECK(contents(path) == fifth);
+    CHECK(read_file(previous) == entry + entry + entry + entry);
+    CHECK(read_file(path) == fifth);
 
     for (int i = 0; i < 30; ++i) {
         REQUIRE(file.append(numbered_line(i)));
@@ -165,23 +141,23 @@ TEST_CASE("the log file is rotated at its size cap, one predecessor kept", "[log
         CHECK(fs::file_size(previous) <= 100);
     }
     // The newest lines are the file's; the ones before them its predecessor's.
-    const std::string both = contents(previous) + contents(path);
+    const std::string both = read_file(previous) + read_file(path);
     CHECK_THAT(both, Catch::EndsWith(numbered_line(28) + numbered_line(29)));
-    CHECK(contents(previous).find(fifth) == std::string::npos);  // replaced
+    CHECK(read_file(previous).find(fifth) == std::string::npos);  // replaced
 }
 
 TEST_CASE("a log file found over its cap is rotated before the next line", "[log]") {
-    TempDir dir;
+    const Sandbox dir;
     const std::string path = dir.path("ferry.log");
-    write(path, std::string(150, 'o') + "\n");
+    write_file(path, std::string(150, 'o') + "\n");
     LogFile file(path, 100);
     REQUIRE(file.append("new\n"));
-    CHECK(contents(path) == "new\n");
+    CHECK(read_file(path) == "new\n");
     CHECK(fs::file_size(previous_log_path(path)) == 151);
 }
 
 TEST_CASE("a log file that cannot be written says which and why", "[log]") {
-    TempDir dir;
+    const Sandbox dir;
     const std::string path = dir.path("missing/ferry.log");
     LogFile file(path, 100);
     const auto appended = file.append("x\n");
@@ -191,13 +167,13 @@ TEST_CASE("a log file that cannot be written says which and why", "[log]") {
     // It tries again on the next line, and works once the folder is there.
     fs::create_directory(dir.path("missing"));
     REQUIRE(file.append("y\n"));
-    CHECK(contents(path) == "y\n");
+    CHECK(read_file(path) == "y\n");
 }
 
 TEST_CASE("the last lines of a file", "[log]") {
-    TempDir dir;
+    const Sandbox dir;
     const std::string path = dir.path("f");
-    write(path, "a\nb\nc\n");
+    write_file(path, "a\nb\nc\n");
     for (const std::size_t window : {std::size_t{1}, std::size_t{2}, std::size_t{64}}) {
         INFO("window " << window);
         auto two = last_lines_of(path, 2, window);
@@ -210,18 +186,18 @@ TEST_CASE("the last lines of a file", "[log]") {
     }
 
     SECTION("a partial last line counts as a line") {
-        write(path, "a\nb\nc");
+        write_file(path, "a\nb\nc");
         auto two = last_lines_of(path, 2, 64);
         CHECK(two.text == "b\nc");
         CHECK(two.lines == 2);
         CHECK(last_lines_of(path, 1, 1).text == "c");
     }
     SECTION("empty lines count") {
-        write(path, "a\n\n\n");
+        write_file(path, "a\n\n\n");
         CHECK(last_lines_of(path, 2, 64).text == "\n\n");
     }
     SECTION("an empty file has none") {
-        write(path, "");
+        write_file(path, "");
         auto none = last_lines_of(path, 3, 64);
         CHECK(none.text.empty());
         CHECK(none.lines == 0);
@@ -229,7 +205,7 @@ TEST_CASE("the last lines of a file", "[log]") {
     SECTION("a file much larger than the read window") {
         std::string text;
         for (int i = 0; i < 5000; ++i) text += numbered_line(i);
-        write(path, text);
+        write_file(path, text);
         std::string expected;
         for (int i = 4990; i < 5000; ++i) expected += numbered_line(i);
         for (const std::size_t window : {std::size_t{7}, std::size_t{4096}}) {
@@ -241,13 +217,13 @@ TEST_CASE("the last lines of a file", "[log]") {
     }
     SECTION("lines longer than the read window") {
         const std::string long_line = std::string(100, 'l') + "\n";
-        write(path, long_line + long_line + "short\n");
+        write_file(path, long_line + long_line + "short\n");
         CHECK(last_lines_of(path, 2, 8).text == long_line + "short\n");
     }
 }
 
 TEST_CASE("the log's last lines come from the file and then its predecessor", "[log]") {
-    TempDir dir;
+    const Sandbox dir;
     const std::string path = dir.path("ferry.log");
     LogReader reader(path);
     SECTION("no log yet") {
@@ -259,25 +235,25 @@ TEST_CASE("the log's last lines come from the file and then its predecessor", "[
         CHECK(fresh->empty());
     }
     SECTION("enough lines in the file") {
-        write(previous_log_path(path), "old\n");
-        write(path, "a\nb\nc\n");
+        write_file(previous_log_path(path), "old\n");
+        write_file(path, "a\nb\nc\n");
         auto recent = reader.last(2);
         REQUIRE(recent);
         CHECK(*recent == std::optional<std::string>("b\nc\n"));
     }
     SECTION("the rest from the predecessor") {
-        write(previous_log_path(path), "old 1\nold 2\nold 3\n");
-        write(path, "a\n");
+        write_file(previous_log_path(path), "old 1\nold 2\nold 3\n");
+        write_file(path, "a\n");
         auto recent = reader.last(3);
         REQUIRE(recent);
         CHECK(*recent == std::optional<std::string>("old 2\nold 3\na\n"));
     }
     SECTION("only the predecessor, just after a rotation") {
-        write(previous_log_path(path), "old 1\nold 2");
+        write_file(previous_log_path(path), "old 1\nold 2");
         auto recent = reader.last(5);
         REQUIRE(recent);
         CHECK(*recent == std::optional<std::string>("old 1\nold 2\n"));
-        write(path, "new\n");
+        write_file(path, "new\n");
         auto fresh = reader.read_new();
         REQUIRE(fresh);
         CHECK(*fresh == "new\n");
@@ -285,7 +261,7 @@ TEST_CASE("the log's last lines come from the file and then its predecessor", "[
 }
 
 TEST_CASE("following the log gets every line, across rotations", "[log]") {
-    TempDir dir;
+    const Sandbox dir;
     const std::string path = dir.path("ferry.log");
     LogFile file(path, 64);
     REQUIRE(file.append(numbered_line(0)));
@@ -315,12 +291,12 @@ TEST_CASE("following the log gets every line, across rotations", "[log]") {
 }
 
 TEST_CASE("following a truncated log starts from its beginning", "[log]") {
-    TempDir dir;
+    const Sandbox dir;
     const std::string path = dir.path("ferry.log");
-    write(path, "a long first line\n");
+    write_file(path, "a long first line\n");
     LogReader reader(path);
     REQUIRE(reader.last(1));
-    write(path, "b\n");  // same file, truncated and rewritten
+    write_file(path, "b\n");  // same file, truncated and rewritten
     auto fresh = reader.read_new();
     REQUIRE(fresh);
     CHECK(*fresh == "b\n");
