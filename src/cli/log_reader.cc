@@ -113,7 +113,7 @@ Result<std::optional<std::string>> LogReader::last(std::size_t count) {
         current = std::move(tail->first);
         m_offset = tail->second;
     }
-    if (current.lines >= count) return std::move(current.text);
+    if (*present && current.lines >= count) return std::move(current.text);
 
     const std::string previous_path = previous_log_path(m_path);
     auto previous = open_if_present(previous_path);

@@ -227,9 +227,11 @@ TEST_CASE("the log's last lines come from the file and then its predecessor", "[
     const std::string path = dir.path("ferry.log");
     LogReader reader(path);
     SECTION("no log yet") {
-        auto none = reader.last(10);
-        REQUIRE(none);
-        CHECK_FALSE(*none);
+        for (const std::size_t count : {std::size_t{10}, std::size_t{0}}) {
+            auto none = reader.last(count);
+            REQUIRE(none);
+            CHECK_FALSE(*none);
+        }
         auto fresh = reader.read_new();
         REQUIRE(fresh);
         CHECK(fresh->empty());
