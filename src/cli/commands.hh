@@ -15,6 +15,7 @@ void add_pause_commands(CLI::App& app, int& status);     // pause, resume
 void add_ls_command(CLI::App& app, int& status);         // ls
 void add_status_command(CLI::App& app, int& status);     // status [--wait]
 void add_run_command(CLI::App& app, int& status);        // run (the daemon)
+void add_log_command(CLI::App& app, int& status);        // log [--follow]
 void add_join_commands(CLI::App& app, int& status);      // invite, join
 void add_devices_command(CLI::App& app, int& status);    // devices [remove]
 void add_conflicts_command(CLI::App& app, int& status);  // conflicts

@@ -11,25 +11,12 @@
 #include <unistd.h>
 
 #include "cli/control.hh"
+#include "cli/unique_fd.hh"
 
 namespace ferry::cli {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-class Fd {
-public:
-    explicit Fd(int fd) : m_fd(fd) {}
-    ~Fd() {
-        if (m_fd >= 0) ::close(m_fd);
-    }
-    Fd(const Fd&) = delete;
-    Fd& operator=(const Fd&) = delete;
-    int get() const { return m_fd; }
-
-private:
-    int m_fd;
-};
 
 int remaining_ms(Clock::time_point deadline) {
     const auto left =
@@ -98,7 +85,7 @@ Outcome<std::optional<nlohmann::json>> ask_daemon(const HomePaths& paths,
                       "use a shorter FERRY_HOME (at most 95 bytes)");
     }
     std::memcpy(address.sun_path, socket_path.c_str(), socket_path.size() + 1);
-    Fd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+    UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
     if (fd.get() < 0) return failed("cannot create a socket", std::strerror(errno));
     const auto deadline = Clock::now() + timeout;
     if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0) {

@@ -65,7 +65,7 @@ Outcome<void> Daemon::start() {
     if (m_options.watch) {
         engine_options.watch = [](const Folder& folder) -> Result<std::unique_ptr<Watcher>> {
             auto watcher = watch_with_inotify(folder.path);
-            if (!watcher) log_line("folder " + folder.id + ": " + watcher.error().message);
+            if (!watcher) log_warn("folder " + folder.id + ": " + watcher.error().message);
             return watcher;
         };
     }
@@ -110,7 +110,7 @@ Outcome<void> Daemon::start() {
         if (!ec) shutdown(signal == SIGINT ? "interrupted (SIGINT)" : "terminated (SIGTERM)");
     });
     schedule_activity();
-    log_line("device " + m_device.id.to_string() + " (" + m_name + ") listening on " + *bound +
+    log_info("device " + m_device.id.to_string() + " (" + m_name + ") listening on " + *bound +
              "; reachable at " + joined(m_own_addresses));
     return {};
 }
@@ -118,13 +118,13 @@ Outcome<void> Daemon::start() {
 void Daemon::run() {
     m_io.run();
     m_workers.join();
-    log_line("stopped");
+    log_info("stopped");
 }
 
 void Daemon::dial_known_devices() {
     auto devices = m_device.store->devices();
     if (!devices) {
-        log_line("cannot read the known devices: " + devices.error().message);
+        log_error("cannot read the known devices: " + devices.error().message);
         return;
     }
     for (const DeviceRecord& device : *devices) {
@@ -146,11 +146,11 @@ void Daemon::on_connected(std::shared_ptr<Connection> connection) {
     }
     const PeerIdentity peer = connection->peer();
     const std::string address = connection->peer_address();
-    log_line("connected to " + describe_peer(peer.device_key) + " at " + address +
+    log_info("connected to " + describe_peer(peer.device_key) + " at " + address +
              (connection->initiated_here() ? " (dialed)" : " (accepted)"));
     if (auto noted = m_device.store->note_device_activity(peer.device_key, m_clock.now_ns(), 0, 0);
         !noted) {
-        log_line("cannot record activity: " + noted.error().message);
+        log_warn("cannot record activity: " + noted.error().message);
     }
     m_sessions.push_back({connection, 0, 0});
     m_engine->add_connection(
@@ -158,13 +158,13 @@ void Daemon::on_connected(std::shared_ptr<Connection> connection) {
         [this]() -> wire::ClusterConfig {
             auto config = m_cluster->describe(m_own_addresses);
             if (config) return std::move(*config);
-            log_line("cannot describe the cluster: " + config.error().message);
+            log_error("cannot describe the cluster: " + config.error().message);
             return wire::ClusterConfig{m_name, {}, {}, {}};
         },
         [this, peer, address](const wire::ClusterConfig& config) {
             auto changes = m_cluster->absorb(config, peer, address);
             if (!changes) {
-                log_line("ignored the device list of " + describe_peer(peer.device_key) + ": " +
+                log_warn("ignored the device list of " + describe_peer(peer.device_key) + ": " +
                          changes.error().message);
                 return;
             }
@@ -174,7 +174,7 @@ void Daemon::on_connected(std::shared_ptr<Connection> connection) {
 
 void Daemon::on_join(std::shared_ptr<Connection> connection) {
     const std::string address = connection->peer_address();
-    log_line("a new device is joining from " + address);
+    log_info("a new device is joining from " + address);
     std::vector<std::string> folder_ids;
     if (auto folders = m_device.store->folders(); folders) {
         for (const Folder& f : *folders) folder_ids.push_back(f.id);
@@ -182,12 +182,12 @@ void Daemon::on_join(std::shared_ptr<Connection> connection) {
     asio::co_spawn(m_io, m_cluster->serve_join(connection, m_own_addresses, folder_ids),
                    [this, address](std::exception_ptr bug, Result<void> joined) {
                        if (bug) {
-                           log_line("join from " + address + " failed: internal error");
+                           log_error("join from " + address + " failed: internal error");
                        } else if (!joined) {
-                           log_line("join from " + address + " refused: " +
+                           log_warn("join from " + address + " refused: " +
                                     joined.error().message);
                        } else {
-                           log_line("a new device joined from " + address);
+                           log_info("a new device joined from " + address);
                            m_engine->cluster_changed();  // the others learn of it now
                        }
                    });
@@ -197,13 +197,13 @@ void Daemon::apply(const ClusterChanges& changes) {
     const auto own = m_cluster->device_key().public_key();
     for (const DeviceRecord& device : changes.new_or_updated) {
         if (std::equal(own.begin(), own.end(), device.key.begin())) continue;
-        log_line("device " + describe_peer(device.key) + " is known at " +
+        log_info("device " + describe_peer(device.key) + " is known at " +
                  (device.addresses.empty() ? std::string("no address yet")
                                            : joined(device.addresses)));
         if (!device.addresses.empty()) m_peers->set_addresses(device.key, device.addresses);
     }
     for (const PublicKey& key : changes.revoked) {
-        log_line("device " + short_text(key) + " was removed; refusing it from now on");
+        log_info("device " + short_text(key) + " was removed; refusing it from now on");
         m_peers->forget(key, "this device was removed from the cluster");
     }
     // Pass what was learned on to the other connected devices (a device that
@@ -221,7 +221,7 @@ void Daemon::note_activity() {
         if (auto noted = m_device.store->note_device_activity(
                 s.connection->peer().device_key, now, in - s.noted_in, out - s.noted_out);
             !noted) {
-            log_line("cannot record activity: " + noted.error().message);
+            log_warn("cannot record activity: " + noted.error().message);
             continue;
         }
         s.noted_in = in;
@@ -229,7 +229,7 @@ void Daemon::note_activity() {
     }
     std::erase_if(m_sessions, [this](const Session& s) {
         if (s.connection->is_open()) return false;
-        log_line("disconnected from " + describe_peer(s.connection->peer().device_key));
+        log_info("disconnected from " + describe_peer(s.connection->peer().device_key));
         return true;
     });
 }
@@ -246,7 +246,7 @@ void Daemon::schedule_activity() {
 void Daemon::shutdown(const std::string& why) {
     if (m_stopping) return;
     m_stopping = true;
-    log_line(why + "; stopping");
+    log_info(why + "; stopping");
     m_activity_timer.cancel();
     m_signals.cancel();
     note_activity();
@@ -264,6 +264,9 @@ int run_daemon(const DaemonOptions& options) {
     if (!device) return report(device.error());
     auto lock = DaemonLock::acquire(device->paths);
     if (!lock) return report(lock.error());
+    if (options.log_level) set_log_level(*options.log_level);
+    // Only the daemon holding the lock writes the home's log file.
+    const LogFileScope log_file(device->paths.log_file());
     Daemon daemon(std::move(*device), std::move(*lock), options);
     if (auto started = daemon.start(); !started) return report(started.error());
     daemon.run();
@@ -278,7 +281,8 @@ void add_run_command(CLI::App& app, int& status) {
         "Run the daemon in the foreground: listen for and dial this user's other devices, keep "
         "every folder in sync, and answer the other commands over the control socket "
         "(FERRY_HOME/control.sock). One daemon per FERRY_HOME. Stops cleanly on SIGINT or "
-        "SIGTERM. Logs to stderr.");
+        "SIGTERM. Logs to stderr (with journald priorities when stderr is the journal) and to "
+        "FERRY_HOME/ferry.log, which `ferry log` shows.");
     run->add_option("--listen", options->listen,
                     std::string("HOST:PORT to listen on (default ") + kDefaultListenAddress +
                         "; port 0 picks a free port)");
@@ -291,6 +295,15 @@ void add_run_command(CLI::App& app, int& status) {
     run->add_option("--rescan", *rescan_seconds,
                     "Seconds between rescans of a folder that is polled (default 60)")
         ->check(CLI::Range(0.1, 86400.0));
+    run->add_option_function<std::string>(
+           "--log-level",
+           [options](const std::string& text) {
+               auto level = parse_log_level(text);
+               if (!level) throw CLI::ValidationError("--log-level", level.error().message);
+               options->log_level = *level;
+           },
+           "Least important events to log: error, warn, info (default) or debug")
+        ->type_name("LEVEL");
     run->callback([options, rescan_seconds, watcher, &status] {
         options->watch = *watcher == "inotify";
         options->rescan_interval =

@@ -15,7 +15,7 @@
 // are written to the index every few seconds, so `ferry devices` shows them
 // with or without the daemon.
 //
-// Log: one line per event on stderr (cli/log.hh).
+// Log: one line per event on stderr and in FERRY_HOME/ferry.log (cli/log.hh).
 // Thread rule: the io_context runs on the main thread and owns everything
 // here; the engine's disk and hashing work runs on a worker pool.
 #pragma once
@@ -36,6 +36,7 @@
 #include "cli/control_server.hh"
 #include "cli/daemon_lock.hh"
 #include "cli/home.hh"
+#include "cli/log_format.hh"
 #include "net/peer_manager.hh"
 #include "sync/cluster.hh"
 #include "sync/engine.hh"
@@ -43,6 +44,9 @@
 namespace ferry::cli {
 
 struct DaemonOptions {
+    // --log-level; when empty, the level set before run_daemon (info unless
+    // the config file says otherwise) stays.
+    std::optional<LogLevel> log_level;
     std::string listen = kDefaultListenAddress;
     std::chrono::milliseconds rescan_interval{60'000};  // folders not watched
     bool watch = true;  // inotify; false: every folder is polled

@@ -30,6 +30,7 @@ nlohmann::json problems_json(const std::vector<PathProblem>& problems) {
 
 asio::awaitable<nlohmann::json> Daemon::handle(const nlohmann::json& request) {
     const std::string cmd = request["cmd"].get<std::string>();
+    log_debug("control request: " + cmd);
     if (m_stopping) co_return control_error("the daemon is stopping");
     if (cmd == "status") co_return ok({{"status", status_json()}});
     if (cmd == "status-wait") {
@@ -48,7 +49,7 @@ asio::awaitable<nlohmann::json> Daemon::handle(const nlohmann::json& request) {
         if (auto reloaded = m_engine->reload_folders(); !reloaded) {
             co_return control_error("cannot reload the folders: " + reloaded.error().message);
         }
-        log_line("folders reloaded");
+        log_info("folders reloaded");
         co_return ok();
     }
     co_return control_error("unknown request '" + cmd + "'",
@@ -146,7 +147,7 @@ nlohmann::json Daemon::remove_device(const std::string& id) {
     auto revoked = m_cluster->revoke(device->key);
     if (!revoked) return control_error("cannot remove " + id + ": " + revoked.error().message);
     m_peers->forget(device->key, "this device was removed from the cluster");
-    log_line("removed device " + device->name + " (" + id.substr(0, 7) +
+    log_info("removed device " + device->name + " (" + id.substr(0, 7) +
              "); refusing it from now on");
     m_engine->cluster_changed();  // the revocation reaches the connected devices
     return ok({{"device", device_json(*device, false)}});
@@ -179,7 +180,7 @@ asio::awaitable<nlohmann::json> Daemon::scan(const std::string& id) {
         wait->scans = std::move(scans);
         wait->timer.cancel();
     });
-    log_line("scan of " + (id.empty() ? std::string("every folder") : "folder " + id) +
+    log_info("scan of " + (id.empty() ? std::string("every folder") : "folder " + id) +
              " requested");
     if (!wait->scans) {
         std::error_code ec;
@@ -220,7 +221,7 @@ nlohmann::json Daemon::set_paused(const std::string& id, bool paused) {
             return control_error(std::string(paused ? "pausing" : "resuming") + " folder " +
                                  folder.id + " failed: " + done.error().message);
         }
-        log_line(std::string(paused ? "paused" : "resumed") + " folder " + folder.id);
+        log_info(std::string(paused ? "paused" : "resumed") + " folder " + folder.id);
         changed.push_back(folder.id);
     }
     return ok({{"folders", std::move(changed)}});
@@ -233,7 +234,7 @@ nlohmann::json Daemon::folder_action(const nlohmann::json& request) {
     Result<void> done =
         cmd == "override" ? m_engine->override_folder(id) : m_engine->revert_folder(id);
     if (!done) return control_error(cmd + " of folder " + id + " failed: " + done.error().message);
-    log_line(cmd + " of folder " + id + " requested");
+    log_info(cmd + " of folder " + id + " requested");
     return ok();
 }
 

@@ -49,6 +49,13 @@ std::string iso_time_ns(std::int64_t ns_since_epoch) {
     return buf.data();
 }
 
+std::string iso_time_ms(std::int64_t ns_since_epoch) {
+    std::string text = iso_time_ns(ns_since_epoch);
+    constexpr std::size_t kMicrosAndNanos = 6;  // of the 9 fraction digits before 'Z'
+    text.erase(text.size() - 1 - kMicrosAndNanos, kMicrosAndNanos);
+    return text;
+}
+
 std::string octal_mode(std::uint32_t mode) {
     std::array<char, 16> buf{};
     std::snprintf(buf.data(), buf.size(), "%04o", static_cast<unsigned>(mode & 07777));

@@ -17,6 +17,8 @@ std::string human_bytes(std::uint64_t bytes);
 
 // UTC ISO 8601 with nanoseconds: "2026-11-25T13:35:59.123456789Z".
 std::string iso_time_ns(std::int64_t ns_since_epoch);
+// The same to the millisecond (log lines): "2026-11-25T13:35:59.123Z".
+std::string iso_time_ms(std::int64_t ns_since_epoch);
 
 // Permission bits as four octal digits: "0644".
 std::string octal_mode(std::uint32_t mode);

@@ -10,6 +10,8 @@
 //   index.db    the index (store/store.hh)
 //   daemon.lock held (flock) by the running `ferry run`: one daemon per home
 //   control.sock the running daemon's control socket (cli/control.hh), 0600
+//   ferry.log   the daemon's recent log lines (cli/log_file.hh), 0600, and
+//   ferry.log.1 its rotated predecessor; `ferry log` shows them
 // A home is initialised once device.key exists: `ferry init` writes it last.
 //
 // Thread rule: main thread only. Failures are Failures ready to report; a
@@ -34,6 +36,7 @@ struct HomePaths {
     std::string index() const { return home + "/index.db"; }
     std::string daemon_lock() const { return home + "/daemon.lock"; }
     std::string control_socket() const { return home + "/control.sock"; }
+    std::string log_file() const { return home + "/ferry.log"; }
     IdentityFiles identity_files() const { return {device_key(), user_key(), certificate()}; }
 };
 

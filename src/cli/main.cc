@@ -52,6 +52,7 @@ int main(int argc, char** argv) {
     add_devices_command(app, status);
     add_folder_commands(app, status);
     add_run_command(app, status);
+    add_log_command(app, status);
     add_status_command(app, status);
     add_scan_command(app, status);
     add_pause_commands(app, status);

@@ -1,9 +1,7 @@
 // `ferry scan`: through the running daemon when there is one (it owns the
 // index then; it scans, sends what changed and answers when the scan is
 // done), otherwise a one-shot scan of one or all folders here.
-#include <atomic>
 #include <chrono>
-#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <optional>
@@ -15,6 +13,7 @@
 #include "cli/format.hh"
 #include "cli/home.hh"
 #include "cli/progress_bar.hh"
+#include "cli/stop_signal.hh"
 #include "fs/posix_filesystem.hh"
 #include "fs/scanner.hh"
 
@@ -25,15 +24,6 @@ struct ScanCommandOptions {
     std::string folder_id;
     bool quiet = false;
 };
-
-// Set by SIGINT/SIGTERM: the scanner stops at its next check instead of the
-// process dying in the middle of a store transaction.
-std::atomic<bool> g_cancel{false};
-static_assert(std::atomic<bool>::is_always_lock_free, "set from a signal handler");
-
-extern "C" void on_stop_signal(int) {
-    g_cancel.store(true);
-}
 
 std::int64_t now_ns() {
     return std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -132,7 +122,7 @@ Outcome<std::size_t> scan_one(Device& device, const Folder& folder,
 
     ScanOptions scan_options;
     scan_options.local_device = device.id.short_id();
-    scan_options.cancel = &g_cancel;
+    scan_options.cancel = &stop_requested();
     scan_options.now_ns = now_ns();
     if (bar) scan_options.progress = [&bar](const ScanProgress& p) { bar->update(p); };
 
@@ -141,7 +131,7 @@ Outcome<std::size_t> scan_one(Device& device, const Folder& folder,
     const std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - start;
     if (bar) bar->clear();
     if (!result) {
-        if (g_cancel.load()) {
+        if (stop_requested().load()) {
             return failed(what, "interrupted",
                           "run `ferry scan " + folder.id + "` again to finish");
         }
@@ -179,13 +169,12 @@ int run_scan(const ScanCommandOptions& options) {
         }
     }
 
-    std::signal(SIGINT, on_stop_signal);
-    std::signal(SIGTERM, on_stop_signal);
+    stop_on_signals();
     const bool show_bar = !options.quiet && ::isatty(STDERR_FILENO) != 0;
     int status = kExitOk;
     std::size_t issues = 0;
     for (const Folder& folder : folders) {
-        if (g_cancel.load()) break;
+        if (stop_requested().load()) break;
         auto scanned = scan_one(*device, folder, options, show_bar);
         if (scanned) {
             issues += *scanned;

@@ -5,7 +5,6 @@
 // last scan went.
 #include <chrono>
 #include <cmath>
-#include <csignal>
 #include <cstdio>
 #include <map>
 #include <thread>
@@ -19,6 +18,7 @@
 #include "cli/format.hh"
 #include "cli/home.hh"
 #include "cli/status_view.hh"
+#include "cli/stop_signal.hh"
 
 namespace ferry::cli {
 namespace {
@@ -163,20 +163,14 @@ void print_changed_lines(const nlohmann::json& status, std::map<std::string, std
     std::fflush(stdout);
 }
 
-volatile std::sig_atomic_t g_stop_watching = 0;
-extern "C" void on_watch_signal(int) {
-    g_stop_watching = 1;
-}
-
 // --watch: asks the daemon every `interval` and redraws (on a terminal) or
 // prints what changed, until SIGINT/SIGTERM (exit 0) or the daemon goes.
 int watch_status(const HomePaths& paths, double interval_seconds) {
-    std::signal(SIGINT, on_watch_signal);
-    std::signal(SIGTERM, on_watch_signal);
+    stop_on_signals();
     const bool terminal = ::isatty(STDOUT_FILENO) != 0;
     std::map<std::string, std::string> shown;
     const auto interval = std::chrono::milliseconds(static_cast<std::int64_t>(interval_seconds * 1000));
-    while (g_stop_watching == 0) {
+    while (!stop_requested()) {
         auto answer = require_daemon(paths, {{"cmd", "status"}}, "cannot show the status");
         if (!answer) return report(answer.error());
         const nlohmann::json& status = (*answer)["status"];
@@ -190,7 +184,7 @@ int watch_status(const HomePaths& paths, double interval_seconds) {
         }
         // Sleeps in short steps so that a signal ends the wait soon.
         const auto until = std::chrono::steady_clock::now() + interval;
-        while (g_stop_watching == 0 && std::chrono::steady_clock::now() < until)
+        while (!stop_requested() && std::chrono::steady_clock::now() < until)
             std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
     return kExitOk;

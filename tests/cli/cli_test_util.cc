@@ -183,6 +183,18 @@ void write_file(const std::string& path, const std::string& content) {
     REQUIRE(out.good());
 }
 
+std::string read_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+std::size_t occurrences(const std::string& text, const std::string& needle) {
+    std::size_t count = 0;
+    for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1))
+        ++count;
+    return count;
+}
+
 std::string random_bytes(std::size_t size, std::uint64_t seed) {
     std::string out(size, '\0');
     std::uint64_t x = seed | 1;

@@ -58,6 +58,10 @@ int wait_status(pid_t pid);
 
 // Writes `content` to `path`, creating parent directories.
 void write_file(const std::string& path, const std::string& content);
+// The whole file's bytes ("" when it cannot be read).
+std::string read_file(const std::string& path);
+// How often `needle` occurs in `text` (overlapping ones too).
+std::size_t occurrences(const std::string& text, const std::string& needle);
 // Deterministic pseudo-random bytes (xorshift), `size` of them.
 std::string random_bytes(std::size_t size, std::uint64_t seed);
 // Parses JSON, failing the test with the text when it is not JSON.

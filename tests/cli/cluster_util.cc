@@ -114,10 +114,7 @@ std::string TestDevice::id() const {
     return run.out.substr(0, run.out.size() - 1);
 }
 
-std::string TestDevice::daemon_log() const {
-    std::ifstream in(log);
-    return std::string(std::istreambuf_iterator<char>(in), {});
-}
+std::string TestDevice::daemon_log() const { return read_file(log); }
 
 TestCluster::TestCluster(int count) {
     std::string tmpl = (fs::temp_directory_path() / "ferry-sync-XXXXXX").string();

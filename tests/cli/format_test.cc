@@ -33,6 +33,8 @@ TEST_CASE("times are UTC ISO 8601 with nanoseconds", "[format]") {
     // Expected value from `date -u -d @1795700159`.
     CHECK(iso_time_ns(1'795'700'159'123'456'789) == "2026-11-26T13:35:59.123456789Z");
     CHECK(iso_time_ns(-1) == "1969-12-31T23:59:59.999999999Z");
+    CHECK(iso_time_ms(1'795'700'159'123'456'789) == "2026-11-26T13:35:59.123Z");
+    CHECK(iso_time_ms(-1) == "1969-12-31T23:59:59.999Z");
     CHECK(octal_mode(0100644) == "0644");
     CHECK(octal_mode(04755) == "4755");
     CHECK(short_id_hex(ferry::ShortId{0x1a8474f7c7550209ULL}) == "1a8474f7c7550209");

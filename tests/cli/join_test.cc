@@ -48,13 +48,6 @@ std::string control_exchange(const std::string& home, const std::string& lines) 
     return answer;
 }
 
-std::size_t occurrences(const std::string& text, const std::string& needle) {
-    std::size_t count = 0;
-    for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1))
-        ++count;
-    return count;
-}
-
 void init(const TestDevice& d) {
     const Run run = d.ferry({"init", "--name", d.name});
     INFO(run.err);

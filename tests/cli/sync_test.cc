@@ -2,7 +2,6 @@
 // kind of change, conflicts, delete vs edit, send-only and receive-only,
 // versions and restore.
 #include <filesystem>
-#include <fstream>
 #include <regex>
 
 #include <catch2/catch.hpp>
@@ -29,11 +28,6 @@ void write_tree(const std::string& root) {
     write_file(root + "/run.sh", "#!/bin/sh\necho hi\n");
     fs::permissions(root + "/run.sh", fs::perms(0755));
     fs::create_symlink("deep/a/b/c/note.txt", root + "/link");
-}
-
-std::string read_file(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
 // Sets a file's modification time to `seconds` after the epoch.
