@@ -51,6 +51,7 @@ int main(int argc, char** argv) {
     add_join_commands(app, status);
     add_devices_command(app, status);
     add_folder_commands(app, status);
+    add_config_commands(app, status);
     add_run_command(app, status);
     add_status_command(app, status);
     add_scan_command(app, status);
