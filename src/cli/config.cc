@@ -375,7 +375,7 @@ Outcome<ParsedConfig> parse_config(std::string_view text, std::string_view name)
         return failed("invalid configuration",
                       std::string(name) + ":" + std::to_string(at.line) + ":" +
                           std::to_string(at.column) + ": " + std::string(bad.description()),
-                      "the file must be TOML (https://toml.io); " + std::string(kKeysHint));
+                      "the file must be TOML (https://toml.io)");
     }
     ParsedConfig out;
     if (auto checked = parser.top_level(root, out); !checked) return tl::unexpected(checked.error());
@@ -453,8 +453,10 @@ Outcome<std::string> toml_value_from_text(const std::string& key, const std::str
         }
         value = "[" + addresses + "]";
     } else {
-        const bool whole_number = !text.empty() && text.size() <= 20 &&
-                                  std::all_of(text.begin(), text.end(),
+        const std::string_view digits =
+            std::string_view(text).substr(text.starts_with('-') ? 1 : 0);
+        const bool whole_number = !digits.empty() && digits.size() <= 19 &&
+                                  std::all_of(digits.begin(), digits.end(),
                                               [](unsigned char c) { return std::isdigit(c) != 0; });
         value = is_number_key(key) && whole_number ? text : toml_quote(text);
     }

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <set>
 #include <sys/stat.h>
 
 #include "cli/config_edit.hh"
@@ -57,7 +58,7 @@ Outcome<ConfigFile> load_home_config(const HomePaths& paths, Store& store) {
     auto parsed = parse_config(**text, path);
     if (!parsed) {
         Failure failure = parsed.error();
-        failure.hint = "fix " + path + " (man ferry.toml); " + failure.hint;
+        failure.hint = "fix " + path + "; " + failure.hint;
         return tl::unexpected(std::move(failure));
     }
     return ConfigFile{std::move(**text), std::move(*parsed)};
@@ -90,6 +91,7 @@ Outcome<std::vector<std::string>> reconcile_folders(
     std::vector<std::string> changes;
     // Removals first, so that a path can move from one id to another.
     std::map<std::string, FolderConfig> kept;
+    std::set<std::string> moved;
     for (const Folder& f : *indexed) {
         const auto wanted = folders.find(f.id);
         if (wanted != folders.end() && wanted->second.path == f.path) {
@@ -100,6 +102,8 @@ Outcome<std::vector<std::string>> reconcile_folders(
         if (wanted == folders.end()) {
             changes.push_back("removed " + describe(f.id, {f.path, f.mode}) +
                               "; its files are untouched");
+        } else {
+            moved.insert(f.id);
         }
     }
     for (const auto& [id, folder] : folders) {
@@ -108,7 +112,9 @@ Outcome<std::vector<std::string>> reconcile_folders(
             if (auto added = store.add_folder(Folder{id, folder.path, folder.mode}); !added) {
                 return failed(what, added.error());
             }
-            changes.push_back("added " + describe(id, folder));
+            changes.push_back(moved.count(id) != 0
+                                  ? "moved " + describe(id, folder) + "; its index starts afresh"
+                                  : "added " + describe(id, folder));
         } else if (old->second.mode != folder.mode) {
             if (auto set = store.set_folder_mode(id, folder.mode); !set) return failed(what, set.error());
             changes.push_back("changed " + describe(id, folder));

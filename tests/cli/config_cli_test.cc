@@ -105,6 +105,15 @@ TEST_CASE("config: folder add and remove edit ferry.toml and the index", "[cli][
     REQUIRE(folders.size() == 1);
     CHECK(folders[0]["mode"] == "send-only");
 
+    // A new path: the index follows it (and starts afresh).
+    const std::string moved = box.path("data/moved");
+    write_file(moved + "/only-here.txt", "in the new place\n");
+    REQUIRE(box.ferry({"config", "set", "folders.docs.path", moved}).status == 0);
+    REQUIRE(box.ferry({"scan", "docs"}).status == 0);
+    const Run ls = box.ferry({"ls", "docs:only-here.txt"});
+    INFO(ls.err);
+    CHECK(ls.status == 0);
+
     const Run removed = box.ferry({"folder", "remove", "docs"});
     INFO(removed.err);
     CHECK(removed.status == 0);

@@ -171,6 +171,9 @@ TEST_CASE("config: values from the command line are checked like the file's",
     CHECK(bad.error().why ==
           "rescan_interval must be a whole number of seconds from 1 to 86400, not \"abc\"");
     CHECK_FALSE(toml_value_from_text("rescan_interval", "99999999999999999999"));
+    auto negative = toml_value_from_text("version_retention", "-3");
+    REQUIRE_FALSE(negative);
+    CHECK_THAT(negative.error().why, Catch::EndsWith("not -3"));
     CHECK_FALSE(toml_value_from_text("folders.x.mode", "both"));
     CHECK_FALSE(toml_value_from_text("folders.-x.path", "/a"));
     CHECK_FALSE(toml_value_from_text("folders.x.ignore", "1"));
