@@ -84,6 +84,12 @@ struct ParsedConfig {
     ConfigLayout layout;
 };
 
+// A configuration file's text and what it says.
+struct ConfigFile {
+    std::string text;
+    ParsedConfig parsed;
+};
+
 // Parses and checks the text of a configuration file; `name` (e.g.
 // "ferry.toml") starts each error.
 Outcome<ParsedConfig> parse_config(std::string_view text, std::string_view name);

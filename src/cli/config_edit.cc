@@ -118,7 +118,7 @@ tl::unexpected<Failure> not_a_table(std::string_view name, const std::string& id
 }
 
 // Re-parses the edited text: an edit never yields a file that does not load.
-Outcome<EditedConfig> checked(const Lines& lines, std::string_view name) {
+Outcome<ConfigFile> checked(const Lines& lines, std::string_view name) {
     std::string text = lines.joined();
     auto parsed = parse_config(text, name);
     if (!parsed) {
@@ -126,7 +126,7 @@ Outcome<EditedConfig> checked(const Lines& lines, std::string_view name) {
         failure.what = "cannot edit " + std::string(name) + ": the result would not load";
         return tl::unexpected(std::move(failure));
     }
-    return EditedConfig{std::move(text), std::move(*parsed)};
+    return ConfigFile{std::move(text), std::move(*parsed)};
 }
 
 }  // namespace
@@ -140,7 +140,7 @@ std::string initial_config_text(const std::map<std::string, FolderConfig>& folde
     return text;
 }
 
-Outcome<EditedConfig> set_config_key(std::string_view text, std::string_view name,
+Outcome<ConfigFile> set_config_key(std::string_view text, std::string_view name,
                                      const std::string& key, const std::string& toml_value) {
     auto current = parse_config(text, name);
     if (!current) return tl::unexpected(current.error());
@@ -185,7 +185,7 @@ Outcome<EditedConfig> set_config_key(std::string_view text, std::string_view nam
     return checked(lines, name);
 }
 
-Outcome<EditedConfig> remove_config_folder(std::string_view text, std::string_view name,
+Outcome<ConfigFile> remove_config_folder(std::string_view text, std::string_view name,
                                            const std::string& id) {
     auto current = parse_config(text, name);
     if (!current) return tl::unexpected(current.error());

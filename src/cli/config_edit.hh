@@ -24,20 +24,14 @@ namespace ferry::cli {
 // what it means, then a [folders.ID] table for each of `folders`.
 std::string initial_config_text(const std::map<std::string, FolderConfig>& folders);
 
-// An edited file: its new text and what it now says.
-struct EditedConfig {
-    std::string text;
-    ParsedConfig parsed;
-};
-
 // `text` (a file named `name`) with `key` set to `toml_value`, a TOML value
 // as toml_value_from_text() makes it.
-Outcome<EditedConfig> set_config_key(std::string_view text, std::string_view name,
+Outcome<ConfigFile> set_config_key(std::string_view text, std::string_view name,
                                      const std::string& key, const std::string& toml_value);
 
 // `text` without the table of folder `id` (its "[folders.ID]" line up to the
 // next table). Refused when the folder is not written as such a table.
-Outcome<EditedConfig> remove_config_folder(std::string_view text, std::string_view name,
+Outcome<ConfigFile> remove_config_folder(std::string_view text, std::string_view name,
                                            const std::string& id);
 
 }  // namespace ferry::cli

@@ -20,11 +20,6 @@
 
 namespace ferry::cli {
 
-struct ConfigFile {
-    std::string text;
-    ParsedConfig parsed;
-};
-
 // Reads and checks ferry.toml. A home without one (made by an older ferry)
 // first gets one written from its index's folders.
 Outcome<ConfigFile> load_home_config(const HomePaths& paths, Store& store);
