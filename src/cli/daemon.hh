@@ -5,21 +5,25 @@
 //
 // Life: load ferry.toml (cli/home_config.hh; a bad file: exit 1 before
 // anything starts or changes), take the home's lock (cli/daemon_lock.hh: one
-// daemon per home), bring the index's folders in step with the file, open the cluster (issuing device.cert if missing), listen, dial every known
+// daemon per home), bring the index's folders in step with the file, open
+// the cluster (issuing device.cert if missing), listen, dial every known
 // device's addresses, start the engine, serve the control socket; run until
-// SIGINT or SIGTERM, then stop everything and exit 0. SIGHUP (or the control
-// request "reload") re-reads ferry.toml: a bad file is logged with its line
-// and the running configuration stays; a good one is applied at once
+// SIGINT or SIGTERM, then stop everything and exit 0.
+//
+// Configuration: ferry.toml with `ferry run`'s flags over it. SIGHUP (or the
+// control request "reload") re-reads the file: a bad one is logged with its
+// line and the running configuration stays; a good one is applied at once
 // (folders, watcher, rescan interval, version retention, log level, rate
 // limits), except `listen`, which takes effect at the next start (the
-// listeners are not rebound while peers may be connected to them). Devices learned from a
-// peer's ClusterConfig are dialed; revoked ones are forgotten and their
-// connections closed. When this device removes a device, serves a join, or
-// learns something new from a ClusterConfig, the engine sends a fresh
-// ClusterConfig on every other connection, so the change reaches every
-// device without reconnecting. Byte counters and last-seen times of each connection
-// are written to the index every few seconds, so `ferry devices` shows them
-// with or without the daemon.
+// listeners are not rebound while peers may be connected to them).
+//
+// Devices learned from a peer's ClusterConfig are dialed; revoked ones are
+// forgotten and their connections closed. When this device removes a device,
+// serves a join, or learns something new from a ClusterConfig, the engine
+// sends a fresh ClusterConfig on every other connection, so the change
+// reaches every device without reconnecting. Byte counters and last-seen
+// times of each connection are written to the index every few seconds, so
+// `ferry devices` shows them with or without the daemon.
 //
 // Log: one line per event on stderr (cli/log.hh).
 // Thread rule: the io_context runs on the main thread and owns everything
