@@ -10,6 +10,7 @@ namespace ferry::cli {
 
 void add_identity_commands(CLI::App& app, int& status);  // init, id
 void add_folder_commands(CLI::App& app, int& status);    // folder add|list|remove|override|revert
+void add_config_commands(CLI::App& app, int& status);    // config get|list|set|reload
 void add_scan_command(CLI::App& app, int& status);       // scan (alias rescan)
 void add_pause_commands(CLI::App& app, int& status);     // pause, resume
 void add_ls_command(CLI::App& app, int& status);         // ls

@@ -32,7 +32,8 @@
 //          "symlinks", "bytes", "changed", "deleted", "bytes_hashed",
 //          "issues": [{"path", "message"}]}]
 //   {"cmd":"addresses"}  -> "addresses": ["host:port", ...] to give a joiner
-//   {"cmd":"reload"}     folders were added or removed in the index
+//   {"cmd":"reload"}     re-read ferry.toml and apply it (as SIGHUP does)
+//       -> "at_next_start": [keys applied only when the daemon starts again]
 //   {"cmd":"devices"}    -> "devices": [device objects, as `ferry devices --json`]
 //   {"cmd":"remove-device", "device": "DEVICE-ID"}  revoke, forget, disconnect
 //   {"cmd":"override", "folder": "ID"}       send-only: peers take our versions

@@ -8,6 +8,7 @@
 #include <asio/co_spawn.hpp>
 
 #include "cli/commands.hh"
+#include "cli/home_config.hh"
 #include "cli/log.hh"
 #include "fs/posix_filesystem.hh"
 #include "fs/watcher.hh"
@@ -35,12 +36,14 @@ std::string joined(const std::vector<std::string>& items) {
 
 }  // namespace
 
-Daemon::Daemon(Device device, DaemonLock lock, DaemonOptions options)
+Daemon::Daemon(Device device, DaemonLock lock, RunFlags flags, DaemonOptions options)
     : m_device(std::move(device)),
       m_lock(std::move(lock)),
+      m_flags(std::move(flags)),
       m_options(std::move(options)),
       m_workers(worker_count()),
       m_signals(m_io, SIGINT, SIGTERM),
+      m_hangup(m_io, SIGHUP),
       m_activity_timer(m_io),
       m_exit_timer(m_io) {}
 
@@ -59,22 +62,12 @@ Outcome<void> Daemon::start() {
     if (!cluster) return failed("cannot load this device's identity", cluster.error());
     m_cluster = std::move(*cluster);
 
-    EngineOptions engine_options;
-    engine_options.local_device = m_device.id;
-    engine_options.rescan_interval = m_options.rescan_interval;
-    if (m_options.watch) {
-        engine_options.watch = [](const Folder& folder) -> Result<std::unique_ptr<Watcher>> {
-            auto watcher = watch_with_inotify(folder.path);
-            if (!watcher) log_warn("folder " + folder.id + ": " + watcher.error().message);
-            return watcher;
-        };
-    }
     m_engine = std::make_unique<Engine>(
         m_io, m_workers, store,
         [](const Folder& folder) -> Result<std::unique_ptr<Filesystem>> {
             return std::make_unique<PosixFilesystem>(folder.path);
         },
-        m_clock, engine_options);
+        m_clock, engine_options());
 
     PeerManagerHooks hooks;
     hooks.authorize = [this](const PeerIdentity& peer) { return m_cluster->authorize(peer); };
@@ -88,13 +81,21 @@ Outcome<void> Daemon::start() {
     };
     m_peers = std::make_unique<PeerManager>(m_io, m_cluster->device_key(), m_cluster->certificate(),
                                             std::move(hooks), std::move(peer_options));
-    auto bound = m_peers->listen(m_options.listen);
-    if (!bound) {
-        return failed("cannot listen on " + m_options.listen, bound.error(),
-                      "choose another address with --listen HOST:PORT (port 0: any free port)");
+    for (const std::string& address : m_options.listen) {
+        auto bound = m_peers->listen(address);
+        if (!bound) {
+            return failed("cannot listen on " + address, bound.error(),
+                          "choose another address with --listen HOST:PORT or `listen` in " +
+                              m_device.paths.config() + " (port 0: any free port)");
+        }
+        m_listening.push_back(*bound);
+        for (auto& own : advertised_addresses(*bound)) {
+            if (std::find(m_own_addresses.begin(), m_own_addresses.end(), own) ==
+                m_own_addresses.end()) {
+                m_own_addresses.push_back(std::move(own));
+            }
+        }
     }
-    m_listening = {*bound};
-    m_own_addresses = advertised_addresses(*bound);
 
     if (auto started = m_engine->start(); !started) {
         return failed("cannot start syncing", started.error());
@@ -109,9 +110,10 @@ Outcome<void> Daemon::start() {
     m_signals.async_wait([this](std::error_code ec, int signal) {
         if (!ec) shutdown(signal == SIGINT ? "interrupted (SIGINT)" : "terminated (SIGTERM)");
     });
+    wait_for_hangup();
     schedule_activity();
-    log_info("device " + m_device.id.to_string() + " (" + m_name + ") listening on " + *bound +
-             "; reachable at " + joined(m_own_addresses));
+    log_info("device " + m_device.id.to_string() + " (" + m_name + ") listening on " +
+             joined(m_listening) + "; reachable at " + joined(m_own_addresses));
     return {};
 }
 
@@ -249,6 +251,7 @@ void Daemon::shutdown(const std::string& why) {
     log_info(why + "; stopping");
     m_activity_timer.cancel();
     m_signals.cancel();
+    m_hangup.cancel();
     note_activity();
     if (m_control) m_control->stop();
     if (m_engine) m_engine->stop();
@@ -259,56 +262,70 @@ void Daemon::shutdown(const std::string& why) {
     m_exit_timer.async_wait([this](std::error_code) { m_io.stop(); });
 }
 
-int run_daemon(const DaemonOptions& options) {
+int run_daemon(const RunFlags& flags) {
     auto device = open_device();
     if (!device) return report(device.error());
+    auto config = load_home_config(device->paths, *device->store);
+    if (!config) return report(config.error());
     auto lock = DaemonLock::acquire(device->paths);
     if (!lock) return report(lock.error());
-    if (options.log_level) set_log_level(*options.log_level);
+    DaemonOptions options = daemon_options(config->parsed.config, flags);
+    set_log_level(options.log_level);
     // Only the daemon holding the lock writes the home's log file.
     const LogFileScope log_file(device->paths.log_file());
-    Daemon daemon(std::move(*device), std::move(*lock), options);
+    auto changes = reconcile_folders(*device->store, config->parsed.config.folders);
+    if (!changes) return report(changes.error());
+    for (const auto& change : *changes) log_info(change);
+    Daemon daemon(std::move(*device), std::move(*lock), flags, std::move(options));
     if (auto started = daemon.start(); !started) return report(started.error());
     daemon.run();
     return kExitOk;
 }
 
 void add_run_command(CLI::App& app, int& status) {
-    auto options = std::make_shared<DaemonOptions>();
-    auto rescan_seconds = std::make_shared<double>(60.0);
+    auto flags = std::make_shared<RunFlags>();
+    auto listen = std::make_shared<std::string>();
+    auto rescan_seconds = std::make_shared<double>(0.0);
+    auto watcher = std::make_shared<std::string>();
     CLI::App* run = app.add_subcommand(
         "run",
         "Run the daemon in the foreground: listen for and dial this user's other devices, keep "
         "every folder in sync, and answer the other commands over the control socket "
-        "(FERRY_HOME/control.sock). One daemon per FERRY_HOME. Stops cleanly on SIGINT or "
-        "SIGTERM. Logs to stderr (with journald priorities when stderr is the journal) and to "
-        "FERRY_HOME/ferry.log, which `ferry log` shows.");
-    run->add_option("--listen", options->listen,
-                    std::string("HOST:PORT to listen on (default ") + kDefaultListenAddress +
-                        "; port 0 picks a free port)");
-    auto watcher = std::make_shared<std::string>("inotify");
+        "(FERRY_HOME/control.sock). One daemon per FERRY_HOME. Reads FERRY_HOME/ferry.toml "
+        "first (man ferry.toml; a bad file: exit 1 with its line); the options below override "
+        "it. SIGHUP rereads the file. Stops cleanly on SIGINT or SIGTERM. Logs to stderr (with "
+        "journald priorities when stderr is the journal) and to FERRY_HOME/ferry.log, which "
+        "`ferry log` shows.");
+    run->add_option("--listen", *listen,
+                    std::string("HOST:PORT to listen on, instead of ferry.toml's listen (default ") +
+                        kDefaultListenAddress + "; port 0 picks a free port)");
     run->add_option("--watcher", *watcher,
                     "How changes are noticed: inotify (default; a change is scanned within a "
                     "fraction of a second, and each folder is rescanned hourly as a safety net) "
                     "or poll (each folder is rescanned every --rescan seconds)")
         ->check(CLI::IsMember({"inotify", "poll"}));
     run->add_option("--rescan", *rescan_seconds,
-                    "Seconds between rescans of a folder that is polled (default 60)")
+                    "Seconds between rescans of a folder that is polled (default: ferry.toml's "
+                    "rescan_interval, 60)")
         ->check(CLI::Range(0.1, 86400.0));
     run->add_option_function<std::string>(
            "--log-level",
-           [options](const std::string& text) {
+           [flags](const std::string& text) {
                auto level = parse_log_level(text);
                if (!level) throw CLI::ValidationError("--log-level", level.error().message);
-               options->log_level = *level;
+               flags->log_level = *level;
            },
-           "Least important events to log: error, warn, info (default) or debug")
+           "Least important events to log: error, warn, info or debug (default: ferry.toml's "
+           "log_level, info)")
         ->type_name("LEVEL");
-    run->callback([options, rescan_seconds, watcher, &status] {
-        options->watch = *watcher == "inotify";
-        options->rescan_interval =
-            std::chrono::milliseconds(static_cast<std::int64_t>(*rescan_seconds * 1000));
-        status = run_daemon(*options);
+    run->callback([flags, listen, rescan_seconds, watcher, run, &status] {
+        if (run->count("--listen") != 0) flags->listen = *listen;
+        if (run->count("--watcher") != 0) flags->watch = *watcher == "inotify";
+        if (run->count("--rescan") != 0) {
+            flags->rescan_interval =
+                std::chrono::milliseconds(static_cast<std::int64_t>(*rescan_seconds * 1000));
+        }
+        status = run_daemon(*flags);
     });
 }
 

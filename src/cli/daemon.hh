@@ -3,17 +3,27 @@
 // dialers), the sync engine, and the control socket (cli/control.hh) that
 // the other commands use while it runs.
 //
-// Life: take the home's lock (cli/daemon_lock.hh: one daemon per home),
-// open the cluster (issuing device.cert if missing), listen, dial every known
+// Life: load ferry.toml (cli/home_config.hh; a bad file: exit 1 before
+// anything starts or changes), take the home's lock (cli/daemon_lock.hh: one
+// daemon per home), bring the index's folders in step with the file, open
+// the cluster (issuing device.cert if missing), listen, dial every known
 // device's addresses, start the engine, serve the control socket; run until
-// SIGINT or SIGTERM, then stop everything and exit 0. Devices learned from a
-// peer's ClusterConfig are dialed; revoked ones are forgotten and their
-// connections closed. When this device removes a device, serves a join, or
-// learns something new from a ClusterConfig, the engine sends a fresh
-// ClusterConfig on every other connection, so the change reaches every
-// device without reconnecting. Byte counters and last-seen times of each connection
-// are written to the index every few seconds, so `ferry devices` shows them
-// with or without the daemon.
+// SIGINT or SIGTERM, then stop everything and exit 0.
+//
+// Configuration: ferry.toml with `ferry run`'s flags over it. SIGHUP (or the
+// control request "reload") re-reads the file: a bad one is logged with its
+// line and the running configuration stays; a good one is applied at once
+// (folders, watcher, rescan interval, version retention, log level, rate
+// limits), except `listen`, which takes effect at the next start (the
+// listeners are not rebound while peers may be connected to them).
+//
+// Devices learned from a peer's ClusterConfig are dialed; revoked ones are
+// forgotten and their connections closed. When this device removes a device,
+// serves a join, or learns something new from a ClusterConfig, the engine
+// sends a fresh ClusterConfig on every other connection, so the change
+// reaches every device without reconnecting. Byte counters and last-seen
+// times of each connection are written to the index every few seconds, so
+// `ferry devices` shows them with or without the daemon.
 //
 // Log: one line per event on stderr and in FERRY_HOME/ferry.log (cli/log.hh).
 // Thread rule: the io_context runs on the main thread and owns everything
@@ -34,30 +44,47 @@
 
 #include "cli/addresses.hh"
 #include "cli/control_server.hh"
+#include "cli/config.hh"
 #include "cli/daemon_lock.hh"
 #include "cli/home.hh"
 #include "cli/log_format.hh"
 #include "net/peer_manager.hh"
 #include "sync/cluster.hh"
 #include "sync/engine.hh"
+#include "sync/versions.hh"
 
 namespace ferry::cli {
 
+// What the daemon runs with: ferry.toml's settings with the command line's
+// flags over them.
 struct DaemonOptions {
-    // --log-level; when empty, the level set before run_daemon (info unless
-    // the config file says otherwise) stays.
-    std::optional<LogLevel> log_level;
-    std::string listen = kDefaultListenAddress;
+    std::vector<std::string> listen{kDefaultListenAddress};
     std::chrono::milliseconds rescan_interval{60'000};  // folders not watched
     bool watch = true;  // inotify; false: every folder is polled
+    std::int64_t version_retention_ns = kDefaultVersionRetentionNs;
+    LogLevel log_level = LogLevel::info;
+    std::uint64_t max_send_rate_kib = 0;  // 0: unlimited
+    std::uint64_t max_recv_rate_kib = 0;  // 0: unlimited
+    friend bool operator==(const DaemonOptions&, const DaemonOptions&) = default;
 };
 
+// The flags `ferry run` was given; each one given wins over ferry.toml, at
+// start and on every reload.
+struct RunFlags {
+    std::optional<std::string> listen;
+    std::optional<bool> watch;
+    std::optional<std::chrono::milliseconds> rescan_interval;
+    std::optional<LogLevel> log_level;
+};
+
+DaemonOptions daemon_options(const Config& config, const RunFlags& flags);
+
 // Runs the daemon in the foreground; returns the exit status.
-int run_daemon(const DaemonOptions& options);
+int run_daemon(const RunFlags& flags);
 
 class Daemon {
 public:
-    Daemon(Device device, DaemonLock lock, DaemonOptions options);
+    Daemon(Device device, DaemonLock lock, RunFlags flags, DaemonOptions options);
     ~Daemon();
     Daemon(const Daemon&) = delete;
     Daemon& operator=(const Daemon&) = delete;
@@ -75,6 +102,14 @@ private:
     void note_activity();
     void schedule_activity();
     void shutdown(const std::string& why);
+
+    // Configuration (daemon_config.cc).
+    EngineOptions engine_options() const;
+    // Re-reads ferry.toml and applies it; returns the keys that take effect
+    // only at the next start. A bad file changes nothing; a failure is logged.
+    Outcome<std::vector<std::string>> reload_config();
+    Outcome<std::vector<std::string>> apply_config_file();  // reload_config without the log
+    void wait_for_hangup();
 
     // Control requests (daemon_control.cc).
     asio::awaitable<nlohmann::json> handle(const nlohmann::json& request);
@@ -99,12 +134,14 @@ private:
 
     Device m_device;
     DaemonLock m_lock;
+    RunFlags m_flags;
     DaemonOptions m_options;
     std::string m_name;
     SystemClock m_clock;
     asio::io_context m_io;
     asio::thread_pool m_workers;
     asio::signal_set m_signals;
+    asio::signal_set m_hangup;
     asio::steady_timer m_activity_timer;
     asio::steady_timer m_exit_timer;
     std::unique_ptr<Cluster> m_cluster;

@@ -46,11 +46,12 @@ asio::awaitable<nlohmann::json> Daemon::handle(const nlohmann::json& request) {
     if (cmd == "pause" || cmd == "resume")
         co_return set_paused(request.value("folder", std::string()), cmd == "pause");
     if (cmd == "reload") {
-        if (auto reloaded = m_engine->reload_folders(); !reloaded) {
-            co_return control_error("cannot reload the folders: " + reloaded.error().message);
+        auto reloaded = reload_config();
+        if (!reloaded) {
+            co_return control_error(reloaded.error().what + ": " + reloaded.error().why,
+                                    reloaded.error().hint);
         }
-        log_info("folders reloaded");
-        co_return ok();
+        co_return ok({{"at_next_start", *reloaded}});
     }
     co_return control_error("unknown request '" + cmd + "'",
                             "is this ferry older than the one that sent it?");

@@ -1,14 +1,14 @@
 // `ferry folder add|list|remove|override|revert`.
 #include <algorithm>
-#include <cctype>
 #include <cstdio>
 #include <filesystem>
 
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.hh"
+#include "cli/config_edit.hh"
 #include "cli/control.hh"
-#include "cli/home.hh"
+#include "cli/home_config.hh"
 #include "cli/path_within.hh"
 #include "crypto/random.hh"
 
@@ -31,17 +31,10 @@ std::string random_folder_id() {
 }
 
 // Folder ids appear in "FOLDER-ID:path" arguments and in messages: keep them
-// to a safe, visible alphabet.
+// to a safe, visible alphabet (cli/config.hh).
 Outcome<void> check_folder_id(const std::string& id) {
-    const bool ok_length = !id.empty() && id.size() <= 64;
-    const bool ok_chars = std::all_of(id.begin(), id.end(), [](unsigned char c) {
-        return std::isalnum(c) != 0 || c == '-' || c == '_' || c == '.';
-    });
-    if (!ok_length || !ok_chars || id.front() == '.' || id.front() == '-') {
-        return failed("invalid folder id '" + id + "'",
-                      "a folder id has 1 to 64 letters, digits, '-', '_' or '.', and starts with a "
-                      "letter or digit",
-                      "choose another id with --id");
+    if (auto problem = folder_id_problem(id)) {
+        return failed("invalid folder id '" + id + "'", *problem, "choose another id with --id");
     }
     return {};
 }
@@ -63,51 +56,54 @@ Outcome<std::string> canonical_directory(const std::string& given) {
 int run_add(const AddOptions& options) {
     auto device = open_device();
     if (!device) return report(device.error());
+    auto config = load_home_config(device->paths, *device->store);
+    if (!config) return report(config.error());
     auto path = canonical_directory(options.path);
     if (!path) return report(path.error());
     auto mode = parse_folder_mode(options.mode);
     if (!mode) return report(Failure{"invalid mode", mode.error().message});
-    auto existing = device->store->folders();
-    if (!existing) return report(Failure{"cannot read the folder list", existing.error().message});
+    const auto& existing = config->parsed.config.folders;
 
     std::string id = options.id;
     if (id.empty()) {
         do {
             id = random_folder_id();
-        } while (std::any_of(existing->begin(), existing->end(),
-                             [&](const Folder& f) { return f.id == id; }));
+        } while (existing.count(id) != 0);
     } else if (auto valid = check_folder_id(id); !valid) {
         return report(valid.error());
     }
     const std::string what = "cannot add folder " + *path;
-    for (const Folder& f : *existing) {
-        if (f.id == id) {
+    for (const auto& [other_id, f] : existing) {
+        if (other_id == id) {
             return report(Failure{what, "the id '" + id + "' is taken by the folder at " + f.path,
                                   "choose another id with --id"});
         }
         if (f.path == *path) {
-            return report(Failure{what, "it is already folder '" + f.id + "'",
+            return report(Failure{what, "it is already folder '" + other_id + "'",
                                   "`ferry folder list` shows the folders"});
         }
         if (path_within(*path, f.path)) {
-            return report(Failure{what, "it is inside folder '" + f.id + "' (" + f.path + ")",
+            return report(Failure{what, "it is inside folder '" + other_id + "' (" + f.path + ")",
                                   "folders cannot nest: that folder already syncs it"});
         }
         if (path_within(f.path, *path)) {
-            return report(Failure{what, "it contains folder '" + f.id + "' (" + f.path + ")",
+            return report(Failure{what, "it contains folder '" + other_id + "' (" + f.path + ")",
                                   "folders cannot overlap: remove that folder first with "
                                   "`ferry folder remove " +
-                                      f.id + "`"});
+                                      other_id + "`"});
         }
     }
-    const Folder folder{id, *path, *mode};
-    if (auto added = device->store->add_folder(folder); !added) {
-        return report(Failure{what, added.error().message});
-    }
+    const std::string name = device->paths.config();
+    const std::string key = "folders." + id + ".";
+    auto with_path = set_config_key(config->text, name, key + "path", toml_quote(*path));
+    if (!with_path) return report(with_path.error());
+    auto edited = set_config_key(with_path->text, name, key + "mode",
+                                 toml_quote(folder_mode_name(*mode)));
+    if (!edited) return report(edited.error());
+    auto committed = commit_config(*device, edited->text, edited->parsed.config);
+    if (!committed) return report(committed.error());
     std::printf("Added folder %s (%s): %s\n", id.c_str(), folder_mode_name(*mode), path->c_str());
-    auto reloaded = ask_daemon(device->paths, {{"cmd", "reload"}});
-    if (!reloaded) return report(reloaded.error());
-    if (*reloaded) {
+    if (committed->daemon_reloaded) {
         std::printf("The running daemon scans it and syncs it with your other devices.\n");
     } else {
         std::printf("Next: index it with `ferry scan %s`, or start `ferry run` to sync it.\n",
@@ -119,25 +115,26 @@ int run_add(const AddOptions& options) {
 int run_list(bool json) {
     auto device = open_device();
     if (!device) return report(device.error());
-    auto folders = device->store->folders();
-    if (!folders) return report(Failure{"cannot read the folder list", folders.error().message});
+    auto config = load_home_config(device->paths, *device->store);
+    if (!config) return report(config.error());
+    const auto& folders = config->parsed.config.folders;
     if (json) {
         nlohmann::json out = nlohmann::json::array();
-        for (const Folder& f : *folders) {
-            out.push_back({{"id", f.id}, {"path", f.path}, {"mode", folder_mode_name(f.mode)}});
+        for (const auto& [id, f] : folders) {
+            out.push_back({{"id", id}, {"path", f.path}, {"mode", folder_mode_name(f.mode)}});
         }
         std::printf("%s\n", out.dump(2).c_str());
         return kExitOk;
     }
-    if (folders->empty()) {
+    if (folders.empty()) {
         std::fprintf(stderr, "No folders yet; add one with `ferry folder add PATH`.\n");
         return kExitOk;
     }
     std::size_t id_width = 2;
-    for (const Folder& f : *folders) id_width = std::max(id_width, f.id.size());
+    for (const auto& [id, f] : folders) id_width = std::max(id_width, id.size());
     std::printf("%-*s  %-12s  %s\n", static_cast<int>(id_width), "ID", "MODE", "PATH");
-    for (const Folder& f : *folders) {
-        std::printf("%-*s  %-12s  %s\n", static_cast<int>(id_width), f.id.c_str(),
+    for (const auto& [id, f] : folders) {
+        std::printf("%-*s  %-12s  %s\n", static_cast<int>(id_width), id.c_str(),
                     folder_mode_name(f.mode), f.path.c_str());
     }
     return kExitOk;
@@ -146,21 +143,20 @@ int run_list(bool json) {
 int run_remove(const std::string& id) {
     auto device = open_device();
     if (!device) return report(device.error());
-    auto folder = device->store->folder(id);
-    if (!folder) return report(Failure{"cannot read folder '" + id + "'", folder.error().message});
-    if (!*folder) {
+    auto config = load_home_config(device->paths, *device->store);
+    if (!config) return report(config.error());
+    const auto folder = config->parsed.config.folders.find(id);
+    if (folder == config->parsed.config.folders.end()) {
         return report(Failure{"cannot remove folder '" + id + "'",
                               "there is no folder with that id",
                               "`ferry folder list` shows the folders"});
     }
-    if (auto removed = device->store->remove_folder(id); !removed) {
-        return report(Failure{"cannot remove folder '" + id + "'", removed.error().message});
-    }
-    std::printf("Removed folder %s; its files in %s are untouched.\n", id.c_str(),
-                (*folder)->path.c_str());
-    if (auto reloaded = ask_daemon(device->paths, {{"cmd", "reload"}}); !reloaded) {
-        return report(reloaded.error());
-    }
+    const std::string path = folder->second.path;
+    auto edited = remove_config_folder(config->text, device->paths.config(), id);
+    if (!edited) return report(edited.error());
+    auto committed = commit_config(*device, edited->text, edited->parsed.config);
+    if (!committed) return report(committed.error());
+    std::printf("Removed folder %s; its files in %s are untouched.\n", id.c_str(), path.c_str());
     return kExitOk;
 }
 

@@ -8,6 +8,8 @@
 //   device.cert this device's certificate, signed by the user key
 //               (crypto/certificate.hh); `ferry init` and `ferry join` write it
 //   index.db    the index (store/store.hh)
+//   ferry.toml  the configuration (cli/config.hh, cli/home_config.hh): the
+//               folder list's truth, listen addresses, intervals, limits
 //   daemon.lock held (flock) by the running `ferry run`: one daemon per home
 //   control.sock the running daemon's control socket (cli/control.hh), 0600
 //   ferry.log   the daemon's recent log lines (cli/log_file.hh), 0600, and
@@ -34,6 +36,7 @@ struct HomePaths {
     std::string user_key() const { return home + "/user.key"; }
     std::string certificate() const { return home + "/device.cert"; }
     std::string index() const { return home + "/index.db"; }
+    std::string config() const { return home + "/ferry.toml"; }
     std::string daemon_lock() const { return home + "/daemon.lock"; }
     std::string control_socket() const { return home + "/control.sock"; }
     std::string log_file() const { return home + "/ferry.log"; }

@@ -9,7 +9,8 @@
 #include <unistd.h>
 
 #include "cli/commands.hh"
-#include "cli/home.hh"
+#include "cli/config_edit.hh"
+#include "cli/home_config.hh"
 #include "crypto/key_file.hh"
 
 namespace ferry::cli {
@@ -76,6 +77,14 @@ int run_init(const std::string& requested_name) {
     if (auto set = (*store)->set_setting(kDeviceNameSetting, *name); !set) {
         return report(Failure{"cannot record the device name", set.error().message});
     }
+    // A ferry.toml written before `ferry init` (by a person or a provisioning
+    // tool) is kept; otherwise the defaults, commented, to show what can be set.
+    std::error_code ec;
+    if (!std::filesystem::exists(paths->config(), ec)) {
+        if (auto saved = save_home_config(*paths, initial_config_text({})); !saved) {
+            return report(saved.error());
+        }
+    }
     // The device key goes last: its presence is what "initialised" means, so
     // an interrupted init can simply be run again.
     const KeyPair user = KeyPair::generate();
@@ -115,7 +124,9 @@ void add_identity_commands(CLI::App& app, int& status) {
     CLI::App* init = app.add_subcommand(
         "init",
         "Create this device's identity (an Ed25519 key pair; the device id derives from it), "
-        "the user key, the device's certificate and the index in FERRY_HOME. Refuses if FERRY_HOME is already initialised.");
+        "the user key, the device's certificate, the index and ferry.toml (the configuration, "
+        "every key commented out with its default; man ferry.toml) in FERRY_HOME. Refuses if "
+        "FERRY_HOME is already initialised.");
     init->add_option("--name", *name,
                      "Device name shown to your other devices (default: the host name)");
     init->callback([name, &status] { status = run_init(*name); });

@@ -38,7 +38,8 @@ int main(int argc, char** argv) {
         "connections.",
         "ferry"};
     app.footer(
-        "FERRY_HOME is the folder for this device's identity and index (default: "
+        "FERRY_HOME is the folder for this device's identity, index and configuration "
+        "(ferry.toml, see ferry.toml(5); default: "
         "$XDG_CONFIG_HOME/ferry or ~/.config/ferry).\n"
         "Exit status: 0 success, 1 failure, 2 usage error, 3 not initialised (run `ferry init`).\n"
         "See ferry(1) for details.");
@@ -51,6 +52,7 @@ int main(int argc, char** argv) {
     add_join_commands(app, status);
     add_devices_command(app, status);
     add_folder_commands(app, status);
+    add_config_commands(app, status);
     add_run_command(app, status);
     add_log_command(app, status);
     add_status_command(app, status);

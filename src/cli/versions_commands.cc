@@ -117,7 +117,8 @@ void add_versions_commands(CLI::App& app, int& status) {
     CLI::App* versions = app.add_subcommand(
         "versions",
         "List the kept versions of a file: copies that sync replaced or deleted, kept in the "
-        "folder's .ferry/versions/ (30 days). PATH is a path on disk or FOLDER-ID:PATH.");
+        "folder's .ferry/versions/ (version_retention days in ferry.toml, default 30). PATH is "
+        "a path on disk or FOLDER-ID:PATH.");
     versions->add_option("PATH", options->path, "The file")->required();
     versions->add_flag("--json", options->json,
                        "Print a JSON array of {kept, kept_ns, size, version_path}");

@@ -226,6 +226,22 @@ Result<void> Store::remove_folder(std::string_view id) {
     return txn->commit();
 }
 
+Result<void> Store::set_folder_mode(std::string_view id, FolderMode mode) {
+    std::lock_guard lock(m_impl->mutex);
+    auto& db = *m_impl->db;
+    const std::string purpose = "change the mode of folder '" + std::string(id) + "'";
+    auto txn = Transaction::begin(db, purpose);
+    if (!txn) return error_of(txn);
+    auto folder = m_impl->folder(id);
+    if (!folder) return error_of(folder);
+    auto update = db.prepare("UPDATE folders SET mode = ? WHERE id = ?", purpose);
+    if (!update) return error_of(update);
+    update->bind_int(1, static_cast<std::int64_t>(mode));
+    update->bind_int(2, folder->rowid);
+    if (auto ok = update->run(); !ok) return ok;
+    return txn->commit();
+}
+
 // ---- scans and statistics ----
 
 namespace {

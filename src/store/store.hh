@@ -148,6 +148,8 @@ public:
     // Removes the folder and every record of it, its peers' announced records
     // and index states included (not the files on disk).
     Result<void> remove_folder(std::string_view id);
+    // Changes a folder's mode, keeping its records (not_found: no such folder).
+    Result<void> set_folder_mode(std::string_view id, FolderMode mode);
 
     // Stored entries directly inside directory `parent` ("" is the root),
     // including tombstones, sorted by name.

@@ -263,6 +263,19 @@ Result<void> Engine::reload_folders() {
     return m_impl->load_folders();
 }
 
+Result<void> Engine::reconfigure(EngineOptions options) {
+    Impl& impl = *m_impl;
+    if (impl.stopped) return {};
+    impl.options = std::move(options);
+    for (auto& [id, folder] : impl.folders) {
+        folder->removed = true;
+        folder->cancel_timers();
+        impl.fail_scan_waiters(folder, "the configuration changed");
+    }
+    impl.folders.clear();
+    return impl.load_folders();
+}
+
 void Engine::cluster_changed() {
     m_impl->cluster_changed();
 }

@@ -145,6 +145,11 @@ public:
     // Folders were added or removed in the store: (re)load them, start or
     // stop exchanging them with connected peers, and tell the peers.
     Result<void> reload_folders();
+    // New options (a configuration reload: rescan interval, version
+    // retention, watcher; `local_device` must stay the same): every folder
+    // starts again with them (its watcher, timers and a scan), as if it had
+    // been removed and added back, without forgetting its index.
+    Result<void> reconfigure(EngineOptions options);
     // The cluster (devices, their addresses, revocations: what the
     // connections' cluster_config functions describe) changed: sends a fresh
     // ClusterConfig to every connected peer, on the connections it has.

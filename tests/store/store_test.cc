@@ -134,6 +134,22 @@ TEST_CASE("store: folders are added, listed, read and removed", "[store]") {
     REQUIRE_OK(store->add_folder(Folder{"docs", "/home/a/docs", FolderMode::send_receive}));
 }
 
+TEST_CASE("store: a folder's mode changes and its records stay", "[store]") {
+    auto store = open_store();
+    REQUIRE_OK(store->add_folder(Folder{"docs", "/home/a/docs", FolderMode::send_receive}));
+    auto index_id = store->index_id("docs");
+    REQUIRE(index_id);
+
+    REQUIRE_OK(store->set_folder_mode("docs", FolderMode::receive_only));
+    CHECK(*store->folder("docs") ==
+          std::optional<Folder>(Folder{"docs", "/home/a/docs", FolderMode::receive_only}));
+    CHECK(*store->index_id("docs") == *index_id);  // the same index, not a new one
+
+    auto missing = store->set_folder_mode("nope", FolderMode::send_only);
+    REQUIRE_FALSE(missing);
+    CHECK(missing.error().code == Errc::not_found);
+}
+
 TEST_CASE("store: folder modes have names", "[store]") {
     for (auto mode : {FolderMode::send_receive, FolderMode::send_only, FolderMode::receive_only}) {
         auto parsed = parse_folder_mode(folder_mode_name(mode));

@@ -202,3 +202,29 @@ TEST_CASE("engine reconfig: cluster_changed sends a fresh ClusterConfig the othe
     REQUIRE(cluster.settle());
     CHECK(ends.second->is_open());
 }
+
+TEST_CASE("engine reconfig: reconfigure applies a new rescan interval to running folders",
+          "[engine][reconfig]") {
+    TestCluster cluster;
+    Node& a = cluster.add("a");  // polled, rescanned hourly
+    REQUIRE(cluster.run_until([&] { return idle(a, kFolderId); }));
+    write_file(a.path("before.txt"), "seen only by a rescan\n");
+
+    EngineOptions options;
+    options.local_device = a.id;
+    options.rescan_interval = std::chrono::milliseconds(50);
+    REQUIRE(a.engine->reconfigure(options));
+    REQUIRE(cluster.run_until([&] {
+        auto record = a.store->get_file(kFolderId, "before.txt");
+        return record && *record;
+    }));
+    // Not just the restart's own scan: later changes are found by the new interval.
+    REQUIRE(cluster.run_until([&] { return idle(a, kFolderId); }));
+    write_file(a.path("after.txt"), "found by the 50 ms rescan\n");
+    CHECK(cluster.run_until(
+        [&] {
+            auto record = a.store->get_file(kFolderId, "after.txt");
+            return record && *record;
+        },
+        std::chrono::seconds(10)));
+}
