@@ -17,6 +17,8 @@ std::string env(const char* name) {
     return value != nullptr ? value : "";
 }
 
+}  // namespace
+
 std::string user_home() {
     std::string home = env("HOME");
     if (home.empty()) {
@@ -27,21 +29,30 @@ std::string user_home() {
     return home;
 }
 
-}  // namespace
+std::string user_config_dir() {
+    const std::string xdg = env("XDG_CONFIG_HOME");
+    if (!xdg.empty() && xdg.front() == '/') return xdg;  // the XDG spec ignores relative values
+    const std::string base = user_home();
+    return base.empty() ? base : base + "/.config";
+}
+
+std::string standard_home() {
+    const std::string base = user_home();
+    if (base.empty()) return base;
+#ifdef __APPLE__
+    return base + "/Library/Application Support/ferry";
+#else
+    return base + "/.config/ferry";
+#endif
+}
 
 Outcome<HomePaths> ferry_home() {
     std::string home = env("FERRY_HOME");
     if (home.empty()) {
 #ifdef __APPLE__
-        const std::string base = user_home();
-        if (!base.empty()) home = base + "/Library/Application Support/ferry";
+        home = standard_home();
 #else
-        const std::string xdg = env("XDG_CONFIG_HOME");
-        if (!xdg.empty() && xdg.front() == '/') {  // the XDG spec ignores relative values
-            home = xdg + "/ferry";
-        } else if (const std::string base = user_home(); !base.empty()) {
-            home = base + "/.config/ferry";
-        }
+        if (const std::string config = user_config_dir(); !config.empty()) home = config + "/ferry";
 #endif
     }
     if (home.empty()) {

@@ -43,6 +43,17 @@ struct HomePaths {
     IdentityFiles identity_files() const { return {device_key(), user_key(), certificate()}; }
 };
 
+// The user's home folder: $HOME, else the password database's; empty if
+// neither knows it.
+std::string user_home();
+// The user's config folder: $XDG_CONFIG_HOME when absolute, else
+// ~/.config; empty if the home folder is unknown.
+std::string user_config_dir();
+// The folder FERRY_HOME defaults to for a process that has only HOME set
+// (as a service manager starts the daemon): ~/.config/ferry, on macOS
+// ~/Library/Application Support/ferry; empty if the home folder is unknown.
+std::string standard_home();
+
 // Resolves FERRY_HOME (an absolute path; a relative $FERRY_HOME is taken
 // from the current directory).
 Outcome<HomePaths> ferry_home();

@@ -61,6 +61,7 @@ int main(int argc, char** argv) {
     add_ls_command(app, status);
     add_conflicts_command(app, status);
     add_versions_commands(app, status);
+    add_service_command(app, status);
 
     try {
         app.parse(argc, argv);

@@ -104,9 +104,13 @@ Run Sandbox::ferry(const std::vector<std::string>& args, const std::string& cwd)
 
 Run run_ferry(const std::string& home, const std::vector<std::string>& args,
               const std::string& dir) {
-    std::vector<std::string> argv_strings{ferry_bin()};
-    argv_strings.insert(argv_strings.end(), args.begin(), args.end());
-    std::vector<std::string> env_strings = child_environment(home);
+    std::vector<std::string> argv{ferry_bin()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return run_process(argv, child_environment(home), dir);
+}
+
+Run run_process(std::vector<std::string> argv_strings, std::vector<std::string> env_strings,
+                const std::string& dir) {
     auto argv = pointers(argv_strings);
     auto envp = pointers(env_strings);
 

@@ -48,6 +48,11 @@ private:
 Run run_ferry(const std::string& home, const std::vector<std::string>& args,
               const std::string& dir);
 
+// Runs argv[0] (a path) with exactly the environment `env`, stdin from
+// /dev/null, in `dir`.
+Run run_process(std::vector<std::string> argv, std::vector<std::string> env,
+                const std::string& dir);
+
 // For starting processes: the ferry binary (FERRY_BIN), our environment with
 // FERRY_HOME set, argv-style pointers, and a waitpid() that returns the exit
 // status (128 + signal number if killed).
