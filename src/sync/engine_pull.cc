@@ -229,7 +229,10 @@ void Engine::Impl::step_done(const FolderPtr& folder, const std::string& path,
         }
         folder->recheck.insert(path);
         folder->recheck.insert(also.begin(), also.end());
+        // What changed may lie anywhere beneath the path (a directory's
+        // entries): the scan before the next try covers the whole folder.
         folder->scan_wanted = true;
+        folder->full_scan_wanted = true;
         return;
     }
     folder->problems[path] = outcome.error().message + what_to_do(outcome.error().code);

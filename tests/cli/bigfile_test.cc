@@ -1,6 +1,7 @@
 // Large files between real daemons: what a rename and a small insertion cost
 // on the wire (the daemons' own byte counters, `ferry devices --json`), and a
-// receiving daemon killed with SIGKILL in the middle of a transfer.
+// receiving daemon killed with SIGKILL, or stopped with SIGTERM, in the
+// middle of a transfer.
 #include <filesystem>
 #include <fstream>
 
@@ -48,6 +49,51 @@ void write_with_insertion(const std::string& from, const std::string& to, std::s
     REQUIRE(out.good());
 }
 
+// Watches a file arriving on `device`: how far its temporary file has grown,
+// and whether the target path ever held anything but the complete file.
+struct ReceiveWatch {
+    const TestDevice& device;
+    std::string name;
+    std::uintmax_t size;
+    std::string digest;
+    bool partial_seen = false;
+
+    std::uintmax_t temporary_size() const {
+        std::uintmax_t largest = 0;
+        std::error_code ec;
+        for (const auto& e : fs::directory_iterator(device.folder, ec)) {
+            if (e.path().filename().string().starts_with(".ferry-tmp."))
+                largest = std::max(largest, e.file_size(ec));
+        }
+        return largest;
+    }
+    void check_target() {
+        std::error_code ec;
+        const std::string target = device.file(name);
+        if (fs::exists(target, ec) &&
+            (fs::file_size(target, ec) != size || file_digest(target) != digest)) {
+            partial_seen = true;
+        }
+    }
+    // Until the temporary file holds `bytes` (or the file is complete).
+    bool wait_until_received(std::uintmax_t bytes) {
+        return wait_until(
+            [&] {
+                check_target();
+                return temporary_size() >= bytes || fs::exists(device.file(name));
+            },
+            120s, 20ms);
+    }
+    bool wait_until_complete() {
+        return wait_until(
+            [&] {
+                check_target();
+                return fs::exists(device.file(name));
+            },
+            120s, 50ms);
+    }
+};
+
 }  // namespace
 
 TEST_CASE("renaming a 64 MiB file moves under 64 KiB", "[cli][daemon][bytes]") {
@@ -83,48 +129,18 @@ TEST_CASE("a 256 MiB transfer survives kill -9 of the receiver, and a 1 KiB inse
 
     // Kill the receiver once its temporary file has grown; meanwhile the
     // target path must never show a partial file.
-    bool partial_seen = false;
-    const auto temporary_size = [&] {
-        std::uintmax_t size = 0;
-        std::error_code ec;
-        for (const auto& e : fs::directory_iterator(b.folder, ec)) {
-            if (e.path().filename().string().starts_with(".ferry-tmp.")) {
-                size = std::max(size, e.file_size(ec));
-            }
-        }
-        return size;
-    };
-    const auto check_target = [&] {
-        std::error_code ec;
-        if (fs::exists(b.file("big.raw"), ec) &&
-            (fs::file_size(b.file("big.raw"), ec) != 256 * kMiB ||
-             file_digest(b.file("big.raw")) != expected)) {
-            partial_seen = true;
-        }
-    };
-    const bool growing = wait_until(
-        [&] {
-            check_target();
-            return temporary_size() >= 32 * kMiB || fs::exists(b.file("big.raw"));
-        },
-        120s, 20ms);
+    ReceiveWatch watch{b, "big.raw", 256 * kMiB, expected};
     INFO(b.daemon_log());
-    REQUIRE(growing);
+    REQUIRE(watch.wait_until_received(32 * kMiB));
     const bool interrupted = !fs::exists(b.file("big.raw"));
     b.daemon->kill_hard();
-    check_target();
-    CHECK(!partial_seen);
+    watch.check_target();
+    CHECK(!watch.partial_seen);
     UNSCOPED_INFO("killed in the middle of the transfer: " << interrupted);
 
     b.start();
-    const bool done = wait_until(
-        [&] {
-            check_target();
-            return fs::exists(b.file("big.raw"));
-        },
-        120s, 50ms);
-    REQUIRE(done);
-    CHECK(!partial_seen);
+    REQUIRE(watch.wait_until_complete());
+    CHECK(!watch.partial_seen);
     CHECK(file_digest(b.file("big.raw")) == expected);
     REQUIRE(cluster.wait_converged(120s));
     REQUIRE(a.ferry({"status", "--wait", "--timeout", "60"}).status == 0);
@@ -141,4 +157,35 @@ TEST_CASE("a 256 MiB transfer survives kill -9 of the receiver, and a 1 KiB inse
     const std::uint64_t moved = cluster.traffic(0) - before;
     INFO("bytes on the wire for a 1 KiB insertion into 256 MiB: " << moved);
     CHECK(moved < 184'000);
+}
+
+TEST_CASE("SIGTERM in the middle of a transfer: exit 0 within 5 s, no partial file, index intact",
+          "[cli][daemon][crash]") {
+    TestCluster cluster(2);
+    cluster.setup();
+    TestDevice& a = cluster[0];
+    TestDevice& b = cluster[1];
+    write_big_file(a.file("big.raw"), 128 * kMiB, 21);
+    write_file(a.file("small.txt"), "small\n");
+    ReceiveWatch watch{b, "big.raw", 128 * kMiB, file_digest(a.file("big.raw"))};
+    cluster.scan(0);
+
+    INFO(b.daemon_log());
+    REQUIRE(watch.wait_until_received(16 * kMiB));
+    const auto asked = std::chrono::steady_clock::now();
+    CHECK(b.daemon->stop(5s) == 0);  // -1: still running after 5 s (then killed)
+    CHECK(std::chrono::steady_clock::now() - asked < 5s);
+    watch.check_target();
+    CHECK(!watch.partial_seen);
+    CHECK_THAT(b.daemon_log(), Catch::Contains("stopped"));
+
+    // The index opens and answers; what was received before the stop is in it.
+    const Run ls = b.ferry({"ls", "docs:", "--json"});
+    INFO(ls.err);
+    CHECK(ls.status == 0);
+    b.start();
+    REQUIRE(watch.wait_until_complete());
+    CHECK(!watch.partial_seen);
+    REQUIRE(cluster.wait_converged(120s));
+    CHECK(file_digest(b.file("big.raw")) == file_digest(a.file("big.raw")));
 }
