@@ -6,6 +6,7 @@
 #include <thread>
 
 #include <asio/co_spawn.hpp>
+#include <asio/dispatch.hpp>
 
 #include "cli/commands.hh"
 #include "cli/log.hh"
@@ -18,6 +19,8 @@ namespace {
 constexpr std::chrono::seconds kActivityInterval{2};
 // After a stop signal, how long the engine and connections get to finish.
 constexpr std::chrono::milliseconds kExitGrace{500};
+// The largest rate limit --max-send-rate and --max-recv-rate accept (1 TiB/s).
+constexpr std::uint64_t kMaxRateKib = TokenBucket::kMaxRate / 1024;
 
 std::size_t worker_count() {
     return std::clamp<std::size_t>(std::thread::hardware_concurrency(), 2, 8);
@@ -25,6 +28,13 @@ std::size_t worker_count() {
 
 std::string short_text(const PublicKey& key) {
     return DeviceId::from_public_key(key).to_string().substr(0, 7);
+}
+
+std::string rate_limits_text(std::uint64_t send_kib, std::uint64_t recv_kib) {
+    const auto rate = [](std::uint64_t kib) {
+        return kib == 0 ? std::string("unlimited") : std::to_string(kib) + " KiB/s";
+    };
+    return "rate limits: sending " + rate(send_kib) + ", receiving " + rate(recv_kib);
 }
 
 std::string joined(const std::vector<std::string>& items) {
@@ -42,7 +52,10 @@ Daemon::Daemon(Device device, DaemonLock lock, DaemonOptions options)
       m_workers(worker_count()),
       m_signals(m_io, SIGINT, SIGTERM),
       m_activity_timer(m_io),
-      m_exit_timer(m_io) {}
+      m_exit_timer(m_io),
+      m_send_limit(std::make_shared<RateLimiter>(kib_per_second(m_options.max_send_rate_kib))),
+      m_receive_limit(
+          std::make_shared<RateLimiter>(kib_per_second(m_options.max_recv_rate_kib))) {}
 
 Daemon::~Daemon() {
     // Workers may still post results to the io_context: let them finish
@@ -86,6 +99,8 @@ Outcome<void> Daemon::start() {
     peer_options.connection.invite_secret = [this](const InviteId& id) {
         return m_cluster->invite_secret(id);
     };
+    peer_options.connection.send_limit = m_send_limit;
+    peer_options.connection.receive_limit = m_receive_limit;
     m_peers = std::make_unique<PeerManager>(m_io, m_cluster->device_key(), m_cluster->certificate(),
                                             std::move(hooks), std::move(peer_options));
     auto bound = m_peers->listen(m_options.listen);
@@ -111,8 +126,19 @@ Outcome<void> Daemon::start() {
     });
     schedule_activity();
     log_line("device " + m_device.id.to_string() + " (" + m_name + ") listening on " + *bound +
-             "; reachable at " + joined(m_own_addresses));
+             "; reachable at " + joined(m_own_addresses) + "; " +
+             rate_limits_text(m_options.max_send_rate_kib, m_options.max_recv_rate_kib));
     return {};
+}
+
+void Daemon::set_rate_limits(std::uint64_t send_kib, std::uint64_t recv_kib) {
+    asio::dispatch(m_io, [this, send_kib, recv_kib] {
+        m_options.max_send_rate_kib = send_kib;
+        m_options.max_recv_rate_kib = recv_kib;
+        m_send_limit->set_rate(kib_per_second(send_kib));
+        m_receive_limit->set_rate(kib_per_second(recv_kib));
+        log_line(rate_limits_text(send_kib, recv_kib));
+    });
 }
 
 void Daemon::run() {
@@ -291,6 +317,15 @@ void add_run_command(CLI::App& app, int& status) {
     run->add_option("--rescan", *rescan_seconds,
                     "Seconds between rescans of a folder that is polled (default 60)")
         ->check(CLI::Range(0.1, 86400.0));
+    run->add_option("--max-send-rate", options->max_send_rate_kib,
+                    "Limit what all connections together send to KIB KiB/s (default 0: unlimited)")
+        ->option_text("KIB")
+        ->check(CLI::Range(std::uint64_t{0}, kMaxRateKib));
+    run->add_option("--max-recv-rate", options->max_recv_rate_kib,
+                    "Limit what all connections together receive to KIB KiB/s (default 0: "
+                    "unlimited); the daemon reads more slowly, so TCP slows the senders down")
+        ->option_text("KIB")
+        ->check(CLI::Range(std::uint64_t{0}, kMaxRateKib));
     run->callback([options, rescan_seconds, watcher, &status] {
         options->watch = *watcher == "inotify";
         options->rescan_interval =

@@ -13,7 +13,9 @@
 // ClusterConfig on every other connection, so the change reaches every
 // device without reconnecting. Byte counters and last-seen times of each connection
 // are written to the index every few seconds, so `ferry devices` shows them
-// with or without the daemon.
+// with or without the daemon. What all connections together send and
+// receive is limited by max_send_rate_kib and max_recv_rate_kib (one shared
+// net/rate_limiter.hh each), changeable while running (set_rate_limits).
 //
 // Log: one line per event on stderr (cli/log.hh).
 // Thread rule: the io_context runs on the main thread and owns everything
@@ -37,6 +39,7 @@
 #include "cli/daemon_lock.hh"
 #include "cli/home.hh"
 #include "net/peer_manager.hh"
+#include "net/rate_limiter.hh"
 #include "sync/cluster.hh"
 #include "sync/engine.hh"
 
@@ -46,6 +49,8 @@ struct DaemonOptions {
     std::string listen = kDefaultListenAddress;
     std::chrono::milliseconds rescan_interval{60'000};  // folders not watched
     bool watch = true;  // inotify; false: every folder is polled
+    // Traffic limits of all connections together, KiB/s; 0: unlimited.
+    std::uint64_t max_send_rate_kib = 0, max_recv_rate_kib = 0;
 };
 
 // Runs the daemon in the foreground; returns the exit status.
@@ -60,6 +65,10 @@ public:
 
     Outcome<void> start();
     void run();  // until a stop signal
+    // New traffic limits (KiB/s, 0: unlimited) for all connections together;
+    // they apply from each connection's next frame slice, also to transfers
+    // under way. Any thread (it is carried out on the io thread).
+    void set_rate_limits(std::uint64_t send_kib, std::uint64_t recv_kib);
 
 private:
     // Peers (daemon.cc).
@@ -103,6 +112,9 @@ private:
     asio::steady_timer m_exit_timer;
     std::unique_ptr<Cluster> m_cluster;
     std::unique_ptr<Engine> m_engine;
+    // Shared by every connection (net/rate_limiter.hh).
+    std::shared_ptr<RateLimiter> m_send_limit;
+    std::shared_ptr<RateLimiter> m_receive_limit;
     std::unique_ptr<PeerManager> m_peers;
     std::unique_ptr<ControlServer> m_control;
     std::vector<std::string> m_listening;      // bound addresses
