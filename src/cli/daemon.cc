@@ -6,6 +6,7 @@
 #include <thread>
 
 #include <asio/co_spawn.hpp>
+#include <asio/dispatch.hpp>
 
 #include "cli/commands.hh"
 #include "cli/home_config.hh"
@@ -19,6 +20,8 @@ namespace {
 constexpr std::chrono::seconds kActivityInterval{2};
 // After a stop signal, how long the engine and connections get to finish.
 constexpr std::chrono::milliseconds kExitGrace{500};
+// The largest rate limit --max-send-rate and --max-recv-rate accept (1 TiB/s).
+constexpr std::uint64_t kMaxRateKib = TokenBucket::kMaxRate / 1024;
 
 std::size_t worker_count() {
     return std::clamp<std::size_t>(std::thread::hardware_concurrency(), 2, 8);
@@ -26,6 +29,13 @@ std::size_t worker_count() {
 
 std::string short_text(const PublicKey& key) {
     return DeviceId::from_public_key(key).to_string().substr(0, 7);
+}
+
+std::string rate_limits_text(std::uint64_t send_kib, std::uint64_t recv_kib) {
+    const auto rate = [](std::uint64_t kib) {
+        return kib == 0 ? std::string("unlimited") : std::to_string(kib) + " KiB/s";
+    };
+    return "rate limits: sending " + rate(send_kib) + ", receiving " + rate(recv_kib);
 }
 
 std::string joined(const std::vector<std::string>& items) {
@@ -45,7 +55,10 @@ Daemon::Daemon(Device device, DaemonLock lock, RunFlags flags, DaemonOptions opt
       m_signals(m_io, SIGINT, SIGTERM),
       m_hangup(m_io, SIGHUP),
       m_activity_timer(m_io),
-      m_exit_timer(m_io) {}
+      m_exit_timer(m_io),
+      m_send_limit(std::make_shared<RateLimiter>(kib_per_second(m_options.max_send_rate_kib))),
+      m_receive_limit(
+          std::make_shared<RateLimiter>(kib_per_second(m_options.max_recv_rate_kib))) {}
 
 Daemon::~Daemon() {
     // Workers may still post results to the io_context: let them finish
@@ -79,6 +92,8 @@ Outcome<void> Daemon::start() {
     peer_options.connection.invite_secret = [this](const InviteId& id) {
         return m_cluster->invite_secret(id);
     };
+    peer_options.connection.send_limit = m_send_limit;
+    peer_options.connection.receive_limit = m_receive_limit;
     m_peers = std::make_unique<PeerManager>(m_io, m_cluster->device_key(), m_cluster->certificate(),
                                             std::move(hooks), std::move(peer_options));
     for (const std::string& address : m_options.listen) {
@@ -113,8 +128,19 @@ Outcome<void> Daemon::start() {
     wait_for_hangup();
     schedule_activity();
     log_info("device " + m_device.id.to_string() + " (" + m_name + ") listening on " +
-             joined(m_listening) + "; reachable at " + joined(m_own_addresses));
+             joined(m_listening) + "; reachable at " + joined(m_own_addresses) + "; " +
+             rate_limits_text(m_options.max_send_rate_kib, m_options.max_recv_rate_kib));
     return {};
+}
+
+void Daemon::set_rate_limits(std::uint64_t send_kib, std::uint64_t recv_kib) {
+    asio::dispatch(m_io, [this, send_kib, recv_kib] {
+        m_options.max_send_rate_kib = send_kib;
+        m_options.max_recv_rate_kib = recv_kib;
+        m_send_limit->set_rate(kib_per_second(send_kib));
+        m_receive_limit->set_rate(kib_per_second(recv_kib));
+        log_info(rate_limits_text(send_kib, recv_kib));
+    });
 }
 
 void Daemon::run() {
@@ -318,13 +344,28 @@ void add_run_command(CLI::App& app, int& status) {
            "Least important events to log: error, warn, info or debug (default: ferry.toml's "
            "log_level, info)")
         ->type_name("LEVEL");
-    run->callback([flags, listen, rescan_seconds, watcher, run, &status] {
+    auto send_rate = std::make_shared<std::uint64_t>(0);
+    auto recv_rate = std::make_shared<std::uint64_t>(0);
+    run->add_option("--max-send-rate", *send_rate,
+                    "Limit what all connections together send to KIB KiB/s, instead of "
+                    "ferry.toml's max_send_rate (0: unlimited)")
+        ->option_text("KIB")
+        ->check(CLI::Range(std::uint64_t{0}, kMaxRateKib));
+    run->add_option("--max-recv-rate", *recv_rate,
+                    "Limit what all connections together receive to KIB KiB/s, instead of "
+                    "ferry.toml's max_recv_rate (0: unlimited); the daemon reads more slowly, so "
+                    "TCP slows the senders down")
+        ->option_text("KIB")
+        ->check(CLI::Range(std::uint64_t{0}, kMaxRateKib));
+    run->callback([flags, listen, rescan_seconds, watcher, send_rate, recv_rate, run, &status] {
         if (run->count("--listen") != 0) flags->listen = *listen;
         if (run->count("--watcher") != 0) flags->watch = *watcher == "inotify";
         if (run->count("--rescan") != 0) {
             flags->rescan_interval =
                 std::chrono::milliseconds(static_cast<std::int64_t>(*rescan_seconds * 1000));
         }
+        if (run->count("--max-send-rate") != 0) flags->max_send_rate_kib = *send_rate;
+        if (run->count("--max-recv-rate") != 0) flags->max_recv_rate_kib = *recv_rate;
         status = run_daemon(*flags);
     });
 }

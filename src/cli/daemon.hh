@@ -23,7 +23,10 @@
 // sends a fresh ClusterConfig on every other connection, so the change
 // reaches every device without reconnecting. Byte counters and last-seen
 // times of each connection are written to the index every few seconds, so
-// `ferry devices` shows them with or without the daemon.
+// `ferry devices` shows them with or without the daemon. What all
+// connections together send and receive is limited by max_send_rate_kib and
+// max_recv_rate_kib (one shared net/rate_limiter.hh each), changeable while
+// running (set_rate_limits).
 //
 // Log: one line per event on stderr and in FERRY_HOME/ferry.log (cli/log.hh).
 // Thread rule: the io_context runs on the main thread and owns everything
@@ -49,6 +52,7 @@
 #include "cli/home.hh"
 #include "cli/log_format.hh"
 #include "net/peer_manager.hh"
+#include "net/rate_limiter.hh"
 #include "sync/cluster.hh"
 #include "sync/engine.hh"
 #include "sync/versions.hh"
@@ -75,6 +79,7 @@ struct RunFlags {
     std::optional<bool> watch;
     std::optional<std::chrono::milliseconds> rescan_interval;
     std::optional<LogLevel> log_level;
+    std::optional<std::uint64_t> max_send_rate_kib, max_recv_rate_kib;
 };
 
 DaemonOptions daemon_options(const Config& config, const RunFlags& flags);
@@ -91,6 +96,10 @@ public:
 
     Outcome<void> start();
     void run();  // until a stop signal
+    // New traffic limits (KiB/s, 0: unlimited) for all connections together;
+    // they apply from each connection's next frame slice, also to transfers
+    // under way. Any thread (it is carried out on the io thread).
+    void set_rate_limits(std::uint64_t send_kib, std::uint64_t recv_kib);
 
 private:
     // Peers (daemon.cc).
@@ -146,6 +155,9 @@ private:
     asio::steady_timer m_exit_timer;
     std::unique_ptr<Cluster> m_cluster;
     std::unique_ptr<Engine> m_engine;
+    // Shared by every connection (net/rate_limiter.hh).
+    std::shared_ptr<RateLimiter> m_send_limit;
+    std::shared_ptr<RateLimiter> m_receive_limit;
     std::unique_ptr<PeerManager> m_peers;
     std::unique_ptr<ControlServer> m_control;
     std::vector<std::string> m_listening;      // bound addresses

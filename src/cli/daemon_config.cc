@@ -27,8 +27,8 @@ DaemonOptions daemon_options(const Config& config, const RunFlags& flags) {
             : static_cast<std::int64_t>(config.version_retention_days) * kNsPerDay;
     // The parser accepted only the level names.
     options.log_level = flags.log_level.value_or(parse_log_level(config.log_level).value_or(LogLevel::info));
-    options.max_send_rate_kib = config.max_send_rate_kib;
-    options.max_recv_rate_kib = config.max_recv_rate_kib;
+    options.max_send_rate_kib = flags.max_send_rate_kib.value_or(config.max_send_rate_kib);
+    options.max_recv_rate_kib = flags.max_recv_rate_kib.value_or(config.max_recv_rate_kib);
     return options;
 }
 
@@ -64,8 +64,11 @@ Outcome<std::vector<std::string>> Daemon::apply_config_file() {
     const bool engine_changed = next.watch != m_options.watch ||
                                 next.rescan_interval != m_options.rescan_interval ||
                                 next.version_retention_ns != m_options.version_retention_ns;
+    const bool rates_changed = next.max_send_rate_kib != m_options.max_send_rate_kib ||
+                               next.max_recv_rate_kib != m_options.max_recv_rate_kib;
     m_options = std::move(next);
     set_log_level(m_options.log_level);
+    if (rates_changed) set_rate_limits(m_options.max_send_rate_kib, m_options.max_recv_rate_kib);
     const Result<void> applied =
         engine_changed ? m_engine->reconfigure(engine_options()) : m_engine->reload_folders();
     if (!applied) return failed("cannot apply the folders of " + m_device.paths.config(), applied.error());

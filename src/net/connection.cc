@@ -9,7 +9,9 @@
 // cannot miss the wake-up).
 #include "net/connection.hh"
 
+#include <algorithm>
 #include <deque>
+#include <span>
 #include <vector>
 
 #include <asio/co_spawn.hpp>
@@ -146,7 +148,9 @@ struct Core : std::enable_shared_from_this<Core> {
           writer_wake(executor),
           written_signal(executor, TimePoint::max()),
           watchdog_timer(executor),
-          closed_signal(executor, TimePoint::max()) {}
+          closed_signal(executor, TimePoint::max()),
+          send_throttle(executor),
+          receive_throttle(executor) {}
 
     void start() {
         const auto executor = writer_wake.get_executor();
@@ -187,6 +191,8 @@ struct Core : std::enable_shared_from_this<Core> {
         written_signal.cancel();
         watchdog_timer.cancel();
         closed_signal.cancel();
+        send_throttle.cancel();
+        receive_throttle.cancel();
     }
 
     // A fault found while receiving: shut, and hand the caller the error
@@ -211,7 +217,7 @@ struct Core : std::enable_shared_from_this<Core> {
             }
             const std::vector<std::uint8_t> frame = std::move(self->queue.front());
             self->queue.pop_front();
-            auto written = co_await self->stream->write_all(frame);
+            auto written = co_await self->write_limited(frame);
             if (!written) {
                 self->shut(written.error(), std::nullopt);
                 break;
@@ -226,14 +232,48 @@ struct Core : std::enable_shared_from_this<Core> {
         self->watchdog_timer.cancel();
     }
 
-    // Idle timeout while a receive() waits; after close(), the linger limit.
+    // Writes a frame, in slices that the send limit lets through (none once
+    // closed: the rest and the Close go out as they are, within the linger).
+    asio::awaitable<Result<void>> write_limited(std::span<const std::uint8_t> frame) {
+        RateLimiter* limit = options.send_limit.get();
+        if (limit == nullptr || limit->unlimited()) co_return co_await stream->write_all(frame);
+        while (!frame.empty()) {
+            const auto slice = frame.first(std::min(frame.size(), limit->slice_bytes()));
+            if (!error) co_await limit->acquire(slice.size(), send_throttle);
+            if (auto r = co_await stream->write_all(slice); !r) co_return r;
+            frame = frame.subspan(slice.size());
+        }
+        co_return Result<void>{};
+    }
+
+    // Fills `buffer`, waiting for the receive limit before each slice; the
+    // wait is this side's, so it does not count as the peer's silence.
+    asio::awaitable<Result<void>> read_limited(std::span<std::uint8_t> buffer) {
+        RateLimiter* limit = options.receive_limit.get();
+        if (limit == nullptr || limit->unlimited()) co_return co_await stream->read_exact(buffer);
+        while (!buffer.empty()) {
+            const auto slice = buffer.first(std::min(buffer.size(), limit->slice_bytes()));
+            receive_throttled = true;
+            co_await limit->acquire(slice.size(), receive_throttle);
+            receive_throttled = false;
+            if (error) co_return tl::unexpected(*error);
+            last_received = SteadyClock::now();
+            if (auto r = co_await stream->read_exact(slice); !r) co_return r;
+            last_received = SteadyClock::now();
+            buffer = buffer.subspan(slice.size());
+        }
+        co_return Result<void>{};
+    }
+
+    // Idle timeout while a receive() waits (not while it waits for the
+    // receive limit); after close(), the linger limit.
     static asio::awaitable<void> run_watchdog(std::shared_ptr<Core> self) {
         while (!self->stream_closed) {
             const TimePoint now = SteadyClock::now();
             TimePoint deadline = now + self->options.idle_timeout;
             if (self->error) {
                 deadline = self->closed_at + kCloseLinger;
-            } else if (self->receiving) {
+            } else if (self->receiving && !self->receive_throttled) {
                 deadline = self->last_received + self->options.idle_timeout;
             }
             if (now >= deadline) {
@@ -264,7 +304,7 @@ struct Core : std::enable_shared_from_this<Core> {
     asio::awaitable<Result<wire::Message>> receive_frames() {
         while (true) {
             std::array<std::uint8_t, kLengthBytes> header{};
-            if (auto r = co_await stream->read_exact(header); !r) co_return read_failed(r.error());
+            if (auto r = co_await read_limited(header); !r) co_return read_failed(r.error());
             if (error) co_return tl::unexpected(*error);
             last_received = SteadyClock::now();
             const std::uint32_t length = decode_length(header);
@@ -288,7 +328,7 @@ struct Core : std::enable_shared_from_this<Core> {
                 large.resize(length);
                 ciphertext = large;
             }
-            if (auto r = co_await stream->read_exact(ciphertext); !r) co_return read_failed(r.error());
+            if (auto r = co_await read_limited(ciphertext); !r) co_return read_failed(r.error());
             if (error) co_return tl::unexpected(*error);
             last_received = SteadyClock::now();
             bytes_in += kLengthBytes + length;
@@ -349,6 +389,7 @@ struct Core : std::enable_shared_from_this<Core> {
     std::uint64_t queued = 0;
     std::uint64_t written = 0;
     bool receiving = false;
+    bool receive_throttled = false;  // receive() waits for the receive limit
     TimePoint last_sent = SteadyClock::now();
     TimePoint last_received = SteadyClock::now();
     std::uint64_t bytes_in = 0;
@@ -358,6 +399,8 @@ struct Core : std::enable_shared_from_this<Core> {
     asio::steady_timer written_signal;  // a frame was written, or closed (wait_signal)
     asio::steady_timer watchdog_timer;
     asio::steady_timer closed_signal;   // closed (wait_signal)
+    asio::steady_timer send_throttle;     // the writer's wait for the send limit
+    asio::steady_timer receive_throttle;  // receive()'s wait for the receive limit
 };
 
 class SecureConnection final : public Connection {

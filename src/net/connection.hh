@@ -28,6 +28,15 @@
 // consumed here, never returned by receive(). A Close from the peer makes
 // receive() fail with Errc::io carrying its reason.
 //
+// Rate limits: options.send_limit and options.receive_limit (shared by every
+// connection of a daemon; null or rate 0: unlimited) let each sealed frame
+// through in slices (net/rate_limiter.hh): the writer waits before writing a
+// slice, the reader before reading one, so a slow receive limit delays the
+// reads and TCP back-pressure slows the peer. A rate change applies from the
+// next slice. The handshake's few small frames are not limited. A reader's
+// wait for its limit does not count as the peer's silence; once closed, the
+// rest of a frame and the Close go out unlimited (bounded by the linger).
+//
 // Thread rule: all methods on the io_context thread the stream belongs to.
 // send() may be called by several coroutines at once: frames go out whole,
 // in call order; each returns once its frame is written (so a sender waits
@@ -50,6 +59,7 @@
 #include "crypto/handshake.hh"
 #include "net/byte_stream.hh"
 #include "net/messages.hh"
+#include "net/rate_limiter.hh"
 
 namespace ferry {
 
@@ -62,6 +72,8 @@ struct ConnectionOptions {
     std::chrono::milliseconds idle_timeout{90'000};
     wire::Limits limits = wire::kLimits;
     InviteSecretLookup invite_secret;  // responder only
+    std::shared_ptr<RateLimiter> send_limit;     // null: unlimited
+    std::shared_ptr<RateLimiter> receive_limit;  // null: unlimited
 };
 
 using Authorizer = std::function<Result<void>(const PeerIdentity&)>;

@@ -37,6 +37,7 @@ struct PeerManagerHooks {
 };
 
 struct PeerManagerOptions {
+    // Given to every connection: its rate limiters are shared by all of them.
     ConnectionOptions connection;
     std::chrono::milliseconds backoff_min{1'000};
     std::chrono::milliseconds backoff_max{60'000};

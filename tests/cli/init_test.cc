@@ -108,6 +108,8 @@ TEST_CASE("usage errors exit with status 2 and point at --help", "[cli][usage]")
         {"ls"},
         {"ls", "a", "b"},
         {"scan", "--no-such-option"},
+        {"run", "--max-recv-rate", "fast"},
+        {"run", "--max-send-rate", "-1"},
         {"id", "extra"},
     };
     for (const auto& args : commands) {

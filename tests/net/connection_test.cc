@@ -13,37 +13,6 @@ using namespace ferry::net_test;
 
 namespace {
 
-using Opened = Result<std::shared_ptr<Connection>>;
-
-struct Pair {
-    Opened initiated;
-    Opened accepted;
-};
-
-// Runs both ends' open functions at once over `streams`.
-asio::awaitable<Pair> open_pair(std::unique_ptr<ByteStream> initiator_stream,
-                                std::unique_ptr<ByteStream> responder_stream,
-                                const TestDevice& initiator, const TestDevice& responder,
-                                Authorizer initiator_authorize, Authorizer responder_authorize,
-                                ConnectionOptions options = {}) {
-    const auto executor = co_await asio::this_coro::executor;
-    std::optional<Opened> accepted;
-    asio::co_spawn(
-        executor,
-        [&]() -> asio::awaitable<void> {
-            accepted = co_await Connection::accept(std::move(responder_stream), responder.key,
-                                                   responder.certificate, responder_authorize,
-                                                   options);
-        },
-        asio::detached);
-    Opened initiated = co_await Connection::initiate(std::move(initiator_stream), initiator.key,
-                                                     initiator.certificate, initiator_authorize,
-                                                     options);
-    co_await eventually([&] { return accepted.has_value(); });
-    REQUIRE(accepted.has_value());
-    co_return Pair{std::move(initiated), std::move(*accepted)};
-}
-
 struct Fixture {
     asio::io_context io;
     TestUser user;

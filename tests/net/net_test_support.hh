@@ -54,6 +54,17 @@ T run_bounded(asio::io_context& io, asio::awaitable<T> task,
     return std::move(*result);
 }
 
+// run_bounded() for a task without a result.
+inline void run_bounded(asio::io_context& io, asio::awaitable<void> task,
+                        std::chrono::steady_clock::duration limit = 20s) {
+    run_bounded(io,
+                [](asio::awaitable<void> inner) -> asio::awaitable<bool> {
+                    co_await std::move(inner);
+                    co_return true;
+                }(std::move(task)),
+                limit);
+}
+
 // Lets `io` run other work for `duration` (no assertion depends on speed).
 inline asio::awaitable<void> pause(std::chrono::steady_clock::duration duration) {
     asio::steady_timer timer(co_await asio::this_coro::executor);
@@ -103,6 +114,38 @@ struct TestDevice {
     DeviceCertificate certificate;
     PublicKey public_key() const { return public_of(key); }
 };
+
+using Opened = Result<std::shared_ptr<Connection>>;
+
+struct Pair {
+    Opened initiated;
+    Opened accepted;
+};
+
+// Runs both ends' open functions at once over `streams`.
+inline asio::awaitable<Pair> open_pair(std::unique_ptr<ByteStream> initiator_stream,
+                                       std::unique_ptr<ByteStream> responder_stream,
+                                       const TestDevice& initiator, const TestDevice& responder,
+                                       Authorizer initiator_authorize,
+                                       Authorizer responder_authorize,
+                                       ConnectionOptions options = {}) {
+    const auto executor = co_await asio::this_coro::executor;
+    std::optional<Opened> accepted;
+    asio::co_spawn(
+        executor,
+        [&]() -> asio::awaitable<void> {
+            accepted = co_await Connection::accept(std::move(responder_stream), responder.key,
+                                                   responder.certificate, responder_authorize,
+                                                   options);
+        },
+        asio::detached);
+    Opened initiated = co_await Connection::initiate(std::move(initiator_stream), initiator.key,
+                                                     initiator.certificate, initiator_authorize,
+                                                     options);
+    co_await eventually([&] { return accepted.has_value(); });
+    REQUIRE(accepted.has_value());
+    co_return Pair{std::move(initiated), std::move(*accepted)};
+}
 
 inline std::vector<std::uint8_t> frame_of(std::span<const std::uint8_t> payload) {
     const auto n = static_cast<std::uint32_t>(payload.size());
