@@ -69,16 +69,31 @@ Outcome<void> remove_file(const std::string& file) {
     return {};
 }
 
-Outcome<void> run_install(const HomePaths& paths) {
-    if (auto identity = load_identity(paths); !identity) return tl::unexpected(identity.error());
-    if (auto usable = check_service_manager(); !usable) return usable;
+// This home's service and the file that defines it, once the service
+// manager is known to be usable.
+struct LocatedService {
+    ServiceSpec spec;
+    std::string file;
+};
+
+Outcome<LocatedService> locate_service(const HomePaths& paths) {
+    if (auto usable = check_service_manager(); !usable) return tl::unexpected(usable.error());
     auto spec = home_service_spec(paths);
     if (!spec) return tl::unexpected(spec.error());
     auto file = service_file(*spec);
     if (!file) return tl::unexpected(file.error());
-    const std::string name = service_display_name(*spec);
+    return LocatedService{std::move(*spec), std::move(*file)};
+}
 
-    auto before = service_state(*spec);
+Outcome<void> run_install(const HomePaths& paths) {
+    if (auto identity = load_identity(paths); !identity) return tl::unexpected(identity.error());
+    auto found = locate_service(paths);
+    if (!found) return tl::unexpected(found.error());
+    const ServiceSpec& spec = found->spec;
+    const std::string& file = found->file;
+    const std::string name = service_display_name(spec);
+
+    auto before = service_state(spec);
     if (!before) return tl::unexpected(before.error());
     if (!before->running && daemon_answers(paths)) {
         return failed("cannot install " + name,
@@ -87,56 +102,54 @@ Outcome<void> run_install(const HomePaths& paths) {
                       "stop that `ferry run` (Ctrl-C, or kill its process), then run `ferry "
                       "service install` again");
     }
-    if (auto made = make_parent_folder(*file); !made) return made;
-    if (auto written = write_file_atomically(*file, service_definition(*spec)); !written) {
-        return failed("cannot write " + *file, written.error());
+    if (auto made = make_parent_folder(file); !made) return made;
+    if (auto written = write_file_atomically(file, service_definition(spec)); !written) {
+        return failed("cannot write " + file, written.error());
     }
-    if (auto enabled = enable_service(*spec, *file); !enabled) return enabled;
+    if (auto enabled = enable_service(spec, file); !enabled) return enabled;
 
-    const std::string environment = spec->home ? " with FERRY_HOME=" + *spec->home : "";
+    const std::string environment = spec.home ? " with FERRY_HOME=" + *spec.home : "";
     std::printf("Installed %s (%s): it runs `%s run`%s, starts now and at every login.\n",
-                name.c_str(), file->c_str(), spec->binary.c_str(), environment.c_str());
+                name.c_str(), file.c_str(), spec.binary.c_str(), environment.c_str());
     if (before->running) {
         std::printf("It was running already; to run the new definition: %s\n",
-                    restart_command(*spec).c_str());
+                    restart_command(spec).c_str());
     }
-    std::printf("Its log: %s\n", log_location(*spec).c_str());
+    std::printf("Its log: %s\n", log_location(spec).c_str());
     return {};
 }
 
 Outcome<void> run_uninstall(const HomePaths& paths) {
-    if (auto usable = check_service_manager(); !usable) return usable;
-    auto spec = home_service_spec(paths);
-    if (!spec) return tl::unexpected(spec.error());
-    auto file = service_file(*spec);
-    if (!file) return tl::unexpected(file.error());
-    const std::string name = service_display_name(*spec);
+    auto found = locate_service(paths);
+    if (!found) return tl::unexpected(found.error());
+    const ServiceSpec& spec = found->spec;
+    const std::string& file = found->file;
+    const std::string name = service_display_name(spec);
     std::error_code ec;
-    if (!std::filesystem::exists(*file, ec)) {
+    if (!std::filesystem::exists(file, ec)) {
         std::printf("%s is not installed for %s (no %s): nothing to do.\n", name.c_str(),
-                    paths.home.c_str(), file->c_str());
+                    paths.home.c_str(), file.c_str());
         return {};
     }
-    if (auto disabled = disable_service(*spec, *file); !disabled) return disabled;
-    if (auto removed = remove_file(*file); !removed) return removed;
-    if (auto forgotten = forget_service(*spec); !forgotten) return forgotten;
-    std::printf("Uninstalled %s: stopped, and removed %s.\n", name.c_str(), file->c_str());
+    if (auto disabled = disable_service(spec, file); !disabled) return disabled;
+    if (auto removed = remove_file(file); !removed) return removed;
+    if (auto forgotten = forget_service(spec); !forgotten) return forgotten;
+    std::printf("Uninstalled %s: stopped, and removed %s.\n", name.c_str(), file.c_str());
     return {};
 }
 
 Outcome<void> run_status(const HomePaths& paths) {
-    if (auto usable = check_service_manager(); !usable) return usable;
-    auto spec = home_service_spec(paths);
-    if (!spec) return tl::unexpected(spec.error());
-    auto file = service_file(*spec);
-    if (!file) return tl::unexpected(file.error());
-    auto state = service_state(*spec);
+    auto found = locate_service(paths);
+    if (!found) return tl::unexpected(found.error());
+    const ServiceSpec& spec = found->spec;
+    const std::string& file = found->file;
+    auto state = service_state(spec);
     if (!state) return tl::unexpected(state.error());
     std::error_code ec;
     const std::string installed =
-        std::filesystem::exists(*file, ec) ? "yes, " + *file : "no (no " + *file + ")";
+        std::filesystem::exists(file, ec) ? "yes, " + file : "no (no " + file + ")";
     const std::string daemon = daemon_report(paths);
-    std::printf("service:   %s\n", service_display_name(*spec).c_str());
+    std::printf("service:   %s\n", service_display_name(spec).c_str());
     std::printf("installed: %s\n", installed.c_str());
     std::printf("enabled:   %s\n", state->enabled.c_str());
     std::printf("active:    %s\n", state->active.c_str());

@@ -66,9 +66,9 @@ bool DaemonProcess::running() {
     return false;
 }
 
-int DaemonProcess::stop(std::chrono::milliseconds timeout) {
+int DaemonProcess::stop(std::chrono::milliseconds timeout, int signal) {
     if (!running()) return m_status;
-    ::kill(m_pid, SIGTERM);
+    ::kill(m_pid, signal);
     if (wait_until([this] { return !running(); }, timeout, 20ms)) return m_status;
     kill_hard();
     return -1;

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <chrono>
+#include <csignal>
 #include <functional>
 #include <map>
 #include <memory>
@@ -24,7 +25,8 @@ using namespace std::chrono_literals;
 bool wait_until(const std::function<bool()>& done, std::chrono::milliseconds timeout,
                 std::chrono::milliseconds step = 100ms);
 
-// A running `ferry run` (stdout and stderr appended to `log_path`).
+// A running `ferry run`, or another long-running ferry command (stdout and
+// stderr appended to `log_path`).
 class DaemonProcess {
 public:
     // `command`: another long-running command instead (status --watch, ...).
@@ -36,9 +38,9 @@ public:
 
     pid_t pid() const { return m_pid; }
     bool running();
-    // SIGTERM, then waits up to `timeout`; returns the exit status (-1: still
+    // `signal`, then waits up to `timeout`; returns the exit status (-1: still
     // running, then killed).
-    int stop(std::chrono::milliseconds timeout = 20s);
+    int stop(std::chrono::milliseconds timeout = 20s, int signal = SIGTERM);
     void kill_hard();  // SIGKILL and reap
 
 private:

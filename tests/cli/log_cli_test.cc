@@ -6,9 +6,7 @@
 #include <string>
 
 #include <catch2/catch.hpp>
-#include <fcntl.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cluster_util.hh"
@@ -20,59 +18,6 @@ namespace {
 std::size_t line_count(const std::string& text) {
     return occurrences(text, "\n");
 }
-
-// `ferry log ARGS` as a child process, its stdout and stderr going to a file.
-class LogProcess {
-public:
-    LogProcess(const std::string& home, const std::vector<std::string>& args,
-               const std::string& output) {
-        std::vector<std::string> argv_strings{ferry_bin(), "log"};
-        argv_strings.insert(argv_strings.end(), args.begin(), args.end());
-        std::vector<std::string> env_strings = child_environment(home);
-        auto argv = pointers(argv_strings);
-        auto envp = pointers(env_strings);
-        m_pid = ::fork();
-        REQUIRE(m_pid >= 0);
-        if (m_pid == 0) {
-            const int null_fd = ::open("/dev/null", O_RDONLY);
-            const int out_fd = ::open(output.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-            if (null_fd < 0 || out_fd < 0) ::_exit(126);
-            ::dup2(null_fd, 0);
-            ::dup2(out_fd, 1);
-            ::dup2(out_fd, 2);
-            ::execve(argv[0], argv.data(), envp.data());
-            ::_exit(127);
-        }
-    }
-    ~LogProcess() {
-        if (m_pid > 0) {
-            ::kill(m_pid, SIGKILL);
-            wait_status(m_pid);
-        }
-    }
-    LogProcess(const LogProcess&) = delete;
-    LogProcess& operator=(const LogProcess&) = delete;
-
-    // Sends `signal` and waits up to `timeout` for the exit; its status, or
-    // -1 if it did not exit (then it is killed).
-    int stop(int signal, std::chrono::milliseconds timeout) {
-        ::kill(m_pid, signal);
-        int status = -1;
-        const bool exited = wait_until(
-            [&] {
-                int raw = 0;
-                if (::waitpid(m_pid, &raw, WNOHANG) != m_pid) return false;
-                status = WIFEXITED(raw) ? WEXITSTATUS(raw) : 128 + WTERMSIG(raw);
-                return true;
-            },
-            timeout, 20ms);
-        if (exited) m_pid = -1;
-        return exited ? status : -1;
-    }
-
-private:
-    pid_t m_pid = -1;
-};
 
 }  // namespace
 
@@ -117,7 +62,7 @@ TEST_CASE("ferry log --follow shows lines the daemon logs later", "[cli][log]") 
     cluster.setup();
     TestDevice& a = cluster[0];
     const std::string output = cluster.root() + "/follow.out";
-    LogProcess follower(a.home, {"--follow", "-n", "1"}, output);
+    DaemonProcess follower(a.home, output, {"--follow", "-n", "1"}, "log");
 
     const bool printed_last = wait_until([&] { return line_count(read_file(output)) >= 1; }, 10s);
     INFO("follow output:\n" << read_file(output));
@@ -131,7 +76,7 @@ TEST_CASE("ferry log --follow shows lines the daemon logs later", "[cli][log]") 
         },
         10s);
     REQUIRE(followed);
-    CHECK(follower.stop(SIGINT, 10s) == 0);
+    CHECK(follower.stop(10s, SIGINT) == 0);
 }
 
 TEST_CASE("ferry run --log-level warn logs no info lines", "[cli][log]") {

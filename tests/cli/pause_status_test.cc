@@ -95,8 +95,7 @@ TEST_CASE("status --watch prints a line whenever a state changes", "[cli][daemon
     REQUIRE(wait_until([&] { return slurp(out).find("folder docs: paused") != std::string::npos; },
                        20s));
     REQUIRE(a.ferry({"resume", "docs"}).status == 0);
-    ::kill(watch.pid(), SIGINT);
-    CHECK(watch.stop(10s) == 0);
+    CHECK(watch.stop(10s, SIGINT) == 0);
     INFO(slurp(out));
     CHECK_THAT(slurp(out), Catch::Contains("device dev1"));
     // Not on a terminal: plain lines, no redrawing.
