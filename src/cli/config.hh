@@ -38,13 +38,15 @@
 #include "cli/addresses.hh"
 #include "cli/failure.hh"
 #include "core/folder_mode.hh"
+#include "core/token_bucket.hh"
 
 namespace ferry::cli {
 
 inline constexpr std::size_t kMaxConfigBytes = 1024 * 1024;
 inline constexpr std::size_t kMaxConfigFolders = 10'000;
 inline constexpr std::size_t kMaxListenAddresses = 64;
-inline constexpr std::uint64_t kMaxRateKib = 1ULL << 32;  // 4 TiB/s: "a number", not a limit
+// The largest rate limit (1 TiB/s, what the token bucket counts up to).
+inline constexpr std::uint64_t kMaxRateKib = TokenBucket::kMaxRate / 1024;
 
 struct FolderConfig {
     std::string path;

@@ -20,8 +20,6 @@ namespace {
 constexpr std::chrono::seconds kActivityInterval{2};
 // After a stop signal, how long the engine and connections get to finish.
 constexpr std::chrono::milliseconds kExitGrace{500};
-// The largest rate limit --max-send-rate and --max-recv-rate accept (1 TiB/s).
-constexpr std::uint64_t kMaxRateKib = TokenBucket::kMaxRate / 1024;
 
 std::size_t worker_count() {
     return std::clamp<std::size_t>(std::thread::hardware_concurrency(), 2, 8);
