@@ -12,6 +12,9 @@ namespace {
 // Hashed records are handed on in groups this size, so a directory of many
 // changed files does not hold all their records at once.
 constexpr std::size_t kEmitEvery = 256;
+// How far ahead of the scan's time a file's mtime may be and still count as
+// "modified just now" (ScanOptions::unsettled_after_ns).
+constexpr std::int64_t kFutureSlackNs = 2'000'000'000;
 
 FileKind kind_of(EntryKind kind) {
     switch (kind) {
@@ -65,6 +68,9 @@ private:
         m_out.issues.push_back(ScanIssue{path, std::move(message)});
     }
     bool valid_name(const std::string& path);
+    // A new or changed file to leave for a later scan (ScanOptions::settling,
+    // ScanOptions::unsettled_after_ns).
+    bool still_being_written(const std::string& path, const FileStat& st);
     // The named entries' lstats and stored entries, sorted by name.
     Result<void> read_named(std::vector<DirEntryStat>& listing, std::vector<StoredEntry>& stored);
 
@@ -194,7 +200,7 @@ Result<void> DirectoryStep::merge(const DirEntryStat* disk, const StoredEntry* s
         return live ? tombstone(path, *live, false) : Result<void>{};
     case EntryKind::file:
         // Still being written: left as last indexed until it settles.
-        if (m_ctx.settling != nullptr && m_ctx.settling->count(path) != 0) {
+        if (still_being_written(path, st)) {
             if (live != nullptr) {
                 ++m_out.files;
                 m_out.bytes += live->size;
@@ -206,6 +212,16 @@ Result<void> DirectoryStep::merge(const DirEntryStat* disk, const StoredEntry* s
         return {};
     }
     return {};
+}
+
+bool DirectoryStep::still_being_written(const std::string& path, const FileStat& st) {
+    if (m_ctx.settling != nullptr && m_ctx.settling->count(path) != 0) return true;
+    // Modified just now (a clock a little ahead is still "now"; a file
+    // dated further ahead would never settle, so it is taken as it is).
+    const bool recent = m_ctx.unsettled_after_ns != 0 && st.mtime_ns > m_ctx.unsettled_after_ns &&
+                        st.mtime_ns <= m_ctx.now_ns + kFutureSlackNs;
+    if (recent) m_ctx.unsettled.fetch_add(1, std::memory_order_relaxed);
+    return recent;
 }
 
 bool DirectoryStep::valid_name(const std::string& path) {

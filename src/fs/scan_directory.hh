@@ -36,12 +36,15 @@ struct ScanContext {
     unsigned hash_threads = 0;
     const std::atomic<bool>* cancel = nullptr;
     const std::set<std::string>* settling = nullptr;  // ScanOptions::settling
+    std::int64_t unsettled_after_ns = 0;               // ScanOptions::unsettled_after_ns
+    std::int64_t now_ns = 0;                           // ScanOptions::now_ns
 
     // Progress, updated by the workers.
     std::atomic<std::uint64_t> entries_seen{0};
     std::atomic<std::uint64_t> files_hashed{0};
     std::atomic<std::uint64_t> bytes_hashed{0};
     std::atomic<std::uint64_t> bytes_to_hash{0};
+    std::atomic<std::uint64_t> unsettled{0};
 
     bool cancelled() const { return cancel != nullptr && cancel->load(std::memory_order_relaxed); }
 };

@@ -207,6 +207,8 @@ Result<ScanResult> scan_folder(Filesystem& fs, Store& store, std::string_view fo
     ScanContext ctx{fs, store, std::string(folder_id), options.local_device, std::move(*ignore), cores};
     ctx.cancel = options.cancel;
     ctx.settling = &options.settling;
+    ctx.unsettled_after_ns = options.unsettled_after_ns;
+    ctx.now_ns = options.now_ns;
 
     std::vector<Step> steps;
     if (options.only) {
@@ -266,6 +268,7 @@ Result<ScanResult> scan_folder(Filesystem& fs, Store& store, std::string_view fo
     if (failure) return tl::unexpected(*failure);
 
     result.bytes_hashed = ctx.bytes_hashed.load();
+    result.unsettled = ctx.unsettled.load();
     if (options.cancel != nullptr && options.cancel->load()) {
         // What was found so far is true and worth keeping; the rest waits.
         bool ignored = false;

@@ -69,6 +69,11 @@ struct ScanOptions {
     // Files still being written (fs/watcher.hh): a new or changed one is
     // left as last indexed (a new one unindexed), for a later scan.
     std::set<std::string> settling;
+    // Where no watcher says which files are being written (a polled
+    // folder): a new or changed file modified after this time (ns since the
+    // epoch; 0: no such rule), and not in the future, is left as `settling`
+    // is, and counted in ScanResult::unsettled so that the caller looks again.
+    std::int64_t unsettled_after_ns = 0;
     // A scan of these folder-relative paths only (what a watcher reported),
     // not of the whole folder: each is compared with its record; one that
     // is gone takes what lay beneath it along, a directory new to the index
@@ -88,6 +93,7 @@ struct ScanResult {
     std::uint64_t changed = 0;        // records written (new, changed, deleted)
     std::uint64_t deleted = 0;        // of which tombstones
     std::uint64_t bytes_hashed = 0;
+    std::uint64_t unsettled = 0;      // files left for later (ScanOptions::unsettled_after_ns)
     std::vector<ScanIssue> issues;    // entries that could not be indexed
 };
 

@@ -332,7 +332,9 @@ struct Engine::Impl : std::enable_shared_from_this<Engine::Impl> {
     asio::awaitable<void> scan(FolderPtr folder, std::vector<engine_detail::ScanCallback> waiters);
     // Answers the folder's scan waiters with `why` (it will not be scanned).
     void fail_scan_waiters(const FolderPtr& folder, const std::string& why);
-    void arm_scan_timer(const FolderPtr& folder);
+    // The next periodic scan, `after` from now (default: the folder's rescan interval).
+    void arm_scan_timer(const FolderPtr& folder,
+                        std::optional<std::chrono::milliseconds> after = std::nullopt);
 
     // engine_watch.cc
     // Starts the folder's watcher (options.watch); without one, or when it

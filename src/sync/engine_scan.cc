@@ -1,5 +1,6 @@
 // Scans: every rescan_interval and on request, on the worker pool, never
-// while the folder is being pulled. After a scan the records it wrote are
+// while the folder is being pulled. A folder without a watcher leaves files
+// modified within the last kSettleTime for a scan that follows about then. After a scan the records it wrote are
 // planned (a local edit may conflict with a peer's) and sent to peers.
 #include <algorithm>
 #include <utility>
@@ -8,6 +9,7 @@
 
 #include "fs/scanner.hh"
 #include "sync/engine_impl.hh"
+#include "sync/scan_pacing.hh"
 
 namespace ferry {
 
@@ -70,10 +72,12 @@ void Engine::Impl::fail_scan_waiters(const FolderPtr& folder, const std::string&
     });
 }
 
-void Engine::Impl::arm_scan_timer(const FolderPtr& folder) {
+void Engine::Impl::arm_scan_timer(const FolderPtr& folder,
+                                  std::optional<std::chrono::milliseconds> after) {
     if (folder->removed || stopped) return;
-    folder->scan_timer->expires_after(folder->watch.watcher ? options.watched_rescan_interval
-                                                            : options.rescan_interval);
+    folder->scan_timer->expires_after(after                    ? *after
+                                      : folder->watch.watcher ? options.watched_rescan_interval
+                                                              : options.rescan_interval);
     folder->scan_timer->async_wait([weak = weak_from_this(), folder](const asio::error_code& ec) {
         auto self = weak.lock();
         if (!ec && self) self->request_scan(folder);
@@ -91,6 +95,12 @@ asio::awaitable<void> Engine::Impl::scan(FolderPtr folder, std::vector<ScanCallb
         live->progress = p;
     };
     if (!folder->full_scan_wanted) scan_options.only = std::move(folder->paths_to_scan);
+    // No watcher tells which files are being written: those modified within
+    // the last kSettleTime are left for a scan that follows soon.
+    if (!folder->watch.watcher)
+        scan_options.unsettled_after_ns =
+            scan_options.now_ns -
+            std::chrono::duration_cast<std::chrono::nanoseconds>(kSettleTime).count();
     const bool full = !scan_options.only;
     folder->paths_to_scan.clear();
     folder->full_scan_wanted = false;
@@ -134,7 +144,16 @@ asio::awaitable<void> Engine::Impl::scan(FolderPtr folder, std::vector<ScanCallb
     paths.insert(paths.end(), folder->recheck.begin(), folder->recheck.end());
     folder->recheck.clear();
     for (const auto& [path, bytes] : folder->needed) paths.push_back(path);
-    if (full) arm_scan_timer(folder);
+    if (full && outcome.result && outcome.result->unsettled > 0) {
+        // Files still being written: looked at again once they may have
+        // settled, paced like a watcher's scans (a file written for ever
+        // must not keep a large folder rescanning).
+        arm_scan_timer(folder, std::chrono::duration_cast<std::chrono::milliseconds>(
+                                   watch_scan_wait(folder->last_scan_ended, kSettleTime,
+                                                   folder->last_scan_ended, folder->last_scan_took)));
+    } else if (full) {
+        arm_scan_timer(folder);
+    }
     if (folder->scan_wanted) {
         folder->dirty.insert(paths.begin(), paths.end());
         start_scan(folder);

@@ -1,5 +1,6 @@
 // `ferry scan` through a running daemon: it returns once a scan that began
 // after it asked has finished, so what it reports is already in the index.
+// And one daemon per home: a second is refused.
 #include <filesystem>
 
 #include <catch2/catch.hpp>
@@ -41,4 +42,17 @@ TEST_CASE("scan through the daemon returns once the change is in the index",
     INFO(gone.out << gone.err);
     CHECK(gone.status == 1);
     CHECK_THAT(gone.err, Catch::Contains("cannot scan folder docs"));
+}
+
+TEST_CASE("a second daemon for the same home is refused and names the first one's process",
+          "[cli][daemon]") {
+    TestCluster cluster(1);
+    cluster.setup();
+    TestDevice& a = cluster[0];
+    const Run second = a.ferry({"run", "--listen", "127.0.0.1:0"});
+    CHECK(second.status == 1);
+    CHECK_THAT(second.err, Catch::Contains("another ferry daemon runs for " + a.home));
+    CHECK_THAT(second.err, Catch::Contains("(pid " + std::to_string(a.daemon->pid()) + ")"));
+    // The first one is untouched.
+    CHECK(a.ferry({"status", "--json"}).status == 0);
 }

@@ -240,6 +240,38 @@ TEMPLATE_TEST_CASE("scanner: files still being written are left as last indexed"
     CHECK(has_record(*store, "a/new.txt"));
 }
 
+TEMPLATE_TEST_CASE("scanner: files modified just now are left for later where nothing watches",
+                   "[scanner]", BOTH_FILESYSTEMS) {
+    TestType t;
+    auto store = open_store();
+    make_tree(t.fs);
+    constexpr std::int64_t kNow = 1'700'000'000'000'000'000;
+    constexpr std::int64_t kSecond = 1'000'000'000;
+    for (const char* path : {"top.txt", "a/small.txt", "a/b/deep.txt", "a/big.bin"})
+        REQUIRE(t.fs.set_mtime(path, kNow - 60 * kSecond));
+    ScanOptions options;
+    options.now_ns = kNow;
+    options.unsettled_after_ns = kNow - kSecond;
+    scan(t.fs, *store, options);
+
+    put(t.fs, "fresh.txt", "written half a second ago");
+    REQUIRE(t.fs.set_mtime("fresh.txt", kNow - kSecond / 2));
+    put(t.fs, "older.txt", "written two seconds ago");
+    REQUIRE(t.fs.set_mtime("older.txt", kNow - 2 * kSecond));
+    put(t.fs, "future.txt", "dated a year ahead");
+    REQUIRE(t.fs.set_mtime("future.txt", kNow + 365 * 24 * 3600 * kSecond));
+    const ScanResult result = scan(t.fs, *store, options);
+    CHECK(result.unsettled == 1);
+    CHECK_FALSE(has_record(*store, "fresh.txt"));
+    CHECK(has_record(*store, "older.txt"));
+    CHECK(has_record(*store, "future.txt"));  // would never settle: taken as it is
+
+    options.now_ns = kNow + 2 * kSecond;
+    options.unsettled_after_ns = options.now_ns - kSecond;
+    CHECK(scan(t.fs, *store, options).unsettled == 0);
+    CHECK(has_record(*store, "fresh.txt"));
+}
+
 TEMPLATE_TEST_CASE("scanner: deleted files and subtrees become tombstones; re-creating works", "[scanner]",
                    BOTH_FILESYSTEMS) {
     TestType t;

@@ -18,30 +18,42 @@ using namespace ferry::test;
 
 namespace {
 
-// Two linked nodes in sync whose folders are watched with inotify.
+// Nodes added to `c` from now on notice changes by inotify, or by polling
+// (a rescan every 100 ms, as where there is no watcher).
+TestCluster& watched(TestCluster& c, bool polled = false) {
+    c.tune_options = [polled](EngineOptions& options) {
+        if (polled) {
+            options.rescan_interval = std::chrono::milliseconds(100);
+            return;
+        }
+        options.watch = [](const Folder& folder) { return watch_with_inotify(folder.path); };
+        options.watch_delay = std::chrono::milliseconds(50);
+    };
+    return c;
+}
+
+// Two linked nodes in sync; a's folder is watched (or polled).
 struct WatchedPair {
-    TestCluster cluster;
-    Node& a = watched(cluster).add("a");
-    Node& b = cluster.add("b");
-    WatchedPair() {
+    explicit WatchedPair(bool polled = false)
+        : a(watched(cluster, polled).add("a")), b(plain(cluster).add("b")) {
         cluster.link(a, b);
         REQUIRE(cluster.settle());
     }
-
-    // Nodes added from now on watch their folders.
-    static TestCluster& watched(TestCluster& c) {
-        c.tune_options = [](EngineOptions& options) {
-            options.watch = [](const Folder& folder) { return watch_with_inotify(folder.path); };
-            options.watch_delay = std::chrono::milliseconds(50);
-        };
+    static TestCluster& plain(TestCluster& c) {
+        c.tune_options = nullptr;
         return c;
     }
+    TestCluster cluster;
+    Node& a;
+    Node& b;
 };
 
 }  // namespace
 
 TEST_CASE("engine watch: a change in a watched folder reaches the peer unasked", "[engine][watch]") {
-    WatchedPair pair;
+    const bool polled = GENERATE(false, true);
+    INFO((polled ? "polled" : "watched"));
+    WatchedPair pair(polled);
     TestCluster& cluster = pair.cluster;
     Node& a = pair.a;
     Node& b = pair.b;
@@ -60,7 +72,10 @@ TEST_CASE("engine watch: a change in a watched folder reaches the peer unasked",
 }
 
 TEST_CASE("engine watch: a file written slowly is sent once, complete", "[engine][watch]") {
-    WatchedPair pair;
+    // Watched with inotify, or polled as where there is no watcher.
+    const bool polled = GENERATE(false, true);
+    INFO((polled ? "polled" : "watched"));
+    WatchedPair pair(polled);
     TestCluster& cluster = pair.cluster;
     Node& a = pair.a;
     Node& b = pair.b;
@@ -176,8 +191,7 @@ TEST_CASE("engine watch: sync's own writes are not scanned as changes nor sent b
           "[engine][watch]") {
     TestCluster cluster;
     Node& a = cluster.add("a");
-    WatchedPair::watched(cluster);
-    Node& b = cluster.add("b");
+    Node& b = watched(cluster).add("b");
     cluster.link(a, b);
     REQUIRE(cluster.settle());
     const std::int64_t b_full_scan = b.store->folder_stats(kFolderId).value().last_scan_ns;
