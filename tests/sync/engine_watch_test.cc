@@ -32,16 +32,12 @@ TestCluster& watched(TestCluster& c, bool polled = false) {
     return c;
 }
 
-// Two linked nodes in sync; a's folder is watched (or polled).
+// Two linked nodes in sync whose folders are watched (or polled).
 struct WatchedPair {
     explicit WatchedPair(bool polled = false)
-        : a(watched(cluster, polled).add("a")), b(plain(cluster).add("b")) {
+        : a(watched(cluster, polled).add("a")), b(cluster.add("b")) {
         cluster.link(a, b);
         REQUIRE(cluster.settle());
-    }
-    static TestCluster& plain(TestCluster& c) {
-        c.tune_options = nullptr;
-        return c;
     }
     TestCluster cluster;
     Node& a;
