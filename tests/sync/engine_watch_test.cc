@@ -19,11 +19,11 @@ using namespace ferry::test;
 namespace {
 
 // Nodes added to `c` from now on notice changes by inotify, or by polling
-// (a rescan every 100 ms, as where there is no watcher).
+// (a rescan every 500 ms, as where there is no watcher).
 TestCluster& watched(TestCluster& c, bool polled = false) {
     c.tune_options = [polled](EngineOptions& options) {
         if (polled) {
-            options.rescan_interval = std::chrono::milliseconds(100);
+            options.rescan_interval = std::chrono::milliseconds(500);
             return;
         }
         options.watch = [](const Folder& folder) { return watch_with_inotify(folder.path); };
