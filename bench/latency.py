@@ -45,6 +45,7 @@ JSON_PATH = os.path.join(os.environ["BUILD"], "bench", "latency.json")
 SMALL, BIG = 4096, 10 << 20
 FERRY_SMALL_RUNS, FERRY_BIG_RUNS, IDLE_SECONDS = 20, 20, 30
 FILES_PER_DIR = 100
+POLL_STEP = 0.1  # seconds between status requests while a daemon scans many files
 
 
 def parse_args():
@@ -88,14 +89,14 @@ class FerryDaemon:
                                          stdout=subprocess.DEVNULL, stderr=stderr)
         self.pid = self.proc.pid
 
-    def wait_idle(self, seconds):
+    def wait_idle(self, seconds, step=0.05):
         """Waits until the daemon answers and every folder is idle; returns that time."""
         def idle():
             if self.proc.poll() is not None:
                 raise SystemExit(f"bench: ferry run stopped with status {self.proc.returncode}")
             status = live_status(self.home)
             return status is not None and all(f["state"] == "idle" for f in status["folders"])
-        return wait_for(f"ferry daemon in {self.home} to be idle", seconds, idle, step=0.05)
+        return wait_for(f"ferry daemon in {self.home} to be idle", seconds, idle, step=step)
 
     def stop(self):
         if self.proc.poll() is not None:
@@ -248,7 +249,7 @@ def ferry_watching(work, stack, tree):
     for _ in ("first", "second"):
         t0 = time.monotonic()
         daemon = stack.ferry(home, os.path.join(work, "watch.log"))
-        t1 = daemon.wait_idle(900)
+        t1 = daemon.wait_idle(900, step=POLL_STEP)
         runs.append(watching(daemon.pid, t1 - t0))
         daemon.stop()
     return {"first": runs[0], "second": runs[1]}
@@ -270,7 +271,7 @@ def syncthing_watching(stack, tree, files):
         device.start()
         if start == "first":
             device.add_folder(tree)  # remembered in its config for the second start
-        t1 = wait_for("Syncthing's scan of the watched folder", 900, scanned, step=0.05)
+        t1 = wait_for("Syncthing's scan of the watched folder", 900, scanned, step=POLL_STEP)
         runs.append({**watching(device.pid, t1 - t0),
                      "monitor_rss_mib": memory_mib(device.monitor)["rss_mib"]})
         device.stop()
