@@ -7,7 +7,8 @@
    with the same content: 20 files of 4 KiB, then 20 of 10 MiB; p50 and p90
    of each. Then the same saves between two Syncthing instances with default
    folder settings (watcher on, fsWatcherDelayS 10): --syncthing-small (10)
-   and --syncthing-big (5) saves, since each takes about 10 s. Then the CPU
+   and --syncthing-big (5) saves, since each takes about 10 s (the whole
+   bench then takes about 8 minutes on the 2-core VM). Then the CPU
    time each of the four idle daemons uses over the same 30 s with nothing
    changing.
 2. Watching many files. A folder of --files (100,000) files of a few bytes,
