@@ -227,8 +227,11 @@ void Engine::add_connection(std::shared_ptr<Connection> connection,
 }
 
 void Engine::request_scan(const std::string& folder_id) {
-    for (const auto& [id, folder] : m_impl->folders)
-        if (folder_id.empty() || folder_id == id) m_impl->request_scan(folder);
+    for (const auto& [id, folder] : m_impl->folders) {
+        if (!folder_id.empty() && folder_id != id) continue;
+        folder->scan_requested = true;
+        m_impl->request_scan(folder);
+    }
 }
 
 void Engine::request_scan(const std::string& folder_id, ScanDone done) {
@@ -252,6 +255,7 @@ void Engine::request_scan(const std::string& folder_id, ScanDone done) {
     gather->left = targets.size();
     for (const auto& folder : targets) gather->scans.push_back(FolderScan{folder->folder.id, {}});
     for (std::size_t i = 0; i < targets.size(); ++i) {
+        targets[i]->scan_requested = true;
         m_impl->request_scan(targets[i], [gather, i](const Result<ScanResult>& result) {
             gather->scans[i].result = result;
             if (--gather->left == 0) gather->done(std::move(gather->scans));

@@ -134,7 +134,9 @@ public:
     void add_connection(std::shared_ptr<Connection> connection,
                         std::function<wire::ClusterConfig()> cluster_config,
                         std::function<void(const wire::ClusterConfig&)> on_cluster_config);
-    // Rescans now (all folders when `folder_id` is empty).
+    // Rescans now (all folders when `folder_id` is empty), taking even files
+    // modified a moment ago (a periodic scan of a polled folder leaves them
+    // for a moment, as still being written).
     void request_scan(const std::string& folder_id);
     // As above, and calls `done` (later, on the io thread) once each folder
     // has finished a scan that started after this call (so a change made

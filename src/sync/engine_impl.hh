@@ -178,6 +178,9 @@ struct FolderRuntime {
     std::uint64_t last_scan_entries = 0;  // entries the last full scan saw
     // What the next scan covers: the whole folder, or only these paths.
     bool full_scan_wanted = true;
+    // Someone asked for it (Engine::request_scan): it indexes files modified
+    // just now too, where a periodic scan of a polled folder leaves them.
+    bool scan_requested = false;
     std::set<std::string> paths_to_scan;
     // Called when the next scan to start has finished (request_scan's callers).
     std::vector<ScanCallback> scan_waiters;

@@ -1,6 +1,7 @@
 // Scans: every rescan_interval and on request, on the worker pool, never
-// while the folder is being pulled. A folder without a watcher leaves files
-// modified within the last kSettleTime for a scan that follows about then. After a scan the records it wrote are
+// while the folder is being pulled. A periodic scan of a folder without a
+// watcher leaves files modified within the last kSettleTime for a scan that
+// follows about then. After a scan the records it wrote are
 // planned (a local edit may conflict with a peer's) and sent to peers.
 #include <algorithm>
 #include <utility>
@@ -95,9 +96,11 @@ asio::awaitable<void> Engine::Impl::scan(FolderPtr folder, std::vector<ScanCallb
         live->progress = p;
     };
     if (!folder->full_scan_wanted) scan_options.only = std::move(folder->paths_to_scan);
-    // No watcher tells which files are being written: those modified within
-    // the last kSettleTime are left for a scan that follows soon.
-    if (!folder->watch.watcher)
+    // No watcher tells which files are being written: a periodic scan
+    // leaves those modified within the last kSettleTime for a scan that
+    // follows soon (one that was asked for takes everything).
+    const bool requested = std::exchange(folder->scan_requested, false);
+    if (!folder->watch.watcher && !requested)
         scan_options.unsettled_after_ns =
             scan_options.now_ns -
             std::chrono::duration_cast<std::chrono::nanoseconds>(kSettleTime).count();
