@@ -230,9 +230,12 @@ void Engine::Impl::step_done(const FolderPtr& folder, const std::string& path,
         folder->recheck.insert(path);
         folder->recheck.insert(also.begin(), also.end());
         // What changed may lie anywhere beneath the path (a directory's
-        // entries): the scan before the next try covers the whole folder.
+        // entries): the scan before the next try covers the whole folder,
+        // files modified a moment ago included, else the step would find
+        // the same change again.
         folder->scan_wanted = true;
         folder->full_scan_wanted = true;
+        folder->scan_requested = true;
         return;
     }
     folder->problems[path] = outcome.error().message + what_to_do(outcome.error().code);
