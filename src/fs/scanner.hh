@@ -22,8 +22,7 @@
 // for the next scan.
 //
 // Records go to the store in batches (1,000, or every 100 ms) from the
-// calling thread; at the end the scan's time and issues are recorded, and
-// (full scans, glibc) the memory its threads freed is handed back to the OS. A
+// calling thread; at the end the scan's time and issues are recorded. A
 // cancelled scan writes what it had found (each record is true on its own),
 // does not record the scan, and returns Errc::changed.
 //
