@@ -302,6 +302,7 @@ Result<std::vector<ScanIssue>> Store::record_partial_scan(std::string_view folde
     if (!read) return error_of(read);
     read->bind_int(1, folder->rowid);
     std::vector<ScanIssue> kept;
+    bool replaced_any = false;
     for (;;) {
         auto row = read->step();
         if (!row) return error_of(row);
@@ -310,8 +311,12 @@ Result<std::vector<ScanIssue>> Store::record_partial_scan(std::string_view folde
         const bool replaced = std::any_of(scope.begin(), scope.end(), [&](const std::string& path) {
             return is_within(issue.path, path);
         });
+        replaced_any = replaced_any || replaced;
         if (!replaced) kept.push_back(std::move(issue));
     }
+    // Nothing to change (the common case of a watched edit): no write, no
+    // commit to make durable.
+    if (!replaced_any && issues.empty()) return kept;  // the transaction rolls back
     kept.insert(kept.end(), issues.begin(), issues.end());
     if (auto ok = replace_issues(db, folder->rowid, kept, purpose); !ok) return error_of(ok);
     if (auto ok = txn->commit(); !ok) return error_of(ok);
