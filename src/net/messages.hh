@@ -54,6 +54,23 @@ enum class MessageType : std::uint8_t {
     join_request = 7,
     join_accept = 8,
     resend_request = 9,
+    // Between a device and a ferry-relay (proto/relay.md).
+    relay_hello = 10,
+    relay_welcome = 11,
+    chunk_put = 12,
+    chunk_have = 13,
+    chunk_get = 14,
+    mailbox_post = 15,
+    mailbox_fetch = 16,
+    mailbox_ack = 17,
+    relay_reply = 18,
+    chunk_have_reply = 19,
+    chunk_data = 20,
+    mailbox_batch = 21,
+    mailbox_notify = 22,
+    forward_request = 23,
+    forward_reply = 24,
+    forward_offer = 25,
 };
 
 // A device of the user, as gossiped between devices.
@@ -72,13 +89,23 @@ struct FolderState {
     friend bool operator==(const FolderState&, const FolderState&) = default;
 };
 
-// Sent first by both sides, and again whenever devices, revocations or
-// folders change.
+// A relay the user's devices use, as gossiped between them: the newest
+// entry by `changed_ns` for a URL wins, so a removal spreads like an addition.
+struct RelayEntry {
+    std::string url;  // relay://host:port#RELAYID
+    bool removed = false;
+    std::int64_t changed_ns = 0;
+    friend bool operator==(const RelayEntry&, const RelayEntry&) = default;
+};
+
+// Sent first by both sides, and again whenever devices, revocations,
+// relays or folders change.
 struct ClusterConfig {
     std::string device_name;
     std::vector<DeviceInfo> devices;       // every device the sender trusts, itself included
     std::vector<std::string> revocations;  // encoded Revocations
     std::vector<FolderState> folders;
+    std::vector<RelayEntry> relays;
     friend bool operator==(const ClusterConfig&, const ClusterConfig&) = default;
 };
 
@@ -153,8 +180,176 @@ struct JoinAccept {
     friend bool operator==(const JoinAccept&, const JoinAccept&) = default;
 };
 
+// ---- Between a device and a ferry-relay (proto/relay.md) ----
+// The relay sees these in the clear (inside the secure channel); what it
+// must not read (chunk bytes, mailbox payloads) is sealed by the devices
+// (crypto/relay_seal.hh) before it gets here.
+
+using RelayChunkId = std::array<std::uint8_t, 32>;  // keyed hash: reveals nothing
+using MailboxMessageId = std::array<std::uint8_t, 16>;
+using DeviceKey = std::array<std::uint8_t, 32>;     // Ed25519 public key
+
+// The device's first message to a relay. `token`: a one-time account token
+// (`ferry-relay user add`), which binds the account to the device's user key;
+// empty once the account knows that key. `revocations`: the user's encoded
+// Revocations, so the relay refuses revoked devices of the account.
+struct RelayHello {
+    std::string token;
+    std::vector<std::string> revocations;
+    friend bool operator==(const RelayHello&, const RelayHello&) = default;
+};
+
+// The relay's answer to RelayHello (after it the device may send requests).
+struct RelayWelcome {
+    std::string account;
+    std::uint64_t used_bytes = 0;
+    std::uint64_t quota_bytes = 0;  // 0: unlimited
+    friend bool operator==(const RelayWelcome&, const RelayWelcome&) = default;
+};
+
+enum class RelayCode : std::uint8_t {
+    ok = 0,
+    not_found = 1,       // no such chunk; target device not connected
+    quota_exceeded = 2,  // the account's quota would be exceeded: "relay full"
+    too_large = 3,       // over a limit (chunk, payload, mailbox size)
+    refused = 4,         // not allowed (revoked device, other account, rate limit)
+    unavailable = 5,     // the relay cannot store now (disk nearly full): retry later
+    error = 6,           // anything else; `message` says what
+};
+
+// Requests carry an id chosen by the device; the answer echoes it.
+struct ChunkPut {
+    std::uint32_t id = 0;
+    RelayChunkId chunk{};
+    std::string data;  // sealed and padded (crypto/relay_seal.hh), at most kMaxSealedChunk
+    friend bool operator==(const ChunkPut&, const ChunkPut&) = default;
+};
+
+struct ChunkHave {
+    std::uint32_t id = 0;
+    std::vector<RelayChunkId> chunks;  // at most kMaxHaveBatch
+    friend bool operator==(const ChunkHave&, const ChunkHave&) = default;
+};
+
+struct ChunkGet {
+    std::uint32_t id = 0;
+    RelayChunkId chunk{};
+    friend bool operator==(const ChunkGet&, const ChunkGet&) = default;
+};
+
+// Posts one sealed message to the mailboxes of `recipients` (devices of the
+// same account). `chunks`: the relay ids the message refers to, kept while
+// it is undelivered. `ttl_seconds`: 0 for the relay's default.
+struct MailboxPost {
+    std::uint32_t id = 0;
+    MailboxMessageId message_id{};
+    std::vector<DeviceKey> recipients;
+    std::string payload;  // sealed (crypto/relay_seal.hh)
+    std::vector<RelayChunkId> chunks;
+    std::uint32_t ttl_seconds = 0;
+    friend bool operator==(const MailboxPost&, const MailboxPost&) = default;
+};
+
+// Asks for the oldest messages of the device's own mailbox, at most
+// `max_messages` and (beyond the first) `max_bytes` of payload.
+struct MailboxFetch {
+    std::uint32_t id = 0;
+    std::uint32_t max_messages = 0;
+    std::uint32_t max_bytes = 0;
+    friend bool operator==(const MailboxFetch&, const MailboxFetch&) = default;
+};
+
+// Deletes delivered messages (and expiry notices) from the device's mailbox.
+struct MailboxAck {
+    std::uint32_t id = 0;
+    std::vector<MailboxMessageId> message_ids;
+    friend bool operator==(const MailboxAck&, const MailboxAck&) = default;
+};
+
+// The answer to ChunkPut, MailboxPost, MailboxAck and any refused request.
+// Usage figures after the request.
+struct RelayReply {
+    std::uint32_t id = 0;
+    RelayCode code = RelayCode::ok;
+    std::string message;  // why, when not ok
+    std::uint64_t used_bytes = 0;
+    std::uint64_t quota_bytes = 0;
+    friend bool operator==(const RelayReply&, const RelayReply&) = default;
+};
+
+struct ChunkHaveReply {
+    std::uint32_t id = 0;
+    std::vector<bool> present;  // one per asked chunk, in order
+    friend bool operator==(const ChunkHaveReply&, const ChunkHaveReply&) = default;
+};
+
+struct ChunkData {
+    std::uint32_t id = 0;
+    RelayCode code = RelayCode::ok;
+    std::string data;  // the sealed chunk as put
+    friend bool operator==(const ChunkData&, const ChunkData&) = default;
+};
+
+// One mailbox entry: a message another device posted, or (expired = true)
+// the relay's notice that a message this device posted to `peer` expired
+// undelivered (then `payload` is empty).
+struct MailboxEntry {
+    MailboxMessageId message_id{};
+    DeviceKey peer{};  // the sender; for an expiry notice the recipient
+    std::int64_t posted_ns = 0;
+    bool expired = false;
+    std::string payload;
+    friend bool operator==(const MailboxEntry&, const MailboxEntry&) = default;
+};
+
+struct MailboxBatch {
+    std::uint32_t id = 0;
+    std::vector<MailboxEntry> entries;  // oldest first
+    bool more = false;                  // the mailbox holds more
+    friend bool operator==(const MailboxBatch&, const MailboxBatch&) = default;
+};
+
+// Relay -> device, unasked: the device's mailbox has new entries.
+struct MailboxNotify {
+    friend bool operator==(const MailboxNotify&, const MailboxNotify&) = default;
+};
+
+// Asks the relay to join this device with `target` (a device of the same
+// account connected to it): see proto/relay.md, Forwarding.
+struct ForwardRequest {
+    std::uint32_t id = 0;
+    DeviceKey target{};
+    friend bool operator==(const ForwardRequest&, const ForwardRequest&) = default;
+};
+
+using ForwardSession = std::array<std::uint8_t, 32>;
+
+struct ForwardReply {
+    std::uint32_t id = 0;
+    RelayCode code = RelayCode::ok;
+    std::string message;
+    ForwardSession session{};  // when ok: present it on a new connection
+    friend bool operator==(const ForwardReply&, const ForwardReply&) = default;
+};
+
+// Relay -> target device, unasked: `from` wants a forwarded connection;
+// present `session` on a new connection to take it.
+struct ForwardOffer {
+    ForwardSession session{};
+    DeviceKey from{};
+    friend bool operator==(const ForwardOffer&, const ForwardOffer&) = default;
+};
+
+inline constexpr std::size_t kMaxSealedChunk = (256u << 10) + 4096;  // a padded 256 KiB chunk
+inline constexpr std::size_t kMaxMailboxPayload = 16u << 20;
+inline constexpr std::size_t kMaxHaveBatch = 4096;
+inline constexpr std::size_t kMaxRecipients = 256;
+
 using Message = std::variant<ClusterConfig, IndexUpdate, Request, Response, Ping, Close,
-                             JoinRequest, JoinAccept, ResendRequest>;
+                             JoinRequest, JoinAccept, ResendRequest, RelayHello, RelayWelcome,
+                             ChunkPut, ChunkHave, ChunkGet, MailboxPost, MailboxFetch, MailboxAck,
+                             RelayReply, ChunkHaveReply, ChunkData, MailboxBatch, MailboxNotify,
+                             ForwardRequest, ForwardReply, ForwardOffer>;
 
 MessageType message_type(const Message& message);
 const char* message_type_name(MessageType type);
