@@ -16,21 +16,6 @@ std::string with_commas(std::uint64_t n) {
     return out;
 }
 
-std::string human_bytes(std::uint64_t bytes) {
-    static constexpr std::array<const char*, 6> units{"kB", "MB", "GB", "TB", "PB", "EB"};
-    if (bytes < 1000) return std::to_string(bytes) + " B";
-    double value = static_cast<double>(bytes) / 1000.0;
-    std::size_t unit = 0;
-    // Round first, so 999,999 bytes shows as "1.0 MB", not "1000.0 kB".
-    while (value >= 999.95 && unit + 1 < units.size()) {
-        value /= 1000.0;
-        ++unit;
-    }
-    std::array<char, 32> buf{};
-    std::snprintf(buf.data(), buf.size(), "%.1f %s", value, units[unit]);
-    return buf.data();
-}
-
 std::string iso_time_ns(std::int64_t ns_since_epoch) {
     constexpr std::int64_t kNs = 1'000'000'000;
     std::int64_t seconds = ns_since_epoch / kNs;

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string>
 
+#include "core/byte_size.hh"
 #include "core/types.hh"
 
 namespace ferry::cli {
@@ -12,8 +13,7 @@ namespace ferry::cli {
 // 10234 -> "10,234".
 std::string with_commas(std::uint64_t n);
 
-// Decimal units with one decimal from 1 kB on: "999 B", "1.2 kB", "2.1 GB".
-std::string human_bytes(std::uint64_t bytes);
+using ferry::human_bytes;  // core/byte_size.hh
 
 // UTC ISO 8601 with nanoseconds: "2026-11-25T13:35:59.123456789Z".
 std::string iso_time_ns(std::int64_t ns_since_epoch);

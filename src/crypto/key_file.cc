@@ -122,7 +122,12 @@ Result<void> write_file_atomically(const std::string& path, std::string_view con
 }
 
 const char* key_role_name(KeyRole role) {
-    return role == KeyRole::device ? "device" : "user";
+    switch (role) {
+        case KeyRole::device: return "device";
+        case KeyRole::user: return "user";
+        case KeyRole::relay: return "relay";
+    }
+    return "unknown";
 }
 
 Result<void> save_key(const std::string& path, const KeyPair& key, KeyRole role) {

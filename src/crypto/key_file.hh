@@ -3,7 +3,7 @@
 // File format (text, ASCII, exactly four lines, each ending in '\n'):
 //
 //     ferry-secret-key v1
-//     role device                  ("device" or "user")
+//     role device                  ("device", "user" or "relay": ferry-relay's)
 //     seed <64 lower-case hex digits: the 32-byte Ed25519 seed>
 //     public <64 lower-case hex digits: the Ed25519 public key>
 //
@@ -28,9 +28,9 @@
 
 namespace ferry {
 
-enum class KeyRole { device, user };
+enum class KeyRole { device, user, relay };
 
-const char* key_role_name(KeyRole role);  // "device", "user"
+const char* key_role_name(KeyRole role);  // "device", "user", "relay"
 
 Result<void> save_key(const std::string& path, const KeyPair& key, KeyRole role);
 Result<KeyPair> load_key(const std::string& path, KeyRole role);

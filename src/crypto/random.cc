@@ -11,4 +11,9 @@ std::uint32_t random_below(std::uint32_t upper) {
     return randombytes_uniform(upper);
 }
 
+void random_bytes(std::span<std::uint8_t> out) {
+    crypto_detail::ensure_sodium();
+    randombytes_buf(out.data(), out.size());
+}
+
 }  // namespace ferry

@@ -6,10 +6,14 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 
 namespace ferry {
 
 // A uniformly distributed number in [0, upper). REQUIRES: upper > 0.
 std::uint32_t random_below(std::uint32_t upper);
+
+// Fills `out` with random bytes (session ids, nonces).
+void random_bytes(std::span<std::uint8_t> out);
 
 }  // namespace ferry

@@ -15,6 +15,7 @@
 #include <span>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include <asio/any_io_executor.hpp>
 #include <asio/awaitable.hpp>
@@ -35,7 +36,10 @@ public:
     virtual std::string peer_address() const = 0;
 };
 
-std::unique_ptr<ByteStream> make_tcp_stream(asio::ip::tcp::socket socket);
+// `already_read`: bytes the caller read from the socket before (to tell
+// what kind of connection it is), returned first by read_exact().
+std::unique_ptr<ByteStream> make_tcp_stream(asio::ip::tcp::socket socket,
+                                            std::vector<std::uint8_t> already_read = {});
 
 // Addresses as ferry writes them: "host:port", an IPv6 host in brackets
 // ("[::1]:22000"). split_address() accepts a name or an IP for the host

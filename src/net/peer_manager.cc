@@ -19,6 +19,8 @@
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
 
+#include "net/tcp_socket.hh"
+
 // GCC 12 takes Asio's coroutine frames (aligned_alloc, freed by the matching
 // aligned_delete) for a mismatched new/delete when it inlines them.
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"
@@ -278,34 +280,11 @@ PeerManager::PeerManager(asio::io_context& io, const KeyPair& device,
 PeerManager::~PeerManager() { stop(); }
 
 Result<std::string> PeerManager::listen(const std::string& address) {
-    auto parts = split_address(address);
-    if (!parts) return tl::unexpected(parts.error());
-    std::error_code ec;
-    const asio::ip::address ip =
-        parts->host.empty() ? asio::ip::address(asio::ip::address_v4::any())
-                            : asio::ip::make_address(parts->host, ec);
-    if (ec) {
-        return fail(Errc::invalid_argument,
-                    "listen address \"" + address + "\": the host must be an IP address");
-    }
-    const tcp::endpoint endpoint(ip, parts->port);
-    auto acceptor = std::make_shared<tcp::acceptor>(m_impl->io);
-    const auto failed = [&](const char* step) {
-        return fail(Errc::io, "cannot listen on " + address + ": " + step + ": " + ec.message());
-    };
-    acceptor->open(endpoint.protocol(), ec);
-    if (ec) return failed("open");
-    acceptor->set_option(tcp::acceptor::reuse_address(true), ec);
-    if (ec) return failed("reuse address");
-    acceptor->bind(endpoint, ec);
-    if (ec) return failed("bind");
-    acceptor->listen(tcp::acceptor::max_listen_connections, ec);
-    if (ec) return failed("listen");
-    const tcp::endpoint local = acceptor->local_endpoint(ec);
-    if (ec) return failed("local address");
-    m_impl->acceptors.push_back(acceptor);
-    m_impl->bound.push_back(address_text(local));
-    asio::co_spawn(m_impl->io, Impl::accept_loop(m_impl, acceptor), asio::detached);
+    auto listener = open_listener(m_impl->io, address);
+    if (!listener) return tl::unexpected(listener.error());
+    m_impl->acceptors.push_back(listener->acceptor);
+    m_impl->bound.push_back(listener->bound);
+    asio::co_spawn(m_impl->io, Impl::accept_loop(m_impl, listener->acceptor), asio::detached);
     return m_impl->bound.back();
 }
 

@@ -1,5 +1,7 @@
 // A ByteStream over a connected TCP socket. Asio's error codes become
 // Errc::io values naming the peer here, at the edge; nothing throws.
+#include <algorithm>
+
 #include <asio/buffer.hpp>
 #include <asio/read.hpp>
 #include <asio/redirect_error.hpp>
@@ -13,7 +15,8 @@ namespace {
 
 class TcpStream final : public ByteStream {
 public:
-    explicit TcpStream(asio::ip::tcp::socket socket) : m_socket(std::move(socket)) {
+    TcpStream(asio::ip::tcp::socket socket, std::vector<std::uint8_t> already_read)
+        : m_socket(std::move(socket)), m_already_read(std::move(already_read)) {
         std::error_code ec;
         const auto remote = m_socket.remote_endpoint(ec);
         m_peer_address = ec ? "unconnected socket" : address_text(remote);
@@ -24,6 +27,14 @@ public:
 
     asio::awaitable<Result<void>> read_exact(std::span<std::uint8_t> buffer) override {
         if (m_closed) co_return fail(Errc::io, m_peer_address + ": connection closed");
+        if (m_taken < m_already_read.size()) {
+            const std::size_t count = std::min(buffer.size(), m_already_read.size() - m_taken);
+            std::copy_n(m_already_read.begin() + static_cast<std::ptrdiff_t>(m_taken), count,
+                        buffer.begin());
+            m_taken += count;
+            buffer = buffer.subspan(count);
+            if (buffer.empty()) co_return Result<void>{};
+        }
         std::error_code ec;
         co_await asio::async_read(m_socket, asio::buffer(buffer.data(), buffer.size()),
                                   asio::redirect_error(asio::use_awaitable, ec));
@@ -61,6 +72,8 @@ private:
     asio::ip::tcp::socket m_socket;
     std::string m_peer_address;
     bool m_closed = false;
+    std::vector<std::uint8_t> m_already_read;
+    std::size_t m_taken = 0;  // of m_already_read, returned by read_exact() so far
 };
 
 }  // namespace
@@ -96,8 +109,9 @@ Result<HostPort> split_address(const std::string& address) {
     return HostPort{std::move(host), static_cast<std::uint16_t>(number)};
 }
 
-std::unique_ptr<ByteStream> make_tcp_stream(asio::ip::tcp::socket socket) {
-    return std::make_unique<TcpStream>(std::move(socket));
+std::unique_ptr<ByteStream> make_tcp_stream(asio::ip::tcp::socket socket,
+                                            std::vector<std::uint8_t> already_read) {
+    return std::make_unique<TcpStream>(std::move(socket), std::move(already_read));
 }
 
 }  // namespace ferry

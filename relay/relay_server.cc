@@ -1,0 +1,524 @@
+#include "relay/relay_server.hh"
+
+#include <map>
+#include <optional>
+#include <set>
+#include <string_view>
+#include <unistd.h>
+#include <utility>
+#include <vector>
+
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/read.hpp>
+#include <asio/redirect_error.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/use_awaitable.hpp>
+#include <asio/write.hpp>
+#include <nlohmann/json.hpp>
+
+#include "crypto/key_file.hh"
+#include "crypto/random.hh"
+#include "net/async.hh"
+#include "net/byte_stream.hh"
+#include "net/connection.hh"
+#include "net/rate_limiter.hh"
+#include "net/tcp_socket.hh"
+
+// GCC 12 takes Asio's coroutine frames for a mismatched new/delete when it
+// inlines them (as in net/peer_manager.cc).
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+
+namespace ferry::relay {
+
+namespace {
+
+using asio::ip::tcp;
+
+constexpr std::string_view kForwardMagic = "FERRYFWD";
+constexpr std::size_t kPreambleBytes = 8 + 32;
+constexpr std::size_t kPumpBuffer = 64 * 1024;
+
+std::int64_t now_ns() {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+// An authenticated device connection.
+struct Session {
+    DeviceSession device;
+    std::shared_ptr<Connection> connection;
+    std::size_t in_flight = 0;
+    std::shared_ptr<Signal> slot;  // fired when a request finishes
+};
+
+// A socket with its share of the open-connection count.
+struct OpenSocket {
+    tcp::socket socket;
+    std::shared_ptr<void> counted;
+};
+
+// Two forwarded connections joined.
+struct Splice {
+    OpenSocket a;
+    OpenSocket b;
+    void close() {
+        std::error_code ignored;
+        a.socket.close(ignored);
+        b.socket.close(ignored);
+    }
+};
+
+struct PendingForward {
+    std::string account;
+    std::optional<OpenSocket> parked;  // the side that came first
+    std::shared_ptr<asio::steady_timer> expiry;
+};
+
+asio::awaitable<void> send_detached(std::shared_ptr<Connection> connection,
+                                    wire::Message message) {
+    (void)co_await connection->send(message);
+}
+
+std::string source_of(const tcp::socket& socket) {
+    std::error_code ec;
+    const auto remote = socket.remote_endpoint(ec);
+    return ec ? std::string("?") : remote.address().to_string();
+}
+
+// Bytes a request asks the relay to store (for the per-account rate).
+std::size_t stored_bytes(const wire::Message& message) {
+    if (const auto* put = std::get_if<wire::ChunkPut>(&message)) return put->data.size();
+    if (const auto* post = std::get_if<wire::MailboxPost>(&message))
+        return post->payload.size() * post->recipients.size();
+    return 0;
+}
+
+}  // namespace
+
+struct RelayServer::Impl : std::enable_shared_from_this<RelayServer::Impl> {
+    Impl(asio::io_context& io, asio::thread_pool& workers, const RelayIdentity& identity,
+         RelayService& service, ServerOptions options)
+        : io(io),
+          workers(workers),
+          identity(identity),
+          service(service),
+          options(std::move(options)),
+          maintain_timer(io) {}
+
+    asio::io_context& io;
+    asio::thread_pool& workers;
+    const RelayIdentity& identity;
+    RelayService& service;
+    ServerOptions options;
+    bool stopped = false;
+    std::vector<std::shared_ptr<tcp::acceptor>> acceptors;
+    std::vector<std::string> bound;
+    std::map<std::string, std::size_t> unauthenticated;  // by source address
+    std::set<std::shared_ptr<Connection>> handshaking;
+    std::multimap<PublicKey, std::shared_ptr<Session>> sessions;
+    std::map<std::string, std::size_t> per_account;
+    std::map<std::string, std::shared_ptr<RateLimiter>> account_limits;
+    std::map<wire::ForwardSession, PendingForward> forwards;
+    std::vector<std::weak_ptr<Splice>> splices;
+    ServerStats counters;
+    asio::steady_timer maintain_timer;
+    bool maintaining = false;
+
+    std::shared_ptr<void> count_connection() {
+        ++counters.connections;
+        std::weak_ptr<Impl> weak = weak_from_this();
+        return std::shared_ptr<void>(nullptr, [weak](void*) {
+            if (auto self = weak.lock()) --self->counters.connections;
+        });
+    }
+
+    ConnectionOptions connection_options() const {
+        ConnectionOptions o;
+        o.handshake_timeout = options.hello_timeout;
+        o.ping_interval = options.ping_interval;
+        o.idle_timeout = options.idle_timeout;
+        return o;
+    }
+
+    static Result<void> authorize(const PeerIdentity& peer) {
+        if (!peer.certificate) return fail(Errc::permission_denied, "a relay takes no invites");
+        if (peer.certificate->device_key != peer.device_key)
+            return fail(Errc::permission_denied, "certificate of another device");
+        return peer.certificate->verify(peer.certificate->user_key);
+    }
+
+    void release_unauthenticated(const std::string& source) {
+        auto it = unauthenticated.find(source);
+        if (it != unauthenticated.end() && --it->second == 0) unauthenticated.erase(it);
+    }
+
+    static asio::awaitable<void> accept_loop(std::shared_ptr<Impl> self,
+                                             std::shared_ptr<tcp::acceptor> acceptor) {
+        asio::steady_timer pause(self->io);
+        while (!self->stopped) {
+            std::error_code ec;
+            tcp::socket socket = co_await acceptor->async_accept(
+                asio::redirect_error(asio::use_awaitable, ec));
+            if (self->stopped) break;
+            if (ec) {  // out of descriptors and the like: let it pass instead of spinning
+                pause.expires_after(std::chrono::milliseconds(100));
+                co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+                continue;
+            }
+            const std::string source = source_of(socket);
+            std::size_t& waiting = self->unauthenticated[source];
+            if (self->counters.connections >= self->options.max_connections ||
+                waiting >= self->options.max_unauthenticated_per_address) {
+                if (waiting == 0) self->unauthenticated.erase(source);
+                ++self->counters.refused;
+                socket.close(ec);
+                continue;
+            }
+            ++waiting;
+            OpenSocket open{std::move(socket), self->count_connection()};
+            asio::co_spawn(self->io, serve_socket(self, std::move(open), source), asio::detached);
+        }
+    }
+
+    // Tells a forwarding preamble from a handshake, then serves either.
+    static asio::awaitable<void> serve_socket(std::shared_ptr<Impl> self, OpenSocket open,
+                                              std::string source) {
+        bool released = false;
+        const auto release = [&] {
+            if (!released) self->release_unauthenticated(source);
+            released = true;
+        };
+        auto deadline = std::make_shared<asio::steady_timer>(self->io, self->options.hello_timeout);
+        tcp::socket* const socket = &open.socket;
+        deadline->async_wait([socket, deadline](std::error_code error) {
+            if (!error) {
+                std::error_code ignored;
+                socket->close(ignored);
+            }
+        });
+        std::vector<std::uint8_t> head(4);
+        std::error_code ec;
+        co_await asio::async_read(open.socket, asio::buffer(head),
+                                  asio::redirect_error(asio::use_awaitable, ec));
+        if (!ec && std::string_view(reinterpret_cast<const char*>(head.data()), 4) ==
+                       kForwardMagic.substr(0, 4)) {
+            head.resize(kPreambleBytes);
+            co_await asio::async_read(open.socket, asio::buffer(head.data() + 4, head.size() - 4),
+                                      asio::redirect_error(asio::use_awaitable, ec));
+            deadline->cancel();
+            release();
+            if (ec || self->stopped ||
+                std::string_view(reinterpret_cast<const char*>(head.data()), 8) != kForwardMagic) {
+                ++self->counters.refused;
+                co_return;
+            }
+            wire::ForwardSession session{};
+            std::copy(head.begin() + 8, head.end(), session.begin());
+            self->forward_arrived(session, std::move(open));
+            co_return;
+        }
+        deadline->cancel();
+        if (ec || self->stopped) {
+            release();
+            co_return;
+        }
+        // The handshake has its own timeout; the hello gets what is left.
+        const auto hello_by = std::chrono::steady_clock::now() + self->options.hello_timeout;
+        auto counted = std::move(open.counted);
+        auto accepted = co_await Connection::accept(
+            make_tcp_stream(std::move(open.socket), std::move(head)), self->identity.key,
+            self->identity.certificate, &Impl::authorize, self->connection_options());
+        if (!accepted || self->stopped) {
+            release();
+            ++self->counters.refused;
+            co_return;
+        }
+        std::shared_ptr<Connection> connection = std::move(*accepted);
+        self->handshaking.insert(connection);
+        auto hello_deadline = std::make_shared<asio::steady_timer>(self->io, hello_by);
+        std::weak_ptr<Connection> weak = connection;
+        hello_deadline->async_wait([weak](std::error_code error) {
+            if (auto c = weak.lock(); c && !error) c->close("no RelayHello in time");
+        });
+        auto session = co_await self->authenticate(connection);
+        hello_deadline->cancel();
+        self->handshaking.erase(connection);
+        release();
+        if (!session) {
+            ++self->counters.refused;
+            co_return;
+        }
+        co_await self->serve_session(*session);
+        (void)counted;
+    }
+
+    asio::awaitable<std::optional<std::shared_ptr<Session>>> authenticate(
+        std::shared_ptr<Connection> connection) {
+        auto first = co_await connection->receive();
+        if (!first) co_return std::nullopt;
+        const auto* hello = std::get_if<wire::RelayHello>(&*first);
+        if (hello == nullptr) {
+            connection->close("protocol error: expected RelayHello");
+            co_return std::nullopt;
+        }
+        auto work = [&service = service, certificate = *connection->peer().certificate,
+                     h = *hello] { return service.hello(certificate, h); };
+        auto welcomed = co_await offload(workers, std::move(work));
+        if (!welcomed) {
+            connection->close("refused: " + welcomed.error().message);
+            co_return std::nullopt;
+        }
+        if (stopped || !connection->is_open()) co_return std::nullopt;
+        const std::string& account = welcomed->first.account;
+        if (per_account[account] >= options.max_connections_per_account) {
+            connection->close("refused: too many connections for account " + account);
+            co_return std::nullopt;
+        }
+        auto session = std::make_shared<Session>();
+        session->device = welcomed->first;
+        session->connection = connection;
+        session->slot = std::make_shared<Signal>(io.get_executor());
+        ++per_account[account];
+        sessions.emplace(session->device.device_key, session);
+        ++counters.authenticated;
+        wire::Message welcome = std::move(welcomed->second);
+        co_await connection->send(welcome);
+        co_return session;
+    }
+
+    void end_session(const std::shared_ptr<Session>& session) {
+        auto range = sessions.equal_range(session->device.device_key);
+        for (auto it = range.first; it != range.second; ++it) {
+            if (it->second == session) {
+                sessions.erase(it);
+                --counters.authenticated;
+                if (auto a = per_account.find(session->device.account);
+                    a != per_account.end() && --a->second == 0) {
+                    per_account.erase(a);
+                    account_limits.erase(session->device.account);
+                }
+                break;
+            }
+        }
+        session->connection->close("closed");
+    }
+
+    asio::awaitable<void> serve_session(std::shared_ptr<Session> session) {
+        while (!stopped) {
+            while (session->in_flight >= options.max_requests_in_flight) {
+                session->slot->reset();
+                co_await session->slot->wait();
+            }
+            auto message = co_await session->connection->receive();
+            if (!message || stopped) break;
+            if (auto* forward = std::get_if<wire::ForwardRequest>(&*message)) {
+                start_forward(session, *forward);
+            } else if (std::holds_alternative<wire::Close>(*message)) {
+                break;
+            } else {
+                ++session->in_flight;
+                asio::co_spawn(io, handle_request(shared_from_this(), session, std::move(*message)),
+                               asio::detached);
+            }
+        }
+        end_session(session);
+    }
+
+    std::shared_ptr<RateLimiter> account_limit(const std::string& account) {
+        auto& limiter = account_limits[account];
+        if (!limiter) limiter = std::make_shared<RateLimiter>(options.account_bytes_per_second);
+        return limiter;
+    }
+
+    static asio::awaitable<void> handle_request(std::shared_ptr<Impl> self,
+                                                std::shared_ptr<Session> session,
+                                                wire::Message request) {
+        const std::size_t bytes = stored_bytes(request);
+        if (bytes > 0 && self->options.account_bytes_per_second > 0) {
+            auto limiter = self->account_limit(session->device.account);
+            asio::steady_timer wait(self->io);
+            co_await limiter->acquire(bytes, wait);
+        }
+        auto work = [&service = self->service, device = session->device,
+                     r = std::move(request)] {
+            std::vector<PublicKey> posted;
+            wire::Message reply =
+                service.handle(device, r, [&](const PublicKey& key) { posted.push_back(key); });
+            return std::make_pair(std::move(reply), std::move(posted));
+        };
+        auto handled = co_await offload(self->workers, std::move(work));
+        if (!self->stopped) co_await session->connection->send(handled.first);
+        --session->in_flight;
+        session->slot->fire();
+        for (const PublicKey& key : handled.second) self->notify(key);
+    }
+
+    void notify(const PublicKey& device) {
+        auto range = sessions.equal_range(device);
+        for (auto it = range.first; it != range.second; ++it)
+            asio::co_spawn(io, send_detached(it->second->connection, wire::MailboxNotify{}),
+                           asio::detached);
+    }
+
+    void start_forward(const std::shared_ptr<Session>& from, const wire::ForwardRequest& request) {
+        wire::ForwardReply reply;
+        reply.id = request.id;
+        std::shared_ptr<Session> target;
+        auto range = sessions.equal_range(request.target);
+        for (auto it = range.first; it != range.second; ++it)
+            if (it->second->device.account == from->device.account) target = it->second;
+        if (request.target == from->device.device_key) {
+            reply.code = wire::RelayCode::refused;
+            reply.message = "a device cannot forward to itself";
+        } else if (!target) {
+            reply.code = wire::RelayCode::not_found;
+            reply.message = "device " + DeviceId::from_public_key(request.target).to_string() +
+                            " is not connected to this relay";
+        } else {
+            wire::ForwardSession id{};
+            random_bytes(id);
+            PendingForward pending;
+            pending.account = from->device.account;
+            pending.expiry = std::make_shared<asio::steady_timer>(io, options.forward_wait);
+            std::weak_ptr<Impl> weak = weak_from_this();
+            pending.expiry->async_wait([weak, id](std::error_code error) {
+                auto self = weak.lock();
+                if (error || !self) return;
+                self->forwards.erase(id);  // closes a parked side
+            });
+            forwards.emplace(id, std::move(pending));
+            reply.session = id;
+            asio::co_spawn(io,
+                           send_detached(target->connection,
+                                         wire::ForwardOffer{id, from->device.device_key}),
+                           asio::detached);
+        }
+        asio::co_spawn(io, send_detached(from->connection, std::move(reply)), asio::detached);
+    }
+
+    void forward_arrived(const wire::ForwardSession& id, OpenSocket open) {
+        auto it = forwards.find(id);
+        if (it == forwards.end()) {
+            ++counters.refused;
+            return;  // unknown or expired: the socket closes
+        }
+        if (!it->second.parked) {
+            it->second.parked = std::move(open);
+            return;
+        }
+        auto splice = std::make_shared<Splice>(
+            Splice{std::move(*it->second.parked), std::move(open)});
+        it->second.expiry->cancel();
+        forwards.erase(it);
+        std::erase_if(splices, [](const auto& weak) { return weak.expired(); });
+        splices.push_back(splice);
+        ++counters.forwarding;
+        auto self = shared_from_this();
+        asio::co_spawn(io, pump(self, splice, splice->a.socket, splice->b.socket), asio::detached);
+        asio::co_spawn(io, pump(self, splice, splice->b.socket, splice->a.socket), asio::detached);
+    }
+
+    // Copies one direction until either side ends; then closes both (the
+    // other pump ends too, and the last one out counts the pair done).
+    static asio::awaitable<void> pump(std::shared_ptr<Impl> self, std::shared_ptr<Splice> splice,
+                                      tcp::socket& from, tcp::socket& to) {
+        std::vector<std::uint8_t> buffer(kPumpBuffer);
+        for (;;) {
+            std::error_code ec;
+            const std::size_t n = co_await from.async_read_some(
+                asio::buffer(buffer), asio::redirect_error(asio::use_awaitable, ec));
+            if (ec) break;
+            co_await asio::async_write(to, asio::buffer(buffer.data(), n),
+                                       asio::redirect_error(asio::use_awaitable, ec));
+            if (ec) break;
+            self->counters.forwarded_bytes += n;
+        }
+        const bool first_out = splice->a.socket.is_open() && splice->b.socket.is_open();
+        splice->close();
+        if (first_out) --self->counters.forwarding;
+    }
+
+    static asio::awaitable<void> maintain_loop(std::shared_ptr<Impl> self) {
+        while (!self->stopped) {
+            self->maintain_timer.expires_after(self->options.maintain_interval);
+            std::error_code ec;
+            co_await self->maintain_timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+            if (self->stopped) break;
+            std::vector<std::shared_ptr<Session>> current;
+            for (const auto& [key, session] : self->sessions) current.push_back(session);
+            std::vector<DeviceSession> devices;
+            for (const auto& session : current) devices.push_back(session->device);
+            auto work = [&service = self->service, devices = std::move(devices)] {
+                auto noticed = service.maintain();
+                std::vector<bool> allowed;
+                for (const DeviceSession& device : devices) allowed.push_back(service.allowed(device));
+                return std::make_pair(std::move(noticed), std::move(allowed));
+            };
+            auto done = co_await offload(self->workers, std::move(work));
+            if (self->stopped) break;
+            for (std::size_t i = 0; i < current.size(); ++i)
+                if (!done.second[i]) current[i]->connection->close("refused: device revoked or account removed");
+            if (done.first)
+                for (const PublicKey& key : *done.first) self->notify(key);
+            self->write_status();
+        }
+    }
+
+    void write_status() const {
+        if (options.status_file.empty()) return;
+        nlohmann::json status = {
+            {"pid", static_cast<long>(::getpid())},
+            {"updated_ns", now_ns()},
+            {"listening", bound},
+            {"connections", counters.connections},
+            {"authenticated", counters.authenticated},
+            {"forwarding", counters.forwarding},
+            {"forwarded_bytes", counters.forwarded_bytes},
+            {"refused", counters.refused},
+        };
+        (void)write_file_atomically(options.status_file, status.dump() + "\n");
+    }
+
+    void stop() {
+        if (stopped) return;
+        stopped = true;
+        maintain_timer.cancel();
+        std::error_code ignored;
+        for (const auto& acceptor : acceptors) acceptor->close(ignored);
+        for (const auto& connection : handshaking) connection->close("relay shutting down");
+        for (const auto& [key, session] : sessions) session->connection->close("relay shutting down");
+        forwards.clear();
+        for (const auto& weak : splices)
+            if (auto splice = weak.lock()) splice->close();
+    }
+};
+
+RelayServer::RelayServer(asio::io_context& io, asio::thread_pool& workers,
+                         const RelayIdentity& identity, RelayService& service,
+                         ServerOptions options)
+    : m_impl(std::make_shared<Impl>(io, workers, identity, service, std::move(options))) {}
+
+RelayServer::~RelayServer() { m_impl->stop(); }
+
+Result<std::string> RelayServer::listen(const std::string& address) {
+    auto listener = open_listener(m_impl->io, address);
+    if (!listener) return tl::unexpected(listener.error());
+    m_impl->acceptors.push_back(listener->acceptor);
+    m_impl->bound.push_back(listener->bound);
+    asio::co_spawn(m_impl->io, Impl::accept_loop(m_impl, listener->acceptor), asio::detached);
+    if (!m_impl->maintaining) {
+        m_impl->maintaining = true;
+        m_impl->write_status();
+        asio::co_spawn(m_impl->io, Impl::maintain_loop(m_impl), asio::detached);
+    }
+    return listener->bound;
+}
+
+ServerStats RelayServer::stats() const { return m_impl->counters; }
+
+void RelayServer::stop() { m_impl->stop(); }
+
+}  // namespace ferry::relay

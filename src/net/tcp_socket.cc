@@ -1,0 +1,80 @@
+#include "net/tcp_socket.hh"
+
+#include <asio/redirect_error.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/this_coro.hpp>
+#include <asio/use_awaitable.hpp>
+
+#include "net/byte_stream.hh"
+
+namespace ferry {
+
+using asio::ip::tcp;
+
+Result<Listener> open_listener(asio::io_context& io, const std::string& address) {
+    auto parts = split_address(address);
+    if (!parts) return tl::unexpected(parts.error());
+    std::error_code ec;
+    const asio::ip::address ip =
+        parts->host.empty() ? asio::ip::address(asio::ip::address_v4::any())
+                            : asio::ip::make_address(parts->host, ec);
+    if (ec) {
+        return fail(Errc::invalid_argument,
+                    "listen address \"" + address + "\": the host must be an IP address");
+    }
+    const tcp::endpoint endpoint(ip, parts->port);
+    auto acceptor = std::make_shared<tcp::acceptor>(io);
+    const auto failed = [&](const char* step) {
+        return fail(Errc::io, "cannot listen on " + address + ": " + step + ": " + ec.message());
+    };
+    acceptor->open(endpoint.protocol(), ec);
+    if (ec) return failed("open");
+    acceptor->set_option(tcp::acceptor::reuse_address(true), ec);
+    if (ec) return failed("reuse address");
+    acceptor->bind(endpoint, ec);
+    if (ec) return failed("bind");
+    acceptor->listen(tcp::acceptor::max_listen_connections, ec);
+    if (ec) return failed("listen");
+    const tcp::endpoint local = acceptor->local_endpoint(ec);
+    if (ec) return failed("local address");
+    return Listener{std::move(acceptor), address_text(local)};
+}
+
+asio::awaitable<Result<tcp::socket>> dial_tcp(const std::string& address,
+                                              std::chrono::milliseconds timeout) {
+    auto parts = split_address(address);
+    if (!parts) co_return tl::unexpected(parts.error());
+    const auto executor = co_await asio::this_coro::executor;
+    tcp::resolver resolver(executor);
+    std::error_code ec;
+    const auto endpoints = co_await resolver.async_resolve(
+        parts->host, std::to_string(parts->port), tcp::resolver::numeric_service,
+        asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) co_return fail(Errc::io, address + ": cannot resolve: " + ec.message());
+    Error last{Errc::io, address + ": no address to connect to"};
+    for (const auto& endpoint : endpoints) {
+        // The deadline closes the socket; the shared state keeps it valid.
+        struct Attempt {
+            explicit Attempt(const asio::any_io_executor& e) : socket(e), deadline(e) {}
+            tcp::socket socket;
+            asio::steady_timer deadline;
+        };
+        auto attempt = std::make_shared<Attempt>(executor);
+        attempt->deadline.expires_after(timeout);
+        attempt->deadline.async_wait([attempt](std::error_code waited) {
+            if (!waited) attempt->socket.close();
+        });
+        co_await attempt->socket.async_connect(endpoint.endpoint(),
+                                               asio::redirect_error(asio::use_awaitable, ec));
+        attempt->deadline.cancel();
+        if (ec) {
+            last = Error{Errc::io,
+                         address_text(endpoint.endpoint()) + ": connect: " + ec.message()};
+            continue;
+        }
+        co_return std::move(attempt->socket);
+    }
+    co_return tl::unexpected(std::move(last));
+}
+
+}  // namespace ferry

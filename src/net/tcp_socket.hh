@@ -1,0 +1,34 @@
+// Opening TCP sockets from "host:port" text (net/byte_stream.hh
+// split_address()): a listener, and a dial bounded in time. Shared by the
+// peer manager, the relay server and the relay client.
+//
+// Thread rule: call on the io_context's thread. Failures: Errc::invalid_argument
+// for malformed addresses (a listener's host must be an IP address or empty
+// for any), Errc::io naming the address and the step that failed.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include <asio/awaitable.hpp>
+#include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
+
+#include "core/error.hh"
+
+namespace ferry {
+
+struct Listener {
+    std::shared_ptr<asio::ip::tcp::acceptor> acceptor;
+    std::string bound;  // the address it listens on ("127.0.0.1:41234" for port 0)
+};
+
+Result<Listener> open_listener(asio::io_context& io, const std::string& address);
+
+// Resolves `address` and connects to the first of its endpoints that
+// answers, each attempt bounded by `timeout`.
+asio::awaitable<Result<asio::ip::tcp::socket>> dial_tcp(const std::string& address,
+                                                       std::chrono::milliseconds timeout);
+
+}  // namespace ferry
