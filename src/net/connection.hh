@@ -102,6 +102,9 @@ public:
     // Bytes on the wire (frames with their length prefixes) so far.
     virtual std::uint64_t bytes_in() const = 0;
     virtual std::uint64_t bytes_out() const = 0;
+    // Carried by a relay's mailboxes (sync/relay_link.hh), not a live link:
+    // the peer may be offline, so it is not waited for to be in sync.
+    virtual bool relayed() const { return false; }
 };
 
 }  // namespace ferry

@@ -156,7 +156,8 @@ FolderStatus Engine::Impl::folder_status(const FolderRuntime& f) const {
         if (!peer->config_received || peer->folders.count(f.folder.id) == 0) continue;
         DeviceProgress progress;
         progress.device = peer->device;
-        progress.connected = true;
+        progress.relayed = peer->connection->relayed();
+        progress.connected = !progress.relayed;
         auto it = f.progress.find(peer->short_id);
         if (it != f.progress.end() && !f.progress_stale) {
             progress.completion = it->second.completion;
@@ -181,13 +182,13 @@ EngineStatus Engine::Impl::status() const {
     EngineStatus st;
     st.in_sync = true;
     for (const auto& peer : peers)
-        if (!peer->config_received) st.in_sync = false;
+        if (!peer->config_received && !peer->connection->relayed()) st.in_sync = false;
     for (const auto& [id, folder] : folders) {
         FolderStatus fs = folder_status(*folder);
         if (!folder->paused) {
             if (fs.state != "idle" || folder->progress_stale) st.in_sync = false;
             for (const DeviceProgress& device : fs.devices)
-                if (!device.in_sync) st.in_sync = false;
+                if (!device.in_sync && !device.relayed) st.in_sync = false;
         }
         st.folders.push_back(std::move(fs));
     }

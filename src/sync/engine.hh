@@ -83,6 +83,7 @@ struct PathProblem {
 struct DeviceProgress {
     DeviceId device;
     bool connected = false;
+    bool relayed = false;       // reached through a relay's mailboxes; not waited for
     double completion = 100.0;  // % of the global state the device has (by bytes and entries)
     bool in_sync = false;       // it has announced exactly our records
 };

@@ -1,0 +1,451 @@
+#include "sync/relay_link.hh"
+
+#include <deque>
+#include <map>
+#include <optional>
+#include <set>
+#include <sstream>
+
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/redirect_error.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/use_awaitable.hpp>
+
+#include "crypto/base32.hh"
+#include "crypto/relay_seal.hh"
+#include "net/async.hh"
+#include "net/compression.hh"
+
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+
+namespace ferry {
+
+namespace {
+
+std::span<const std::uint8_t> bytes_of(std::string_view s) {
+    return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
+}
+
+// The chunks a receiver of `update` may have to fetch: whole lists of live
+// files, or what a delta inserts (the rest it has: the delta's base).
+std::vector<ChunkRef> needed_chunks(const wire::IndexUpdate& update) {
+    std::vector<ChunkRef> out;
+    std::set<ChunkHash> seen;
+    const auto add = [&](const ChunkRef& chunk) {
+        if (seen.insert(chunk.hash).second) out.push_back(chunk);
+    };
+    for (const wire::WireRecord& wired : update.records) {
+        const FileRecord& record = wired.record;
+        if (record.deleted || record.kind != FileKind::file) continue;
+        if (wired.delta) {
+            for (const DeltaRun& run : wired.delta->runs)
+                for (const ChunkRef& chunk : run.insert) add(chunk);
+        } else {
+            for (const ChunkRef& chunk : record.chunks) add(chunk);
+        }
+    }
+    return out;
+}
+
+struct PostedMark {
+    std::uint64_t index_id = 0;
+    std::int64_t sequence = 0;
+};
+
+std::optional<PostedMark> parse_mark(const std::string& text) {
+    std::istringstream in(text);
+    PostedMark mark;
+    if (!(in >> mark.index_id >> mark.sequence)) return std::nullopt;
+    return mark;
+}
+
+bool is_full(wire::RelayCode code) {
+    return code == wire::RelayCode::quota_exceeded || code == wire::RelayCode::unavailable;
+}
+
+}  // namespace
+
+std::string relay_peer_config_key(const DeviceId& device) {
+    return "relay.peer_config." + device.to_string();
+}
+
+std::string relay_posted_key(const DeviceId& device, const std::string& folder_id) {
+    return "relay.posted." + device.to_string() + "." + folder_id;
+}
+
+struct RelayLink::State : std::enable_shared_from_this<RelayLink::State> {
+    State(asio::any_io_executor executor, std::shared_ptr<RelayLinkContext> context,
+          DeviceCertificate certificate)
+        : executor(executor),
+          context(std::move(context)),
+          arrived(executor),
+          closed_signal(executor),
+          ack_timer(executor),
+          retry_timer(executor) {
+        peer.device_key = certificate.device_key;
+        peer.certificate = std::move(certificate);
+        device = peer.device_id();
+        label = "device " + device.to_string().substr(0, 7) + " through the relay";
+    }
+
+    struct Inbound {
+        std::shared_ptr<RelayClient> relay;  // where it came from (null: made here)
+        std::optional<wire::MailboxMessageId> id;
+        wire::Message message;
+    };
+    // A delivered message waiting to be acknowledged, once applied.
+    struct PendingAck {
+        std::weak_ptr<RelayClient> relay;
+        wire::MailboxMessageId id{};
+        std::optional<wire::IndexUpdate> covers;  // records only (no chunk lists kept)
+    };
+    struct ChunkWait {
+        explicit ChunkWait(const asio::any_io_executor& e) : done(e) {}
+        Signal done;
+        std::optional<wire::Response> response;
+    };
+
+    asio::any_io_executor executor;
+    std::shared_ptr<RelayLinkContext> context;
+    PeerIdentity peer;
+    DeviceId device;
+    std::string label;
+    bool open = true;
+    std::string close_reason;
+    std::deque<Inbound> inbound;
+    Signal arrived;
+    Signal closed_signal;
+    std::optional<PendingAck> handed;  // the last non-index message receive() returned
+    std::vector<PendingAck> acks;
+    bool acking = false;
+    asio::steady_timer ack_timer;
+    asio::steady_timer retry_timer;
+    std::set<wire::MailboxMessageId> seen;
+    std::map<std::uint32_t, std::shared_ptr<ChunkWait>> chunk_waits;
+    std::uint32_t next_request = 1;
+    std::map<std::string, FolderRelayKeys> keys;
+    std::uint64_t in = 0;
+    std::uint64_t out = 0;
+
+    Store& store() { return *context->store; }
+
+    const FolderRelayKeys& keys_of(const std::string& folder) {
+        auto it = keys.find(folder);
+        if (it == keys.end())
+            it = keys.emplace(folder, FolderRelayKeys(derive_folder_key(*context->user, folder)))
+                     .first;
+        return it->second;
+    }
+
+    void push(Inbound item) {
+        inbound.push_back(std::move(item));
+        arrived.fire();
+    }
+
+    // The device's last ClusterConfig, with what was posted since.
+    wire::ClusterConfig initial_config() {
+        wire::ClusterConfig config;
+        auto saved = store().get_setting(relay_peer_config_key(device));
+        if (saved && *saved && !(*saved)->empty()) {
+            auto bytes = base32_decode(**saved);
+            if (bytes) {
+                auto decoded = wire::decode(*bytes);
+                if (decoded && std::holds_alternative<wire::ClusterConfig>(*decoded))
+                    config = std::get<wire::ClusterConfig>(std::move(*decoded));
+            }
+        }
+        for (wire::FolderState& state : config.folders) {
+            auto text = store().get_setting(relay_posted_key(device, state.id));
+            if (!text || !*text) continue;
+            auto mark = parse_mark(**text);
+            if (!mark) continue;
+            if (state.peer_index_id != mark->index_id ||
+                state.peer_max_sequence.value < mark->sequence) {
+                state.peer_index_id = mark->index_id;
+                state.peer_max_sequence.value = mark->sequence;
+            }
+        }
+        return config;
+    }
+
+    bool covered(const wire::IndexUpdate& update) {
+        auto state = store().peer_index_state(update.folder, device.short_id());
+        return state && state->index_id == update.index_id &&
+               state->max_sequence >= update.last_sequence;
+    }
+
+    void add_ack(PendingAck ack) {
+        acks.push_back(std::move(ack));
+        if (acking) return;
+        acking = true;
+        asio::co_spawn(executor, ack_loop(shared_from_this()), asio::detached);
+    }
+
+    static asio::awaitable<void> ack_loop(std::shared_ptr<State> self) {
+        while (!self->acks.empty()) {
+            std::map<std::shared_ptr<RelayClient>, std::vector<wire::MailboxMessageId>> ready;
+            std::vector<PendingAck> waiting;
+            for (PendingAck& ack : self->acks) {
+                auto relay = ack.relay.lock();
+                if (!relay) continue;  // the relay is gone: it delivers again later
+                if (!ack.covers || self->covered(*ack.covers))
+                    ready[relay].push_back(ack.id);
+                else
+                    waiting.push_back(std::move(ack));
+            }
+            self->acks = std::move(waiting);
+            for (auto& [relay, ids] : ready) {
+                wire::Message request = wire::MailboxAck{0, ids};
+                auto acked = co_await relay->request(std::move(request));
+                (void)acked;  // not acknowledged: delivered again, recognised then
+            }
+            if (self->acks.empty()) break;
+            self->ack_timer.expires_after(self->context->ack_interval);
+            std::error_code ec;
+            co_await self->ack_timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+            if (!self->open && ec) break;
+        }
+        self->acking = false;
+    }
+
+    // Waits before retrying a store the relay refused for lack of space.
+    asio::awaitable<bool> wait_for_space(const std::string& why) {
+        if (context->report) context->report("relay full: " + why);
+        retry_timer.expires_after(context->retry_interval);
+        std::error_code ec;
+        co_await retry_timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        co_return open;
+    }
+
+    void space_ok() {
+        if (context->report) context->report("");
+    }
+
+    asio::awaitable<Result<void>> post(std::shared_ptr<RelayClient> relay,
+                                       const wire::Message& message,
+                                       std::vector<wire::RelayChunkId> chunks) {
+        const std::vector<std::uint8_t> payload = wire::encode(message);
+        const wire::MailboxMessageId id = new_message_id();
+        std::string sealed =
+            seal_envelope(*context->user, *context->device, id, peer.device_key, payload);
+        wire::MailboxPost request;
+        request.message_id = id;
+        request.recipients = {peer.device_key};
+        request.payload = std::move(sealed);
+        request.chunks = std::move(chunks);
+        const std::size_t size = request.payload.size();
+        while (open) {
+            wire::Message m = request;
+            auto reply = co_await relay->request(std::move(m));
+            if (!reply) co_return tl::unexpected(reply.error());
+            const auto* r = std::get_if<wire::RelayReply>(&*reply);
+            if (r == nullptr) co_return fail(Errc::corrupt, "the relay answered a post wrongly");
+            if (r->code == wire::RelayCode::ok) {
+                out += size;
+                space_ok();
+                co_return Result<void>{};
+            }
+            if (!is_full(r->code))
+                co_return fail(Errc::io, "the relay refused a message for " + label + ": " +
+                                             r->message);
+            if (!co_await wait_for_space(r->message)) break;
+        }
+        co_return fail(Errc::io, close_reason);
+    }
+
+    // Asks the engine for a chunk (a Request of the link's own) and puts it.
+    asio::awaitable<Result<void>> upload(std::shared_ptr<RelayClient> relay,
+                                         const std::string& folder, const ChunkRef& chunk,
+                                         const wire::RelayChunkId& id) {
+        const std::uint32_t request_id = next_request++;
+        auto wait = std::make_shared<ChunkWait>(executor);
+        chunk_waits[request_id] = wait;
+        push(Inbound{nullptr, std::nullopt,
+                     wire::Request{request_id, folder, chunk.hash, chunk.size}});
+        co_await wait->done.wait();
+        chunk_waits.erase(request_id);
+        if (!open || !wait->response) co_return fail(Errc::io, close_reason);
+        wire::Response& response = *wait->response;
+        if (response.code != wire::ResponseCode::ok) co_return Result<void>{};  // changed since
+        std::string data = std::move(response.data);
+        if (response.compressed) {
+            auto plain = decompress(bytes_of(data), chunk.size);
+            if (!plain) co_return tl::unexpected(plain.error());
+            data = std::move(*plain);
+        }
+        wire::ChunkPut put;
+        put.chunk = id;
+        put.data = keys_of(folder).seal_chunk(chunk.hash, bytes_of(data));
+        const std::size_t size = put.data.size();
+        while (open) {
+            wire::Message m = put;
+            auto reply = co_await relay->request(std::move(m));
+            if (!reply) co_return tl::unexpected(reply.error());
+            const auto* r = std::get_if<wire::RelayReply>(&*reply);
+            if (r == nullptr) co_return fail(Errc::corrupt, "the relay answered a put wrongly");
+            if (r->code == wire::RelayCode::ok) {
+                out += size;
+                space_ok();
+                co_return Result<void>{};
+            }
+            if (!is_full(r->code))
+                co_return fail(Errc::io, "the relay refused a chunk: " + r->message);
+            if (!co_await wait_for_space(r->message)) break;
+        }
+        co_return fail(Errc::io, close_reason);
+    }
+
+    asio::awaitable<Result<void>> post_index(const wire::IndexUpdate& update) {
+        auto relay = context->pick_relay();
+        if (!relay) co_return fail(Errc::io, "no relay connected");
+        const std::vector<ChunkRef> chunks = needed_chunks(update);
+        const FolderRelayKeys& folder_keys = keys_of(update.folder);
+        std::vector<wire::RelayChunkId> ids;
+        ids.reserve(chunks.size());
+        for (const ChunkRef& chunk : chunks) ids.push_back(folder_keys.chunk_id(chunk.hash));
+        for (std::size_t start = 0; start < ids.size() && open; start += wire::kMaxHaveBatch) {
+            const std::size_t end = std::min(ids.size(), start + wire::kMaxHaveBatch);
+            wire::Message have = wire::ChunkHave{
+                0, std::vector<wire::RelayChunkId>(ids.begin() + static_cast<std::ptrdiff_t>(start),
+                                                   ids.begin() + static_cast<std::ptrdiff_t>(end))};
+            auto reply = co_await relay->request(std::move(have));
+            if (!reply) co_return tl::unexpected(reply.error());
+            const auto* present = std::get_if<wire::ChunkHaveReply>(&*reply);
+            if (present == nullptr || present->present.size() != end - start)
+                co_return fail(Errc::corrupt, "the relay answered ChunkHave wrongly");
+            for (std::size_t i = start; i < end; ++i) {
+                if (present->present[i - start]) continue;
+                auto uploaded = co_await upload(relay, update.folder, chunks[i], ids[i]);
+                if (!uploaded) co_return uploaded;
+            }
+        }
+        auto posted = co_await post(relay, wire::Message(update), std::move(ids));
+        if (!posted) co_return posted;
+        const std::string mark =
+            std::to_string(update.index_id) + " " + std::to_string(update.last_sequence.value);
+        if (auto saved = store().set_setting(relay_posted_key(device, update.folder), mark); !saved)
+            co_return tl::unexpected(saved.error());
+        co_return Result<void>{};
+    }
+
+    static asio::awaitable<void> fetch(std::shared_ptr<State> self, wire::Request request) {
+        wire::Response response;
+        response.id = request.id;
+        response.code = wire::ResponseCode::not_found;
+        if (auto relay = self->context->pick_relay()) {
+            const FolderRelayKeys& folder_keys = self->keys_of(request.folder);
+            wire::Message get = wire::ChunkGet{0, folder_keys.chunk_id(request.hash)};
+            auto reply = co_await relay->request(std::move(get));
+            const auto* data = reply ? std::get_if<wire::ChunkData>(&*reply) : nullptr;
+            if (data != nullptr && data->code == wire::RelayCode::ok) {
+                self->in += data->data.size();
+                auto opened = self->keys_of(request.folder)
+                                  .open_chunk(request.hash, bytes_of(data->data), request.size);
+                if (opened) {
+                    response.code = wire::ResponseCode::ok;
+                    response.data = std::move(*opened);
+                } else {
+                    response.code = wire::ResponseCode::error;
+                }
+            }
+        }
+        if (self->open) self->push(Inbound{nullptr, std::nullopt, std::move(response)});
+    }
+
+    void close(std::string reason) {
+        if (!open) return;
+        open = false;
+        close_reason = std::move(reason);
+        arrived.fire();
+        closed_signal.fire();
+        retry_timer.cancel();
+        for (auto& [id, wait] : chunk_waits) wait->done.fire();
+    }
+};
+
+RelayLink::RelayLink(asio::any_io_executor executor, std::shared_ptr<RelayLinkContext> context,
+                     DeviceCertificate peer)
+    : m_state(std::make_shared<State>(executor, std::move(context), std::move(peer))) {
+    m_state->push(State::Inbound{nullptr, std::nullopt, m_state->initial_config()});
+}
+
+RelayLink::~RelayLink() { m_state->close("link dropped"); }
+
+void RelayLink::deliver(std::shared_ptr<RelayClient> relay, const wire::MailboxMessageId& id,
+                        wire::Message message) {
+    State& s = *m_state;
+    if (!s.open || !s.seen.insert(id).second) return;
+    if (const auto* update = std::get_if<wire::IndexUpdate>(&message)) {
+        wire::IndexUpdate covers{update->folder, update->index_id, update->last_sequence, {}};
+        if (s.covered(*update)) {  // a redelivery of what is stored
+            s.add_ack({relay, id, std::nullopt});
+            return;
+        }
+        s.add_ack({relay, id, std::move(covers)});
+        s.push(State::Inbound{relay, std::nullopt, std::move(message)});
+        return;
+    }
+    s.push(State::Inbound{relay, id, std::move(message)});
+}
+
+asio::awaitable<Result<wire::Message>> RelayLink::receive() {
+    auto self = m_state;
+    if (self->handed) {  // the engine handled the previous message before asking again
+        self->add_ack(std::move(*self->handed));
+        self->handed.reset();
+    }
+    while (self->open && self->inbound.empty()) {
+        self->arrived.reset();
+        if (self->open && self->inbound.empty()) co_await self->arrived.wait();
+    }
+    if (!self->open) co_return fail(Errc::io, self->label + ": " + self->close_reason);
+    State::Inbound item = std::move(self->inbound.front());
+    self->inbound.pop_front();
+    if (item.id) self->handed = State::PendingAck{item.relay, *item.id, std::nullopt};
+    co_return std::move(item.message);
+}
+
+asio::awaitable<Result<void>> RelayLink::send(const wire::Message& message) {
+    auto self = m_state;
+    if (!self->open) co_return fail(Errc::io, self->label + ": " + self->close_reason);
+    if (const auto* update = std::get_if<wire::IndexUpdate>(&message)) {
+        co_return co_await self->post_index(*update);
+    }
+    if (const auto* request = std::get_if<wire::Request>(&message)) {
+        asio::co_spawn(self->executor, State::fetch(self, *request), asio::detached);
+        co_return Result<void>{};
+    }
+    if (const auto* response = std::get_if<wire::Response>(&message)) {
+        auto it = self->chunk_waits.find(response->id);
+        if (it != self->chunk_waits.end()) {
+            it->second->response = *response;
+            it->second->done.fire();
+        }
+        co_return Result<void>{};
+    }
+    if (std::holds_alternative<wire::ClusterConfig>(message) ||
+        std::holds_alternative<wire::ResendRequest>(message)) {
+        auto relay = self->context->pick_relay();
+        if (!relay) co_return fail(Errc::io, "no relay connected");
+        co_return co_await self->post(relay, message, {});
+    }
+    co_return Result<void>{};  // Ping, Close: nothing to carry
+}
+
+void RelayLink::close(std::string reason) { m_state->close(std::move(reason)); }
+
+bool RelayLink::is_open() const { return m_state->open; }
+
+asio::awaitable<void> RelayLink::wait_closed() {
+    auto self = m_state;
+    while (self->open) co_await self->closed_signal.wait();
+}
+
+const PeerIdentity& RelayLink::peer() const { return m_state->peer; }
+
+std::uint64_t RelayLink::bytes_in() const { return m_state->in; }
+
+std::uint64_t RelayLink::bytes_out() const { return m_state->out; }
+
+}  // namespace ferry
