@@ -150,7 +150,7 @@ enum class ResponseCode : std::uint8_t { ok = 0, not_found = 1, error = 2 };
 struct Response {
     std::uint32_t id = 0;
     ResponseCode code = ResponseCode::ok;
-    bool compressed = false;  // `data` is one zstd frame (net/compression.hh)
+    bool compressed = false;  // `data` is one zstd frame (core/compression.hh)
     std::string data;
     friend bool operator==(const Response&, const Response&) = default;
 };

@@ -7,7 +7,7 @@
 #include <mutex>
 
 #include "core/path_rules.hh"
-#include "net/compression.hh"
+#include "core/compression.hh"
 #include "sync/engine_impl.hh"
 #include "sync/engine_steps.hh"
 

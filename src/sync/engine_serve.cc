@@ -4,7 +4,7 @@
 // reads run at once per peer; a peer with more requests queued than any
 // honest window produces is disconnected.
 #include "core/chunk_hash.hh"
-#include "net/compression.hh"
+#include "core/compression.hh"
 #include "sync/engine_impl.hh"
 
 namespace ferry {

@@ -5,7 +5,7 @@
 #include <span>
 
 #include "fuzz_target.hh"
-#include "net/compression.hh"
+#include "core/compression.hh"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     if (size < 3) return 0;

@@ -1,4 +1,4 @@
-// Chunk compression (net/compression.hh): round trips, the "only when
+// Chunk compression (core/compression.hh): round trips, the "only when
 // smaller" rule, and zstd frames a hostile peer could send.
 #include <catch2/catch.hpp>
 
@@ -8,7 +8,7 @@
 #include <zstd.h>
 
 #include "core/file_record.hh"
-#include "net/compression.hh"
+#include "core/compression.hh"
 
 using namespace ferry;
 

@@ -1,5 +1,7 @@
-// Chunk compression on the wire: zstd, used only when it makes a chunk
-// smaller (proto/messages.md, Response.compressed).
+// Chunk compression: zstd, used only when it makes a chunk smaller, on the
+// wire (proto/messages.md, Response.compressed) and inside chunks sealed for
+// the relay (crypto/relay_seal.hh). Pure computation, so it lives in core
+// where both net and crypto can use it.
 //
 // compress_if_smaller() returns nullopt when compression would not save at
 // least 1/16 of the size (already compressed media, random data), so the

@@ -1,4 +1,4 @@
-#include "net/compression.hh"
+#include "core/compression.hh"
 
 #include <memory>
 
