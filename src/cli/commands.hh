@@ -22,6 +22,7 @@ void add_devices_command(CLI::App& app, int& status);    // devices [remove]
 void add_conflicts_command(CLI::App& app, int& status);  // conflicts
 void add_versions_commands(CLI::App& app, int& status);  // versions, restore
 void add_service_command(CLI::App& app, int& status);    // service install|uninstall|status
+void add_relay_commands(CLI::App& app, int& status);     // relay add|list|remove
 
 // The key under which the index keeps this device's name.
 inline constexpr const char* kDeviceNameSetting = "device_name";

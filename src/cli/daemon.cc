@@ -6,11 +6,13 @@
 #include <thread>
 
 #include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
 #include <asio/dispatch.hpp>
 
 #include "cli/commands.hh"
 #include "cli/home_config.hh"
 #include "cli/log.hh"
+#include "crypto/base32.hh"
 #include "fs/posix_filesystem.hh"
 #include "fs/watcher.hh"
 
@@ -79,6 +81,7 @@ Outcome<void> Daemon::start() {
             return std::make_unique<PosixFilesystem>(folder.path);
         },
         m_clock, engine_options());
+    start_relays();
 
     PeerManagerHooks hooks;
     hooks.authorize = [this](const PeerIdentity& peer) { return m_cluster->authorize(peer); };
@@ -120,6 +123,7 @@ Outcome<void> Daemon::start() {
     m_control = std::move(*control);
 
     dial_known_devices();
+    m_relays->start();
     m_signals.async_wait([this](std::error_code ec, int signal) {
         if (!ec) shutdown(signal == SIGINT ? "interrupted (SIGINT)" : "terminated (SIGTERM)");
     });
@@ -179,23 +183,99 @@ void Daemon::on_connected(std::shared_ptr<Connection> connection) {
         log_warn("cannot record activity: " + noted.error().message);
     }
     m_sessions.push_back({connection, 0, 0});
+    m_relays->direct_connection(peer.device_key);  // the engine replaces its relay link
     m_engine->add_connection(
-        connection,
-        [this]() -> wire::ClusterConfig {
-            auto config = m_cluster->describe(m_own_addresses);
-            if (config) return std::move(*config);
-            log_error("cannot describe the cluster: " + config.error().message);
-            return wire::ClusterConfig{m_name, {}, {}, {}};
-        },
+        connection, [this] { return describe_cluster(); },
         [this, peer, address](const wire::ClusterConfig& config) {
-            auto changes = m_cluster->absorb(config, peer, address);
-            if (!changes) {
-                log_warn("ignored the device list of " + describe_peer(peer.device_key) + ": " +
-                         changes.error().message);
-                return;
-            }
-            apply(*changes);
+            absorb_config(peer, address, config);
         });
+}
+
+wire::ClusterConfig Daemon::describe_cluster() const {
+    auto config = m_cluster->describe(m_own_addresses);
+    if (!config) {
+        log_error("cannot describe the cluster: " + config.error().message);
+        return wire::ClusterConfig{m_name, {}, {}, {}, {}};
+    }
+    config->relays = m_relays->entries();
+    return std::move(*config);
+}
+
+void Daemon::absorb_config(const PeerIdentity& peer, const std::string& address,
+                           const wire::ClusterConfig& config) {
+    // The device's last word, for a relay link to it to start from.
+    const std::vector<std::uint8_t> encoded = wire::encode(config);
+    if (auto saved = m_device.store->set_setting(relay_peer_config_key(peer.device_id()),
+                                                 base32_encode(encoded));
+        !saved) {
+        log_warn("cannot save the cluster config of " + describe_peer(peer.device_key) + ": " +
+                 saved.error().message);
+    }
+    auto changes = m_cluster->absorb(config, peer, address);
+    if (!changes) {
+        log_warn("ignored the device list of " + describe_peer(peer.device_key) + ": " +
+                 changes.error().message);
+        return;
+    }
+    const bool relays_changed = m_relays->absorb(config.relays);
+    if (relays_changed) log_info("the relay list changed: " + std::to_string(m_relays->entries().size()) + " relay(s)");
+    apply(*changes);
+    if (relays_changed && changes->revoked.empty() && changes->new_or_updated.empty())
+        m_engine->cluster_changed();
+}
+
+void Daemon::start_relays() {
+    DaemonRelaysHooks hooks;
+    hooks.directly_connected = [this](const PublicKey& key) {
+        return std::any_of(m_sessions.begin(), m_sessions.end(), [&](const Session& s) {
+            return s.connection->is_open() && s.connection->peer().device_key == key;
+        });
+    };
+    hooks.add_link = [this](std::shared_ptr<RelayLink> link) {
+        const PeerIdentity peer = link->peer();
+        m_engine->add_connection(
+            std::move(link), [this] { return describe_cluster(); },
+            [this, peer](const wire::ClusterConfig& config) {
+                absorb_config(peer, "relay", config);
+            });
+    };
+    hooks.forwarded = [this](std::unique_ptr<ByteStream> stream, const PublicKey& peer,
+                             bool initiator) {
+        asio::co_spawn(m_io, connect_forwarded(std::move(stream), peer, initiator),
+                       asio::detached);
+    };
+    DaemonRelaysOptions options;
+    options.client.connection.send_limit = m_send_limit;
+    options.client.connection.receive_limit = m_receive_limit;
+    m_relays = std::make_unique<DaemonRelays>(m_io, *m_device.store, *m_cluster, std::move(hooks),
+                                              std::move(options));
+}
+
+asio::awaitable<void> Daemon::connect_forwarded(std::unique_ptr<ByteStream> stream,
+                                                PublicKey peer, bool initiator) {
+    auto authorize = [this, peer](const PeerIdentity& identity) -> Result<void> {
+        if (identity.device_key != peer)
+            return fail(Errc::permission_denied, "a forwarded connection from another device");
+        return m_cluster->authorize(identity);
+    };
+    ConnectionOptions options;
+    options.send_limit = m_send_limit;
+    options.receive_limit = m_receive_limit;
+    // (GCC 12: no co_await inside ?:)
+    Result<std::shared_ptr<Connection>> connection = fail(Errc::io, "not connected");
+    if (initiator) {
+        connection = co_await Connection::initiate(std::move(stream), m_cluster->device_key(),
+                                                   m_cluster->certificate(), authorize, options);
+    } else {
+        connection = co_await Connection::accept(std::move(stream), m_cluster->device_key(),
+                                                 m_cluster->certificate(), authorize, options);
+    }
+    if (!connection) {
+        log_info("forwarded connection with " + describe_peer(peer) + " failed: " +
+                 connection.error().message);
+        co_return;
+    }
+    on_connected(std::move(*connection));
 }
 
 void Daemon::on_join(std::shared_ptr<Connection> connection) {
@@ -256,6 +336,7 @@ void Daemon::note_activity() {
     std::erase_if(m_sessions, [this](const Session& s) {
         if (s.connection->is_open()) return false;
         log_info("disconnected from " + describe_peer(s.connection->peer().device_key));
+        m_relays->direct_disconnection(s.connection->peer().device_key);
         return true;
     });
 }
@@ -278,6 +359,7 @@ void Daemon::shutdown(const std::string& why) {
     m_hangup.cancel();
     note_activity();
     if (m_control) m_control->stop();
+    if (m_relays) m_relays->stop();
     if (m_engine) m_engine->stop();
     if (m_peers) m_peers->stop();
     // Closes and cancellations complete on the io_context; then it stops

@@ -39,6 +39,7 @@
 #include <string>
 #include <vector>
 
+#include <asio/awaitable.hpp>
 #include <asio/io_context.hpp>
 #include <asio/signal_set.hpp>
 #include <asio/steady_timer.hpp>
@@ -49,6 +50,7 @@
 #include "cli/control_server.hh"
 #include "cli/config.hh"
 #include "cli/daemon_lock.hh"
+#include "cli/daemon_relays.hh"
 #include "cli/home.hh"
 #include "cli/log_format.hh"
 #include "net/peer_manager.hh"
@@ -105,6 +107,15 @@ private:
     // Peers (daemon.cc).
     void on_connected(std::shared_ptr<Connection> connection);
     void on_join(std::shared_ptr<Connection> connection);
+    // What every connection (direct, forwarded or relayed) is told, and what
+    // a device's ClusterConfig brings (saved for its relay link, then absorbed).
+    wire::ClusterConfig describe_cluster() const;
+    void absorb_config(const PeerIdentity& peer, const std::string& address,
+                       const wire::ClusterConfig& config);
+    void start_relays();
+    // Runs the device handshake on a stream the relay joined with `peer`'s.
+    asio::awaitable<void> connect_forwarded(std::unique_ptr<ByteStream> stream, PublicKey peer,
+                                            bool initiator);
     void apply(const ClusterChanges& changes);
     void dial_known_devices();
     std::string describe_peer(const PublicKey& key) const;
@@ -160,6 +171,7 @@ private:
     std::shared_ptr<RateLimiter> m_receive_limit;
     std::unique_ptr<PeerManager> m_peers;
     std::unique_ptr<ControlServer> m_control;
+    std::unique_ptr<DaemonRelays> m_relays;
     std::vector<std::string> m_listening;      // bound addresses
     std::vector<std::string> m_own_addresses;  // what peers and joiners should dial
     std::vector<Session> m_sessions;

@@ -39,6 +39,11 @@ asio::awaitable<nlohmann::json> Daemon::handle(const nlohmann::json& request) {
         co_return co_await wait_in_sync(std::chrono::milliseconds(timeout_ms));
     }
     if (cmd == "addresses") co_return ok({{"addresses", m_own_addresses}});
+    if (cmd == "relays-changed") {
+        m_relays->reload();
+        m_engine->cluster_changed();  // the other devices learn of it
+        co_return ok({{"relays", m_relays->status_json()}});
+    }
     if (cmd == "devices") co_return ok({{"devices", devices_json()}});
     if (cmd == "remove-device") co_return remove_device(request.value("device", std::string()));
     if (cmd == "scan") co_return co_await scan(request.value("folder", std::string()));
@@ -96,6 +101,7 @@ nlohmann::json Daemon::status_json() const {
             devices.push_back({{"id", d.device.to_string()},
                                {"name", names[d.device]},
                                {"connected", d.connected},
+                               {"relayed", d.relayed},
                                {"completion", d.completion},
                                {"in_sync", d.in_sync}});
         }
@@ -118,11 +124,13 @@ nlohmann::json Daemon::status_json() const {
                            {"problems", problems_json(f.problems)},
                            {"devices", std::move(devices)}});
     }
-    return {{"device", {{"id", m_device.id.to_string()}, {"name", m_name}}},
-            {"in_sync", status.in_sync},
-            {"listen", m_listening},
-            {"addresses", m_own_addresses},
-            {"folders", std::move(folders)}};
+    nlohmann::json out = {{"device", {{"id", m_device.id.to_string()}, {"name", m_name}}},
+                          {"in_sync", status.in_sync},
+                          {"listen", m_listening},
+                          {"addresses", m_own_addresses},
+                          {"folders", std::move(folders)}};
+    out.update(m_relays->status_json());
+    return out;
 }
 
 nlohmann::json Daemon::devices_json() {

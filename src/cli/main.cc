@@ -62,6 +62,7 @@ int main(int argc, char** argv) {
     add_conflicts_command(app, status);
     add_versions_commands(app, status);
     add_service_command(app, status);
+    add_relay_commands(app, status);
 
     try {
         app.parse(argc, argv);

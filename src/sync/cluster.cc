@@ -221,6 +221,8 @@ Result<std::unique_ptr<Cluster>> Cluster::open(const IdentityFiles& files, Store
 }
 
 const KeyPair& Cluster::device_key() const { return m_impl->device; }
+
+const KeyPair& Cluster::user_key() const { return m_impl->user; }
 const DeviceCertificate& Cluster::certificate() const { return m_impl->certificate; }
 const PublicKey& Cluster::user_public_key() const { return m_impl->user_public; }
 

@@ -75,6 +75,8 @@ public:
     ~Cluster();  // defined where Impl is complete
 
     const KeyPair& device_key() const;
+    // The user key pair (derives folder and mailbox keys for the relay).
+    const KeyPair& user_key() const;
     const DeviceCertificate& certificate() const;
     const PublicKey& user_public_key() const;
 

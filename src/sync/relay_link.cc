@@ -12,10 +12,11 @@
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
 
+#include "core/compression.hh"
 #include "crypto/base32.hh"
+#include "crypto/mailbox_envelope.hh"
 #include "crypto/relay_seal.hh"
 #include "net/async.hh"
-#include "net/compression.hh"
 
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 
