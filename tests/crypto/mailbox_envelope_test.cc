@@ -37,8 +37,7 @@ std::array<std::uint8_t, 48> ad_of(const MailboxMessageId& id, const PublicKey& 
 // "ferry-envelope-v1" || signed_id || recipient || payload, sealed for `id`.
 std::string forged(const KeyPair& user, const KeyPair& named, const KeyPair& signer,
                    const MailboxMessageId& signed_id, const MailboxMessageId& id,
-                   const PublicKey& recipient, const std::string& payload,
-                   std::uint8_t flags = 0) {
+                   const PublicKey& recipient, const std::string& payload, std::uint8_t flags = 0) {
     std::string text = "ferry-envelope-v1";
     text.append(signed_id.begin(), signed_id.end());
     text.append(recipient.begin(), recipient.end());
@@ -78,8 +77,8 @@ TEST_CASE("envelopes come back with their sender and payload, padded to their bu
             open_by_hand(derive_mailbox_key(user), ad_of(id, phone), bytes_of(sealed));
         REQUIRE(plain.size() == 5 + padme_size(96 + size));
         CHECK(plain[0] == 0);
-        CHECK(plain.substr(5, 32) == std::string(laptop.public_key().begin(),
-                                                 laptop.public_key().end()));
+        CHECK(plain.substr(5, 32) ==
+              std::string(laptop.public_key().begin(), laptop.public_key().end()));
         CHECK(plain.substr(5 + 96, size) == payload);
 
         const auto opened = open_envelope(user, id, phone, bytes_of(sealed));
@@ -99,8 +98,8 @@ TEST_CASE("an envelope opens only for its user, recipient and message id", "[env
     const auto moved = open_envelope(user, id, public_of(laptop), bytes_of(sealed));
     REQUIRE(!moved);
     CHECK(moved.error().code == Errc::corrupt);
-    CHECK_THAT(moved.error().message, Catch::Contains("mailbox message a0a1a2a3") &&
-                                          Catch::Contains("authenticate"));
+    CHECK_THAT(moved.error().message,
+               Catch::Contains("mailbox message a0a1a2a3") && Catch::Contains("authenticate"));
     const auto renamed = open_envelope(user, fixed_id(0xb0), phone, bytes_of(sealed));
     REQUIRE(!renamed);
     CHECK(renamed.error().code == Errc::corrupt);
@@ -139,8 +138,8 @@ TEST_CASE("an envelope not signed by the device it names is refused", "[envelope
     const std::string honest = forged(user, laptop, laptop, id, id, phone, payload);
     REQUIRE(open_envelope(user, id, phone, bytes_of(honest)));
 
-    const auto other_signer =
-        open_envelope(user, id, phone, bytes_of(forged(user, laptop, desktop, id, id, phone, payload)));
+    const auto other_signer = open_envelope(
+        user, id, phone, bytes_of(forged(user, laptop, desktop, id, id, phone, payload)));
     REQUIRE(!other_signer);
     CHECK(other_signer.error().code == Errc::permission_denied);
     CHECK_THAT(other_signer.error().message,
@@ -149,14 +148,14 @@ TEST_CASE("an envelope not signed by the device it names is refused", "[envelope
 
     // Resealed under another id by a holder of the mailbox key: the
     // signature still names the first id.
-    const auto resealed = open_envelope(
-        user, fixed_id(0xb0), phone,
-        bytes_of(forged(user, laptop, laptop, id, fixed_id(0xb0), phone, payload)));
+    const auto resealed =
+        open_envelope(user, fixed_id(0xb0), phone,
+                      bytes_of(forged(user, laptop, laptop, id, fixed_id(0xb0), phone, payload)));
     REQUIRE(!resealed);
     CHECK(resealed.error().code == Errc::permission_denied);
 
-    const auto flagged =
-        open_envelope(user, id, phone, bytes_of(forged(user, laptop, laptop, id, id, phone, payload, 1)));
+    const auto flagged = open_envelope(
+        user, id, phone, bytes_of(forged(user, laptop, laptop, id, id, phone, payload, 1)));
     REQUIRE(!flagged);
     CHECK_THAT(flagged.error().message, Catch::Contains("unknown flags 1"));
 }
@@ -189,9 +188,9 @@ TEST_CASE("the largest payload fits the relay's limit; a larger one is a caller'
     REQUIRE(opened);
     CHECK(opened->payload == payload);
 
-    CHECK_THROWS_AS(seal_envelope(user, laptop, id, phone,
-                                  bytes_of(std::string(kMaxEnvelopePayload + 1, 'p'))),
-                    std::invalid_argument);
+    CHECK_THROWS_AS(
+        seal_envelope(user, laptop, id, phone, bytes_of(std::string(kMaxEnvelopePayload + 1, 'p'))),
+        std::invalid_argument);
     const auto huge = open_envelope(user, id, phone, bytes_of(sealed + 'x'));
     REQUIRE(!huge);
     CHECK_THAT(huge.error().message, Catch::Contains("outside 45.."));

@@ -24,8 +24,8 @@ namespace {
 using Bytes = std::vector<std::uint8_t>;
 
 Bytes text_like(std::size_t size, std::uint64_t seed) {
-    static constexpr std::string_view words[] = {"chunk ", "relay ", "folder ", "sealed ",
-                                                 "the ", "of ", "padding\n", "a "};
+    static constexpr std::string_view words[] = {"chunk ", "relay ", "folder ",   "sealed ",
+                                                 "the ",   "of ",    "padding\n", "a "};
     std::mt19937_64 rng(seed);
     Bytes out;
     while (out.size() < size) {
@@ -55,7 +55,9 @@ std::string hand_sealed(const FolderRelayKeys& keys, const ChunkHash& hash,
     return seal_by_hand(keys.seal_key(), keys.chunk_id(hash), bytes_of(plaintext));
 }
 
-Bytes to_bytes(const std::string& s) { return Bytes(s.begin(), s.end()); }
+Bytes to_bytes(const std::string& s) {
+    return Bytes(s.begin(), s.end());
+}
 
 }  // namespace
 
@@ -87,8 +89,8 @@ TEST_CASE("chunk ids are stable per folder and unrelated across folders", "[rela
 TEST_CASE("Padme sizes: the table, the overhead bound and few sizes per power of two",
           "[relay_seal]") {
     const std::vector<std::pair<std::size_t, std::size_t>> table = {
-        {0, 0},         {1, 1},          {2, 2},          {9, 10},         {100, 104},
-        {129, 144},     {1000, 1024},    {4097, 4352},    {65536, 65536},  {65537, 67584},
+        {0, 0},           {1, 1},           {2, 2},          {9, 10},        {100, 104},
+        {129, 144},       {1000, 1024},     {4097, 4352},    {65536, 65536}, {65537, 67584},
         {100000, 100352}, {262143, 262144}, {262144, 262144}};
     for (const auto& [n, padded] : table) {
         INFO(n);
@@ -100,9 +102,9 @@ TEST_CASE("Padme sizes: the table, the overhead bound and few sizes per power of
     for (std::size_t n = 2; n <= (std::size_t{1} << 20); ++n) {
         const std::size_t p = padme_size(n);
         REQUIRE(p >= n);
-        REQUIRE(p >= previous);                 // monotonic
-        REQUIRE(padme_size(p) == p);            // a padded size is its own bucket
-        REQUIRE((p - n) * 129 <= 15 * n);       // at most 15/129 = 11.6 %
+        REQUIRE(p >= previous);                   // monotonic
+        REQUIRE(padme_size(p) == p);              // a padded size is its own bucket
+        REQUIRE((p - n) * 129 <= 15 * n);         // at most 15/129 = 11.6 %
         if (n >= 256) REQUIRE((p - n) * 16 < n);  // below 1/16 from 256 bytes on
         previous = p;
         if (n == 2 * power) {
@@ -124,13 +126,12 @@ TEST_CASE("Padme sizes: the table, the overhead bound and few sizes per power of
     CHECK(crypto_detail::padded_body_size(1000, 1 << 20) == 1024);
 }
 
-TEST_CASE("chunks of 1 B to 256 KiB come back unchanged, padded to their bucket",
-          "[relay_seal]") {
+TEST_CASE("chunks of 1 B to 256 KiB come back unchanged, padded to their bucket", "[relay_seal]") {
     const auto keys = keys_for("photos");
-    for (std::size_t size : {std::size_t{1}, std::size_t{2}, std::size_t{17}, std::size_t{100},
-                             std::size_t{4095}, std::size_t{4096}, std::size_t{16384},
-                             std::size_t{65536}, std::size_t{100000}, std::size_t{262143},
-                             kMaxRelayChunk}) {
+    for (std::size_t size :
+         {std::size_t{1}, std::size_t{2}, std::size_t{17}, std::size_t{100}, std::size_t{4095},
+          std::size_t{4096}, std::size_t{16384}, std::size_t{65536}, std::size_t{100000},
+          std::size_t{262143}, kMaxRelayChunk}) {
         for (const bool compressible : {false, true}) {
             INFO("size " << size << (compressible ? " compressible" : " random"));
             const Bytes data = compressible ? text_like(size, size) : random_bytes(size, size);
@@ -140,8 +141,8 @@ TEST_CASE("chunks of 1 B to 256 KiB come back unchanged, padded to their bucket"
             CHECK(sealed.size() <= wire::kMaxSealedChunk);
 
             // The documented layout, opened by hand.
-            const std::string plain = open_by_hand(keys.seal_key(), keys.chunk_id(hash),
-                                                   bytes_of(sealed));
+            const std::string plain =
+                open_by_hand(keys.seal_key(), keys.chunk_id(hash), bytes_of(sealed));
             REQUIRE(plain.size() == sealed.size() - 40);
             const auto* p = reinterpret_cast<const std::uint8_t*>(plain.data());
             const std::size_t length = (std::size_t{p[1]} << 24) | (std::size_t{p[2]} << 16) |
@@ -246,7 +247,8 @@ TEST_CASE("what a device with the folder key could seal wrongly is refused", "[r
     const std::size_t pad = padme_size(1000) - 1000;
     const auto refused = [&](const std::string& plaintext, std::size_t expected,
                              const std::string& why) {
-        const auto r = keys.open_chunk(hash, bytes_of(hand_sealed(keys, hash, plaintext)), expected);
+        const auto r =
+            keys.open_chunk(hash, bytes_of(hand_sealed(keys, hash, plaintext)), expected);
         REQUIRE(!r);
         CHECK(r.error().code == Errc::corrupt);
         CHECK_THAT(r.error().message, Catch::Contains(why));
@@ -299,8 +301,7 @@ TEST_CASE("what a device with the folder key could seal wrongly is refused", "[r
     }
 }
 
-TEST_CASE("a sealed chunk over the largest size is refused before it is opened",
-          "[relay_seal]") {
+TEST_CASE("a sealed chunk over the largest size is refused before it is opened", "[relay_seal]") {
     const auto keys = keys_for("photos");
     const ChunkHash hash = hash_chunk(random_bytes(10, 11));
     const std::string huge(kMaxSealedChunkSize + 1, 'x');
@@ -321,6 +322,6 @@ TEST_CASE("moved-from relay keys are wiped", "[relay_seal]") {
     const std::string id_key = hex(keys.id_key());
     FolderRelayKeys moved(std::move(keys));
     CHECK(hex(moved.id_key()) == id_key);
-    CHECK(hex(keys.id_key()) == std::string(64, '0'));  // NOLINT(bugprone-use-after-move)
+    CHECK(hex(keys.id_key()) == std::string(64, '0'));    // NOLINT(bugprone-use-after-move)
     CHECK(hex(keys.seal_key()) == std::string(64, '0'));  // NOLINT(bugprone-use-after-move)
 }

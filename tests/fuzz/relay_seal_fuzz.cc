@@ -78,11 +78,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     open_envelope(f, rest, false);
 
     // The input as the plaintext: it opens only if it is the fixture's chunk.
-    const std::string chunk_plain = ferry::test::seal_by_hand(
-        f.keys.seal_key(), f.keys.chunk_id(f.hash), rest, data[0]);
+    const std::string chunk_plain =
+        ferry::test::seal_by_hand(f.keys.seal_key(), f.keys.chunk_id(f.hash), rest, data[0]);
     open_chunk(f, bytes_of(chunk_plain), expected, true);
     std::array<std::uint8_t, 48> ad{};
-    std::copy(f.recipient.begin(), f.recipient.end(), std::copy(f.id.begin(), f.id.end(), ad.begin()));
+    std::copy(f.recipient.begin(), f.recipient.end(),
+              std::copy(f.id.begin(), f.id.end(), ad.begin()));
     const std::string envelope_plain =
         ferry::test::seal_by_hand(ferry::derive_mailbox_key(f.user), ad, rest, data[0]);
     open_envelope(f, bytes_of(envelope_plain), true);
