@@ -32,7 +32,7 @@
 #include "crypto/certificate.hh"
 #include "crypto/identity.hh"
 #include "crypto/padded_aead.hh"
-#include "net/messages.hh"  // the wire's id types and limits only (header-only; crypto does not link net)
+#include "net/messages.hh"  // ids and limits only: crypto does not link net
 
 namespace ferry {
 

@@ -15,14 +15,16 @@ static_assert(kSealNonceBytes == crypto_aead_xchacha20poly1305_ietf_NPUBBYTES);
 static_assert(kSealTagBytes == crypto_aead_xchacha20poly1305_ietf_ABYTES);
 static_assert(kSealKeyBytes == crypto_aead_xchacha20poly1305_ietf_KEYBYTES);
 
-std::uint8_t* bytes_of(std::string& s) { return reinterpret_cast<std::uint8_t*>(s.data()); }
+std::uint8_t* bytes_of(std::string& s) {
+    return reinterpret_cast<std::uint8_t*>(s.data());
+}
 
 }  // namespace
 
 std::size_t padme_size(std::size_t n) {
     if (n < 2) return n;
-    const int e = std::bit_width(n) - 1;                                // floor(log2 n) >= 1
-    const int s = std::bit_width(static_cast<unsigned>(e));            // floor(log2 e) + 1
+    const int e = std::bit_width(n) - 1;                     // floor(log2 n) >= 1
+    const int s = std::bit_width(static_cast<unsigned>(e));  // floor(log2 e) + 1
     const std::size_t mask = (std::size_t{1} << (e - s)) - 1;
     return (n + mask) & ~mask;
 }
@@ -53,8 +55,7 @@ std::string seal_padded(std::span<const std::uint8_t, kSealKeyBytes> key,
     for (const auto part : body) at = std::copy(part.begin(), part.end(), at);
     // libsodium encrypts in place; the tag lands after the plaintext.
     crypto_aead_xchacha20poly1305_ietf_encrypt(p, nullptr, p, plain, associated_data.data(),
-                                               associated_data.size(), nullptr, nonce,
-                                               key.data());
+                                               associated_data.size(), nullptr, nonce, key.data());
     return out;
 }
 
@@ -82,8 +83,8 @@ Result<PaddedPlaintext> open_padded(std::span<const std::uint8_t, kSealKeyBytes>
     const std::size_t padded = plain - kSealHeaderBytes;
     if (length > cap || padded_body_size(length, cap) != padded) {
         return fail(Errc::corrupt, "the header declares " + std::to_string(length) +
-                                       " bytes, which do not pad to the " +
-                                       std::to_string(padded) + " sealed");
+                                       " bytes, which do not pad to the " + std::to_string(padded) +
+                                       " sealed");
     }
     if (!std::all_of(p + kSealHeaderBytes + length, p + plain,
                      [](std::uint8_t b) { return b == 0; })) {

@@ -54,8 +54,7 @@ std::size_t padded_body_size(std::size_t n, std::size_t cap);
 // the body's total length <= cap < 2^32.
 std::string seal_padded(std::span<const std::uint8_t, kSealKeyBytes> key,
                         std::span<const std::uint8_t> associated_data, std::uint8_t flags,
-                        std::initializer_list<std::span<const std::uint8_t>> body,
-                        std::size_t cap);
+                        std::initializer_list<std::span<const std::uint8_t>> body, std::size_t cap);
 
 struct PaddedPlaintext {
     std::uint8_t flags = 0;

@@ -45,7 +45,9 @@ FolderRelayKeys& FolderRelayKeys::operator=(FolderRelayKeys&& other) noexcept {
     return *this;
 }
 
-FolderRelayKeys::~FolderRelayKeys() { wipe(); }
+FolderRelayKeys::~FolderRelayKeys() {
+    wipe();
+}
 
 void FolderRelayKeys::wipe() noexcept {
     sodium_memzero(m_id_key.data(), m_id_key.size());
@@ -75,8 +77,8 @@ Result<std::string> FolderRelayKeys::open_chunk(const ChunkHash& hash,
                                                 std::span<const std::uint8_t> sealed,
                                                 std::size_t expected_size) const {
     if (expected_size == 0 || expected_size > kMaxRelayChunk) {
-        return corrupt(hash, "expected size " + std::to_string(expected_size) +
-                                 " is outside 1.." + std::to_string(kMaxRelayChunk));
+        return corrupt(hash, "expected size " + std::to_string(expected_size) + " is outside 1.." +
+                                 std::to_string(kMaxRelayChunk));
     }
     auto opened = crypto_detail::open_padded(m_seal_key, chunk_id(hash), sealed, kMaxRelayChunk);
     if (!opened) return corrupt(hash, opened.error().message);

@@ -34,7 +34,7 @@
 #include "core/types.hh"
 #include "crypto/certificate.hh"
 #include "crypto/padded_aead.hh"
-#include "net/messages.hh"  // the wire's id types and limits only (header-only; crypto does not link net)
+#include "net/messages.hh"  // ids and limits only: crypto does not link net
 
 namespace ferry {
 

@@ -1,0 +1,97 @@
+// open_chunk() and open_envelope() on what a relay could hand back: the
+// input as sealed bytes; the input sealed by hand under the right key as the
+// plaintext (so the checks behind the AEAD are reached: header, padding,
+// flags, zstd, hash, signature); and valid sealed values with bytes set by
+// the input. Never a crash; every failure is corrupt or (a signature)
+// permission_denied; what opens is what was sealed, at the expected size.
+#include <algorithm>
+#include <span>
+#include <string>
+
+#include "../crypto/relay_seal_util.hh"
+#include "core/chunk_hash.hh"
+#include "crypto/mailbox_envelope.hh"
+#include "crypto/relay_seal.hh"
+#include "fuzz_target.hh"
+
+namespace {
+
+using ferry::Errc;
+
+std::span<const std::uint8_t> bytes_of(const std::string& text) {
+    return {reinterpret_cast<const std::uint8_t*>(text.data()), text.size()};
+}
+
+struct Fixture {
+    ferry::KeyPair user = ferry::KeyPair::from_seed(std::array<std::uint8_t, 32>{});
+    ferry::KeyPair device = ferry::KeyPair::from_seed(std::array<std::uint8_t, 32>{1});
+    ferry::FolderRelayKeys keys{ferry::derive_folder_key(user, "fuzz")};
+    std::string chunk = std::string(3000, 'c') + "relay";
+    ferry::ChunkHash hash = ferry::hash_chunk(bytes_of(chunk));
+    ferry::MailboxMessageId id{1, 2, 3};
+    ferry::PublicKey recipient{9};
+    std::string payload = "an index update";
+    std::string sealed_chunk = keys.seal_chunk(hash, bytes_of(chunk));
+    std::string sealed_envelope =
+        ferry::seal_envelope(user, device, id, recipient, bytes_of(payload));
+};
+
+void open_chunk(const Fixture& f, std::span<const std::uint8_t> sealed, std::size_t expected,
+                bool may_open) {
+    const auto out = f.keys.open_chunk(f.hash, sealed, expected);
+    if (out) {
+        FUZZ_CHECK(may_open && *out == f.chunk && expected == f.chunk.size());
+    } else {
+        FUZZ_CHECK(out.error().code == Errc::corrupt);
+    }
+}
+
+void open_envelope(const Fixture& f, std::span<const std::uint8_t> sealed, bool may_open) {
+    const auto out = ferry::open_envelope(f.user, f.id, f.recipient, sealed);
+    if (out) {
+        FUZZ_CHECK(may_open);
+        FUZZ_CHECK(out->payload.size() + ferry::kEnvelopeOverhead <= sealed.size());
+    } else {
+        FUZZ_CHECK(out.error().code == Errc::corrupt ||
+                   out.error().code == Errc::permission_denied);
+    }
+}
+
+// `base` with the input read as (position, value) pairs written over it.
+std::string overlay(std::string base, std::span<const std::uint8_t> input) {
+    for (std::size_t i = 0; i + 2 < input.size(); i += 3) {
+        const std::size_t at = (std::size_t{input[i]} << 8 | input[i + 1]) % base.size();
+        base[at] = static_cast<char>(input[i + 2]);
+    }
+    return base;
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    static const Fixture f;
+    if (size < 3) return 0;
+    const std::size_t expected = (std::size_t{data[0]} << 10 | std::size_t{data[1]} << 2) + 1;
+    const std::span<const std::uint8_t> rest(data + 2, size - 2);
+
+    open_chunk(f, rest, expected, false);
+    open_envelope(f, rest, false);
+
+    // The input as the plaintext: it opens only if it is the fixture's chunk.
+    const std::string chunk_plain =
+        ferry::test::seal_by_hand(f.keys.seal_key(), f.keys.chunk_id(f.hash), rest, data[0]);
+    open_chunk(f, bytes_of(chunk_plain), expected, true);
+    std::array<std::uint8_t, 48> ad{};
+    std::copy(f.recipient.begin(), f.recipient.end(),
+              std::copy(f.id.begin(), f.id.end(), ad.begin()));
+    const std::string envelope_plain =
+        ferry::test::seal_by_hand(ferry::derive_mailbox_key(f.user), ad, rest, data[0]);
+    open_envelope(f, bytes_of(envelope_plain), true);
+
+    // Valid values with bytes changed: they open only when nothing changed.
+    const std::string chunk = overlay(f.sealed_chunk, rest);
+    open_chunk(f, bytes_of(chunk), f.chunk.size(), chunk == f.sealed_chunk);
+    const std::string envelope = overlay(f.sealed_envelope, rest);
+    open_envelope(f, bytes_of(envelope), envelope == f.sealed_envelope);
+    return 0;
+}
