@@ -344,6 +344,7 @@ inline constexpr std::size_t kMaxSealedChunk = (256u << 10) + 4096;  // a padded
 inline constexpr std::size_t kMaxMailboxPayload = 16u << 20;
 inline constexpr std::size_t kMaxHaveBatch = 4096;
 inline constexpr std::size_t kMaxRecipients = 256;
+inline constexpr std::size_t kMaxRelayUrl = 512;  // RelayEntry::url, in bytes
 
 using Message = std::variant<ClusterConfig, IndexUpdate, Request, Response, Ping, Close,
                              JoinRequest, JoinAccept, ResendRequest, RelayHello, RelayWelcome,

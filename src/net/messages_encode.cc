@@ -67,6 +67,11 @@ public:
         array(list.size());
         for (const auto& b : list) bin(b);
     }
+    template <std::size_t N>
+    void bins(const std::vector<std::array<std::uint8_t, N>>& list) {
+        array(list.size());
+        for (const auto& b : list) bin(b);
+    }
 
     void devices(const std::vector<DeviceInfo>& devices) {
         array(devices.size());
@@ -108,7 +113,7 @@ public:
     }
 
     void operator()(const ClusterConfig& m) {
-        head(MessageType::cluster_config, 4);
+        head(MessageType::cluster_config, 5);
         str(m.device_name);
         devices(m.devices);
         bins(m.revocations);
@@ -119,6 +124,13 @@ public:
             uint(f.index_id);
             uint(f.peer_index_id);
             sint(f.peer_max_sequence.value);
+        }
+        array(m.relays.size());
+        for (const RelayEntry& r : m.relays) {
+            array(3);
+            str(r.url);
+            boolean(r.removed);
+            sint(r.changed_ns);
         }
     }
 
@@ -174,6 +186,121 @@ public:
         strs(m.paths);
     }
 
+    void operator()(const RelayHello& m) {
+        head(MessageType::relay_hello, 2);
+        str(m.token);
+        bins(m.revocations);
+    }
+
+    void operator()(const RelayWelcome& m) {
+        head(MessageType::relay_welcome, 3);
+        str(m.account);
+        uint(m.used_bytes);
+        uint(m.quota_bytes);
+    }
+
+    void operator()(const ChunkPut& m) {
+        head(MessageType::chunk_put, 3);
+        uint(m.id);
+        bin(m.chunk);
+        bin(m.data);
+    }
+
+    void operator()(const ChunkHave& m) {
+        head(MessageType::chunk_have, 2);
+        uint(m.id);
+        bins(m.chunks);
+    }
+
+    void operator()(const ChunkGet& m) {
+        head(MessageType::chunk_get, 2);
+        uint(m.id);
+        bin(m.chunk);
+    }
+
+    void operator()(const MailboxPost& m) {
+        head(MessageType::mailbox_post, 6);
+        uint(m.id);
+        bin(m.message_id);
+        bins(m.recipients);
+        bin(m.payload);
+        bins(m.chunks);
+        uint(m.ttl_seconds);
+    }
+
+    void operator()(const MailboxFetch& m) {
+        head(MessageType::mailbox_fetch, 3);
+        uint(m.id);
+        uint(m.max_messages);
+        uint(m.max_bytes);
+    }
+
+    void operator()(const MailboxAck& m) {
+        head(MessageType::mailbox_ack, 2);
+        uint(m.id);
+        bins(m.message_ids);
+    }
+
+    void operator()(const RelayReply& m) {
+        head(MessageType::relay_reply, 5);
+        uint(m.id);
+        uint(static_cast<std::uint8_t>(m.code));
+        str(m.message);
+        uint(m.used_bytes);
+        uint(m.quota_bytes);
+    }
+
+    void operator()(const ChunkHaveReply& m) {
+        head(MessageType::chunk_have_reply, 2);
+        uint(m.id);
+        array(m.present.size());
+        for (const bool p : m.present) boolean(p);
+    }
+
+    void operator()(const ChunkData& m) {
+        head(MessageType::chunk_data, 3);
+        uint(m.id);
+        uint(static_cast<std::uint8_t>(m.code));
+        bin(m.data);
+    }
+
+    void operator()(const MailboxBatch& m) {
+        head(MessageType::mailbox_batch, 3);
+        uint(m.id);
+        array(m.entries.size());
+        for (const MailboxEntry& e : m.entries) {
+            array(5);
+            bin(e.message_id);
+            bin(e.peer);
+            sint(e.posted_ns);
+            boolean(e.expired);
+            bin(e.payload);
+        }
+        boolean(m.more);
+    }
+
+    void operator()(const MailboxNotify&) { head(MessageType::mailbox_notify, 0); }
+
+    void operator()(const ForwardRequest& m) {
+        head(MessageType::forward_request, 2);
+        uint(m.id);
+        bin(m.target);
+    }
+
+    void operator()(const ForwardReply& m) {
+        head(MessageType::forward_reply, 4);
+        uint(m.id);
+        uint(static_cast<std::uint8_t>(m.code));
+        str(m.message);
+        bin(m.session);
+    }
+
+    void operator()(const ForwardOffer& m) {
+        head(MessageType::forward_offer, 2);
+        bin(m.session);
+        bin(m.from);
+    }
+
 private:
     ByteSink m_sink;
     msgpack::packer<ByteSink> m_pk{m_sink};
@@ -181,8 +308,11 @@ private:
 
 }  // namespace
 
+// The variant's alternatives are in MessageType order, from 1.
+static_assert(std::variant_size_v<Message> == static_cast<std::size_t>(MessageType::forward_offer));
+static_assert(std::is_same_v<std::variant_alternative_t<24, Message>, ForwardOffer>);
+
 MessageType message_type(const Message& message) {
-    // The variant's alternatives are in MessageType order, from 1.
     return static_cast<MessageType>(message.index() + 1);
 }
 
@@ -197,6 +327,22 @@ const char* message_type_name(MessageType type) {
         case MessageType::join_request: return "JoinRequest";
         case MessageType::join_accept: return "JoinAccept";
         case MessageType::resend_request: return "ResendRequest";
+        case MessageType::relay_hello: return "RelayHello";
+        case MessageType::relay_welcome: return "RelayWelcome";
+        case MessageType::chunk_put: return "ChunkPut";
+        case MessageType::chunk_have: return "ChunkHave";
+        case MessageType::chunk_get: return "ChunkGet";
+        case MessageType::mailbox_post: return "MailboxPost";
+        case MessageType::mailbox_fetch: return "MailboxFetch";
+        case MessageType::mailbox_ack: return "MailboxAck";
+        case MessageType::relay_reply: return "RelayReply";
+        case MessageType::chunk_have_reply: return "ChunkHaveReply";
+        case MessageType::chunk_data: return "ChunkData";
+        case MessageType::mailbox_batch: return "MailboxBatch";
+        case MessageType::mailbox_notify: return "MailboxNotify";
+        case MessageType::forward_request: return "ForwardRequest";
+        case MessageType::forward_reply: return "ForwardReply";
+        case MessageType::forward_offer: return "ForwardOffer";
     }
     return "unknown";
 }

@@ -9,6 +9,11 @@ namespace {
 
 DeviceInfo laptop_device() { return DeviceInfo{"\x01\x02\x03", {"192.0.2.1:22000"}}; }
 
+// An illustrative relay URL (its id is not a valid device id: the codec
+// does not check URL syntax).
+constexpr const char* kRelayUrl =
+    "relay://relay.example.org:22067#MFRGGZD-EMFRGGZ-DSMFRGG-ZDEMFRA-GGZDEMF-RGGZDEM-FRGGZDE-MFRGGZA";
+
 }  // namespace
 
 // proto/messages.md, "Golden vectors": computed independently of this codec
@@ -16,13 +21,19 @@ DeviceInfo laptop_device() { return DeviceInfo{"\x01\x02\x03", {"192.0.2.1:22000
 // vector and chunk list bytes built by hand from their definitions).
 std::vector<Golden> golden_vectors() {
     std::vector<Golden> out;
-    out.push_back({"ClusterConfig",
-                   ClusterConfig{"laptop",
-                                 {laptop_device()},
-                                 {"\xaa\xbb"},
-                                 {FolderState{"docs", 0x0123456789abcdef, 42, Sequence{300}}}},
-                   "9501a66c6170746f709192c40301020391af3139322e302e322e313a323230303091c402aabb91"
-                   "94a4646f6373cf0123456789abcdef2acd012c"});
+    out.push_back(
+        {"ClusterConfig",
+         ClusterConfig{"laptop",
+                       {laptop_device()},
+                       {"\xaa\xbb"},
+                       {FolderState{"docs", 0x0123456789abcdef, 42, Sequence{300}}},
+                       {RelayEntry{kRelayUrl, false, 1700000000000000000},
+                        RelayEntry{"relay://192.0.2.7:22067#OLD", true, 1700000100000000000}}},
+         "9601a66c6170746f709192c40301020391af3139322e302e322e313a323230303091c402aabb9194a464"
+         "6f6373cf0123456789abcdef2acd012c9293d95f72656c61793a2f2f72656c61792e6578616d706c652e"
+         "6f72673a3232303637234d465247475a442d454d465247475a2d44534d465247472d5a44454d4652412d"
+         "47475a44454d462d5247475a44454d2d465247475a44452d4d465247475a41c2cf17979cfe362a000093"
+         "bb72656c61793a2f2f3139322e302e322e373a3232303637234f4c44c3cf17979d157ea0e800"});
 
     IndexUpdate whole{"docs", 7, Sequence{12}, {}};
     FileRecord ab = make_record("a/b.txt", FileKind::file, 70000, 1700000000123456789, 0644, false,
@@ -87,6 +98,7 @@ std::vector<Golden> golden_vectors() {
                    "3a32323030309092a4646f6373a670686f746f73"});
     out.push_back({"ResendRequest", ResendRequest{"docs", {"a/b.txt", "big.bin"}},
                    "9309a4646f637392a7612f622e747874a76269672e62696e"});
+    for (Golden& g : relay_golden_vectors()) out.push_back(std::move(g));
     return out;
 }
 

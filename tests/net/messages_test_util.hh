@@ -76,8 +76,10 @@ struct Golden {
     const char* hex;
 };
 
-// proto/messages.md, "Golden vectors": at least one of each message type.
+// proto/messages.md and proto/relay.md, "Golden vectors": at least one of
+// each message type (the second file's are relay_golden_vectors()).
 std::vector<Golden> golden_vectors();
+std::vector<Golden> relay_golden_vectors();
 
 // Decodes `bytes` and returns the error message (empty when it decoded).
 inline std::string decode_error(const Bytes& bytes, const wire::Limits& limits = wire::kLimits) {
