@@ -155,6 +155,19 @@ TEST_CASE("hostile lengths fail before anything is allocated", "[messages]") {
          "device_name: truncated"},
         {"array32 of 4 Gi elements at the top", {0xdd, 0xff, 0xff, 0xff, 0xff, 0x05},
          "4294967295 elements, above the limit of 16"},
+        {"array16 of 4,096 chunk ids in ChunkHave with 3 bytes", {0x93, 0x0d, 0x01, 0xdc, 0x10, 0x00, 0xc4, 0x20, 0x5a},
+         "chunks: declares 4096 elements but only 3 bytes follow"},
+        {"array16 of 4,096 present flags with 1 byte", {0x93, 0x13, 0x01, 0xdc, 0x10, 0x00, 0xc3},
+         "present: declares 4096 elements but only 1 bytes follow"},
+        {"array32 of 100,000 mailbox entries", {0x94, 0x15, 0x01, 0xdd, 0x00, 0x01, 0x86, 0xa0, 0xc3},
+         "entries: declares 100000 elements but only 1 bytes follow"},
+        {"bin32 of 16 MiB as a mailbox payload with nothing after it",
+         Builder().array(7).uint(15).uint(1).bin(std::string(16, 'i')).array(1).bin(std::string(32, 'k'))
+             .raw({0xc6, 0x01, 0x00, 0x00, 0x00}).bytes(),
+         "payload: truncated"},
+        {"bin32 of 4 GiB as sealed chunk data",
+         Builder().array(4).uint(12).uint(1).bin(std::string(32, 'c')).raw({0xc6, 0xff, 0xff, 0xff, 0xff}).bytes(),
+         "data: binary of 4294967295 bytes, above the limit of 266240"},
     };
     for (const Case& c : cases) {
         INFO(c.what);

@@ -1,0 +1,313 @@
+// The relay messages' codec (net/messages.hh, proto/relay.md): round trips
+// at the limits, and every way their fields can be wrong is refused with the
+// field named. (Golden vectors, truncations, trailing bytes and mutations
+// of every message: messages_test.cc and messages_malformed_test.cc.)
+#include <catch2/catch.hpp>
+
+#include <random>
+
+#include "messages_test_util.hh"
+#include "net/messages.hh"
+
+using namespace ferry;
+using namespace ferry::message_test;
+using namespace ferry::wire;
+
+namespace {
+
+template <std::size_t N>
+std::array<std::uint8_t, N> filled(std::uint8_t byte) {
+    std::array<std::uint8_t, N> out;
+    out.fill(byte);
+    return out;
+}
+
+template <std::size_t N>
+std::vector<std::array<std::uint8_t, N>> distinct(std::size_t count) {
+    std::vector<std::array<std::uint8_t, N>> out(count);
+    for (std::size_t i = 0; i < count; ++i) {
+        out[i].fill(0x77);
+        out[i][0] = static_cast<std::uint8_t>(i >> 8);
+        out[i][1] = static_cast<std::uint8_t>(i);
+    }
+    return out;
+}
+
+void check_round_trip(const Message& m) {
+    INFO(message_type_name(message_type(m)));
+    const Bytes bytes = encode(m);
+    auto decoded = decode(bytes);
+    REQUIRE(decoded);
+    CHECK(*decoded == m);
+    CHECK(encode(*decoded) == bytes);
+}
+
+const std::string k32(32, '\x5a');
+const std::string k16(16, '\x01');
+
+}  // namespace
+
+TEST_CASE("relay messages round-trip with values at their limits", "[messages][relay]") {
+    const std::string long_text(kLimits.max_string, 't');
+    std::vector<Message> messages;
+    messages.push_back(RelayHello{long_text, {"r1", std::string(kLimits.max_string, 'r')}});
+    messages.push_back(RelayHello{"", {}});
+    messages.push_back(RelayWelcome{"caf\xc3\xa9", ~0ull, ~0ull});
+    messages.push_back(RelayWelcome{"", 0, 0});
+    messages.push_back(ChunkPut{0xffffffff, filled<32>(0xff), std::string(kMaxSealedChunk, 's')});
+    messages.push_back(ChunkPut{0, filled<32>(0), "x"});
+    messages.push_back(ChunkHave{1, distinct<32>(kMaxHaveBatch)});
+    messages.push_back(ChunkHave{2, {}});
+    messages.push_back(ChunkGet{3, filled<32>(0x01)});
+    messages.push_back(MailboxPost{4, filled<16>(0xee), distinct<32>(kMaxRecipients),
+                                   std::string(kMaxMailboxPayload, 'p'), distinct<32>(1000),
+                                   0xffffffff});
+    messages.push_back(MailboxPost{5, filled<16>(0), {filled<32>(1)}, "p", {}, 0});
+    messages.push_back(MailboxFetch{0xffffffff, 0xffffffff, 0xffffffff});
+    messages.push_back(MailboxFetch{0, 0, 0});
+    messages.push_back(MailboxAck{6, distinct<16>(1000)});
+    messages.push_back(MailboxAck{7, {}});
+    for (int code = 0; code <= static_cast<int>(RelayCode::error); ++code) {
+        messages.push_back(RelayReply{8, static_cast<RelayCode>(code), "why", 1, 2});
+        messages.push_back(ForwardReply{9, static_cast<RelayCode>(code), "", filled<32>(0)});
+        if (code != 0) messages.push_back(ChunkData{10, static_cast<RelayCode>(code), ""});
+    }
+    messages.push_back(RelayReply{11, RelayCode::error, long_text, ~0ull, ~0ull});
+    std::vector<bool> present(kMaxHaveBatch);
+    for (std::size_t i = 0; i < present.size(); ++i) present[i] = i % 3 == 0;
+    messages.push_back(ChunkHaveReply{12, present});
+    messages.push_back(ChunkHaveReply{13, {}});
+    messages.push_back(ChunkData{14, RelayCode::ok, std::string(kMaxSealedChunk, 'd')});
+    MailboxBatch batch{15, {}, false};
+    batch.entries.push_back(MailboxEntry{filled<16>(1), filled<32>(2), INT64_MIN, false,
+                                         std::string(kMaxMailboxPayload, 'm')});
+    batch.entries.push_back(MailboxEntry{filled<16>(3), filled<32>(4), INT64_MAX, true, ""});
+    batch.entries.push_back(MailboxEntry{filled<16>(5), filled<32>(6), -1, false, "y"});
+    messages.push_back(batch);
+    messages.push_back(MailboxBatch{16, {}, true});
+    messages.push_back(MailboxNotify{});
+    messages.push_back(ForwardRequest{17, filled<32>(0xd2)});
+    messages.push_back(ForwardOffer{filled<32>(0), filled<32>(0xff)});
+    ClusterConfig config{"n", {}, {}, {}, {}};
+    config.relays.push_back(RelayEntry{std::string(kMaxRelayUrl, 'u'), true, INT64_MIN});
+    config.relays.push_back(RelayEntry{"relay://h:1#ID", false, INT64_MAX});
+    config.relays.push_back(RelayEntry{"", false, 0});
+    messages.push_back(config);
+    for (const Message& m : messages) check_round_trip(m);
+}
+
+TEST_CASE("random mailbox batches and posts round-trip exactly", "[messages][relay]") {
+    std::mt19937_64 rng(6);
+    const auto bytes_of = [&rng](std::size_t n) {
+        std::string s(n, '\0');
+        for (char& c : s) c = static_cast<char>(rng());
+        return s;
+    };
+    const auto key = [&rng]() {
+        DeviceKey k;
+        for (auto& b : k) b = static_cast<std::uint8_t>(rng());
+        return k;
+    };
+    for (int round = 0; round < 200; ++round) {
+        MailboxBatch batch{static_cast<std::uint32_t>(rng()), {}, rng() % 2 == 0};
+        const int entries = static_cast<int>(rng() % 8);
+        for (int i = 0; i < entries; ++i) {
+            MailboxEntry e;
+            for (auto& b : e.message_id) b = static_cast<std::uint8_t>(rng());
+            e.peer = key();
+            e.posted_ns = static_cast<std::int64_t>(rng());
+            e.expired = rng() % 4 == 0;
+            // Lengths around the bin 8 / bin 16 / bin 32 boundaries.
+            static constexpr std::size_t lengths[] = {1, 255, 256, 65535, 65536, 70000};
+            if (!e.expired) e.payload = bytes_of(lengths[rng() % std::size(lengths)]);
+            batch.entries.push_back(std::move(e));
+        }
+        check_round_trip(batch);
+
+        MailboxPost post{static_cast<std::uint32_t>(rng()), {}, {}, bytes_of(1 + rng() % 300),
+                         {}, static_cast<std::uint32_t>(rng())};
+        for (auto& b : post.message_id) b = static_cast<std::uint8_t>(rng());
+        const std::size_t recipients = 1 + rng() % 20;
+        for (std::size_t i = 0; i < recipients; ++i) post.recipients.push_back(key());
+        const std::size_t chunks = rng() % 20;
+        for (std::size_t i = 0; i < chunks; ++i) post.chunks.push_back(key());
+        check_round_trip(post);
+    }
+}
+
+TEST_CASE("fixed-size relay fields must have exactly their size", "[messages][relay]") {
+    const auto chunk_get = [](std::size_t bytes) {
+        return Builder().array(3).uint(14).uint(1).bin(std::string(bytes, 'c')).bytes();
+    };
+    CHECK(decode_error(chunk_get(32)).empty());
+    CHECK_THAT(decode_error(chunk_get(31)), Catch::Contains("malformed ChunkGet message: chunk: 31 bytes, expected 32"));
+    CHECK_THAT(decode_error(chunk_get(33)), Catch::Contains("chunk: binary of 33 bytes, above the limit of 32"));
+    CHECK_THAT(decode_error(chunk_get(0)), Catch::Contains("chunk: 0 bytes, expected 32"));
+    CHECK_THAT(decode_error(Builder().array(4).uint(12).uint(1).bin(std::string(31, 'c')).bin("d").bytes()),
+               Catch::Contains("ChunkPut message: chunk: 31 bytes, expected 32"));
+    CHECK_THAT(decode_error(Builder().array(3).uint(13).uint(1).array(3).bin(k32).bin(k32).bin(std::string(33, 'c')).bytes()),
+               Catch::Contains("ChunkHave message: chunks[2]: binary of 33 bytes, above the limit of 32"));
+    // A short last id leaves fewer bytes than the ids need: refused up front.
+    CHECK_THAT(decode_error(Builder().array(3).uint(13).uint(1).array(3).bin(k32).bin(k32).bin("short").bytes()),
+               Catch::Contains("ChunkHave message: chunks: declares 3 elements but only 75 bytes follow"));
+    CHECK_THAT(decode_error(Builder().array(7).uint(15).uint(1).bin(std::string(15, 'i')).array(1).bin(k32).bin("p").array(0).uint(0).bytes()),
+               Catch::Contains("MailboxPost message: message_id: 15 bytes, expected 16"));
+    CHECK_THAT(decode_error(Builder().array(7).uint(15).uint(1).bin(k16).array(2).bin(k32).bin(std::string(31, 'k')).bin("p").array(0).uint(0).bytes()),
+               Catch::Contains("MailboxPost message: recipients[1]: 31 bytes, expected 32"));
+    CHECK_THAT(decode_error(Builder().array(7).uint(15).uint(1).bin(k16).array(1).bin(k32).bin("p").array(1).bin(std::string(31, 'c')).uint(0).bytes()),
+               Catch::Contains("MailboxPost message: chunks[0]: 31 bytes, expected 32"));
+    CHECK_THAT(decode_error(Builder().array(3).uint(17).uint(1).array(1).bin(std::string(17, 'i')).bytes()),
+               Catch::Contains("MailboxAck message: message_ids[0]: binary of 17 bytes, above the limit of 16"));
+    CHECK_THAT(decode_error(Builder().array(4).uint(21).uint(1).array(1).array(5).bin(k16).bin(std::string(31, 'k')).sint(1).boolean(false).bin("p").boolean(false).bytes()),
+               Catch::Contains("MailboxBatch message: entries[0].peer: 31 bytes, expected 32"));
+    CHECK_THAT(decode_error(Builder().array(3).uint(23).uint(1).bin("").bytes()),
+               Catch::Contains("ForwardRequest message: target: 0 bytes, expected 32"));
+    CHECK_THAT(decode_error(Builder().array(5).uint(24).uint(1).uint(0).str("").bin(std::string(33, 's')).bytes()),
+               Catch::Contains("ForwardReply message: session: binary of 33 bytes"));
+    CHECK_THAT(decode_error(Builder().array(3).uint(25).bin(k32).bin(std::string(31, 'f')).bytes()),
+               Catch::Contains("ForwardOffer message: from: 31 bytes, expected 32"));
+    // A key given as str is a wrong type, not a short bin.
+    CHECK_THAT(decode_error(Builder().array(3).uint(25).str(k32).bin(k32).bytes()),
+               Catch::Contains("ForwardOffer message: session: expected a bin, found a str"));
+}
+
+TEST_CASE("relay messages over their limits are refused", "[messages][relay]") {
+    CHECK_THAT(decode_error(encode(ChunkHave{1, distinct<32>(kMaxHaveBatch + 1)})),
+               Catch::Contains("ChunkHave message: chunks: 4097 elements, above the limit of 4096"));
+    CHECK_THAT(decode_error(encode(ChunkHaveReply{1, std::vector<bool>(kMaxHaveBatch + 1)})),
+               Catch::Contains("ChunkHaveReply message: present: 4097 elements, above the limit of 4096"));
+    CHECK_THAT(decode_error(encode(MailboxPost{1, {}, distinct<32>(kMaxRecipients + 1), "p", {}, 0})),
+               Catch::Contains("MailboxPost message: recipients: 257 elements, above the limit of 256"));
+    CHECK_THAT(decode_error(encode(ChunkPut{1, {}, std::string(kMaxSealedChunk + 1, 'd')})),
+               Catch::Contains("ChunkPut message: data: binary of 266241 bytes, above the limit of 266240"));
+    CHECK_THAT(decode_error(encode(ChunkData{1, RelayCode::ok, std::string(kMaxSealedChunk + 1, 'd')})),
+               Catch::Contains("ChunkData message: data: binary of 266241 bytes, above the limit"));
+    const std::string too_big(kMaxMailboxPayload + 1, 'p');
+    CHECK_THAT(decode_error(encode(MailboxPost{1, {}, {filled<32>(1)}, too_big, {}, 0})),
+               Catch::Contains("MailboxPost message: payload: binary of 16777217 bytes, above the limit of 16777216"));
+    CHECK_THAT(decode_error(encode(MailboxBatch{1, {MailboxEntry{{}, {}, 0, false, too_big}}, false})),
+               Catch::Contains("MailboxBatch message: entries[0].payload: binary of 16777217 bytes"));
+
+    ClusterConfig config{"n", {}, {}, {}, {RelayEntry{std::string(kMaxRelayUrl + 1, 'u'), false, 0}}};
+    CHECK_THAT(decode_error(encode(config)),
+               Catch::Contains("ClusterConfig message: relays[0].url: string of 513 bytes, above the limit of 512"));
+
+    Limits limits;
+    limits.max_array = 3;
+    CHECK(decode_error(encode(MailboxAck{1, distinct<16>(3)}), limits).empty());
+    CHECK_THAT(decode_error(encode(MailboxAck{1, distinct<16>(4)}), limits),
+               Catch::Contains("MailboxAck message: message_ids: 4 elements, above the limit of 3"));
+    CHECK_THAT(decode_error(encode(MailboxPost{1, {}, {filled<32>(1)}, "p", distinct<32>(4), 0}), limits),
+               Catch::Contains("MailboxPost message: chunks: 4 elements, above the limit of 3"));
+    CHECK_THAT(decode_error(encode(RelayHello{"t", {"a", "b", "c", "d"}}), limits),
+               Catch::Contains("RelayHello message: revocations: 4 elements"));
+    const MailboxEntry entry{{}, {}, 0, true, ""};
+    CHECK_THAT(decode_error(encode(MailboxBatch{1, {entry, entry, entry, entry}, false}), limits),
+               Catch::Contains("MailboxBatch message: entries: 4 elements, above the limit of 3"));
+    config.relays.assign(4, RelayEntry{"r", false, 0});
+    CHECK_THAT(decode_error(encode(config), limits), Catch::Contains("relays: 4 elements, above the limit of 3"));
+
+    limits = Limits{};
+    limits.max_string = 100;
+    config.relays.assign(1, RelayEntry{std::string(101, 'u'), false, 0});
+    CHECK_THAT(decode_error(encode(config), limits),
+               Catch::Contains("relays[0].url: string of 101 bytes, above the limit of 100"));
+    CHECK_THAT(decode_error(encode(RelayHello{std::string(101, 't'), {}}), limits),
+               Catch::Contains("RelayHello message: token: string of 101 bytes"));
+    CHECK_THAT(decode_error(encode(RelayReply{1, RelayCode::error, std::string(101, 'm'), 0, 0}), limits),
+               Catch::Contains("RelayReply message: message: string of 101 bytes"));
+}
+
+TEST_CASE("relay message values outside their ranges are refused", "[messages][relay]") {
+    const auto reply = [](std::uint64_t code) {
+        return Builder().array(6).uint(18).uint(1).uint(code).str("").uint(0).uint(0).bytes();
+    };
+    CHECK(decode_error(reply(6)).empty());
+    CHECK_THAT(decode_error(reply(7)), Catch::Contains("RelayReply message: code: 7 is above the limit of 6"));
+    CHECK_THAT(decode_error(Builder().array(4).uint(20).uint(1).uint(7).bin("").bytes()),
+               Catch::Contains("ChunkData message: code: 7 is above the limit of 6"));
+    CHECK_THAT(decode_error(Builder().array(5).uint(24).uint(1).uint(200).str("").bin(k32).bytes()),
+               Catch::Contains("ForwardReply message: code: 200 is above the limit of 6"));
+    CHECK_THAT(decode_error(Builder().array(3).uint(14).uint(1ull << 32).bin(k32).bytes()),
+               Catch::Contains("ChunkGet message: id: 4294967296 is above the limit of 4294967295"));
+    CHECK_THAT(decode_error(Builder().array(4).uint(16).uint(1).uint(1ull << 32).uint(0).bytes()),
+               Catch::Contains("MailboxFetch message: max_messages: 4294967296 is above the limit"));
+    CHECK_THAT(decode_error(Builder().array(7).uint(15).uint(1).bin(k16).array(1).bin(k32).bin("p").array(0).uint(1ull << 32).bytes()),
+               Catch::Contains("MailboxPost message: ttl_seconds: 4294967296 is above the limit"));
+    CHECK_THAT(decode_error(Builder().array(4).uint(11).str("a").sint(-1).uint(0).bytes()),
+               Catch::Contains("RelayWelcome message: used_bytes: expected a non-negative integer"));
+}
+
+TEST_CASE("booleans in relay messages are msgpack bools and nothing else", "[messages][relay]") {
+    const auto have_reply = [](std::initializer_list<std::uint8_t> second) {
+        return Builder().array(3).uint(19).uint(1).array(2).boolean(true).raw(second).bytes();
+    };
+    CHECK(decode_error(have_reply({0xc2})).empty());
+    CHECK_THAT(decode_error(have_reply({0x01})),
+               Catch::Contains("ChunkHaveReply message: present[1]: expected a bool, found an integer"));
+    CHECK_THAT(decode_error(have_reply({0xc0})), Catch::Contains("present[1]: expected a bool, found nil"));
+    CHECK_THAT(decode_error(have_reply({0xa1, 't'})), Catch::Contains("present[1]: expected a bool, found a str"));
+    CHECK_THAT(decode_error(Builder().array(4).uint(21).uint(1).array(1).array(5).bin(k16).bin(k32).sint(1).uint(0).bin("p").boolean(false).bytes()),
+               Catch::Contains("MailboxBatch message: entries[0].expired: expected a bool, found an integer"));
+    CHECK_THAT(decode_error(Builder().array(4).uint(21).uint(1).array(0).nil().bytes()),
+               Catch::Contains("MailboxBatch message: more: expected a bool, found nil"));
+    CHECK_THAT(decode_error(Builder().array(6).uint(1).str("n").array(0).array(0).array(0).array(1).array(3).str("r").uint(1).sint(0).bytes()),
+               Catch::Contains("ClusterConfig message: relays[0].removed: expected a bool, found an integer"));
+}
+
+TEST_CASE("sealed bytes are present exactly where they belong", "[messages][relay]") {
+    CHECK_THAT(decode_error(encode(ChunkPut{1, {}, ""})),
+               Catch::Contains("ChunkPut message: data: empty (sealed bytes are never empty)"));
+    CHECK_THAT(decode_error(encode(ChunkData{1, RelayCode::ok, ""})),
+               Catch::Contains("ChunkData message: data: empty"));
+    CHECK_THAT(decode_error(encode(ChunkData{1, RelayCode::not_found, "abc"})),
+               Catch::Contains("ChunkData message: data: 3 bytes where none belong"));
+    CHECK_THAT(decode_error(encode(MailboxPost{1, {}, {filled<32>(1)}, "", {}, 0})),
+               Catch::Contains("MailboxPost message: payload: empty"));
+    CHECK_THAT(decode_error(encode(MailboxPost{1, {}, {}, "p", {}, 0})),
+               Catch::Contains("MailboxPost message: recipients: empty (at least one)"));
+    CHECK_THAT(decode_error(encode(MailboxBatch{1, {MailboxEntry{{}, {}, 0, true, "p"}}, false})),
+               Catch::Contains("MailboxBatch message: entries[0].payload: 1 bytes where none belong"));
+    CHECK_THAT(decode_error(encode(MailboxBatch{1, {MailboxEntry{{}, {}, 0, false, ""}}, false})),
+               Catch::Contains("MailboxBatch message: entries[0].payload: empty"));
+}
+
+TEST_CASE("relay message texts must be UTF-8", "[messages][relay]") {
+    CHECK_THAT(decode_error(encode(RelayHello{"t\xff", {}})), Catch::Contains("RelayHello message: token: not valid UTF-8"));
+    CHECK_THAT(decode_error(encode(RelayWelcome{"\xc0\xaf", 0, 0})), Catch::Contains("RelayWelcome message: account: not valid UTF-8"));
+    CHECK_THAT(decode_error(encode(RelayReply{1, RelayCode::error, "\xed\xa0\x80", 0, 0})),
+               Catch::Contains("RelayReply message: message: not valid UTF-8"));
+    CHECK_THAT(decode_error(encode(ForwardReply{1, RelayCode::error, "x\x80", {}})),
+               Catch::Contains("ForwardReply message: message: not valid UTF-8"));
+    const ClusterConfig config{"n", {}, {}, {}, {RelayEntry{"relay://h\xfe", false, 0}}};
+    CHECK_THAT(decode_error(encode(config)), Catch::Contains("ClusterConfig message: relays[0].url: not valid UTF-8"));
+}
+
+TEST_CASE("relay messages with missing or extra elements are refused", "[messages][relay]") {
+    CHECK_THAT(decode_error({0x92, 0x16, 0xc0}), Catch::Contains("MailboxNotify message: has 2 elements, expected 1"));
+    CHECK_THAT(decode_error(Builder().array(6).uint(15).uint(1).bin(k16).array(1).bin(k32).bin("p").array(0).bytes()),
+               Catch::Contains("MailboxPost message: has 6 elements, expected 7"));
+    CHECK_THAT(decode_error(Builder().array(4).uint(21).uint(1).array(1).array(4).bin(k16).bin(k32).sint(1700000000000000000).boolean(true).boolean(false).bytes()),
+               Catch::Contains("MailboxBatch message: entries[0]: has 4 elements, expected 5"));
+    CHECK_THAT(decode_error(Builder().array(6).uint(1).str("n").array(0).array(0).array(0).array(1).array(2).str("r").boolean(false).bytes()),
+               Catch::Contains("ClusterConfig message: relays[0]: has 2 elements, expected 3"));
+    // A ClusterConfig of before the relays field.
+    CHECK_THAT(decode_error(Builder().array(5).uint(1).str("n").array(0).array(0).array(0).bytes()),
+               Catch::Contains("ClusterConfig message: has 5 elements, expected 6"));
+    CHECK_THAT(decode_error(Builder().array(4).uint(25).bin(k32).bin(k32).nil().bytes()),
+               Catch::Contains("ForwardOffer message: has 4 elements, expected 3"));
+}
+
+TEST_CASE("relay fields not in msgpack's shortest form are refused", "[messages][relay]") {
+    // ChunkGet's chunk as bin 16.
+    Bytes wide{0x93, 0x0e, 0x01, 0xc5, 0x00, 0x20};
+    wide.insert(wide.end(), 32, 0x5a);
+    CHECK_THAT(decode_error(wide), Catch::Contains("ChunkGet message: chunk: not in msgpack's shortest form"));
+    // A MailboxBatch entry's posted_ns of 1 as int 64.
+    const Bytes entry = Builder().array(4).uint(21).uint(1).array(1).array(5).bin(k16).bin(k32)
+                            .raw({0xd3, 0, 0, 0, 0, 0, 0, 0, 1}).boolean(true).bin("").boolean(false).bytes();
+    CHECK_THAT(decode_error(entry), Catch::Contains("entries[0].posted_ns: not in msgpack's shortest form"));
+    // ChunkHaveReply's present as array 16 of 2 elements.
+    CHECK_THAT(decode_error({0x93, 0x13, 0x01, 0xdc, 0x00, 0x02, 0xc3, 0xc2}),
+               Catch::Contains("present: not in msgpack's shortest form"));
+}
