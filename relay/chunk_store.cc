@@ -1,16 +1,16 @@
 #include "relay/chunk_store.hh"
 
-#include <dirent.h>
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <sys/statvfs.h>
-#include <unistd.h>
-
 #include <atomic>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
 #include <ctime>
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
 
 namespace ferry::relay {
 
@@ -27,13 +27,13 @@ int hex_value(char c) {
 
 Errc errc_of_errno(int error) {
     switch (error) {
-    case ENOENT: return Errc::not_found;
-    case EEXIST: return Errc::already_exists;
-    case EACCES:
-    case EPERM: return Errc::permission_denied;
-    case ENOSPC:
-    case EDQUOT: return Errc::no_space;
-    default: return Errc::io;
+        case ENOENT: return Errc::not_found;
+        case EEXIST: return Errc::already_exists;
+        case EACCES:
+        case EPERM: return Errc::permission_denied;
+        case ENOSPC:
+        case EDQUOT: return Errc::no_space;
+        default: return Errc::io;
     }
 }
 
@@ -118,7 +118,8 @@ public:
             Fd fd(::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
             if (fd.get() < 0) return os_failure(temp, "create the chunk file");
             auto written = write_all(fd.get(), data, temp);
-            if (written && ::fsync(fd.get()) != 0) written = os_failure(temp, "sync the chunk file");
+            if (written && ::fsync(fd.get()) != 0)
+                written = os_failure(temp, "sync the chunk file");
             if (written && fd.close() != 0) written = os_failure(temp, "close the chunk file");
             if (!written) {
                 ::unlink(temp.c_str());
@@ -262,7 +263,8 @@ std::optional<ChunkKeyParts> parse_chunk_key(std::string_view key) {
     const std::string_view number = key.substr(kHexLength + 1);
     // Only the canonical decimal form chunk_key() writes: one key per object.
     if (number.size() > 1 && number[0] == '0') return std::nullopt;
-    const auto [end, ec] = std::from_chars(number.data(), number.data() + number.size(), parts.account);
+    const auto [end, ec] =
+        std::from_chars(number.data(), number.data() + number.size(), parts.account);
     if (ec != std::errc() || end != number.data() + number.size() || parts.account <= 0) {
         return std::nullopt;
     }

@@ -1,11 +1,12 @@
-#include <sys/stat.h>
-#include <utime.h>
+#include "relay/chunk_store.hh"
 
-#include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
 
-#include "relay/chunk_store.hh"
+#include <catch2/catch.hpp>
+#include <sys/stat.h>
+#include <utime.h>
+
 #include "temp_dir.hh"
 
 using namespace ferry;
