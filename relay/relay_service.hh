@@ -42,6 +42,12 @@ struct ServiceOptions {
     // MailboxPost that refers to it follows its chunks).
     std::chrono::seconds unreferenced_grace{24 * 3600};
     double max_disk_fraction = 0.90;
+    // A chunk put whose object is still not durable after this long was
+    // interrupted (a crash): maintain() finishes or drops it.
+    std::chrono::seconds unfinished_put_timeout{3600};
+    // The relay's clock, ns since the Unix epoch (empty: the system clock).
+    // Tests set it, so TTL and grace tests need not sleep.
+    std::function<std::int64_t()> now_ns;
 };
 
 // Who is asking: set by the server after the handshake and RelayHello.

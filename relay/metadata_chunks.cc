@@ -1,0 +1,182 @@
+// SqliteMetadata: chunk rows (reservation, state, references, clean-up).
+#include "relay/metadata_sqlite.hh"
+
+namespace ferry::relay {
+
+using namespace sql_detail;
+using sqlite::ResetOnExit;
+using sqlite::Transaction;
+
+namespace {
+
+enum ChunkState : std::int64_t { kPending = 0, kStored = 1 };
+
+void bind_ref(sqlite::Statement& stmt, int first, const ChunkRef& chunk) {
+    stmt.bind_int(first, chunk.account);
+    stmt.bind_blob(first + 1, blob(chunk.chunk));
+}
+
+}  // namespace
+
+Result<Reservation> SqliteMetadata::reserve_chunk(const ChunkRef& chunk, std::uint64_t size,
+                                                  std::int64_t now_ns) {
+    std::lock_guard lock(m_mutex);
+    auto txn = Transaction::begin(*m_db, "reserve a chunk");
+    if (!txn) return error_of(txn);
+    auto usage = usage_locked(chunk.account);
+    if (!usage) return error_of(usage);
+    auto existing =
+        statement("SELECT state FROM chunks WHERE account = ? AND chunk = ?", "look up a chunk");
+    if (!existing) return error_of(existing);
+    std::optional<std::int64_t> state;
+    {
+        ResetOnExit reset(**existing);
+        bind_ref(**existing, 1, chunk);
+        auto row = (*existing)->step();
+        if (!row) return error_of(row);
+        if (*row) state = (*existing)->column_int(0);
+    }
+    if (state == kPending) return Reservation{ReserveOutcome::pending, *usage};
+    if (state == kStored) {
+        // A put of a stored chunk restarts its grace: the device is about to
+        // post a message that refers to it.
+        auto touch =
+            statement("UPDATE chunks SET put_ns = max(put_ns, ?) WHERE account = ? AND chunk = ?",
+                      "refresh a chunk's put time");
+        if (!touch) return error_of(touch);
+        (*touch)->bind_int(1, now_ns);
+        bind_ref(**touch, 2, chunk);
+        if (auto ok = (*touch)->run(); !ok) return error_of(ok);
+        if (auto ok = txn->commit(); !ok) return error_of(ok);
+        return Reservation{ReserveOutcome::stored, *usage};
+    }
+    if (usage->quota_bytes != 0 &&
+        (size > usage->quota_bytes || usage->used_bytes > usage->quota_bytes - size)) {
+        return Reservation{ReserveOutcome::quota_exceeded, *usage};
+    }
+    auto insert =
+        statement("INSERT INTO chunks (account, chunk, size, state, put_ns) VALUES (?, ?, ?, 0, ?)",
+                  "reserve a chunk");
+    if (!insert) return error_of(insert);
+    bind_ref(**insert, 1, chunk);
+    (*insert)->bind_int(3, to_sql(size));
+    (*insert)->bind_int(4, now_ns);
+    if (auto ok = (*insert)->run(); !ok) return error_of(ok);
+    if (auto ok = charge_locked(chunk.account, to_sql(size)); !ok) return error_of(ok);
+    if (auto ok = txn->commit(); !ok) return error_of(ok);
+    usage->used_bytes += size;
+    return Reservation{ReserveOutcome::reserved, *usage};
+}
+
+Result<void> SqliteMetadata::mark_stored(const ChunkRef& chunk) {
+    std::lock_guard lock(m_mutex);
+    auto stmt = statement("UPDATE chunks SET state = 1 WHERE account = ? AND chunk = ? RETURNING 1",
+                          "mark a chunk stored");
+    if (!stmt) return error_of(stmt);
+    ResetOnExit reset(**stmt);
+    bind_ref(**stmt, 1, chunk);
+    auto row = (*stmt)->step();
+    if (!row) return error_of(row);
+    if (!*row) {
+        return fail(Errc::not_found, m_db->path() +
+                                         ": the chunk's reservation is gone "
+                                         "(dropped as a stale put); put it again");
+    }
+    return {};
+}
+
+Result<std::vector<bool>> SqliteMetadata::stored(std::int64_t account,
+                                                 std::span<const wire::RelayChunkId> chunks) {
+    std::lock_guard lock(m_mutex);
+    auto stmt =
+        statement("SELECT state FROM chunks WHERE account = ? AND chunk = ?", "look up a chunk");
+    if (!stmt) return error_of(stmt);
+    // One snapshot for the whole batch.
+    if (auto ok = m_db->control(sqlite::Database::Control::begin_read, "look up chunks"); !ok) {
+        return error_of(ok);
+    }
+    sqlite::EndReadOnExit end(*m_db);
+    std::vector<bool> out;
+    out.reserve(chunks.size());
+    for (const auto& chunk : chunks) {
+        ResetOnExit reset(**stmt);
+        bind_ref(**stmt, 1, ChunkRef{account, chunk});
+        auto row = (*stmt)->step();
+        if (!row) return error_of(row);
+        out.push_back(*row && (*stmt)->column_int(0) == kStored);
+    }
+    return out;
+}
+
+Result<bool> SqliteMetadata::row_exists(const ChunkRef& chunk) {
+    std::lock_guard lock(m_mutex);
+    auto stmt =
+        statement("SELECT 1 FROM chunks WHERE account = ? AND chunk = ?", "look up a chunk");
+    if (!stmt) return error_of(stmt);
+    ResetOnExit reset(**stmt);
+    bind_ref(**stmt, 1, chunk);
+    return (*stmt)->step();
+}
+
+Result<std::vector<ChunkRef>> SqliteMetadata::unreferenced_chunks(std::int64_t put_before_ns) {
+    std::lock_guard lock(m_mutex);
+    return chunk_refs_locked(
+        "SELECT account, chunk FROM chunks c WHERE state = 1 AND put_ns < ? AND NOT EXISTS"
+        " (SELECT 1 FROM message_chunks r WHERE r.account = c.account AND r.chunk = c.chunk)",
+        "list unreferenced chunks", put_before_ns);
+}
+
+Result<std::vector<ChunkRef>> SqliteMetadata::stale_pending(std::int64_t put_before_ns) {
+    std::lock_guard lock(m_mutex);
+    return chunk_refs_locked("SELECT account, chunk FROM chunks WHERE state = 0 AND put_ns < ?",
+                             "list unfinished chunk puts", put_before_ns);
+}
+
+Result<bool> SqliteMetadata::drop_unreferenced(const ChunkRef& chunk, std::int64_t put_before_ns) {
+    std::lock_guard lock(m_mutex);
+    auto txn = Transaction::begin(*m_db, "drop an unreferenced chunk");
+    if (!txn) return error_of(txn);
+    auto stmt = statement(
+        "DELETE FROM chunks AS c WHERE account = ? AND chunk = ? AND state = 1 AND put_ns < ?"
+        " AND NOT EXISTS (SELECT 1 FROM message_chunks r"
+        "  WHERE r.account = c.account AND r.chunk = c.chunk) RETURNING size",
+        "drop an unreferenced chunk");
+    if (!stmt) return error_of(stmt);
+    std::int64_t size = 0;
+    {
+        ResetOnExit reset(**stmt);
+        bind_ref(**stmt, 1, chunk);
+        (*stmt)->bind_int(3, put_before_ns);
+        auto row = (*stmt)->step();
+        if (!row) return error_of(row);
+        if (!*row) return false;
+        size = (*stmt)->column_int(0);
+    }
+    if (auto ok = charge_locked(chunk.account, -size); !ok) return error_of(ok);
+    if (auto ok = txn->commit(); !ok) return error_of(ok);
+    return true;
+}
+
+Result<bool> SqliteMetadata::drop_pending(const ChunkRef& chunk) {
+    std::lock_guard lock(m_mutex);
+    auto txn = Transaction::begin(*m_db, "drop an unfinished chunk put");
+    if (!txn) return error_of(txn);
+    auto stmt =
+        statement("DELETE FROM chunks WHERE account = ? AND chunk = ? AND state = 0 RETURNING size",
+                  "drop an unfinished chunk put");
+    if (!stmt) return error_of(stmt);
+    std::int64_t size = 0;
+    {
+        ResetOnExit reset(**stmt);
+        bind_ref(**stmt, 1, chunk);
+        auto row = (*stmt)->step();
+        if (!row) return error_of(row);
+        if (!*row) return false;
+        size = (*stmt)->column_int(0);
+    }
+    if (auto ok = charge_locked(chunk.account, -size); !ok) return error_of(ok);
+    if (auto ok = txn->commit(); !ok) return error_of(ok);
+    return true;
+}
+
+}  // namespace ferry::relay
