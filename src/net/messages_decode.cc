@@ -102,7 +102,8 @@ Request Decoder::request() {
     out.folder = text("folder");
     fixed("hash", out.hash.bytes);
     out.size = static_cast<std::uint32_t>(m_r.read_uint("size", kMaxChunkSize));
-    if (m_r.ok() && out.size == 0) m_r.fail("size", "0 is outside 1.." + std::to_string(kMaxChunkSize));
+    if (m_r.ok() && out.size == 0)
+        m_r.fail("size", "0 is outside 1.." + std::to_string(kMaxChunkSize));
     return out;
 }
 
@@ -122,9 +123,13 @@ Response Decoder::response() {
     return out;
 }
 
-Close Decoder::close() { return Close{text("reason")}; }
+Close Decoder::close() {
+    return Close{text("reason")};
+}
 
-JoinRequest Decoder::join_request() { return JoinRequest{text("device_name")}; }
+JoinRequest Decoder::join_request() {
+    return JoinRequest{text("device_name")};
+}
 
 JoinAccept Decoder::join_accept() {
     JoinAccept out;
@@ -174,7 +179,9 @@ void Decoder::fixed(const char* field, std::span<std::uint8_t> out) {
     std::copy(b.begin(), b.end(), out.begin());
 }
 
-Sequence Decoder::sequence(const char* field) { return Sequence{m_r.read_int(field, 0, kI64Max)}; }
+Sequence Decoder::sequence(const char* field) {
+    return Sequence{m_r.read_int(field, 0, kI64Max)};
+}
 
 std::vector<std::string> Decoder::blobs(const char* field) {
     std::vector<std::string> out;
@@ -310,9 +317,9 @@ void Decoder::check_record(const WireRecord& wire, bool whole) {
     } else if (wire.delta && !live_file) {
         m_r.fail("delta", "only a file that is not deleted has a chunk-list delta");
     } else if (!rec.chunks.empty() && !live_file) {
-        m_r.fail("chunks", rec.deleted ? "a deleted record has no chunks"
-                                       : std::string("a ") + file_kind_name(rec.kind) +
-                                             " has no chunks");
+        m_r.fail("chunks", rec.deleted
+                               ? "a deleted record has no chunks"
+                               : std::string("a ") + file_kind_name(rec.kind) + " has no chunks");
     } else if (rec.size != 0 && (rec.deleted || rec.kind == FileKind::directory)) {
         m_r.fail("size", std::to_string(rec.size) + " for a " +
                              (rec.deleted ? "deleted record" : "directory") + " (must be 0)");
@@ -327,7 +334,6 @@ void Decoder::check_record(const WireRecord& wire, bool whole) {
         }
     }
 }
-
 
 Result<Message> decode(std::span<const std::uint8_t> bytes, const Limits& limits) {
     if (bytes.size() > limits.max_frame) {
@@ -381,8 +387,8 @@ Result<Message> decode(std::span<const std::uint8_t> bytes, const Limits& limits
     r.expect_end();
     if (!r.ok()) {
         return fail(Errc::corrupt, std::string("malformed ") +
-                                       (known ? message_type_name(type) : "") +
-                                       (known ? " " : "") + "message: " + r.error());
+                                       (known ? message_type_name(type) : "") + (known ? " " : "") +
+                                       "message: " + r.error());
     }
     return out;
 }

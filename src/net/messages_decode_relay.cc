@@ -14,8 +14,9 @@ std::string Decoder::sealed(const char* field, bool present, std::size_t max) {
     if (m_r.ok() && present && data.empty()) {
         m_r.fail(field, "empty (sealed bytes are never empty)");
     } else if (m_r.ok() && !present && !data.empty()) {
-        m_r.fail(field, std::to_string(data.size()) +
-                            " bytes where none belong (an answer that is not ok, an expiry notice)");
+        m_r.fail(field,
+                 std::to_string(data.size()) +
+                     " bytes where none belong (an answer that is not ok, an expiry notice)");
     }
     return std::string(data.begin(), data.end());
 }
