@@ -135,6 +135,16 @@ void print_live_status(const nlohmann::json& status, std::size_t bar_width = 0) 
     for (const auto& a : status["listen"]) listening += " " + a.get<std::string>();
     std::printf("daemon     running, listening on%s; %s\n", listening.c_str(),
                 status["in_sync"].get<bool>() ? "in sync" : "not in sync yet");
+    for (const auto& r : status.value("relays", nlohmann::json::array())) {
+        std::printf("relay      %s: %s\n", r["url"].get<std::string>().c_str(),
+                    relay_status_line(r).c_str());
+    }
+    if (const std::string problem = status.value("relay_problem", std::string()); !problem.empty())
+        std::printf("relay      %s; syncing with online devices goes on\n", problem.c_str());
+    if (const auto links = status.value("relay_links", 0); links > 0) {
+        std::printf("relay      changes for %s go through the relay\n",
+                    count_of(static_cast<std::uint64_t>(links), "offline device", "offline devices").c_str());
+    }
     if (status["folders"].empty()) {
         std::printf("\nNo folders yet; add one with `ferry folder add PATH`.\n");
     }

@@ -71,10 +71,27 @@ std::string folder_state_line(const nlohmann::json& f, std::size_t bar_width) {
 }
 
 std::string device_progress_line(const nlohmann::json& d, std::size_t bar_width) {
+    if (d.value("relayed", false)) {
+        return d.value("in_sync", false) ? "offline; in sync through the relay"
+                                          : "offline; changes go through the relay";
+    }
     if (!d.value("connected", false)) return "offline";
     if (d.value("in_sync", false)) return with_bar("in sync", 100.0, bar_width);
     const double pct = d.value("completion", 0.0);
     return with_bar("syncing, " + percent_text(pct), pct, bar_width);
+}
+
+std::string relay_status_line(const nlohmann::json& r) {
+    if (!r.value("connected", false)) {
+        const std::string error = r.value("error", std::string());
+        return "not connected" + (error.empty() ? std::string() : ": " + error);
+    }
+    std::string line = "connected";
+    if (r.contains("rtt_ms")) line += " (" + std::to_string(static_cast<long>(r["rtt_ms"].get<double>() + 0.5)) + " ms)";
+    const auto quota = r.value("quota_bytes", std::uint64_t{0});
+    line += ", uses " + human_bytes(r.value("used_bytes", std::uint64_t{0})) + " of " +
+            (quota == 0 ? std::string("unlimited") : human_bytes(quota));
+    return line;
 }
 
 }  // namespace ferry::cli

@@ -20,6 +20,10 @@ std::string folder_state_line(const nlohmann::json& folder, std::size_t bar_widt
 // (with a bar when `bar_width` > 0).
 std::string device_progress_line(const nlohmann::json& device, std::size_t bar_width = 0);
 
+// One relay of `ferry status --json`'s "relays": "connected (12 ms), uses
+// 3.0 MB of 1.0 GB", or "not connected: <why>".
+std::string relay_status_line(const nlohmann::json& relay);
+
 // "[#####.....]" for `percent` (0..100) in `width` cells between the brackets.
 std::string percent_bar(double percent, std::size_t width);
 

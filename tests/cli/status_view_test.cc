@@ -64,3 +64,23 @@ TEST_CASE("status view: a device's progress", "[status_view]") {
     CHECK(device_progress_line({{"connected", true}, {"in_sync", false}, {"completion", 52.25}}, 4) ==
           "[##..] syncing, 52.2 %");
 }
+
+TEST_CASE("status view: a device reached through a relay", "[status_view]") {
+    CHECK(device_progress_line({{"connected", false}, {"relayed", true}, {"in_sync", false}}) ==
+          "offline; changes go through the relay");
+    CHECK(device_progress_line({{"connected", false}, {"relayed", true}, {"in_sync", true}}) ==
+          "offline; in sync through the relay");
+}
+
+TEST_CASE("status view: a relay", "[status_view]") {
+    CHECK(relay_status_line({{"connected", true},
+                             {"rtt_ms", 11.6},
+                             {"used_bytes", 3'000'000},
+                             {"quota_bytes", 1'000'000'000}}) ==
+          "connected (12 ms), uses 3.0 MB of 1.0 GB");
+    CHECK(relay_status_line({{"connected", true}, {"used_bytes", 0}, {"quota_bytes", 0}}) ==
+          "connected, uses 0 B of unlimited");
+    CHECK(relay_status_line({{"connected", false}, {"error", "refused: used token"}}) ==
+          "not connected: refused: used token");
+    CHECK(relay_status_line({{"connected", false}, {"error", ""}}) == "not connected");
+}
