@@ -24,6 +24,9 @@ namespace ferry {
 
 namespace {
 
+// Chunks of one index update being read, sealed and put at a time.
+constexpr std::size_t kUploadWindow = 8;
+
 std::span<const std::uint8_t> bytes_of(std::string_view s) {
     return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
 }
@@ -297,31 +300,64 @@ struct RelayLink::State : std::enable_shared_from_this<RelayLink::State> {
         co_return fail(Errc::io, close_reason);
     }
 
-    asio::awaitable<Result<void>> post_index(const wire::IndexUpdate& update) {
-        auto relay = context->pick_relay();
-        if (!relay) co_return fail(Errc::io, "no relay connected");
-        const std::vector<ChunkRef> chunks = needed_chunks(update);
-        const FolderRelayKeys& folder_keys = keys_of(update.folder);
+    // The chunks of one IndexUpdate the relay lacks, put by kUploadWindow
+    // coroutines at a time (each waits for the engine, then the relay).
+    struct Uploads {
+        explicit Uploads(const asio::any_io_executor& e) : done(e) {}
+        std::shared_ptr<RelayClient> relay;
+        std::string folder;
+        std::vector<ChunkRef> chunks;
         std::vector<wire::RelayChunkId> ids;
-        ids.reserve(chunks.size());
-        for (const ChunkRef& chunk : chunks) ids.push_back(folder_keys.chunk_id(chunk.hash));
+        std::vector<std::size_t> missing;  // indexes into chunks
+        std::size_t next = 0;
+        std::size_t running = 0;
+        std::optional<Error> error;
+        Signal done;
+    };
+
+    static asio::awaitable<void> upload_worker(std::shared_ptr<State> self,
+                                               std::shared_ptr<Uploads> work) {
+        while (work->next < work->missing.size() && !work->error && self->open) {
+            const std::size_t i = work->missing[work->next++];
+            auto uploaded = co_await self->upload(work->relay, work->folder, work->chunks[i],
+                                                  work->ids[i]);
+            if (!uploaded && !work->error) work->error = uploaded.error();
+        }
+        if (--work->running == 0) work->done.fire();
+    }
+
+    asio::awaitable<Result<void>> post_index(const wire::IndexUpdate& update) {
+        auto work = std::make_shared<Uploads>(executor);
+        work->relay = context->pick_relay();
+        if (!work->relay) co_return fail(Errc::io, "no relay connected");
+        work->folder = update.folder;
+        work->chunks = needed_chunks(update);
+        const FolderRelayKeys& folder_keys = keys_of(update.folder);
+        work->ids.reserve(work->chunks.size());
+        for (const ChunkRef& chunk : work->chunks) work->ids.push_back(folder_keys.chunk_id(chunk.hash));
+        const std::vector<wire::RelayChunkId>& ids = work->ids;
         for (std::size_t start = 0; start < ids.size() && open; start += wire::kMaxHaveBatch) {
             const std::size_t end = std::min(ids.size(), start + wire::kMaxHaveBatch);
             wire::Message have = wire::ChunkHave{
                 0, std::vector<wire::RelayChunkId>(ids.begin() + static_cast<std::ptrdiff_t>(start),
                                                    ids.begin() + static_cast<std::ptrdiff_t>(end))};
-            auto reply = co_await relay->request(std::move(have));
+            auto reply = co_await work->relay->request(std::move(have));
             if (!reply) co_return tl::unexpected(reply.error());
             const auto* present = std::get_if<wire::ChunkHaveReply>(&*reply);
             if (present == nullptr || present->present.size() != end - start)
                 co_return fail(Errc::corrupt, "the relay answered ChunkHave wrongly");
-            for (std::size_t i = start; i < end; ++i) {
-                if (present->present[i - start]) continue;
-                auto uploaded = co_await upload(relay, update.folder, chunks[i], ids[i]);
-                if (!uploaded) co_return uploaded;
-            }
+            for (std::size_t i = start; i < end; ++i)
+                if (!present->present[i - start]) work->missing.push_back(i);
         }
-        auto posted = co_await post(relay, wire::Message(update), std::move(ids));
+        if (!work->missing.empty()) {
+            work->running = std::min(kUploadWindow, work->missing.size());
+            for (std::size_t i = 0, n = work->running; i < n; ++i)
+                asio::co_spawn(executor, upload_worker(shared_from_this(), work), asio::detached);
+            co_await work->done.wait();
+        }
+        if (work->error) co_return tl::unexpected(*work->error);
+        if (!open) co_return fail(Errc::io, close_reason);
+        auto posted = co_await post(work->relay, wire::Message(update), std::move(work->ids));
         if (!posted) co_return posted;
         const std::string mark =
             std::to_string(update.index_id) + " " + std::to_string(update.last_sequence.value);
