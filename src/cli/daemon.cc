@@ -312,6 +312,7 @@ void Daemon::apply(const ClusterChanges& changes) {
         log_info("device " + short_text(key) + " was removed; refusing it from now on");
         m_peers->forget(key, "this device was removed from the cluster");
     }
+    if (!changes.revoked.empty()) m_relays->revocations_changed();
     // Pass what was learned on to the other connected devices (a device that
     // knows it already finds nothing new, so this ends).
     if (!changes.revoked.empty() || !changes.new_or_updated.empty()) m_engine->cluster_changed();

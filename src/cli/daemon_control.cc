@@ -159,6 +159,7 @@ nlohmann::json Daemon::remove_device(const std::string& id) {
     log_info("removed device " + device->name + " (" + id.substr(0, 7) +
              "); refusing it from now on");
     m_engine->cluster_changed();  // the revocation reaches the connected devices
+    m_relays->revocations_changed();  // and the relays, which refuse the device then
     return ok({{"device", device_json(*device, false)}});
 }
 

@@ -414,6 +414,26 @@ bool DaemonRelays::absorb(const std::vector<wire::RelayEntry>& entries) {
 
 std::vector<wire::RelayEntry> DaemonRelays::entries() const { return m_impl->list; }
 
+void DaemonRelays::revocations_changed() {
+    Impl& impl = *m_impl;
+    if (impl.stopped) return;
+    std::vector<std::string> urls;
+    for (auto& [url, c] : impl.clients) {
+        c.client->stop();
+        urls.push_back(url);
+    }
+    impl.clients.clear();
+    for (const std::string& url : urls) impl.connect(url);
+    for (auto it = impl.links.begin(); it != impl.links.end();) {
+        if (!impl.certificate_of(it->first)) {
+            it->second->close("device removed");
+            it = impl.links.erase(it);
+        } else {
+            ++it;
+        }
+    }
+}
+
 void DaemonRelays::direct_connection(const PublicKey& device) {
     m_impl->last_direct[device] = std::chrono::steady_clock::now();
     m_impl->links.erase(device);  // the engine replaces it with the direct connection

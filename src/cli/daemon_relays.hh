@@ -80,6 +80,11 @@ public:
     bool absorb(const std::vector<wire::RelayEntry>& entries);
     std::vector<wire::RelayEntry> entries() const;
 
+    // A device was revoked: the relays are told at once (the relay learns
+    // revocations from RelayHello, so each relay connection starts again),
+    // and its link closes.
+    void revocations_changed();
+
     void direct_connection(const PublicKey& device);
     void direct_disconnection(const PublicKey& device);
 
