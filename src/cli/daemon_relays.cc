@@ -458,7 +458,11 @@ nlohmann::json DaemonRelays::status_json() const {
     }
     std::size_t open_links = 0;
     for (const auto& [key, link] : m_impl->links) open_links += link->is_open() ? 1 : 0;
-    return {{"relays", relays}, {"relay_problem", m_impl->problem}, {"relay_links", open_links}};
+    const std::uint64_t pending = m_impl->context ? m_impl->context->pending_uploads : 0;
+    return {{"relays", relays},
+            {"relay_problem", m_impl->problem},
+            {"relay_links", open_links},
+            {"relay_pending_uploads", pending}};
 }
 
 void DaemonRelays::stop() { m_impl->stop(); }

@@ -89,7 +89,8 @@ public:
     void direct_disconnection(const PublicKey& device);
 
     // "relays": [{url, connected, error, rtt_ms, account, used_bytes,
-    // quota_bytes}], "relay_problem", "relay_links".
+    // quota_bytes}], "relay_problem", "relay_links" (devices reached through
+    // a relay), "relay_pending_uploads" (chunks still to put).
     nlohmann::json status_json() const;
     void stop();
 

@@ -142,8 +142,13 @@ void print_live_status(const nlohmann::json& status, std::size_t bar_width = 0) 
     if (const std::string problem = status.value("relay_problem", std::string()); !problem.empty())
         std::printf("relay      %s; syncing with online devices goes on\n", problem.c_str());
     if (const auto links = status.value("relay_links", 0); links > 0) {
-        std::printf("relay      changes for %s go through the relay\n",
-                    count_of(static_cast<std::uint64_t>(links), "offline device", "offline devices").c_str());
+        std::string line = "changes for " +
+                           count_of(static_cast<std::uint64_t>(links), "offline device",
+                                    "offline devices") +
+                           " go through the relay";
+        if (const auto pending = status.value("relay_pending_uploads", std::uint64_t{0}); pending > 0)
+            line += "; " + count_of(pending, "chunk", "chunks") + " still to upload";
+        std::printf("relay      %s\n", line.c_str());
     }
     if (status["folders"].empty()) {
         std::printf("\nNo folders yet; add one with `ferry folder add PATH`.\n");

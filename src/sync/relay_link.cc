@@ -321,9 +321,15 @@ struct RelayLink::State : std::enable_shared_from_this<RelayLink::State> {
             const std::size_t i = work->missing[work->next++];
             auto uploaded = co_await self->upload(work->relay, work->folder, work->chunks[i],
                                                   work->ids[i]);
+            --self->context->pending_uploads;
             if (!uploaded && !work->error) work->error = uploaded.error();
         }
-        if (--work->running == 0) work->done.fire();
+        if (--work->running == 0) {
+            // Those never started (a failure or the link closed) are not pending either.
+            self->context->pending_uploads -= work->missing.size() - work->next;
+            work->next = work->missing.size();
+            work->done.fire();
+        }
     }
 
     asio::awaitable<Result<void>> post_index(const wire::IndexUpdate& update) {
@@ -350,6 +356,7 @@ struct RelayLink::State : std::enable_shared_from_this<RelayLink::State> {
                 if (!present->present[i - start]) work->missing.push_back(i);
         }
         if (!work->missing.empty()) {
+            context->pending_uploads += work->missing.size();
             work->running = std::min(kUploadWindow, work->missing.size());
             for (std::size_t i = 0, n = work->running; i < n; ++i)
                 asio::co_spawn(executor, upload_worker(shared_from_this(), work), asio::detached);

@@ -60,6 +60,8 @@ struct RelayLinkContext {
     std::chrono::milliseconds ack_interval{500};
     // Set while an upload waits because the relay is full, for `ferry status`.
     std::function<void(const std::string& problem)> report;
+    // Chunks found missing on the relay and not yet put, over all links.
+    std::uint64_t pending_uploads = 0;
 };
 
 // Store settings the links keep per device (hex device id).
