@@ -7,6 +7,7 @@
 set -euo pipefail
 
 ferry=${FERRY:?set FERRY to the ferry binary (./dev demo does)}
+relay=${FERRY_RELAY:?set FERRY_RELAY to the ferry-relay binary (./dev demo does)}
 demo=$(mktemp -d "${TMPDIR:-/tmp}/ferry-demo.XXXXXX")
 daemons=()
 cleanup() {
@@ -89,5 +90,49 @@ for _ in $(seq 100); do
   sleep 0.05
 done
 run cat "$demo/photos/notes/trip.txt"
+
+step "A relay for devices that are offline (data in $demo/relay)"
+run "$relay" init --data "$demo/relay"
+printf '$ ferry-relay run --data %s --listen 127.0.0.1:0 &\n' "$demo/relay"
+"$relay" run --data "$demo/relay" --listen 127.0.0.1:0 >"$demo/relay.out" 2>&1 &
+daemons+=($!)
+for _ in $(seq 100); do grep -q '^url:' "$demo/relay.out" && break; sleep 0.1; done
+url=$(sed -n 's/^url: //p' "$demo/relay.out")
+printf '$ ferry-relay user add demo --quota 1GiB\n'
+token=$("$relay" user add demo --quota 1GiB --data "$demo/relay" 2>/dev/null)
+run "$ferry" relay add "$url" --token "$token"
+for _ in $(seq 100); do
+  FERRY_HOME="$demo/home" "$ferry" relay list --json | grep -q '"connected": true' && break
+  sleep 0.1
+done
+run "$ferry" relay list
+
+step "The desktop goes offline; the laptop changes files, then goes offline too"
+desktop=${daemons[1]} laptop=${daemons[0]}
+kill -TERM "$desktop"; wait "$desktop" 2>/dev/null || true
+export FERRY_HOME="$demo/home"
+echo "written while the desktop was away" > "$demo/photos/notes/offline.txt"
+head -c $((3 * 1024 * 1024)) /dev/urandom > "$demo/photos/2026/img_offline.raw"
+for _ in $(seq 200); do
+  "$relay" status --json --data "$demo/relay" | grep -q '"messages": [1-9]' &&
+    ! "$ferry" status | grep -q 'still to upload' && break
+  sleep 0.1
+done
+run "$ferry" status
+run "$relay" status --data "$demo/relay"
+kill -TERM "$laptop"; wait "$laptop" 2>/dev/null || true
+
+step "The desktop comes back while the laptop is off: it gets the changes from the relay"
+export FERRY_HOME="$demo/home2"
+"$ferry" run --listen 127.0.0.1:0 2>>"$demo/desktop.log" &
+daemons+=($!)
+for _ in $(seq 300); do
+  cmp -s "$demo/photos/2026/img_offline.raw" "$demo/photos-copy/2026/img_offline.raw" 2>/dev/null &&
+    [ -f "$demo/photos-copy/notes/offline.txt" ] && break
+  sleep 0.1
+done
+run cat "$demo/photos-copy/notes/offline.txt"
+run diff -r --exclude=.ferry "$demo/photos" "$demo/photos-copy"
+echo "identical, though the two devices were never online together"
 
 printf '\nDone; the demo folder %s is removed.\n' "$demo"
