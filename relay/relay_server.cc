@@ -155,32 +155,21 @@ struct RelayServer::Impl : std::enable_shared_from_this<RelayServer::Impl> {
         if (it != unauthenticated.end() && --it->second == 0) unauthenticated.erase(it);
     }
 
-    static asio::awaitable<void> accept_loop(std::shared_ptr<Impl> self,
-                                             std::shared_ptr<tcp::acceptor> acceptor) {
-        asio::steady_timer pause(self->io);
-        while (!self->stopped) {
-            std::error_code ec;
-            tcp::socket socket = co_await acceptor->async_accept(
-                asio::redirect_error(asio::use_awaitable, ec));
-            if (self->stopped) break;
-            if (ec) {  // out of descriptors and the like: let it pass instead of spinning
-                pause.expires_after(std::chrono::milliseconds(100));
-                co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-                continue;
-            }
-            const std::string source = source_of(socket);
-            std::size_t& waiting = self->unauthenticated[source];
-            if (self->counters.connections >= self->options.max_connections ||
-                waiting >= self->options.max_unauthenticated_per_address) {
-                if (waiting == 0) self->unauthenticated.erase(source);
-                ++self->counters.refused;
-                socket.close(ec);
-                continue;
-            }
-            ++waiting;
-            OpenSocket open{std::move(socket), self->count_connection()};
-            asio::co_spawn(self->io, serve_socket(self, std::move(open), source), asio::detached);
+    void accepted(tcp::socket socket) {
+        const std::string source = source_of(socket);
+        std::size_t& waiting = unauthenticated[source];
+        if (counters.connections >= options.max_connections ||
+            waiting >= options.max_unauthenticated_per_address) {
+            if (waiting == 0) unauthenticated.erase(source);
+            ++counters.refused;
+            std::error_code ignored;
+            socket.close(ignored);
+            return;
         }
+        ++waiting;
+        OpenSocket open{std::move(socket), count_connection()};
+        asio::co_spawn(io, serve_socket(shared_from_this(), std::move(open), source),
+                       asio::detached);
     }
 
     // Tells a forwarding preamble from a handshake, then serves either.
@@ -508,7 +497,20 @@ Result<std::string> RelayServer::listen(const std::string& address) {
     if (!listener) return tl::unexpected(listener.error());
     m_impl->acceptors.push_back(listener->acceptor);
     m_impl->bound.push_back(listener->bound);
-    asio::co_spawn(m_impl->io, Impl::accept_loop(m_impl, listener->acceptor), asio::detached);
+    std::weak_ptr<Impl> weak = m_impl;
+    asio::co_spawn(
+        m_impl->io,
+        accept_loop(
+            listener->acceptor,
+            [weak] {
+                auto self = weak.lock();
+                return !self || self->stopped;
+            },
+            [weak](tcp::socket socket) {
+                if (auto self = weak.lock()) self->accepted(std::move(socket));
+            },
+            std::chrono::milliseconds(100)),
+        asio::detached);
     if (!m_impl->maintaining) {
         m_impl->maintaining = true;
         m_impl->write_status();

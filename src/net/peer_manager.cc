@@ -40,13 +40,6 @@ asio::awaitable<void> sleep_on(asio::steady_timer& timer, SteadyClock::duration 
     co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
 }
 
-// A socket being connected, closable from outside (stop, forget, deadline).
-struct Dialing {
-    explicit Dialing(asio::io_context& io) : socket(io), deadline(io) {}
-    tcp::socket socket;
-    asio::steady_timer deadline;
-};
-
 struct Device {
     Device(asio::io_context& io, const PublicKey& device_key) : key(device_key), wake(io) {}
     PublicKey key;
@@ -54,7 +47,7 @@ struct Device {
     std::shared_ptr<Connection> connection;
     SteadyClock::time_point connected_at{};
     asio::steady_timer wake;
-    std::shared_ptr<Dialing> dialing;
+    std::shared_ptr<DialCancel> dialing;  // a dial in progress, abortable by stop and forget
     bool dialer_running = false;
     bool forgotten = false;
 };
@@ -138,23 +131,6 @@ struct PeerManager::Impl : std::enable_shared_from_this<Impl> {
         };
     }
 
-    static asio::awaitable<void> accept_loop(std::shared_ptr<Impl> self,
-                                             std::shared_ptr<tcp::acceptor> acceptor) {
-        asio::steady_timer pause(self->io);
-        while (!self->stopped) {
-            std::error_code ec;
-            tcp::socket socket = co_await acceptor->async_accept(
-                asio::redirect_error(asio::use_awaitable, ec));
-            if (self->stopped) break;
-            if (ec) {
-                // Out of descriptors and the like: let it pass instead of spinning.
-                co_await sleep_on(pause, self->options.backoff_min);
-                continue;
-            }
-            asio::co_spawn(self->io, serve_incoming(self, std::move(socket)), asio::detached);
-        }
-    }
-
     static asio::awaitable<void> serve_incoming(std::shared_ptr<Impl> self, tcp::socket socket) {
         auto stream = make_tcp_stream(std::move(socket));
         ByteStream* const raw = stream.get();
@@ -179,43 +155,21 @@ struct PeerManager::Impl : std::enable_shared_from_this<Impl> {
 
     static asio::awaitable<Result<std::shared_ptr<Connection>>> dial(
         std::shared_ptr<Impl> self, std::shared_ptr<Device> entry, const std::string& address) {
-        auto parts = split_address(address);
-        if (!parts) co_return tl::unexpected(parts.error());
-        tcp::resolver resolver(self->io);
-        std::error_code ec;
-        const auto endpoints = co_await resolver.async_resolve(
-            parts->host, std::to_string(parts->port), tcp::resolver::numeric_service,
-            asio::redirect_error(asio::use_awaitable, ec));
-        if (ec) co_return fail(Errc::io, address + ": cannot resolve: " + ec.message());
-        Error last{Errc::io, address + ": no address to connect to"};
-        for (const auto& endpoint : endpoints) {
-            if (self->stopped || entry->forgotten) co_return fail(Errc::io, "stopped");
-            auto dialing = std::make_shared<Dialing>(self->io);
-            entry->dialing = dialing;
-            // The deadline closes the socket; the shared Dialing keeps it valid.
-            dialing->deadline.expires_after(self->options.connection.handshake_timeout);
-            dialing->deadline.async_wait([dialing](std::error_code waited) {
-                if (!waited) dialing->socket.close();
-            });
-            co_await dialing->socket.async_connect(endpoint.endpoint(),
-                                                   asio::redirect_error(asio::use_awaitable, ec));
-            dialing->deadline.cancel();
-            entry->dialing.reset();
-            if (ec) {
-                last = Error{Errc::io, address_text(endpoint.endpoint()) + ": connect: " +
-                                           ec.message()};
-                continue;
-            }
-            auto stream = make_tcp_stream(std::move(dialing->socket));
-            ByteStream* const raw = stream.get();
-            self->handshaking.insert(raw);
-            auto connection = co_await Connection::initiate(
-                std::move(stream), self->device, self->certificate, self->authorizer(entry->key),
-                self->options.connection);
-            self->handshaking.erase(raw);
-            co_return connection;
-        }
-        co_return tl::unexpected(std::move(last));
+        if (self->stopped || entry->forgotten) co_return fail(Errc::io, "stopped");
+        auto cancel = std::make_shared<DialCancel>();
+        entry->dialing = cancel;
+        auto socket = co_await dial_tcp(address, self->options.connection.handshake_timeout, cancel);
+        if (entry->dialing == cancel) entry->dialing.reset();
+        if (!socket) co_return tl::unexpected(socket.error());
+        if (self->stopped || entry->forgotten) co_return fail(Errc::io, "stopped");
+        auto stream = make_tcp_stream(std::move(*socket));
+        ByteStream* const raw = stream.get();
+        self->handshaking.insert(raw);
+        auto connection = co_await Connection::initiate(
+            std::move(stream), self->device, self->certificate, self->authorizer(entry->key),
+            self->options.connection);
+        self->handshaking.erase(raw);
+        co_return connection;
     }
 
     SteadyClock::duration jittered(std::chrono::milliseconds delay) {
@@ -263,10 +217,7 @@ struct PeerManager::Impl : std::enable_shared_from_this<Impl> {
 
     void close_device(Device& entry, const std::string& reason) {
         entry.wake.cancel();
-        if (entry.dialing) {
-            std::error_code ignored;
-            entry.dialing->socket.close(ignored);
-        }
+        if (entry.dialing) entry.dialing->cancel();
         if (entry.connection) entry.connection->close(reason);
     }
 };
@@ -284,7 +235,22 @@ Result<std::string> PeerManager::listen(const std::string& address) {
     if (!listener) return tl::unexpected(listener.error());
     m_impl->acceptors.push_back(listener->acceptor);
     m_impl->bound.push_back(listener->bound);
-    asio::co_spawn(m_impl->io, Impl::accept_loop(m_impl, listener->acceptor), asio::detached);
+    std::weak_ptr<Impl> weak = m_impl;
+    asio::co_spawn(
+        m_impl->io,
+        accept_loop(
+            listener->acceptor,
+            [weak] {
+                auto self = weak.lock();
+                return !self || self->stopped;
+            },
+            [weak](tcp::socket socket) {
+                if (auto self = weak.lock())
+                    asio::co_spawn(self->io, Impl::serve_incoming(self, std::move(socket)),
+                                   asio::detached);
+            },
+            m_impl->options.backoff_min),
+        asio::detached);
     return m_impl->bound.back();
 }
 

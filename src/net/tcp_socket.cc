@@ -40,8 +40,33 @@ Result<Listener> open_listener(asio::io_context& io, const std::string& address)
     return Listener{std::move(acceptor), address_text(local)};
 }
 
+asio::awaitable<void> accept_loop(std::shared_ptr<tcp::acceptor> acceptor,
+                                  std::function<bool()> stopped,
+                                  std::function<void(tcp::socket)> accepted,
+                                  std::chrono::milliseconds pause) {
+    asio::steady_timer wait(acceptor->get_executor());
+    while (!stopped()) {
+        std::error_code ec;
+        tcp::socket socket =
+            co_await acceptor->async_accept(asio::redirect_error(asio::use_awaitable, ec));
+        if (stopped()) break;
+        if (ec) {
+            wait.expires_after(pause);
+            co_await wait.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+            continue;
+        }
+        accepted(std::move(socket));
+    }
+}
+
+void DialCancel::cancel() {
+    m_cancelled = true;
+    if (m_close_attempt) m_close_attempt();
+}
+
 asio::awaitable<Result<tcp::socket>> dial_tcp(const std::string& address,
-                                              std::chrono::milliseconds timeout) {
+                                              std::chrono::milliseconds timeout,
+                                              std::shared_ptr<DialCancel> cancel) {
     auto parts = split_address(address);
     if (!parts) co_return tl::unexpected(parts.error());
     const auto executor = co_await asio::this_coro::executor;
@@ -53,20 +78,30 @@ asio::awaitable<Result<tcp::socket>> dial_tcp(const std::string& address,
     if (ec) co_return fail(Errc::io, address + ": cannot resolve: " + ec.message());
     Error last{Errc::io, address + ": no address to connect to"};
     for (const auto& endpoint : endpoints) {
-        // The deadline closes the socket; the shared state keeps it valid.
+        if (cancel && cancel->cancelled()) co_return fail(Errc::io, address + ": dial cancelled");
+        // The deadline (or a cancel) closes the socket; the shared state keeps it valid.
         struct Attempt {
             explicit Attempt(const asio::any_io_executor& e) : socket(e), deadline(e) {}
             tcp::socket socket;
             asio::steady_timer deadline;
         };
         auto attempt = std::make_shared<Attempt>(executor);
+        std::weak_ptr<Attempt> weak = attempt;
+        const auto close_attempt = [weak] {
+            if (auto a = weak.lock()) {
+                std::error_code ignored;
+                a->socket.close(ignored);
+            }
+        };
+        if (cancel) cancel->m_close_attempt = close_attempt;
         attempt->deadline.expires_after(timeout);
-        attempt->deadline.async_wait([attempt](std::error_code waited) {
-            if (!waited) attempt->socket.close();
+        attempt->deadline.async_wait([close_attempt](std::error_code waited) {
+            if (!waited) close_attempt();
         });
         co_await attempt->socket.async_connect(endpoint.endpoint(),
                                                asio::redirect_error(asio::use_awaitable, ec));
         attempt->deadline.cancel();
+        if (cancel) cancel->m_close_attempt = nullptr;
         if (ec) {
             last = Error{Errc::io,
                          address_text(endpoint.endpoint()) + ": connect: " + ec.message()};

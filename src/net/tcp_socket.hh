@@ -8,6 +8,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -26,9 +27,33 @@ struct Listener {
 
 Result<Listener> open_listener(asio::io_context& io, const std::string& address);
 
+// Accepts connections until `stopped()` says so (checked after each
+// accept; closing the acceptor ends the wait), handing each socket to
+// `accepted`. A failed accept (out of descriptors, ...) waits `pause`
+// instead of spinning.
+asio::awaitable<void> accept_loop(std::shared_ptr<asio::ip::tcp::acceptor> acceptor,
+                                  std::function<bool()> stopped,
+                                  std::function<void(asio::ip::tcp::socket)> accepted,
+                                  std::chrono::milliseconds pause);
+
+// Lets the owner of a dial_tcp() in progress abort it (stop, forget):
+// cancel() closes the socket being connected, and the dial fails.
+class DialCancel {
+public:
+    void cancel();
+    bool cancelled() const { return m_cancelled; }
+
+private:
+    friend asio::awaitable<Result<asio::ip::tcp::socket>> dial_tcp(
+        const std::string&, std::chrono::milliseconds, std::shared_ptr<DialCancel>);
+    std::function<void()> m_close_attempt;
+    bool m_cancelled = false;
+};
+
 // Resolves `address` and connects to the first of its endpoints that
 // answers, each attempt bounded by `timeout`.
-asio::awaitable<Result<asio::ip::tcp::socket>> dial_tcp(const std::string& address,
-                                                       std::chrono::milliseconds timeout);
+asio::awaitable<Result<asio::ip::tcp::socket>> dial_tcp(
+    const std::string& address, std::chrono::milliseconds timeout,
+    std::shared_ptr<DialCancel> cancel = nullptr);
 
 }  // namespace ferry
