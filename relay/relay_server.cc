@@ -180,13 +180,26 @@ struct RelayServer::Impl : std::enable_shared_from_this<RelayServer::Impl> {
             if (!released) self->release_unauthenticated(source);
             released = true;
         };
-        auto deadline = std::make_shared<asio::steady_timer>(self->io, self->options.hello_timeout);
+        // The deadline closes the socket unless the reads below are over
+        // (`settled`): a handler already queued when cancel() runs would
+        // otherwise close a socket this frame no longer holds.
+        struct Deadline {
+            asio::steady_timer timer;
+            bool settled = false;
+            bool fired = false;
+        };
+        auto deadline = std::make_shared<Deadline>(
+            Deadline{asio::steady_timer(self->io, self->options.hello_timeout)});
+        const auto settle = [&deadline] {
+            deadline->settled = true;
+            deadline->timer.cancel();
+        };
         tcp::socket* const socket = &open.socket;
-        deadline->async_wait([socket, deadline](std::error_code error) {
-            if (!error) {
-                std::error_code ignored;
-                socket->close(ignored);
-            }
+        deadline->timer.async_wait([socket, deadline](std::error_code error) {
+            if (error || deadline->settled) return;
+            deadline->fired = true;
+            std::error_code ignored;
+            socket->close(ignored);
         });
         std::vector<std::uint8_t> head(4);
         std::error_code ec;
@@ -197,7 +210,7 @@ struct RelayServer::Impl : std::enable_shared_from_this<RelayServer::Impl> {
             head.resize(kPreambleBytes);
             co_await asio::async_read(open.socket, asio::buffer(head.data() + 4, head.size() - 4),
                                       asio::redirect_error(asio::use_awaitable, ec));
-            deadline->cancel();
+            settle();
             release();
             if (ec || self->stopped ||
                 std::string_view(reinterpret_cast<const char*>(head.data()), 8) != kForwardMagic) {
@@ -209,9 +222,10 @@ struct RelayServer::Impl : std::enable_shared_from_this<RelayServer::Impl> {
             self->forward_arrived(session, std::move(open));
             co_return;
         }
-        deadline->cancel();
+        settle();
         if (ec || self->stopped) {
             release();
+            if (deadline->fired) ++self->counters.refused;  // silent past hello_timeout
             co_return;
         }
         // The handshake has its own timeout; the hello gets what is left.
