@@ -239,20 +239,32 @@ struct RelayLink::State : std::enable_shared_from_this<RelayLink::State> {
         request.payload = std::move(sealed);
         request.chunks = std::move(chunks);
         const std::size_t size = request.payload.size();
+        // Named, not temporaries: GCC 12 destroys a co_await's temporaries twice.
+        wire::Message message_to_store = std::move(request);
+        std::string what = "a message for " + label;
+        co_return co_await store_on_relay(relay, std::move(message_to_store), size,
+                                          std::move(what));
+    }
+
+    // Sends a request that stores something (ChunkPut, MailboxPost) until
+    // the relay takes it: a relay that is full (quota, disk) is asked again
+    // every retry_interval; any other refusal fails.
+    asio::awaitable<Result<void>> store_on_relay(std::shared_ptr<RelayClient> relay,
+                                                 wire::Message request, std::size_t size,
+                                                 std::string what) {
         while (open) {
             wire::Message m = request;
             auto reply = co_await relay->request(std::move(m));
             if (!reply) co_return tl::unexpected(reply.error());
             const auto* r = std::get_if<wire::RelayReply>(&*reply);
-            if (r == nullptr) co_return fail(Errc::corrupt, "the relay answered a post wrongly");
+            if (r == nullptr) co_return fail(Errc::corrupt, "the relay answered wrongly for " + what);
             if (r->code == wire::RelayCode::ok) {
                 out += size;
                 space_ok();
                 co_return Result<void>{};
             }
             if (!is_full(r->code))
-                co_return fail(Errc::io, "the relay refused a message for " + label + ": " +
-                                             r->message);
+                co_return fail(Errc::io, "the relay refused " + what + ": " + r->message);
             if (!co_await wait_for_space(r->message)) break;
         }
         co_return fail(Errc::io, close_reason);
@@ -282,22 +294,9 @@ struct RelayLink::State : std::enable_shared_from_this<RelayLink::State> {
         put.chunk = id;
         put.data = keys_of(folder).seal_chunk(chunk.hash, bytes_of(data));
         const std::size_t size = put.data.size();
-        while (open) {
-            wire::Message m = put;
-            auto reply = co_await relay->request(std::move(m));
-            if (!reply) co_return tl::unexpected(reply.error());
-            const auto* r = std::get_if<wire::RelayReply>(&*reply);
-            if (r == nullptr) co_return fail(Errc::corrupt, "the relay answered a put wrongly");
-            if (r->code == wire::RelayCode::ok) {
-                out += size;
-                space_ok();
-                co_return Result<void>{};
-            }
-            if (!is_full(r->code))
-                co_return fail(Errc::io, "the relay refused a chunk: " + r->message);
-            if (!co_await wait_for_space(r->message)) break;
-        }
-        co_return fail(Errc::io, close_reason);
+        wire::Message chunk_to_store = std::move(put);
+        std::string what = "a chunk";
+        co_return co_await store_on_relay(relay, std::move(chunk_to_store), size, std::move(what));
     }
 
     // The chunks of one IndexUpdate the relay lacks, put by kUploadWindow
@@ -364,7 +363,8 @@ struct RelayLink::State : std::enable_shared_from_this<RelayLink::State> {
         }
         if (work->error) co_return tl::unexpected(*work->error);
         if (!open) co_return fail(Errc::io, close_reason);
-        auto posted = co_await post(work->relay, wire::Message(update), std::move(work->ids));
+        const wire::Message message = update;  // named: see store_on_relay's callers
+        auto posted = co_await post(work->relay, message, std::move(work->ids));
         if (!posted) co_return posted;
         const std::string mark =
             std::to_string(update.index_id) + " " + std::to_string(update.last_sequence.value);
