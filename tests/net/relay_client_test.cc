@@ -47,6 +47,7 @@ struct FakeRelay {
         [](const wire::RelayHello&) {
             return wire::RelayWelcome{"alice", 10, 1000};
         };
+    bool silent = false;  // records a RelayHello and says nothing
     std::function<std::vector<wire::Message>(const wire::Message&)> answer =
         [](const wire::Message&) { return std::vector<wire::Message>{}; };
 
@@ -98,6 +99,10 @@ private:
         auto first = co_await connection->receive();
         if (!first || !std::holds_alternative<wire::RelayHello>(*first)) co_return;
         hellos.push_back(std::get<wire::RelayHello>(*first));
+        if (silent) {
+            co_await connection->wait_closed();
+            co_return;
+        }
         const auto greeting = greet(hellos.back());
         if (const auto* reason = std::get_if<std::string>(&greeting)) {
             connection->close(*reason);
@@ -406,6 +411,20 @@ TEST_CASE("a Close instead of the welcome surfaces its reason, and the client re
     const RelayStatus status = s.client->status();
     CHECK_FALSE(status.connected);
     CHECK(contains(status.last_error, "refused: used token"));
+}
+
+TEST_CASE("a relay that never welcomes is given up after the request timeout, and retried",
+          "[relay_client]") {
+    Setup s;
+    s.relay.silent = true;
+    RelayClientOptions options = fast_options();
+    options.request_timeout = 200ms;
+    s.start(std::move(options));
+    REQUIRE(s.wait([&] { return s.seen.disconnects.size() >= 2; }));
+    CHECK(contains(s.seen.disconnects[0], "no RelayWelcome within 200 ms"));
+    CHECK(s.relay.hellos.size() >= 2);
+    CHECK(s.seen.welcomes.empty());
+    CHECK_FALSE(s.client->status().connected);
 }
 
 TEST_CASE(
