@@ -137,7 +137,7 @@ struct RelayClient::Impl : std::enable_shared_from_this<Impl> {
     const std::string where;  // message prefix
     const RelayClientHooks hooks;
     const RelayClientOptions options;
-    std::mt19937_64 random;  // backoff jitter only
+    std::mt19937_64 random;   // backoff jitter only
     asio::steady_timer wake;  // the backoff sleep; stop() cancels it
 
     bool started = false;
@@ -149,8 +149,8 @@ struct RelayClient::Impl : std::enable_shared_from_this<Impl> {
     std::map<std::uint32_t, std::shared_ptr<Waiter>> waiting;
 
     Authorizer authorizer() const {
-        return [address = url.address, expected = url.relay_id](
-                   const PeerIdentity& peer) -> Result<void> {
+        return [address = url.address,
+                expected = url.relay_id](const PeerIdentity& peer) -> Result<void> {
             const DeviceId answered = peer.device_id();
             if (answered != expected) {
                 return fail(Errc::permission_denied, "relay at " + address + " answered as " +
@@ -228,9 +228,10 @@ struct RelayClient::Impl : std::enable_shared_from_this<Impl> {
         if (self->stopped) co_return fail(Errc::io, self->where + "client stopped");
         auto stream = make_tcp_stream(std::move(*socket));
         self->handshaking = stream.get();
-        auto opened = co_await Connection::initiate(std::move(stream), self->device,
-                                                    self->certificate, self->authorizer(),
-                                                    self->options.connection);
+        Authorizer pinned = self->authorizer();
+        auto opened =
+            co_await Connection::initiate(std::move(stream), self->device, self->certificate,
+                                          std::move(pinned), self->options.connection);
         self->handshaking = nullptr;
         if (!opened) co_return tl::unexpected(opened.error());
         self->connection = std::move(*opened);
@@ -240,13 +241,15 @@ struct RelayClient::Impl : std::enable_shared_from_this<Impl> {
             co_return fail(Errc::io, self->where + "client stopped");
         }
 
-        auto deadline = std::make_shared<asio::steady_timer>(self->io, self->options.request_timeout);
+        auto deadline =
+            std::make_shared<asio::steady_timer>(self->io, self->options.request_timeout);
         std::weak_ptr<Connection> weak = connection;
-        deadline->async_wait([weak, timeout = self->options.request_timeout](std::error_code error) {
-            if (auto c = weak.lock(); c && !error) {
-                c->close("no RelayWelcome within " + std::to_string(timeout.count()) + " ms");
-            }
-        });
+        deadline->async_wait(
+            [weak, timeout = self->options.request_timeout](std::error_code error) {
+                if (auto c = weak.lock(); c && !error) {
+                    c->close("no RelayWelcome within " + std::to_string(timeout.count()) + " ms");
+                }
+            });
         const wire::Message hello = self->options.hello ? wire::Message(self->options.hello())
                                                         : wire::Message(wire::RelayHello{});
         const auto sent_at = SteadyClock::now();
@@ -261,11 +264,12 @@ struct RelayClient::Impl : std::enable_shared_from_this<Impl> {
         if (self->stopped) co_return fail(Errc::io, self->where + "client stopped");
         const auto* welcome = std::get_if<wire::RelayWelcome>(&*first);
         if (welcome == nullptr) {
-            co_return fail(Errc::corrupt, self->where + "protocol error: answered RelayHello with " +
-                                              name_of(*first));
+            co_return fail(
+                Errc::corrupt,
+                self->where + "protocol error: answered RelayHello with " + name_of(*first));
         }
-        self->state.rtt = std::chrono::duration_cast<std::chrono::microseconds>(
-            SteadyClock::now() - sent_at);
+        self->state.rtt =
+            std::chrono::duration_cast<std::chrono::microseconds>(SteadyClock::now() - sent_at);
         self->state.connected = true;
         self->state.account = welcome->account;
         self->state.used_bytes = welcome->used_bytes;
@@ -281,7 +285,8 @@ struct RelayClient::Impl : std::enable_shared_from_this<Impl> {
             auto message = co_await connection->receive();
             if (!message) co_return message.error().message;
             if (self->stopped) co_return std::string("client stopped");
-            if (auto handled = self->dispatch(*message); !handled) co_return handled.error().message;
+            if (auto handled = self->dispatch(*message); !handled)
+                co_return handled.error().message;
         }
     }
 
@@ -296,8 +301,8 @@ struct RelayClient::Impl : std::enable_shared_from_this<Impl> {
         }
         const std::optional<std::uint32_t> id = reply_id(message);
         if (!id) {
-            return fail(Errc::corrupt,
-                        where + "protocol error: unexpected " + name_of(message) + " from the relay");
+            return fail(Errc::corrupt, where + "protocol error: unexpected " + name_of(message) +
+                                           " from the relay");
         }
         if (const auto* reply = std::get_if<wire::RelayReply>(&message)) {
             state.used_bytes = reply->used_bytes;
@@ -307,10 +312,10 @@ struct RelayClient::Impl : std::enable_shared_from_this<Impl> {
         if (it == waiting.end()) return {};  // its request gave up waiting
         const MessageType request_type = it->second->type;
         if (!answers(request_type, wire::message_type(message))) {
-            complete(*id, nullptr,
-                     fail(Errc::corrupt, where + "answered " +
-                                             wire::message_type_name(request_type) + " " +
-                                             std::to_string(*id) + " with " + name_of(message)));
+            complete(
+                *id, nullptr,
+                fail(Errc::corrupt, where + "answered " + wire::message_type_name(request_type) +
+                                        " " + std::to_string(*id) + " with " + name_of(message)));
             return {};
         }
         complete(*id, nullptr, std::move(message));
@@ -335,16 +340,17 @@ struct RelayClient::Impl : std::enable_shared_from_this<Impl> {
         waiter->deadline.expires_after(self->options.request_timeout);
         std::weak_ptr<Impl> weak_self = self;
         std::weak_ptr<Waiter> weak_waiter = waiter;
-        waiter->deadline.async_wait([weak_self, weak_waiter, id, type,
-                                     timeout = self->options.request_timeout](std::error_code error) {
-            auto impl = weak_self.lock();
-            auto which = weak_waiter.lock();
-            if (error || !impl || !which) return;
-            impl->complete(id, which.get(),
-                           fail(Errc::io, impl->where + "no reply to " +
-                                              wire::message_type_name(type) + " within " +
-                                              std::to_string(timeout.count()) + " ms"));
-        });
+        waiter->deadline.async_wait(
+            [weak_self, weak_waiter, id, type,
+             timeout = self->options.request_timeout](std::error_code error) {
+                auto impl = weak_self.lock();
+                auto which = weak_waiter.lock();
+                if (error || !impl || !which) return;
+                impl->complete(
+                    id, which.get(),
+                    fail(Errc::io, impl->where + "no reply to " + wire::message_type_name(type) +
+                                       " within " + std::to_string(timeout.count()) + " ms"));
+            });
         const std::shared_ptr<Connection> connection = self->connection;
         auto sent = co_await connection->send(message);
         if (!sent) {
@@ -387,8 +393,8 @@ struct RelayClient::Impl : std::enable_shared_from_this<Impl> {
         }
         if (code != wire::RelayCode::ok) {
             co_return fail(errc_of(code), self->where + "cannot forward to " +
-                                              DeviceId::from_public_key(target).to_string() +
-                                              ": " + why);
+                                              DeviceId::from_public_key(target).to_string() + ": " +
+                                              why);
         }
         co_return co_await open_forwarded(self, session);
     }
@@ -405,13 +411,14 @@ struct RelayClient::Impl : std::enable_shared_from_this<Impl> {
     }
 };
 
-RelayClient::RelayClient(asio::io_context& io, const KeyPair& device,
-                         DeviceCertificate certificate, RelayUrl url, RelayClientHooks hooks,
-                         RelayClientOptions options)
+RelayClient::RelayClient(asio::io_context& io, const KeyPair& device, DeviceCertificate certificate,
+                         RelayUrl url, RelayClientHooks hooks, RelayClientOptions options)
     : m_impl(std::make_shared<Impl>(io, device, std::move(certificate), std::move(url),
                                     std::move(hooks), std::move(options))) {}
 
-RelayClient::~RelayClient() { m_impl->stop(); }
+RelayClient::~RelayClient() {
+    m_impl->stop();
+}
 
 void RelayClient::start() {
     if (m_impl->started || m_impl->stopped) return;
@@ -419,13 +426,21 @@ void RelayClient::start() {
     asio::co_spawn(m_impl->io, Impl::run(m_impl), asio::detached);
 }
 
-void RelayClient::stop() { m_impl->stop(); }
+void RelayClient::stop() {
+    m_impl->stop();
+}
 
-RelayStatus RelayClient::status() const { return m_impl->state; }
+RelayStatus RelayClient::status() const {
+    return m_impl->state;
+}
 
-std::optional<std::chrono::microseconds> RelayClient::rtt() const { return m_impl->state.rtt; }
+std::optional<std::chrono::microseconds> RelayClient::rtt() const {
+    return m_impl->state.rtt;
+}
 
-const RelayUrl& RelayClient::url() const { return m_impl->url; }
+const RelayUrl& RelayClient::url() const {
+    return m_impl->url;
+}
 
 asio::awaitable<Result<wire::Message>> RelayClient::request(wire::Message message) {
     return Impl::request(m_impl, std::move(message));

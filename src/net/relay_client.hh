@@ -23,7 +23,9 @@
 // counts from the call; a late reply is then dropped), "... client
 // stopped"; Errc::corrupt when the relay answers with a type that does not
 // fit the request. RelayCode values are NOT turned into errors: the caller
-// reads the reply's code (forward_to() does, for its own request).
+// reads the reply's code (forward_to() does, for its own request). A request
+// returns only once its frame is written (Connection::send's back-pressure),
+// so one stuck behind a relay that reads nothing ends with the connection.
 // MailboxNotify and ForwardOffer go to their hooks; any other unasked
 // message from the relay closes the connection as a protocol error.
 //
