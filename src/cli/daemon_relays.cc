@@ -124,16 +124,20 @@ struct DaemonRelays::Impl : std::enable_shared_from_this<DaemonRelays::Impl> {
         }
         std::weak_ptr<Impl> weak = weak_from_this();
         RelayClientHooks client_hooks;
-        client_hooks.on_connected = [weak, url_text](const wire::RelayWelcome& welcome) {
+        // Every failed attempt reports; the log says each reason once in a row.
+        auto last_why = std::make_shared<std::string>();
+        client_hooks.on_connected = [weak, url_text, last_why](const wire::RelayWelcome& welcome) {
             auto self = weak.lock();
             if (!self) return;
             log_info("connected to relay " + url_text + " (account " + welcome.account + ")");
+            *last_why = "";
             // The token did its work: the account knows this user's key now.
             (void)self->store.set_setting(relay_token_key(url_text), "");
             self->fetch(url_text);
         };
-        client_hooks.on_disconnected = [url_text](const std::string& why) {
-            log_info("relay " + url_text + ": " + why);
+        client_hooks.on_disconnected = [url_text, last_why](const std::string& why) {
+            if (why != *last_why) log_info("relay " + url_text + ": " + why);
+            *last_why = why;
         };
         client_hooks.on_notify = [weak, url_text] {
             if (auto self = weak.lock()) self->fetch(url_text);

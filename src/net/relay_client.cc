@@ -143,6 +143,7 @@ struct RelayClient::Impl : std::enable_shared_from_this<Impl> {
     bool started = false;
     bool stopped = false;
     ByteStream* handshaking = nullptr;       // the stream inside Connection::initiate
+    std::shared_ptr<DialCancel> dialing;     // the dial in progress
     std::shared_ptr<Connection> connection;  // from the handshake until it is lost
     RelayStatus state;
     std::uint32_t last_id = 0;
@@ -223,7 +224,10 @@ struct RelayClient::Impl : std::enable_shared_from_this<Impl> {
 
     // Dial, handshake, RelayHello, RelayWelcome: connected on success.
     static asio::awaitable<Result<void>> connect(std::shared_ptr<Impl> self) {
-        auto socket = co_await dial_tcp(self->url.address, self->options.dial_timeout);
+        auto cancel = std::make_shared<DialCancel>();
+        self->dialing = cancel;
+        auto socket = co_await dial_tcp(self->url.address, self->options.dial_timeout, cancel);
+        if (self->dialing == cancel) self->dialing.reset();
         if (!socket) co_return tl::unexpected(socket.error());
         if (self->stopped) co_return fail(Errc::io, self->where + "client stopped");
         auto stream = make_tcp_stream(std::move(*socket));
@@ -403,6 +407,7 @@ struct RelayClient::Impl : std::enable_shared_from_this<Impl> {
         if (stopped) return;
         stopped = true;
         wake.cancel();
+        if (dialing) dialing->cancel();
         if (handshaking != nullptr) handshaking->close();
         if (connection) connection->close("device disconnecting");
         connection.reset();

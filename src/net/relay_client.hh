@@ -38,9 +38,8 @@
 //
 // Thread rule: every method, and every hook, on the io_context's thread.
 // Hooks are never called after stop(). stop() (also run by the destructor)
-// closes the connection, fails pending requests and ends the loop; a dial
-// in progress ends by itself within dial_timeout, without effect. A stopped
-// client stays stopped.
+// closes the connection (or aborts the dial in progress), fails pending
+// requests and ends the loop. A stopped client stays stopped.
 #pragma once
 
 #include <chrono>
