@@ -144,7 +144,8 @@ Result<FetchResult> SqliteMetadata::fetch(std::int64_t account, const PublicKey&
 }
 
 Result<Usage> SqliteMetadata::ack(std::int64_t account, const PublicKey& device,
-                                  std::span<const wire::MailboxMessageId> message_ids) {
+                                  std::span<const wire::MailboxMessageId> message_ids,
+                                  std::int64_t now_ns) {
     std::lock_guard lock(m_mutex);
     auto txn = Transaction::begin(*m_db, "acknowledge messages");
     if (!txn) return error_of(txn);
@@ -153,8 +154,20 @@ Result<Usage> SqliteMetadata::ack(std::int64_t account, const PublicKey& device,
         "size",
         "delete acknowledged messages");
     if (!remove) return error_of(remove);
+    auto regrace = statement(
+        "UPDATE chunks SET put_ns = max(put_ns, ?1) WHERE account = ?2 AND chunk IN"
+        " (SELECT chunk FROM message_chunks WHERE account = ?2 AND message_id = ?3)",
+        "restart the grace of delivered chunks");
+    if (!regrace) return error_of(regrace);
     std::int64_t freed = 0;
     for (const wire::MailboxMessageId& id : message_ids) {
+        {
+            ResetOnExit reset(**regrace);
+            (*regrace)->bind_int(1, now_ns);
+            (*regrace)->bind_int(2, account);
+            (*regrace)->bind_blob(3, blob(id));
+            if (auto ok = (*regrace)->run(); !ok) return error_of(ok);
+        }
         {
             ResetOnExit reset(**remove);
             (*remove)->bind_int(1, account);

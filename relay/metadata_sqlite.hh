@@ -85,7 +85,7 @@ public:
     Result<FetchResult> fetch(std::int64_t account, const PublicKey& device,
                               std::uint32_t max_messages, std::uint64_t max_bytes) override;
     Result<Usage> ack(std::int64_t account, const PublicKey& device,
-                      std::span<const wire::MailboxMessageId> message_ids) override;
+                      std::span<const wire::MailboxMessageId> message_ids, std::int64_t now_ns) override;
 
     Result<ExpiryResult> expire(std::int64_t now_ns, std::int64_t notice_expires_ns) override;
     Result<std::vector<ChunkRef>> unreferenced_chunks(std::int64_t put_before_ns) override;

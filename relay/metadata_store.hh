@@ -156,8 +156,11 @@ public:
     virtual Result<FetchResult> fetch(std::int64_t account, const PublicKey& device,
                                       std::uint32_t max_messages, std::uint64_t max_bytes) = 0;
     // Deletes those entries (messages and notices) of this device's mailbox.
+    // The chunks a delivered message named start their unreferenced grace
+    // again at `now_ns`: the recipient fetches them after it has the message.
     virtual Result<Usage> ack(std::int64_t account, const PublicKey& device,
-                              std::span<const wire::MailboxMessageId> message_ids) = 0;
+                              std::span<const wire::MailboxMessageId> message_ids,
+                              std::int64_t now_ns) = 0;
 
     // ---- maintenance ----
     // Removes messages whose expiry passed (usage released) and adds a

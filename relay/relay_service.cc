@@ -301,7 +301,8 @@ wire::Message LocalService::fetch(const Account& account, const DeviceSession& s
 
 wire::Message LocalService::ack(const Account& account, const DeviceSession& session,
                                 const wire::MailboxAck& request) {
-    auto usage = m_meta->ack(account.id, session.device_key, request.message_ids);
+    auto usage = m_meta->ack(account.id, session.device_key, request.message_ids,
+                             m_options.now_ns());
     if (!usage) return error_reply(request.id, usage.error());
     return reply(request.id, wire::RelayCode::ok, {}, *usage);
 }

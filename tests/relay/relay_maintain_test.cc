@@ -132,8 +132,14 @@ TEST_CASE("chunks live while a message needs them and for the grace after", "[re
     CHECK(have(relay, b, 4));
     CHECK(used(relay) == 3 * 5 + 2);
 
-    // Acked after the grace passed: freed by the next maintain().
+    // Acked after the first grace passed: the recipient fetches the chunks
+    // after it has the message, so the grace starts again at the ack.
     REQUIRE(relay.reply(b, wire::MailboxAck{8, {message_id(1)}}).code == wire::RelayCode::ok);
+    const std::int64_t acked = relay.now;
+    REQUIRE(relay.service->maintain());
+    CHECK(have(relay, b, 1));
+    CHECK(have(relay, b, 4));
+    relay.now = acked + 61 * kSecond;
     REQUIRE(relay.service->maintain());
     CHECK_FALSE(have(relay, b, 1));
     CHECK_FALSE(have(relay, b, 4));
