@@ -14,7 +14,8 @@
 // version; the paths they touch are planned (core/planner.hh) and the steps
 // applied through the FolderWriter on a worker thread. A file's missing
 // chunks are requested from the peers listed as sources, spread across
-// them, with at most `pull_window_bytes` requested and not yet written at a
+// them (connected devices before relay links, net/connection.hh relayed()),
+// with at most `pull_window_bytes` requested and not yet written at a
 // time; each chunk is verified before it is written. Chunk requests from
 // peers are answered from local files (verified again before sending,
 // zstd-compressed when smaller).

@@ -151,7 +151,11 @@ asio::awaitable<Result<void>> Engine::Impl::fetch_chunk(FolderPtr folder,
             if (tried.count(source) != 0) continue;
             PeerPtr peer = find_peer(source);
             if (!peer || peer->folders.count(id) == 0) continue;
-            if (!best || peer->requested_bytes < best->requested_bytes) best = peer;
+            // Online devices before a relay; then the least busy.
+            const auto rank = [](const PeerPtr& p) {
+                return std::make_pair(p->connection->relayed(), p->requested_bytes);
+            };
+            if (!best || rank(peer) < rank(best)) best = peer;
         }
         if (!best) break;
         tried.insert(best->short_id);
