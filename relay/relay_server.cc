@@ -14,6 +14,7 @@
 #include <asio/read.hpp>
 #include <asio/redirect_error.hpp>
 #include <asio/steady_timer.hpp>
+#include <asio/this_coro.hpp>
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
 #include <nlohmann/json.hpp>
@@ -77,9 +78,18 @@ struct PendingForward {
     std::shared_ptr<asio::steady_timer> expiry;
 };
 
-asio::awaitable<void> send_detached(std::shared_ptr<Connection> connection,
-                                    wire::Message message) {
+// Sends, and closes the connection if the device does not take the frame
+// within `limit` (a client that stops reading must not hold the relay).
+asio::awaitable<void> send_or_close(std::shared_ptr<Connection> connection, wire::Message message,
+                                    std::chrono::milliseconds limit) {
+    const auto executor = co_await asio::this_coro::executor;
+    asio::steady_timer deadline(executor, limit);
+    std::weak_ptr<Connection> weak = connection;
+    deadline.async_wait([weak](std::error_code error) {
+        if (auto c = weak.lock(); c && !error) c->close("too slow: a reply was not read in time");
+    });
     (void)co_await connection->send(message);
+    deadline.cancel();
 }
 
 std::string source_of(const tcp::socket& socket) {
@@ -276,7 +286,8 @@ struct RelayServer::Impl : std::enable_shared_from_this<RelayServer::Impl> {
         }
         if (stopped || !connection->is_open()) co_return std::nullopt;
         const std::string& account = welcomed->first.account;
-        if (per_account[account] >= options.max_connections_per_account) {
+        if (auto it = per_account.find(account);
+            it != per_account.end() && it->second >= options.max_connections_per_account) {
             connection->close("refused: too many connections for account " + account);
             co_return std::nullopt;
         }
@@ -288,7 +299,7 @@ struct RelayServer::Impl : std::enable_shared_from_this<RelayServer::Impl> {
         sessions.emplace(session->device.device_key, session);
         ++counters.authenticated;
         wire::Message welcome = std::move(welcomed->second);
-        co_await connection->send(welcome);
+        co_await send_or_close(connection, std::move(welcome), options.idle_timeout);
         co_return session;
     }
 
@@ -353,7 +364,9 @@ struct RelayServer::Impl : std::enable_shared_from_this<RelayServer::Impl> {
             return std::make_pair(std::move(reply), std::move(posted));
         };
         auto handled = co_await offload(self->workers, std::move(work));
-        if (!self->stopped) co_await session->connection->send(handled.first);
+        if (!self->stopped)
+            co_await send_or_close(session->connection, std::move(handled.first),
+                                   self->options.idle_timeout);
         --session->in_flight;
         session->slot->fire();
         for (const PublicKey& key : handled.second) self->notify(key);
@@ -362,7 +375,8 @@ struct RelayServer::Impl : std::enable_shared_from_this<RelayServer::Impl> {
     void notify(const PublicKey& device) {
         auto range = sessions.equal_range(device);
         for (auto it = range.first; it != range.second; ++it)
-            asio::co_spawn(io, send_detached(it->second->connection, wire::MailboxNotify{}),
+            asio::co_spawn(io, send_or_close(it->second->connection, wire::MailboxNotify{},
+                                         options.idle_timeout),
                            asio::detached);
     }
 
@@ -395,11 +409,13 @@ struct RelayServer::Impl : std::enable_shared_from_this<RelayServer::Impl> {
             forwards.emplace(id, std::move(pending));
             reply.session = id;
             asio::co_spawn(io,
-                           send_detached(target->connection,
-                                         wire::ForwardOffer{id, from->device.device_key}),
+                           send_or_close(target->connection,
+                                         wire::ForwardOffer{id, from->device.device_key},
+                                         options.idle_timeout),
                            asio::detached);
         }
-        asio::co_spawn(io, send_detached(from->connection, std::move(reply)), asio::detached);
+        asio::co_spawn(io, send_or_close(from->connection, std::move(reply), options.idle_timeout),
+                       asio::detached);
     }
 
     void forward_arrived(const wire::ForwardSession& id, OpenSocket open) {

@@ -10,7 +10,9 @@
 // `max_connections` in all (more are closed at once); at most
 // `max_connections_per_account` per account; a connection has at most
 // `max_requests_in_flight` requests being handled (its frames are not read
-// meanwhile, so TCP back-pressure slows it); chunk and payload bytes an
+// meanwhile, so TCP back-pressure slows it); a connection that does not take
+// a reply within `idle_timeout` is closed (a client that stops reading); a
+// silent one is closed after `idle_timeout` too; chunk and payload bytes an
 // account stores pass a per-account rate limit; frames over the limits of
 // net/messages.hh close the connection. A device whose account is removed
 // or which is revoked is disconnected within `maintain_interval`.
