@@ -319,7 +319,7 @@ int main(int argc, char** argv) {
         ->check(CLI::Range(1, 20'000));
     app.add_option("--seconds", settings.seconds, "how long the load runs")
         ->capture_default_str()
-        ->check(CLI::Range(1, 3600));
+        ->check(CLI::Range(1.0, 3600.0));
     app.add_option("--chunk-bytes", settings.chunk_bytes, "plaintext size of a chunk")
         ->capture_default_str()
         ->check(CLI::Range(std::size_t{1}, kMaxRelayChunk));
