@@ -179,19 +179,17 @@ class Started:
 
 # ---- 1. load ----
 
-def measure_load(work, stack, args):
-    relay = stack.relay("relay-load")
-    accounts = -(-args.devices // PER_ACCOUNT)
-    command = [LOAD, "--url", relay.url, "--devices", str(args.devices),
-               "--seconds", f"{args.seconds:g}"]
-    for k in range(accounts):
-        command += ["--token", relay.add_user(f"load-{k}")]
+def run_load(relay, devices, seconds, tag):
+    """relay-load with `devices` devices on accounts of their own: its JSON,
+    with the relay's CPU and memory over the run."""
+    command = [LOAD, "--url", relay.url, "--devices", str(devices), "--seconds", f"{seconds:g}"]
+    for k in range(-(-devices // PER_ACCOUNT)):
+        command += ["--token", relay.add_user(f"{tag}-{k}")]
     before = relay.usage()
     generator_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     sampler = RssSampler(relay.pid).start()
-    print(f"bench relay: {args.devices} devices, {args.seconds:g} s of puts and gets",
-          file=sys.stderr)
-    out = subprocess.run(command, capture_output=True, text=True, timeout=args.seconds + 600)
+    print(f"bench relay: {devices} devices, {seconds:g} s of puts and gets", file=sys.stderr)
+    out = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 600)
     max_rss = sampler.stop()
     generator_after = resource.getrusage(resource.RUSAGE_CHILDREN)
     after = relay.usage()
@@ -205,6 +203,15 @@ def measure_load(work, stack, args):
     r["generator_cpu_s"] = round(
         (generator_after.ru_utime + generator_after.ru_stime)
         - (generator_before.ru_utime + generator_before.ru_stime), 2)
+    return r
+
+
+def measure_load(work, stack, args):
+    """One device first (the relay's latency unloaded: what one put costs),
+    then --devices on the same relay."""
+    relay = stack.relay("relay-load")
+    r = run_load(relay, args.devices, args.seconds, "load")
+    r["one_device"] = run_load(relay, 1, min(args.seconds, 5), "single")
     relay.stop()
     return r
 
@@ -377,13 +384,15 @@ def print_table(r):
         print(f"load: {x['devices']} devices ({x['accounts']} accounts) on one ferry-relay, "
               f"{x['sealed_chunk_bytes']:,}-byte chunks, {x['load_s']:.1f} s "
               f"(connected in {x['connect_s']:.2f} s)")
-        print(f"  {'':10} {'ops':>8} {'errors':>7} {'ops/s':>8} {'MB/s':>7} {'p50 ms':>8} {'p99 ms':>8}")
-        for kind, name in (("put", "ChunkPut"), ("get", "ChunkGet")):
-            k = x[kind]
-            print(f"  {name:10} {k['ops']:8} {k['errors']:7} {k['ops_per_s']:8.1f} "
-                  f"{k['mb_per_s']:7.1f} {k['p50_ms']:8.1f} {k['p99_ms']:8.1f}")
-            if k["errors"]:
-                print(f"    first error: {k['first_error']}")
+        print(f"  {'':24} {'ops':>8} {'errors':>7} {'ops/s':>8} {'MB/s':>7} {'p50 ms':>8} {'p99 ms':>8}")
+        for run, devices in ((x, x["devices"]), (x["one_device"], 1)):
+            for kind, name in (("put", "ChunkPut"), ("get", "ChunkGet")):
+                k = run[kind]
+                label = f"{name}, {devices} device{'s' if devices > 1 else ''}"
+                print(f"  {label:24} {k['ops']:8} {k['errors']:7} {k['ops_per_s']:8.1f} "
+                      f"{k['mb_per_s']:7.1f} {k['p50_ms']:8.1f} {k['p99_ms']:8.1f}")
+                if k["errors"]:
+                    print(f"    first error: {k['first_error']}")
         rel = x["relay"]
         print(f"  relay: CPU {rel['cpu_s']:.2f} s over the run (generator {x['generator_cpu_s']:.2f} s); "
               f"RSS {rel['rss_before_mib']:.1f} MiB before, max {rel['rss_max_sampled_mib']:.1f} "
