@@ -420,7 +420,8 @@ def print_table(r):
               f"{m['rss_after_mib']:.1f} after (peak {m['hwm_mib']:.1f})")
         print(f"    stored after the upload {up['stored_bytes'] / 1e6:,.0f} MB "
               f"({up['chunks']:,} chunks, {up['messages']:,} messages); after the download "
-              f"{down['stored_bytes'] / 1e6:,.0f} MB ({down['messages']:,} messages)")
+              f"{down['stored_bytes'] / 1e6:,.0f} MB ({down['messages']:,} messages in "
+              f"mailboxes, b's own to a included)")
         print("    target: relay RSS bounded, not growing with the bytes stored")
 
 
