@@ -73,6 +73,34 @@ TEST_CASE("unauthenticated connections that stay silent or send garbage are clos
     CHECK(f.server->stats().authenticated == 1);
 }
 
+TEST_CASE("a device past the handshake must send RelayHello first, within hello_timeout",
+          "[relay][server]") {
+    ServerFixture f;
+    ServerOptions options = fast_options();
+    options.hello_timeout = 1s;
+    f.start(options);
+    User alice = f.relay.add_user("alice", 0);
+    RawDevice raw;
+    raw.stream = f.run(dial(f.address));
+    REQUIRE(f.run(raw.handshake(alice.devices[0], alice.certificate(0))));
+    std::string expected;
+    SECTION("nothing after the handshake") {
+        expected = "no RelayHello in time";
+    }
+    SECTION("a request instead of the hello") {
+        REQUIRE(f.run(raw.send(have_request())));
+        expected = "expected RelayHello";
+    }
+    auto answer = f.run(raw.receive());
+    REQUIRE(answer);
+    const auto* close = std::get_if<wire::Close>(&*answer);
+    REQUIRE(close != nullptr);
+    CHECK_THAT(close->reason, Catch::Contains(expected));
+    CHECK(f.run(closed_within(*raw.stream, 5s)));
+    CHECK(f.server->stats().authenticated == 0);
+    CHECK(f.server->stats().refused == 1);
+}
+
 TEST_CASE("devices of unknown users and used tokens are refused with a clear reason",
           "[relay][server]") {
     ServerFixture f;
