@@ -252,6 +252,44 @@ TEST_CASE("unauthenticated connections over the per-address cap are closed at on
     CHECK(client->status().connected);
 }
 
+TEST_CASE("connections over max_connections or max_connections_per_account are refused",
+          "[relay][server]") {
+    ServerFixture f;
+    ServerOptions options = fast_options();
+    User alice = f.relay.add_user("alice", 0, 3);
+    User bob = f.relay.add_user("bob", 0, 1);
+
+    SECTION("per account") {
+        options.max_connections_per_account = 2;
+        f.start(options);
+        auto first = f.connected(alice, 0);
+        auto second = f.connected(alice, 1);
+        auto third = f.client(alice, 2);
+        RelayClient* const raw = third.get();
+        REQUIRE(f.wait_for([raw] { return !raw->status().last_error.empty(); }));
+        CHECK(!raw->status().connected);
+        CHECK_THAT(raw->status().last_error,
+                   Catch::Contains("too many connections for account alice"));
+        // Another account is not affected.
+        auto other = f.connected(bob, 0);
+        // A place freed is taken again.
+        first.reset();
+        CHECK(f.wait_for([raw] { return raw->status().connected; }));
+    }
+    SECTION("in all") {
+        options.max_connections = 2;
+        f.start(options);
+        auto first = f.connected(alice, 0);
+        auto second = f.connected(bob, 0);
+        CHECK(f.run(closed_after_sending(f.address, {}, 5s)));
+        CHECK(f.server->stats().connections == 2);
+        CHECK(f.server->stats().refused >= 1);
+        second.reset();
+        REQUIRE(f.wait_for([&] { return f.server->stats().connections == 1; }));
+        auto third = f.connected(alice, 2);
+    }
+}
+
 namespace {
 
 // The local service, with requests held at a gate: counts how many are
