@@ -53,6 +53,7 @@ struct Session {
     std::shared_ptr<Connection> connection;
     std::size_t in_flight = 0;
     std::shared_ptr<Signal> slot;  // fired when a request finishes
+    std::size_t forwards_pending = 0;  // sessions it asked for, not yet joined or expired
 };
 
 // A socket with its share of the open-connection count.
@@ -74,6 +75,7 @@ struct Splice {
 
 struct PendingForward {
     std::string account;
+    std::shared_ptr<void> counted;  // the requester's share of forwards_pending
     std::optional<OpenSocket> parked;  // the side that came first
     std::shared_ptr<asio::steady_timer> expiry;
 };
@@ -142,6 +144,14 @@ struct RelayServer::Impl : std::enable_shared_from_this<RelayServer::Impl> {
         std::weak_ptr<Impl> weak = weak_from_this();
         return std::shared_ptr<void>(nullptr, [weak](void*) {
             if (auto self = weak.lock()) --self->counters.connections;
+        });
+    }
+
+    static std::shared_ptr<void> count_forward(const std::shared_ptr<Session>& session) {
+        ++session->forwards_pending;
+        std::weak_ptr<Session> weak = session;
+        return std::shared_ptr<void>(nullptr, [weak](void*) {
+            if (auto s = weak.lock()) --s->forwards_pending;
         });
     }
 
@@ -394,11 +404,16 @@ struct RelayServer::Impl : std::enable_shared_from_this<RelayServer::Impl> {
             reply.code = wire::RelayCode::not_found;
             reply.message = "device " + DeviceId::from_public_key(request.target).to_string() +
                             " is not connected to this relay";
+        } else if (from->forwards_pending >= options.max_pending_forwards) {
+            reply.code = wire::RelayCode::refused;
+            reply.message = "too many forwarding sessions pending (at most " +
+                            std::to_string(options.max_pending_forwards) + " per connection)";
         } else {
             wire::ForwardSession id{};
             random_bytes(id);
             PendingForward pending;
             pending.account = from->device.account;
+            pending.counted = count_forward(from);
             pending.expiry = std::make_shared<asio::steady_timer>(io, options.forward_wait);
             std::weak_ptr<Impl> weak = weak_from_this();
             pending.expiry->async_wait([weak, id](std::error_code error) {

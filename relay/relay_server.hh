@@ -22,7 +22,9 @@
 // target (ForwardOffer), and when both present it on new connections (a
 // 40-byte preamble, "FERRYFWD" + session) within `forward_wait`, copies
 // bytes between them without reading them; the devices then run their own
-// handshake end to end.
+// handshake end to end. A connection has at most `max_pending_forwards`
+// sessions neither joined nor expired; more requests are refused (each
+// holds memory and a timer here, and sends the target an offer).
 //
 // Thread rule: everything runs on the io_context thread; the service is
 // called on `workers`. stop() closes the listeners and every connection.
@@ -52,6 +54,7 @@ struct ServerOptions {
     std::size_t max_requests_in_flight = 16;
     std::uint64_t account_bytes_per_second = 0;  // chunk and payload bytes stored; 0: unlimited
     std::chrono::milliseconds forward_wait{10'000};
+    std::size_t max_pending_forwards = 64;  // per connection
     std::chrono::milliseconds maintain_interval{5'000};
     std::string status_file;  // written atomically every maintain_interval when set
 };

@@ -16,6 +16,9 @@ namespace ferry::cli {
 // Where `ferry run` listens unless --listen says otherwise: every interface,
 // port 22400.
 inline constexpr const char* kDefaultListenAddress = "0.0.0.0:22400";
+// What `ferry run --listen` and `ferry config set listen` take for "no
+// listener" (ferry.toml: listen = []).
+inline constexpr const char* kNoListener = "none";
 
 struct HostPort {
     std::string host;  // without brackets

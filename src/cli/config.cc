@@ -16,6 +16,7 @@ namespace {
 
 constexpr std::uint32_t kMaxRescanSeconds = 86'400;
 constexpr std::uint32_t kMaxRetentionDays = 36'500;
+constexpr std::uint32_t kMaxRelayForwardSeconds = 3'600;
 constexpr const char* kKeysHint = "`man ferry.toml` lists the keys and their values";
 
 // A value as the file wrote it, for "..., not VALUE".
@@ -54,9 +55,9 @@ using Check = std::optional<std::string> (*)(const toml::node&, Config&);
 
 std::optional<std::string> check_listen(const toml::node& node, Config& config) {
     const auto* array = node.as_array();
-    if (array == nullptr || array->empty() || array->size() > kMaxListenAddresses) {
-        return "listen must be an array of 1 to " + std::to_string(kMaxListenAddresses) +
-               " \"HOST:PORT\" strings, not " + shown(node);
+    if (array == nullptr || array->size() > kMaxListenAddresses) {
+        return "listen must be an array of at most " + std::to_string(kMaxListenAddresses) +
+               " \"HOST:PORT\" strings ([] for none), not " + shown(node);
     }
     config.listen.clear();
     for (const toml::node& item : *array) {
@@ -124,6 +125,16 @@ std::optional<std::string> check_log_level(const toml::node& node, Config& confi
     return std::nullopt;
 }
 
+std::optional<std::string> check_relay_forward(const toml::node& node, Config& config) {
+    auto seconds = integer_in(node, 1, kMaxRelayForwardSeconds);
+    if (!seconds) {
+        return "relay_forward_seconds must be a whole number of seconds from 1 to " +
+               std::to_string(kMaxRelayForwardSeconds) + ", not " + shown(node);
+    }
+    config.relay_forward_s = static_cast<std::uint32_t>(*seconds);
+    return std::nullopt;
+}
+
 struct TopKey {
     const char* name;
     Check check;
@@ -137,6 +148,7 @@ constexpr TopKey kTopKeys[] = {
     {"max_send_rate", check_send_rate},
     {"max_recv_rate", check_recv_rate},
     {"log_level", check_log_level},
+    {"relay_forward_seconds", check_relay_forward},
 };
 
 const TopKey* find_top_key(std::string_view name) {
@@ -201,13 +213,14 @@ std::size_t byte_of_column(std::string_view line, std::size_t column) {
 
 bool is_number_key(std::string_view key) {
     return key == "rescan_interval" || key == "version_retention" || key == "max_send_rate" ||
-           key == "max_recv_rate";
+           key == "max_recv_rate" || key == "relay_forward_seconds";
 }
 
 tl::unexpected<Failure> unknown_key(const std::string& key) {
     return failed("unknown key \"" + key + "\"",
                   "the keys are listen, watcher, rescan_interval, version_retention, "
-                  "max_send_rate, max_recv_rate, log_level, folders.ID.path and folders.ID.mode",
+                  "max_send_rate, max_recv_rate, log_level, relay_forward_seconds, "
+                  "folders.ID.path and folders.ID.mode",
                   kKeysHint);
 }
 
@@ -395,6 +408,7 @@ std::vector<std::string> config_keys(const Config& config) {
 
 Outcome<std::string> config_value(const Config& config, const std::string& key) {
     if (key == "listen") {
+        if (config.listen.empty()) return std::string(kNoListener);
         std::string out;
         for (const auto& address : config.listen) out += (out.empty() ? "" : "\n") + address;
         return out;
@@ -405,6 +419,7 @@ Outcome<std::string> config_value(const Config& config, const std::string& key) 
     if (key == "max_send_rate") return std::to_string(config.max_send_rate_kib);
     if (key == "max_recv_rate") return std::to_string(config.max_recv_rate_kib);
     if (key == "log_level") return config.log_level;
+    if (key == "relay_forward_seconds") return std::to_string(config.relay_forward_s);
     if (auto folder_key = split_folder_key(key)) {
         const auto found = config.folders.find(folder_key->id);
         if (found != config.folders.end() && folder_key->field == "path") return found->second.path;
@@ -442,7 +457,9 @@ Outcome<std::string> toml_value_from_text(const std::string& key, const std::str
         }
     }
     std::string value;
-    if (key == "listen") {
+    if (key == "listen" && text == kNoListener) {
+        value = "[]";
+    } else if (key == "listen") {
         std::string addresses;
         std::stringstream items(text);
         for (std::string item; std::getline(items, item, ',');) {

@@ -2,7 +2,9 @@
 //
 // The file is TOML. Every key is optional; a missing key has the default
 // below. Top-level keys:
-//   listen            array of "HOST:PORT" (IPv6 in brackets; port 0: any)
+//   listen            array of "HOST:PORT" (IPv6 in brackets; port 0: any);
+//                     empty: no listener (the device only dials out and
+//                     uses relays)
 //   watcher           "inotify" or "poll"
 //   rescan_interval   seconds between rescans of a polled folder, 1..86400
 //   version_retention days a replaced or deleted file is kept, 0..36500
@@ -10,6 +12,8 @@
 //   max_send_rate     KiB/s, 0 = unlimited, at most kMaxRateKib
 //   max_recv_rate     KiB/s, as above
 //   log_level         "error", "warn", "info" or "debug"
+//   relay_forward_seconds  seconds between attempts to reach a device that is
+//                     not connected through a relay's forwarding, 1..3600
 // and one table per folder, [folders.ID] with `path` (absolute; required)
 // and `mode` ("send-receive" (default), "send-only" or "receive-only").
 // Folder ids follow check_folder_id(); folders may not share a path, nest
@@ -62,6 +66,7 @@ struct Config {
     std::uint64_t max_send_rate_kib = 0;
     std::uint64_t max_recv_rate_kib = 0;
     std::string log_level = "info";
+    std::uint32_t relay_forward_s = 30;
     std::map<std::string, FolderConfig> folders;  // by id
     friend bool operator==(const Config&, const Config&) = default;
 };

@@ -15,7 +15,8 @@ constexpr const char* kInitialText =
 # send the daemon SIGHUP (or run `ferry config reload`) to apply it.
 
 # Where other devices connect: "HOST:PORT" ("[::1]:22400" for IPv6; port 0:
-# any free port).
+# any free port); [] for no listener (then other devices reach this one
+# through a relay only).
 # listen = ["0.0.0.0:22400"]
 
 # How changes are noticed: "inotify" (within a fraction of a second) or
@@ -35,6 +36,10 @@ constexpr const char* kInitialText =
 
 # What the daemon logs: "error", "warn", "info" or "debug".
 # log_level = "info"
+
+# Seconds between attempts to reach a device that is not connected through a
+# relay's forwarding, 1 to 3600.
+# relay_forward_seconds = 30
 
 # Folders: a [folders.ID] table each, with path and mode ("send-receive",
 # "send-only" or "receive-only"). `ferry folder add` and `ferry folder remove`

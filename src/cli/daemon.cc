@@ -129,8 +129,11 @@ Outcome<void> Daemon::start() {
     });
     wait_for_hangup();
     schedule_activity();
-    log_info("device " + m_device.id.to_string() + " (" + m_name + ") listening on " +
-             joined(m_listening) + "; reachable at " + joined(m_own_addresses) + "; " +
+    const std::string listening =
+        m_listening.empty() ? std::string("not listening (no listen address: it only dials out)")
+                            : "listening on " + joined(m_listening) + "; reachable at " +
+                                  joined(m_own_addresses);
+    log_info("device " + m_device.id.to_string() + " (" + m_name + ") " + listening + "; " +
              rate_limits_text(m_options.max_send_rate_kib, m_options.max_recv_rate_kib));
     return {};
 }
@@ -247,6 +250,7 @@ void Daemon::start_relays() {
     DaemonRelaysOptions options;
     options.client.connection.send_limit = m_send_limit;
     options.client.connection.receive_limit = m_receive_limit;
+    options.forward_interval = m_options.relay_forward_interval;
     m_relays = std::make_unique<DaemonRelays>(m_io, *m_device.store, *m_cluster, std::move(hooks),
                                               std::move(options));
 }
@@ -405,7 +409,10 @@ void add_run_command(CLI::App& app, int& status) {
         "`ferry log` shows.");
     run->add_option("--listen", *listen,
                     std::string("HOST:PORT to listen on, instead of ferry.toml's listen (default ") +
-                        kDefaultListenAddress + "; port 0 picks a free port)");
+                        kDefaultListenAddress + "; port 0 picks a free port), or " + kNoListener +
+                        ": no listener (this device only dials out, and reaches devices that "
+                        "cannot dial it through a relay)")
+        ->type_name("HOST:PORT|" + std::string(kNoListener));
     run->add_option("--watcher", *watcher,
                     "How changes are noticed: inotify (default; a change is scanned within a "
                     "fraction of a second, and each folder is rescanned hourly as a safety net) "

@@ -15,7 +15,9 @@
 // line and the running configuration stays; a good one is applied at once
 // (folders, watcher, rescan interval, version retention, log level, rate
 // limits), except `listen`, which takes effect at the next start (the
-// listeners are not rebound while peers may be connected to them).
+// listeners are not rebound while peers may be connected to them), and
+// `relay_forward_seconds` (the relays are not restarted for it). No listen
+// address at all: no listener; the device dials out and uses relays only.
 //
 // Devices learned from a peer's ClusterConfig are dialed; revoked ones are
 // forgotten and their connections closed. When this device removes a device,
@@ -71,13 +73,14 @@ struct DaemonOptions {
     LogLevel log_level = LogLevel::info;
     std::uint64_t max_send_rate_kib = 0;  // 0: unlimited
     std::uint64_t max_recv_rate_kib = 0;  // 0: unlimited
+    std::chrono::milliseconds relay_forward_interval{30'000};
     friend bool operator==(const DaemonOptions&, const DaemonOptions&) = default;
 };
 
 // The flags `ferry run` was given; each one given wins over ferry.toml, at
 // start and on every reload.
 struct RunFlags {
-    std::optional<std::string> listen;
+    std::optional<std::string> listen;  // kNoListener: none
     std::optional<bool> watch;
     std::optional<std::chrono::milliseconds> rescan_interval;
     std::optional<LogLevel> log_level;

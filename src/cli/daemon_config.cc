@@ -16,7 +16,13 @@ constexpr std::int64_t kNsPerDay = 24LL * 3600 * 1'000'000'000;
 
 DaemonOptions daemon_options(const Config& config, const RunFlags& flags) {
     DaemonOptions options;
-    options.listen = flags.listen ? std::vector<std::string>{*flags.listen} : config.listen;
+    if (!flags.listen) {
+        options.listen = config.listen;
+    } else if (*flags.listen == kNoListener) {
+        options.listen.clear();
+    } else {
+        options.listen = {*flags.listen};
+    }
     options.watch = flags.watch.value_or(config.watcher == "inotify");
     options.rescan_interval =
         flags.rescan_interval.value_or(std::chrono::seconds(config.rescan_interval_s));
@@ -29,6 +35,7 @@ DaemonOptions daemon_options(const Config& config, const RunFlags& flags) {
     options.log_level = flags.log_level.value_or(parse_log_level(config.log_level).value_or(LogLevel::info));
     options.max_send_rate_kib = flags.max_send_rate_kib.value_or(config.max_send_rate_kib);
     options.max_recv_rate_kib = flags.max_recv_rate_kib.value_or(config.max_recv_rate_kib);
+    options.relay_forward_interval = std::chrono::seconds(config.relay_forward_s);
     return options;
 }
 
@@ -60,6 +67,11 @@ Outcome<std::vector<std::string>> Daemon::apply_config_file() {
         at_next_start.emplace_back("listen");
         log_info("listen: the new addresses take effect when the daemon starts again");
         next.listen = m_options.listen;  // what it listens on until then
+    }
+    if (next.relay_forward_interval != m_options.relay_forward_interval) {
+        at_next_start.emplace_back("relay_forward_seconds");
+        log_info("relay_forward_seconds: takes effect when the daemon starts again");
+        next.relay_forward_interval = m_options.relay_forward_interval;
     }
     const bool engine_changed = next.watch != m_options.watch ||
                                 next.rescan_interval != m_options.rescan_interval ||

@@ -1,5 +1,6 @@
 #include "cluster_util.hh"
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <csignal>
@@ -86,7 +87,10 @@ Run TestDevice::ferry(const std::vector<std::string>& args) const {
 }
 
 void TestDevice::start(const std::vector<std::string>& extra_args) {
-    std::vector<std::string> args{"--listen", "127.0.0.1:0", "--rescan", "2"};
+    std::vector<std::string> args{"--rescan", "2"};
+    if (std::find(extra_args.begin(), extra_args.end(), "--listen") == extra_args.end()) {
+        args.insert(args.end(), {"--listen", "127.0.0.1:0"});
+    }
     args.insert(args.end(), extra_args.begin(), extra_args.end());
     daemon = std::make_unique<DaemonProcess>(home, log, args);
     const bool up = wait_until(

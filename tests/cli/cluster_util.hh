@@ -57,7 +57,8 @@ struct TestDevice {
 
     Run ferry(const std::vector<std::string>& args) const;
     std::string file(const std::string& relative) const { return folder + "/" + relative; }
-    // Starts `ferry run` and waits until its control socket answers.
+    // Starts `ferry run` (--listen 127.0.0.1:0 unless `extra_args` has a
+    // --listen) and waits until its control socket answers.
     void start(const std::vector<std::string>& extra_args = {});
     nlohmann::json devices() const;  // `ferry devices --json`, checked
     std::string id() const;

@@ -4,6 +4,7 @@
 
 #include "cli/config.hh"
 #include "cli/config_edit.hh"
+#include "cli/daemon.hh"
 
 using namespace ferry;
 using namespace ferry::cli;
@@ -48,6 +49,7 @@ TEST_CASE("config: an empty file gives every default", "[cli][config]") {
     CHECK(config.max_send_rate_kib == 0);
     CHECK(config.max_recv_rate_kib == 0);
     CHECK(config.log_level == "info");
+    CHECK(config.relay_forward_s == 30);
     CHECK(config.folders.empty());
     // What `ferry init` writes says the same: every key is commented out.
     CHECK(parsed(initial_config_text({})) == Config{});
@@ -62,6 +64,7 @@ version_retention = 0
 max_send_rate = 1024
 max_recv_rate = 2048
 log_level = "debug"
+relay_forward_seconds = 2
 
 [folders.photos]
 path = "/home/me/Photos/"
@@ -77,6 +80,7 @@ path = "/srv/ab"
     CHECK(config.max_send_rate_kib == 1024);
     CHECK(config.max_recv_rate_kib == 2048);
     CHECK(config.log_level == "debug");
+    CHECK(config.relay_forward_s == 2);
     REQUIRE(config.folders.size() == 2);
     CHECK(config.folders.at("photos") == FolderConfig{"/home/me/Photos", FolderMode::receive_only});
     CHECK(config.folders.at("a.b") == FolderConfig{"/srv/ab", FolderMode::send_receive});
@@ -103,12 +107,29 @@ TEST_CASE("config: errors name the line and the reason", "[cli][config]") {
           "1073741824, not true");
     CHECK(refused("max_recv_rate = 1073741825\n").starts_with("ferry.toml:1: max_recv_rate must"));
     CHECK(refused("listen = \"0.0.0.0:22400\"\n") ==
-          "ferry.toml:1: listen must be an array of 1 to 64 \"HOST:PORT\" strings, not "
-          "\"0.0.0.0:22400\"");
-    CHECK(refused("listen = []\n").starts_with("ferry.toml:1: listen must be an array"));
+          "ferry.toml:1: listen must be an array of at most 64 \"HOST:PORT\" strings ([] for "
+          "none), not \"0.0.0.0:22400\"");
+    std::string many = "listen = [";
+    for (int i = 0; i < 65; ++i) many += "\"127.0.0.1:" + std::to_string(1000 + i) + "\", ";
+    CHECK(refused(many + "]\n").starts_with("ferry.toml:1: listen must be an array of at most 64"));
+    CHECK(refused("relay_forward_seconds = 0\n") ==
+          "ferry.toml:1: relay_forward_seconds must be a whole number of seconds from 1 to 3600, "
+          "not 0");
+    CHECK(refused("relay_forward_seconds = 3601\n").starts_with(
+        "ferry.toml:1: relay_forward_seconds must be"));
     CHECK(refused("listen = [\n  \"a:1\",\n  \"nohost\",\n]\n") ==
           "ferry.toml:1: listen address 'nohost': it is not HOST:PORT");
     CHECK(refused("listen = [1]\n") == "ferry.toml:1: listen must hold \"HOST:PORT\" strings, not 1");
+}
+
+TEST_CASE("config: listen = [] means no listener", "[cli][config]") {
+    const Config config = parsed("listen = []\n");
+    CHECK(config.listen.empty());
+    CHECK(*config_value(config, "listen") == "none");
+    CHECK(config_toml_value(config, "listen") == "[]");
+    CHECK(*toml_value_from_text("listen", "none") == "[]");
+    CHECK(*toml_value_from_text("relay_forward_seconds", "5") == "5");
+    CHECK_FALSE(toml_value_from_text("relay_forward_seconds", "0"));
 }
 
 TEST_CASE("config: folder errors name the line and the reason", "[cli][config]") {
@@ -304,4 +325,19 @@ TEST_CASE("config edit: the initial text round-trips its folders", "[cli][config
     auto removed = remove_config_folder(initial_config_text(folders), "ferry.toml", "docs");
     REQUIRE(removed);
     CHECK(removed->parsed.config.folders.size() == 1);
+}
+
+TEST_CASE("daemon options: --listen none and listen = [] mean no listener; forward interval",
+          "[cli][config]") {
+    RunFlags flags;
+    CHECK(daemon_options(parsed("listen = []\n"), flags).listen.empty());
+    CHECK(daemon_options(parsed(""), flags).listen == std::vector<std::string>{"0.0.0.0:22400"});
+    flags.listen = "none";
+    CHECK(daemon_options(parsed(""), flags).listen.empty());
+    flags.listen = "127.0.0.1:0";
+    CHECK(daemon_options(parsed("listen = []\n"), flags).listen ==
+          std::vector<std::string>{"127.0.0.1:0"});
+    CHECK(daemon_options(parsed("relay_forward_seconds = 3\n"), flags).relay_forward_interval ==
+          std::chrono::seconds(3));
+    CHECK(daemon_options(parsed(""), flags).relay_forward_interval == std::chrono::seconds(30));
 }

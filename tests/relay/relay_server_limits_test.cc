@@ -73,6 +73,34 @@ TEST_CASE("unauthenticated connections that stay silent or send garbage are clos
     CHECK(f.server->stats().authenticated == 1);
 }
 
+TEST_CASE("a device past the handshake must send RelayHello first, within hello_timeout",
+          "[relay][server]") {
+    ServerFixture f;
+    ServerOptions options = fast_options();
+    options.hello_timeout = 1s;
+    f.start(options);
+    User alice = f.relay.add_user("alice", 0);
+    RawDevice raw;
+    raw.stream = f.run(dial(f.address));
+    REQUIRE(f.run(raw.handshake(alice.devices[0], alice.certificate(0))));
+    std::string expected;
+    SECTION("nothing after the handshake") {
+        expected = "no RelayHello in time";
+    }
+    SECTION("a request instead of the hello") {
+        REQUIRE(f.run(raw.send(have_request())));
+        expected = "expected RelayHello";
+    }
+    auto answer = f.run(raw.receive());
+    REQUIRE(answer);
+    const auto* close = std::get_if<wire::Close>(&*answer);
+    REQUIRE(close != nullptr);
+    CHECK_THAT(close->reason, Catch::Contains(expected));
+    CHECK(f.run(closed_within(*raw.stream, 5s)));
+    CHECK(f.server->stats().authenticated == 0);
+    CHECK(f.server->stats().refused == 1);
+}
+
 TEST_CASE("devices of unknown users and used tokens are refused with a clear reason",
           "[relay][server]") {
     ServerFixture f;
@@ -222,6 +250,44 @@ TEST_CASE("unauthenticated connections over the per-address cap are closed at on
     REQUIRE(f.wait_for([&] { return f.server->stats().connections == 3; }));
     CHECK(f.run(closed_after_sending(f.address, {}, 5s)));
     CHECK(client->status().connected);
+}
+
+TEST_CASE("connections over max_connections or max_connections_per_account are refused",
+          "[relay][server]") {
+    ServerFixture f;
+    ServerOptions options = fast_options();
+    User alice = f.relay.add_user("alice", 0, 3);
+    User bob = f.relay.add_user("bob", 0, 1);
+
+    SECTION("per account") {
+        options.max_connections_per_account = 2;
+        f.start(options);
+        auto first = f.connected(alice, 0);
+        auto second = f.connected(alice, 1);
+        auto third = f.client(alice, 2);
+        RelayClient* const raw = third.get();
+        REQUIRE(f.wait_for([raw] { return !raw->status().last_error.empty(); }));
+        CHECK(!raw->status().connected);
+        CHECK_THAT(raw->status().last_error,
+                   Catch::Contains("too many connections for account alice"));
+        // Another account is not affected.
+        auto other = f.connected(bob, 0);
+        // A place freed is taken again.
+        first.reset();
+        CHECK(f.wait_for([raw] { return raw->status().connected; }));
+    }
+    SECTION("in all") {
+        options.max_connections = 2;
+        f.start(options);
+        auto first = f.connected(alice, 0);
+        auto second = f.connected(bob, 0);
+        CHECK(f.run(closed_after_sending(f.address, {}, 5s)));
+        CHECK(f.server->stats().connections == 2);
+        CHECK(f.server->stats().refused >= 1);
+        second.reset();
+        REQUIRE(f.wait_for([&] { return f.server->stats().connections == 1; }));
+        auto third = f.connected(alice, 2);
+    }
 }
 
 namespace {

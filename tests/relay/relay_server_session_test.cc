@@ -188,6 +188,22 @@ TEST_CASE("a forwarding session is taken once, and only within forward_wait", "[
         REQUIRE(late);
         CHECK(f.run(closed_within(**late, 5s)));
     }
+    SECTION("at most max_pending_forwards sessions pending per connection") {
+        for (std::size_t i = 0; i < ServerOptions{}.max_pending_forwards; ++i) (void)session();
+        wire::ForwardRequest request;
+        request.target = alice.device(1);
+        const wire::Message answer = f.run(ask(*x, request));
+        const auto* reply = std::get_if<wire::ForwardReply>(&answer);
+        REQUIRE(reply != nullptr);
+        CHECK(reply->code == wire::RelayCode::refused);
+        CHECK_THAT(reply->message, Catch::Contains("too many forwarding sessions pending"));
+        // Another device's requests are its own; expired ones free the places.
+        request.target = alice.device(0);
+        const wire::Message other = f.run(ask(*y, request));
+        CHECK(std::get<wire::ForwardReply>(other).code == wire::RelayCode::ok);
+        f.wait_for([] { return false; }, 800ms);
+        CHECK(session() != wire::ForwardSession{});
+    }
     SECTION("an unknown session") {
         wire::ForwardSession made_up{};
         made_up.fill(0x42);

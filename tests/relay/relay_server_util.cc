@@ -103,9 +103,8 @@ asio::awaitable<bool> closed_within(ByteStream& stream, std::chrono::millisecond
     co_return !*timed_out;
 }
 
-asio::awaitable<Result<wire::RelayWelcome>> RawDevice::sign_in(const KeyPair& device,
-                                                               DeviceCertificate certificate,
-                                                               std::string token) {
+asio::awaitable<Result<void>> RawDevice::handshake(const KeyPair& device,
+                                                   DeviceCertificate certificate) {
     Handshake handshake = Handshake::initiator(device, std::move(certificate));
     const std::vector<std::uint8_t> hello = frame_of(handshake.write_hello());
     if (auto r = co_await stream->write_all(hello); !r) co_return tl::unexpected(r.error());
@@ -120,6 +119,14 @@ asio::awaitable<Result<wire::RelayWelcome>> RawDevice::sign_in(const KeyPair& de
     if (!keys) co_return tl::unexpected(keys.error());
     sealer = std::make_unique<FrameSealer>(keys->send);
     opener = std::make_unique<FrameOpener>(keys->receive);
+    co_return Result<void>{};
+}
+
+asio::awaitable<Result<wire::RelayWelcome>> RawDevice::sign_in(const KeyPair& device,
+                                                               DeviceCertificate certificate,
+                                                               std::string token) {
+    if (auto r = co_await handshake(device, std::move(certificate)); !r)
+        co_return tl::unexpected(r.error());
     const wire::Message relay_hello = wire::RelayHello{std::move(token), {}};
     if (auto r = co_await send(relay_hello); !r) co_return tl::unexpected(r.error());
     auto welcome = co_await receive();

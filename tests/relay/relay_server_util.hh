@@ -85,7 +85,9 @@ struct RawDevice {
     std::unique_ptr<FrameSealer> sealer;  // not movable themselves
     std::unique_ptr<FrameOpener> opener;
 
-    // Handshake as `device` with `certificate`, RelayHello{token}, welcome.
+    // The device handshake as `device` with `certificate`.
+    asio::awaitable<Result<void>> handshake(const KeyPair& device, DeviceCertificate certificate);
+    // handshake(), then RelayHello{token} and the relay's welcome.
     asio::awaitable<Result<wire::RelayWelcome>> sign_in(const KeyPair& device,
                                                         DeviceCertificate certificate,
                                                         std::string token);
