@@ -311,6 +311,7 @@ void Daemon::apply(const ClusterChanges& changes) {
     for (const PublicKey& key : changes.revoked) {
         log_info("device " + short_text(key) + " was removed; refusing it from now on");
         m_peers->forget(key, "this device was removed from the cluster");
+        m_relays->revoked(key);
     }
     // Pass what was learned on to the other connected devices (a device that
     // knows it already finds nothing new, so this ends).

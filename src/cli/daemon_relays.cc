@@ -377,6 +377,23 @@ struct DaemonRelays::Impl : std::enable_shared_from_this<DaemonRelays::Impl> {
         }
     }
 
+    void revoked(const PublicKey& key) {
+        if (auto it = links.find(key); it != links.end()) {
+            it->second->close("the device was removed");
+            links.erase(it);
+        }
+        if (stopped) return;
+        std::vector<std::string> urls;
+        for (const auto& [url, c] : clients) urls.push_back(url);
+        for (const std::string& url : urls) {
+            log_info("relay " + url + ": connecting again to pass on the removal of device " +
+                     short_key(key));
+            clients[url].client->stop();
+            clients.erase(url);
+            connect(url);
+        }
+    }
+
     void stop() {
         if (stopped) return;
         stopped = true;
@@ -413,6 +430,8 @@ bool DaemonRelays::absorb(const std::vector<wire::RelayEntry>& entries) {
 }
 
 std::vector<wire::RelayEntry> DaemonRelays::entries() const { return m_impl->list; }
+
+void DaemonRelays::revoked(const PublicKey& device) { m_impl->revoked(device); }
 
 void DaemonRelays::direct_connection(const PublicKey& device) {
     m_impl->last_direct[device] = std::chrono::steady_clock::now();

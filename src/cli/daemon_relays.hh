@@ -80,6 +80,11 @@ public:
     bool absorb(const std::vector<wire::RelayEntry>& entries);
     std::vector<wire::RelayEntry> entries() const;
 
+    // `device` was revoked (here or by a peer): its link is closed, and every
+    // relay is connected to anew, since a relay learns revocations only from
+    // a RelayHello; it then refuses the device and closes its connections.
+    void revoked(const PublicKey& device);
+
     void direct_connection(const PublicKey& device);
     void direct_disconnection(const PublicKey& device);
 

@@ -1,6 +1,7 @@
 // Store-and-forward through a real `ferry-relay` between real `ferry run`
 // daemons that are never online together: hand-off both ways, the relay
-// killed mid-upload, and what the relay's disk holds.
+// killed mid-upload, what the relay's disk holds, a full account, and a
+// revoked device.
 #include <filesystem>
 
 #include <catch2/catch.hpp>
@@ -170,4 +171,36 @@ TEST_CASE("the relay's data folder holds no name, content or compressed content 
     CHECK(read_file(s.b.file("notes/compressible.txt")) == compressible);
     REQUIRE(s.relay.stop() == 0);
     search("after delivery, the relay stopped");
+}
+
+TEST_CASE("a removed device is refused by the relay and gets nothing from it",
+          "[relay][cli][daemon]") {
+    RelaySetup s;
+    s.use_relay();
+    const std::string b_id = s.b.id();
+    const Run remove = s.a.ferry({"devices", "remove", b_id});
+    INFO(remove.out << remove.err);
+    REQUIRE(remove.status == 0);
+
+    // The relay learns of the revocation from A and closes B's connection;
+    // B's reconnects are refused.
+    nlohmann::json entry;
+    const bool refused = wait_until(
+        [&] {
+            entry = relay_entry(s.b, s.relay.url());
+            return !entry.is_null() && !entry.value("connected", true) &&
+                   entry.value("error", std::string()).find("refused") != std::string::npos;
+        },
+        30s, 200ms);
+    INFO("b's entry: " << entry.dump() << "\nb:\n"
+                       << s.b.daemon_log() << "\nrelay:\n"
+                       << s.relay.log());
+    REQUIRE(refused);
+    CHECK_THAT(entry["error"].get<std::string>(), Catch::Contains("revoked"));
+
+    write_file(s.a.file("after-removal.txt"), "not for b\n");
+    s.cluster.scan(0);
+    // Nothing reaches B, neither directly nor through the relay.
+    CHECK_FALSE(wait_until([&] { return fs::exists(s.b.file("after-removal.txt")); }, 10s));
+    CHECK_FALSE(relay_connected(s.b, s.relay.url()));
 }
