@@ -10,6 +10,8 @@
 //   max_send_rate     KiB/s, 0 = unlimited, at most kMaxRateKib
 //   max_recv_rate     KiB/s, as above
 //   log_level         "error", "warn", "info" or "debug"
+//   relay_retry_seconds  seconds before an upload a full relay refused is
+//                     tried again, 1..86400
 // and one table per folder, [folders.ID] with `path` (absolute; required)
 // and `mode` ("send-receive" (default), "send-only" or "receive-only").
 // Folder ids follow check_folder_id(); folders may not share a path, nest
@@ -62,6 +64,7 @@ struct Config {
     std::uint64_t max_send_rate_kib = 0;
     std::uint64_t max_recv_rate_kib = 0;
     std::string log_level = "info";
+    std::uint32_t relay_retry_s = 30;
     std::map<std::string, FolderConfig> folders;  // by id
     friend bool operator==(const Config&, const Config&) = default;
 };

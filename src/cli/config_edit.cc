@@ -36,6 +36,10 @@ constexpr const char* kInitialText =
 # What the daemon logs: "error", "warn", "info" or "debug".
 # log_level = "info"
 
+# Seconds before an upload a full relay (account quota) refused is tried
+# again, 1 to 86400.
+# relay_retry_seconds = 30
+
 # Folders: a [folders.ID] table each, with path and mode ("send-receive",
 # "send-only" or "receive-only"). `ferry folder add` and `ferry folder remove`
 # edit them.

@@ -245,6 +245,7 @@ void Daemon::start_relays() {
                        asio::detached);
     };
     DaemonRelaysOptions options;
+    options.retry_interval = m_options.relay_retry_interval;
     options.client.connection.send_limit = m_send_limit;
     options.client.connection.receive_limit = m_receive_limit;
     m_relays = std::make_unique<DaemonRelays>(m_io, *m_device.store, *m_cluster, std::move(hooks),

@@ -433,6 +433,11 @@ std::vector<wire::RelayEntry> DaemonRelays::entries() const { return m_impl->lis
 
 void DaemonRelays::revoked(const PublicKey& device) { m_impl->revoked(device); }
 
+void DaemonRelays::set_retry_interval(std::chrono::milliseconds interval) {
+    m_impl->options.retry_interval = interval;
+    if (m_impl->context) m_impl->context->retry_interval = interval;
+}
+
 void DaemonRelays::direct_connection(const PublicKey& device) {
     m_impl->last_direct[device] = std::chrono::steady_clock::now();
     m_impl->links.erase(device);  // the engine replaces it with the direct connection

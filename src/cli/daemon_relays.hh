@@ -85,6 +85,9 @@ public:
     // a RelayHello; it then refuses the device and closes its connections.
     void revoked(const PublicKey& device);
 
+    // From ferry.toml's relay_retry_seconds; waits already started keep theirs.
+    void set_retry_interval(std::chrono::milliseconds interval);
+
     void direct_connection(const PublicKey& device);
     void direct_disconnection(const PublicKey& device);
 
