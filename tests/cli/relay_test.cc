@@ -3,6 +3,7 @@
 // killed mid-upload, what the relay's disk holds, a full account, and a
 // revoked device.
 #include <filesystem>
+#include <thread>
 
 #include <catch2/catch.hpp>
 // ZSTD_frameHeaderSize is in zstd's "static" API.
@@ -203,4 +204,52 @@ TEST_CASE("a removed device is refused by the relay and gets nothing from it",
     // Nothing reaches B, neither directly nor through the relay.
     CHECK_FALSE(wait_until([&] { return fs::exists(s.b.file("after-removal.txt")); }, 10s));
     CHECK_FALSE(relay_connected(s.b, s.relay.url()));
+}
+
+TEST_CASE("a full relay account holds the upload back until its quota grows",
+          "[relay][cli][daemon]") {
+    RelaySetup s;
+    const Run retry = s.a.ferry({"config", "set", "relay_retry_seconds", "1"});
+    INFO(retry.err);
+    REQUIRE(retry.status == 0);
+    s.use_relay("1MiB");
+    REQUIRE(s.b.daemon->stop() == 0);
+
+    const std::string big = random_bytes(3 << 20, 81);
+    write_file(s.a.file("small.txt"), "small\n");
+    write_file(s.a.file("big.bin"), big);
+    s.cluster.scan(0);
+    std::string problem;
+    const bool full = wait_until(
+        [&] {
+            const Run status = s.a.ferry({"status", "--json"});
+            problem = status.status == 0 ? parse_json(status.out).value("relay_problem", "") : "";
+            return !problem.empty();
+        },
+        60s, 200ms);
+    INFO("a:\n" << s.a.daemon_log());
+    REQUIRE(full);
+    CHECK_THAT(problem, Catch::StartsWith("relay full: the account on " + s.relay.url()) &&
+                            Catch::Contains("of its 1.0 MB quota") &&
+                            Catch::Contains("tried again every 1 s") &&
+                            Catch::Contains("ferry-relay user quota"));
+    CHECK(occurrences(problem, "relay full") == 1);
+    const auto account = parse_json(s.relay.admin({"user", "list", "--json"}).out).at(0);
+    CHECK(account["used_bytes"].get<std::uint64_t>() <= (1u << 20));
+    // Still full after a few retries; A keeps its files as they are.
+    std::this_thread::sleep_for(3s);
+    CHECK(parse_json(s.a.ferry({"status", "--json"}).out)["relay_problem"] == problem);
+    CHECK(read_file(s.a.file("big.bin")) == big);
+
+    const Run quota = s.relay.admin({"user", "quota", "alice", "100MiB"});
+    INFO(quota.err);
+    REQUIRE(quota.status == 0);
+    CHECK(wait_until(
+        [&] {
+            return parse_json(s.a.ferry({"status", "--json"}).out)["relay_problem"] == "";
+        },
+        30s, 200ms));
+    s.hand_off(s.a, s.b, big.size());
+    CHECK(read_file(s.b.file("big.bin")) == big);
+    CHECK(read_file(s.b.file("small.txt")) == "small\n");
 }
