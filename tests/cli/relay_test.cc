@@ -24,8 +24,9 @@ struct RelaySetup {
     TestDevice& a = cluster[0];
     TestDevice& b = cluster[1];
 
-    explicit RelaySetup(const std::vector<std::string>& relay_args = {}) {
-        cluster.setup();
+    explicit RelaySetup(const std::vector<std::string>& relay_args = {},
+                        const std::string& folder_id = "docs") {
+        cluster.setup(folder_id);
         relay.start(relay_args);
     }
 
@@ -133,7 +134,7 @@ TEST_CASE("a relay killed during an upload loses nothing once it runs again",
 
 TEST_CASE("the relay's data folder holds no name, content or compressed content of the files",
           "[relay][cli][daemon]") {
-    RelaySetup s;
+    RelaySetup s({}, "QZXFOLDERID");
     s.use_relay();
     REQUIRE(s.b.daemon->stop() == 0);
 
@@ -149,6 +150,7 @@ TEST_CASE("the relay's data folder holds no name, content or compressed content 
                                               "QZXMARKERTEXT",
                                               "QZXMARKERZIP",
                                               "compressible.txt",
+                                              "QZXFOLDERID",
                                               compressible.substr(100, 64),
                                               zstd_body(compressible, 1),
                                               zstd_body(compressible, 3),
