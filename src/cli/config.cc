@@ -14,7 +14,7 @@
 namespace ferry::cli {
 namespace {
 
-constexpr std::uint32_t kMaxRescanSeconds = 86'400;
+constexpr std::uint32_t kMaxIntervalSeconds = 86'400;
 constexpr std::uint32_t kMaxRetentionDays = 36'500;
 constexpr std::uint32_t kMaxRelayForwardSeconds = 3'600;
 constexpr const char* kKeysHint = "`man ferry.toml` lists the keys and their values";
@@ -77,14 +77,24 @@ std::optional<std::string> check_watcher(const toml::node& node, Config& config)
     return std::nullopt;
 }
 
-std::optional<std::string> check_rescan(const toml::node& node, Config& config) {
-    auto seconds = integer_in(node, 1, kMaxRescanSeconds);
+std::optional<std::string> seconds_problem(const char* key, const toml::node& node,
+                                           std::uint32_t& field,
+                                           std::uint32_t max = kMaxIntervalSeconds) {
+    auto seconds = integer_in(node, 1, max);
     if (!seconds) {
-        return "rescan_interval must be a whole number of seconds from 1 to " +
-               std::to_string(kMaxRescanSeconds) + ", not " + shown(node);
+        return std::string(key) + " must be a whole number of seconds from 1 to " +
+               std::to_string(max) + ", not " + shown(node);
     }
-    config.rescan_interval_s = static_cast<std::uint32_t>(*seconds);
+    field = static_cast<std::uint32_t>(*seconds);
     return std::nullopt;
+}
+
+std::optional<std::string> check_rescan(const toml::node& node, Config& config) {
+    return seconds_problem("rescan_interval", node, config.rescan_interval_s);
+}
+
+std::optional<std::string> check_relay_retry(const toml::node& node, Config& config) {
+    return seconds_problem("relay_retry_seconds", node, config.relay_retry_s);
 }
 
 std::optional<std::string> check_retention(const toml::node& node, Config& config) {
@@ -126,13 +136,8 @@ std::optional<std::string> check_log_level(const toml::node& node, Config& confi
 }
 
 std::optional<std::string> check_relay_forward(const toml::node& node, Config& config) {
-    auto seconds = integer_in(node, 1, kMaxRelayForwardSeconds);
-    if (!seconds) {
-        return "relay_forward_seconds must be a whole number of seconds from 1 to " +
-               std::to_string(kMaxRelayForwardSeconds) + ", not " + shown(node);
-    }
-    config.relay_forward_s = static_cast<std::uint32_t>(*seconds);
-    return std::nullopt;
+    return seconds_problem("relay_forward_seconds", node, config.relay_forward_s,
+                           kMaxRelayForwardSeconds);
 }
 
 struct TopKey {
@@ -149,6 +154,7 @@ constexpr TopKey kTopKeys[] = {
     {"max_recv_rate", check_recv_rate},
     {"log_level", check_log_level},
     {"relay_forward_seconds", check_relay_forward},
+    {"relay_retry_seconds", check_relay_retry},
 };
 
 const TopKey* find_top_key(std::string_view name) {
@@ -213,13 +219,15 @@ std::size_t byte_of_column(std::string_view line, std::size_t column) {
 
 bool is_number_key(std::string_view key) {
     return key == "rescan_interval" || key == "version_retention" || key == "max_send_rate" ||
-           key == "max_recv_rate" || key == "relay_forward_seconds";
+           key == "max_recv_rate" || key == "relay_forward_seconds" ||
+           key == "relay_retry_seconds";
 }
 
 tl::unexpected<Failure> unknown_key(const std::string& key) {
     return failed("unknown key \"" + key + "\"",
                   "the keys are listen, watcher, rescan_interval, version_retention, "
                   "max_send_rate, max_recv_rate, log_level, relay_forward_seconds, "
+                  "relay_retry_seconds, "
                   "folders.ID.path and folders.ID.mode",
                   kKeysHint);
 }
@@ -420,6 +428,7 @@ Outcome<std::string> config_value(const Config& config, const std::string& key) 
     if (key == "max_recv_rate") return std::to_string(config.max_recv_rate_kib);
     if (key == "log_level") return config.log_level;
     if (key == "relay_forward_seconds") return std::to_string(config.relay_forward_s);
+    if (key == "relay_retry_seconds") return std::to_string(config.relay_retry_s);
     if (auto folder_key = split_folder_key(key)) {
         const auto found = config.folders.find(folder_key->id);
         if (found != config.folders.end() && folder_key->field == "path") return found->second.path;

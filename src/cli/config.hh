@@ -14,6 +14,8 @@
 //   log_level         "error", "warn", "info" or "debug"
 //   relay_forward_seconds  seconds between attempts to reach a device that is
 //                     not connected through a relay's forwarding, 1..3600
+//   relay_retry_seconds  seconds before an upload a full relay refused is
+//                     tried again, 1..86400
 // and one table per folder, [folders.ID] with `path` (absolute; required)
 // and `mode` ("send-receive" (default), "send-only" or "receive-only").
 // Folder ids follow check_folder_id(); folders may not share a path, nest
@@ -67,6 +69,7 @@ struct Config {
     std::uint64_t max_recv_rate_kib = 0;
     std::string log_level = "info";
     std::uint32_t relay_forward_s = 30;
+    std::uint32_t relay_retry_s = 30;
     std::map<std::string, FolderConfig> folders;  // by id
     friend bool operator==(const Config&, const Config&) = default;
 };

@@ -84,7 +84,8 @@ void add_config_commands(CLI::App& app, int& status) {
         "config",
         "Read or change this device's configuration, FERRY_HOME/ferry.toml (man ferry.toml). "
         "Keys: listen, watcher, rescan_interval, version_retention, max_send_rate, "
-        "max_recv_rate, log_level, relay_forward_seconds, folders.ID.path, folders.ID.mode.");
+        "max_recv_rate, log_level, relay_forward_seconds, relay_retry_seconds, folders.ID.path, "
+        "folders.ID.mode.");
     config->require_subcommand(1);
 
     auto get_key = std::make_shared<std::string>();

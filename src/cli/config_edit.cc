@@ -40,6 +40,9 @@ constexpr const char* kInitialText =
 # Seconds between attempts to reach a device that is not connected through a
 # relay's forwarding, 1 to 3600.
 # relay_forward_seconds = 30
+# Seconds before an upload a full relay (account quota) refused is tried
+# again, 1 to 86400.
+# relay_retry_seconds = 30
 
 # Folders: a [folders.ID] table each, with path and mode ("send-receive",
 # "send-only" or "receive-only"). `ferry folder add` and `ferry folder remove`

@@ -248,6 +248,7 @@ void Daemon::start_relays() {
                        asio::detached);
     };
     DaemonRelaysOptions options;
+    options.retry_interval = m_options.relay_retry_interval;
     options.client.connection.send_limit = m_send_limit;
     options.client.connection.receive_limit = m_receive_limit;
     options.forward_interval = m_options.relay_forward_interval;
@@ -315,8 +316,8 @@ void Daemon::apply(const ClusterChanges& changes) {
     for (const PublicKey& key : changes.revoked) {
         log_info("device " + short_text(key) + " was removed; refusing it from now on");
         m_peers->forget(key, "this device was removed from the cluster");
+        m_relays->revoked(key);
     }
-    if (!changes.revoked.empty()) m_relays->revocations_changed();
     // Pass what was learned on to the other connected devices (a device that
     // knows it already finds nothing new, so this ends).
     if (!changes.revoked.empty() || !changes.new_or_updated.empty()) m_engine->cluster_changed();

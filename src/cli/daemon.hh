@@ -74,6 +74,7 @@ struct DaemonOptions {
     std::uint64_t max_send_rate_kib = 0;  // 0: unlimited
     std::uint64_t max_recv_rate_kib = 0;  // 0: unlimited
     std::chrono::milliseconds relay_forward_interval{30'000};
+    std::chrono::milliseconds relay_retry_interval{30'000};  // an upload a full relay refused
     friend bool operator==(const DaemonOptions&, const DaemonOptions&) = default;
 };
 

@@ -36,6 +36,7 @@ DaemonOptions daemon_options(const Config& config, const RunFlags& flags) {
     options.max_send_rate_kib = flags.max_send_rate_kib.value_or(config.max_send_rate_kib);
     options.max_recv_rate_kib = flags.max_recv_rate_kib.value_or(config.max_recv_rate_kib);
     options.relay_forward_interval = std::chrono::seconds(config.relay_forward_s);
+    options.relay_retry_interval = std::chrono::seconds(config.relay_retry_s);
     return options;
 }
 
@@ -81,6 +82,7 @@ Outcome<std::vector<std::string>> Daemon::apply_config_file() {
     m_options = std::move(next);
     set_log_level(m_options.log_level);
     if (rates_changed) set_rate_limits(m_options.max_send_rate_kib, m_options.max_recv_rate_kib);
+    m_relays->set_retry_interval(m_options.relay_retry_interval);
     const Result<void> applied =
         engine_changed ? m_engine->reconfigure(engine_options()) : m_engine->reload_folders();
     if (!applied) return failed("cannot apply the folders of " + m_device.paths.config(), applied.error());

@@ -156,10 +156,10 @@ nlohmann::json Daemon::remove_device(const std::string& id) {
     auto revoked = m_cluster->revoke(device->key);
     if (!revoked) return control_error("cannot remove " + id + ": " + revoked.error().message);
     m_peers->forget(device->key, "this device was removed from the cluster");
+    m_relays->revoked(device->key);
     log_info("removed device " + device->name + " (" + id.substr(0, 7) +
              "); refusing it from now on");
     m_engine->cluster_changed();  // the revocation reaches the connected devices
-    m_relays->revocations_changed();  // and the relays, which refuse the device then
     return ok({{"device", device_json(*device, false)}});
 }
 

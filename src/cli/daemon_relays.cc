@@ -381,6 +381,23 @@ struct DaemonRelays::Impl : std::enable_shared_from_this<DaemonRelays::Impl> {
         }
     }
 
+    void revoked(const PublicKey& key) {
+        if (auto it = links.find(key); it != links.end()) {
+            it->second->close("the device was removed");
+            links.erase(it);
+        }
+        if (stopped) return;
+        std::vector<std::string> urls;
+        for (const auto& [url, c] : clients) urls.push_back(url);
+        for (const std::string& url : urls) {
+            log_info("relay " + url + ": connecting again to pass on the removal of device " +
+                     short_key(key));
+            clients[url].client->stop();
+            clients.erase(url);
+            connect(url);
+        }
+    }
+
     void stop() {
         if (stopped) return;
         stopped = true;
@@ -418,24 +435,11 @@ bool DaemonRelays::absorb(const std::vector<wire::RelayEntry>& entries) {
 
 std::vector<wire::RelayEntry> DaemonRelays::entries() const { return m_impl->list; }
 
-void DaemonRelays::revocations_changed() {
-    Impl& impl = *m_impl;
-    if (impl.stopped) return;
-    std::vector<std::string> urls;
-    for (auto& [url, c] : impl.clients) {
-        c.client->stop();
-        urls.push_back(url);
-    }
-    impl.clients.clear();
-    for (const std::string& url : urls) impl.connect(url);
-    for (auto it = impl.links.begin(); it != impl.links.end();) {
-        if (!impl.certificate_of(it->first)) {
-            it->second->close("device removed");
-            it = impl.links.erase(it);
-        } else {
-            ++it;
-        }
-    }
+void DaemonRelays::revoked(const PublicKey& device) { m_impl->revoked(device); }
+
+void DaemonRelays::set_retry_interval(std::chrono::milliseconds interval) {
+    m_impl->options.retry_interval = interval;
+    if (m_impl->context) m_impl->context->retry_interval = interval;
 }
 
 void DaemonRelays::direct_connection(const PublicKey& device) {

@@ -80,10 +80,13 @@ public:
     bool absorb(const std::vector<wire::RelayEntry>& entries);
     std::vector<wire::RelayEntry> entries() const;
 
-    // A device was revoked: the relays are told at once (the relay learns
-    // revocations from RelayHello, so each relay connection starts again),
-    // and its link closes.
-    void revocations_changed();
+    // `device` was revoked (here or by a peer): its link is closed, and every
+    // relay is connected to anew, since a relay learns revocations only from
+    // a RelayHello; it then refuses the device and closes its connections.
+    void revoked(const PublicKey& device);
+
+    // From ferry.toml's relay_retry_seconds; waits already started keep theirs.
+    void set_retry_interval(std::chrono::milliseconds interval);
 
     void direct_connection(const PublicKey& device);
     void direct_disconnection(const PublicKey& device);

@@ -12,6 +12,7 @@
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
 
+#include "core/byte_size.hh"
 #include "core/compression.hh"
 #include "crypto/base32.hh"
 #include "crypto/mailbox_envelope.hh"
@@ -66,6 +67,21 @@ std::optional<PostedMark> parse_mark(const std::string& text) {
 
 bool is_full(wire::RelayCode code) {
     return code == wire::RelayCode::quota_exceeded || code == wire::RelayCode::unavailable;
+}
+
+// What `ferry status` shows while an upload waits for space: built here from
+// the reply's code and figures (the relay's own text is its operator's).
+std::string full_problem(const RelayClient& relay, const wire::RelayReply& reply,
+                         std::chrono::milliseconds retry) {
+    const std::string url = relay.url().to_string();
+    const std::string again =
+        "; uploads wait, tried again every " + std::to_string(retry.count() / 1000) + " s";
+    if (reply.code == wire::RelayCode::quota_exceeded) {
+        return "relay full: the account on " + url + " has used " + human_bytes(reply.used_bytes) +
+               " of its " + human_bytes(reply.quota_bytes) + " quota" + again +
+               " (ask the relay's operator for more: ferry-relay user quota)";
+    }
+    return "relay full: " + url + " cannot store more now (" + reply.message + ")" + again;
 }
 
 }  // namespace
@@ -214,8 +230,8 @@ struct RelayLink::State : std::enable_shared_from_this<RelayLink::State> {
     }
 
     // Waits before retrying a store the relay refused for lack of space.
-    asio::awaitable<bool> wait_for_space(const std::string& why) {
-        if (context->report) context->report("relay full: " + why);
+    asio::awaitable<bool> wait_for_space(const RelayClient& relay, const wire::RelayReply& reply) {
+        if (context->report) context->report(full_problem(relay, reply, context->retry_interval));
         retry_timer.expires_after(context->retry_interval);
         std::error_code ec;
         co_await retry_timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
@@ -265,7 +281,7 @@ struct RelayLink::State : std::enable_shared_from_this<RelayLink::State> {
             }
             if (!is_full(r->code))
                 co_return fail(Errc::io, "the relay refused " + what + ": " + r->message);
-            if (!co_await wait_for_space(r->message)) break;
+            if (!co_await wait_for_space(*relay, *r)) break;
         }
         co_return fail(Errc::io, close_reason);
     }

@@ -29,12 +29,24 @@ bool wait_until(const std::function<bool()>& done, std::chrono::milliseconds tim
     }
 }
 
+namespace {
+
+std::vector<std::string> ferry_argv(const std::string& command,
+                                    const std::vector<std::string>& extra_args) {
+    std::vector<std::string> argv{ferry_bin(), command};
+    argv.insert(argv.end(), extra_args.begin(), extra_args.end());
+    return argv;
+}
+
+}  // namespace
+
 DaemonProcess::DaemonProcess(const std::string& home, const std::string& log_path,
                              const std::vector<std::string>& extra_args,
-                             const std::string& command) {
-    std::vector<std::string> argv_strings{ferry_bin(), command};
-    argv_strings.insert(argv_strings.end(), extra_args.begin(), extra_args.end());
-    std::vector<std::string> env_strings = child_environment(home);
+                             const std::string& command)
+    : DaemonProcess(ferry_argv(command, extra_args), child_environment(home), log_path) {}
+
+DaemonProcess::DaemonProcess(std::vector<std::string> argv_strings,
+                             std::vector<std::string> env_strings, const std::string& log_path) {
     auto argv = pointers(argv_strings);
     auto envp = pointers(env_strings);
     m_pid = ::fork();

@@ -25,13 +25,16 @@ using namespace std::chrono_literals;
 bool wait_until(const std::function<bool()>& done, std::chrono::milliseconds timeout,
                 std::chrono::milliseconds step = 100ms);
 
-// A running `ferry run`, or another long-running ferry command (stdout and
+// A running `ferry run`, or another long-running command (stdout and
 // stderr appended to `log_path`).
 class DaemonProcess {
 public:
     // `command`: another long-running command instead (status --watch, ...).
     DaemonProcess(const std::string& home, const std::string& log_path,
                   const std::vector<std::string>& extra_args, const std::string& command = "run");
+    // Any program: argv[0] is its path, `env` its whole environment.
+    DaemonProcess(std::vector<std::string> argv, std::vector<std::string> env,
+                  const std::string& log_path);
     ~DaemonProcess();  // SIGKILL if still running
     DaemonProcess(const DaemonProcess&) = delete;
     DaemonProcess& operator=(const DaemonProcess&) = delete;

@@ -50,6 +50,7 @@ TEST_CASE("config: an empty file gives every default", "[cli][config]") {
     CHECK(config.max_recv_rate_kib == 0);
     CHECK(config.log_level == "info");
     CHECK(config.relay_forward_s == 30);
+    CHECK(config.relay_retry_s == 30);
     CHECK(config.folders.empty());
     // What `ferry init` writes says the same: every key is commented out.
     CHECK(parsed(initial_config_text({})) == Config{});
@@ -65,6 +66,7 @@ max_send_rate = 1024
 max_recv_rate = 2048
 log_level = "debug"
 relay_forward_seconds = 2
+relay_retry_seconds = 2
 
 [folders.photos]
 path = "/home/me/Photos/"
@@ -81,6 +83,7 @@ path = "/srv/ab"
     CHECK(config.max_recv_rate_kib == 2048);
     CHECK(config.log_level == "debug");
     CHECK(config.relay_forward_s == 2);
+    CHECK(config.relay_retry_s == 2);
     REQUIRE(config.folders.size() == 2);
     CHECK(config.folders.at("photos") == FolderConfig{"/home/me/Photos", FolderMode::receive_only});
     CHECK(config.folders.at("a.b") == FolderConfig{"/srv/ab", FolderMode::send_receive});
@@ -94,6 +97,12 @@ TEST_CASE("config: errors name the line and the reason", "[cli][config]") {
           "ferry.toml:1: rescan_interval must be a whole number of seconds from 1 to 86400, not 0");
     CHECK(refused("rescan_interval = 1.5\n") ==
           "ferry.toml:1: rescan_interval must be a whole number of seconds from 1 to 86400, not 1.5");
+    CHECK(refused("relay_retry_seconds = 0\n") ==
+          "ferry.toml:1: relay_retry_seconds must be a whole number of seconds from 1 to 86400, "
+          "not 0");
+    CHECK(refused("relay_retry_seconds = \"30s\"\n") ==
+          "ferry.toml:1: relay_retry_seconds must be a whole number of seconds from 1 to 86400, "
+          "not \"30s\"");
     CHECK(refused("# a comment\nspeed = 3\n") == "ferry.toml:2: unknown key \"speed\"");
     CHECK(refused("watcher = \"fanotify\"\n") ==
           "ferry.toml:1: watcher must be \"inotify\" or \"poll\", not \"fanotify\"");
