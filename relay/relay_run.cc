@@ -32,7 +32,8 @@ int run_relay(const RunArguments& arguments) {
         return 1;
     }
     asio::io_context io;
-    asio::thread_pool workers(std::max(2u, std::thread::hardware_concurrency()));
+    // Requests mostly wait for the disk (fsync): more threads than cores.
+    asio::thread_pool workers(std::max(8u, 2 * std::thread::hardware_concurrency()));
     ServerOptions options;
     options.account_bytes_per_second = arguments.account_rate;
     options.status_file = data_dir + "/status.json";
