@@ -538,24 +538,20 @@ RelayServer::RelayServer(asio::io_context& io, asio::thread_pool& workers,
 RelayServer::~RelayServer() { m_impl->stop(); }
 
 Result<std::string> RelayServer::listen(const std::string& address) {
-    auto listener = open_listener(m_impl->io, address);
+    std::weak_ptr<Impl> weak = m_impl;
+    auto listener = listen_and_accept(
+        m_impl->io, address,
+        [weak] {
+            auto self = weak.lock();
+            return !self || self->stopped;
+        },
+        [weak](tcp::socket socket) {
+            if (auto self = weak.lock()) self->accepted(std::move(socket));
+        },
+        std::chrono::milliseconds(100));
     if (!listener) return tl::unexpected(listener.error());
     m_impl->acceptors.push_back(listener->acceptor);
     m_impl->bound.push_back(listener->bound);
-    std::weak_ptr<Impl> weak = m_impl;
-    asio::co_spawn(
-        m_impl->io,
-        accept_loop(
-            listener->acceptor,
-            [weak] {
-                auto self = weak.lock();
-                return !self || self->stopped;
-            },
-            [weak](tcp::socket socket) {
-                if (auto self = weak.lock()) self->accepted(std::move(socket));
-            },
-            std::chrono::milliseconds(100)),
-        asio::detached);
     if (!m_impl->maintaining) {
         m_impl->maintaining = true;
         m_impl->write_status();

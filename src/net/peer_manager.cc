@@ -231,26 +231,22 @@ PeerManager::PeerManager(asio::io_context& io, const KeyPair& device,
 PeerManager::~PeerManager() { stop(); }
 
 Result<std::string> PeerManager::listen(const std::string& address) {
-    auto listener = open_listener(m_impl->io, address);
+    std::weak_ptr<Impl> weak = m_impl;
+    auto listener = listen_and_accept(
+        m_impl->io, address,
+        [weak] {
+            auto self = weak.lock();
+            return !self || self->stopped;
+        },
+        [weak](tcp::socket socket) {
+            if (auto self = weak.lock())
+                asio::co_spawn(self->io, Impl::serve_incoming(self, std::move(socket)),
+                               asio::detached);
+        },
+        m_impl->options.backoff_min);
     if (!listener) return tl::unexpected(listener.error());
     m_impl->acceptors.push_back(listener->acceptor);
     m_impl->bound.push_back(listener->bound);
-    std::weak_ptr<Impl> weak = m_impl;
-    asio::co_spawn(
-        m_impl->io,
-        accept_loop(
-            listener->acceptor,
-            [weak] {
-                auto self = weak.lock();
-                return !self || self->stopped;
-            },
-            [weak](tcp::socket socket) {
-                if (auto self = weak.lock())
-                    asio::co_spawn(self->io, Impl::serve_incoming(self, std::move(socket)),
-                                   asio::detached);
-            },
-            m_impl->options.backoff_min),
-        asio::detached);
     return m_impl->bound.back();
 }
 

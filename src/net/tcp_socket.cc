@@ -1,5 +1,7 @@
 #include "net/tcp_socket.hh"
 
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
 #include <asio/redirect_error.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/this_coro.hpp>
@@ -57,6 +59,18 @@ asio::awaitable<void> accept_loop(std::shared_ptr<tcp::acceptor> acceptor,
         }
         accepted(std::move(socket));
     }
+}
+
+Result<Listener> listen_and_accept(asio::io_context& io, const std::string& address,
+                                   std::function<bool()> stopped,
+                                   std::function<void(tcp::socket)> accepted,
+                                   std::chrono::milliseconds pause) {
+    auto listener = open_listener(io, address);
+    if (!listener) return listener;
+    asio::co_spawn(io,
+                   accept_loop(listener->acceptor, std::move(stopped), std::move(accepted), pause),
+                   asio::detached);
+    return listener;
 }
 
 void DialCancel::cancel() {

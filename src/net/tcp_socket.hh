@@ -36,6 +36,12 @@ asio::awaitable<void> accept_loop(std::shared_ptr<asio::ip::tcp::acceptor> accep
                                   std::function<void(asio::ip::tcp::socket)> accepted,
                                   std::chrono::milliseconds pause);
 
+// open_listener(), then accept_loop() on `io`.
+Result<Listener> listen_and_accept(asio::io_context& io, const std::string& address,
+                                   std::function<bool()> stopped,
+                                   std::function<void(asio::ip::tcp::socket)> accepted,
+                                   std::chrono::milliseconds pause);
+
 // Lets the owner of a dial_tcp() in progress abort it (stop, forget):
 // cancel() closes the socket being connected, and the dial fails.
 class DialCancel {
