@@ -16,6 +16,8 @@
 #pragma once
 
 #include <chrono>
+#include <mutex>
+#include <optional>
 
 #include "relay/chunk_store.hh"
 #include "relay/key_locks.hh"
@@ -62,6 +64,8 @@ private:
     Result<void> sweep_orphans();
 
     ServiceOptions m_options;
+    std::mutex m_sweep_mutex;                      // guards m_last_sweep_ns
+    std::optional<std::int64_t> m_last_sweep_ns;  // maintain()'s last orphan sweep
     std::unique_ptr<MetadataStore> m_meta;
     std::unique_ptr<ChunkStore> m_chunks;
     KeyLocks m_locks;

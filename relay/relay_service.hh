@@ -45,6 +45,10 @@ struct ServiceOptions {
     // A chunk put whose object is still not durable after this long was
     // interrupted (a crash): maintain() finishes or drops it.
     std::chrono::seconds unfinished_put_timeout{3600};
+    // How often maintain() lists every stored object for orphans (objects
+    // a crash left without a record) and old temporary files: the first
+    // call does, then at most once per this (the listing grows with the store).
+    std::chrono::seconds sweep_interval{3600};
     // The relay's clock, ns since the Unix epoch (empty: the system clock).
     // Tests set it, so TTL and grace tests need not sleep.
     std::function<std::int64_t()> now_ns;
