@@ -207,6 +207,27 @@ TEST_CASE("maintain repairs what an interrupted put left", "[relay][maintain]") 
     CHECK(std::get<wire::ChunkData>(got).data == "written");
 }
 
+TEST_CASE("the orphan sweep runs at the first maintain, then once per sweep_interval",
+          "[relay][maintain]") {
+    ServiceOptions options;
+    options.sweep_interval = std::chrono::seconds(3600);
+    TestRelay relay(options);
+    User alice = relay.add_user("alice", 0);
+    const std::int64_t account = account_id(relay, "alice");
+    REQUIRE(relay.service->maintain());  // the first sweep
+    {
+        auto chunks = open_local_chunk_store(relay.dir.path());
+        REQUIRE(chunks);
+        REQUIRE((*chunks)->put(chunk_key(account, chunk_id(3)), "orphan"));
+    }
+    relay.now += 3599 * kSecond;
+    REQUIRE(relay.service->maintain());
+    CHECK(std::filesystem::exists(object_path(relay, account, 3)));  // not listed yet
+    relay.now += 2 * kSecond;
+    REQUIRE(relay.service->maintain());
+    CHECK_FALSE(std::filesystem::exists(object_path(relay, account, 3)));
+}
+
 TEST_CASE("a put after an interrupted one finishes it without charging twice",
           "[relay][maintain]") {
     TestRelay relay;
