@@ -113,9 +113,8 @@ kill -TERM "$desktop"; wait "$desktop" 2>/dev/null || true
 export FERRY_HOME="$demo/home"
 echo "written while the desktop was away" > "$demo/photos/notes/offline.txt"
 head -c $((3 * 1024 * 1024)) /dev/urandom > "$demo/photos/2026/img_offline.raw"
-for _ in $(seq 200); do
-  "$relay" status --json --data "$demo/relay" | grep -q '"messages": [1-9]' &&
-    ! "$ferry" status | grep -q 'still to upload' && break
+for _ in $(seq 300); do
+  "$ferry" status | grep -q 'all changes are on the relay' && break
   sleep 0.1
 done
 run "$ferry" status

@@ -466,11 +466,12 @@ nlohmann::json DaemonRelays::status_json() const {
     }
     std::size_t open_links = 0;
     for (const auto& [key, link] : m_impl->links) open_links += link->is_open() ? 1 : 0;
-    const std::uint64_t pending = m_impl->context ? m_impl->context->pending_uploads : 0;
+    const auto* context = m_impl->context.get();
     return {{"relays", relays},
             {"relay_problem", m_impl->problem},
             {"relay_links", open_links},
-            {"relay_pending_uploads", pending}};
+            {"relay_pending_uploads", context ? context->pending_uploads : 0},
+            {"relay_sending", context ? context->sends_in_progress : 0}};
 }
 
 void DaemonRelays::stop() { m_impl->stop(); }

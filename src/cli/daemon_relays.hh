@@ -93,7 +93,8 @@ public:
 
     // "relays": [{url, connected, error, rtt_ms, account, used_bytes,
     // quota_bytes}], "relay_problem", "relay_links" (devices reached through
-    // a relay), "relay_pending_uploads" (chunks still to put).
+    // a relay), "relay_pending_uploads" (chunks still to put),
+    // "relay_sending" (sends to a relay under way; 0: all is posted).
     nlohmann::json status_json() const;
     void stop();
 

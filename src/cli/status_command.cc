@@ -148,6 +148,8 @@ void print_live_status(const nlohmann::json& status, std::size_t bar_width = 0) 
                            " go through the relay";
         if (const auto pending = status.value("relay_pending_uploads", std::uint64_t{0}); pending > 0)
             line += "; " + count_of(pending, "chunk", "chunks") + " still to upload";
+        else if (status.value("relay_sending", std::uint64_t{0}) == 0)
+            line += "; all changes are on the relay";
         std::printf("relay      %s\n", line.c_str());
     }
     if (status["folders"].empty()) {

@@ -469,6 +469,11 @@ asio::awaitable<Result<wire::Message>> RelayLink::receive() {
 asio::awaitable<Result<void>> RelayLink::send(const wire::Message& message) {
     auto self = m_state;
     if (!self->open) co_return fail(Errc::io, self->label + ": " + self->close_reason);
+    struct Sending {  // counted for `ferry status` while this send lasts
+        RelayLinkContext& context;
+        explicit Sending(RelayLinkContext& c) : context(c) { ++context.sends_in_progress; }
+        ~Sending() { --context.sends_in_progress; }
+    } sending(*self->context);
     if (const auto* update = std::get_if<wire::IndexUpdate>(&message)) {
         co_return co_await self->post_index(*update);
     }

@@ -62,6 +62,9 @@ struct RelayLinkContext {
     std::function<void(const std::string& problem)> report;
     // Chunks found missing on the relay and not yet put, over all links.
     std::uint64_t pending_uploads = 0;
+    // Sends to the relay under way (uploads and posts), over all links: 0
+    // means what the engine gave the links is on the relay.
+    std::uint64_t sends_in_progress = 0;
 };
 
 // Store settings the links keep per device (hex device id).
