@@ -309,7 +309,7 @@ struct RelayServer::Impl : std::enable_shared_from_this<RelayServer::Impl> {
         sessions.emplace(session->device.device_key, session);
         ++counters.authenticated;
         wire::Message welcome = std::move(welcomed->second);
-        co_await send_or_close(connection, std::move(welcome), options.idle_timeout);
+        co_await send_or_close(connection, std::move(welcome), options.reply_timeout);
         co_return session;
     }
 
@@ -376,7 +376,7 @@ struct RelayServer::Impl : std::enable_shared_from_this<RelayServer::Impl> {
         auto handled = co_await offload(self->workers, std::move(work));
         if (!self->stopped)
             co_await send_or_close(session->connection, std::move(handled.first),
-                                   self->options.idle_timeout);
+                                   self->options.reply_timeout);
         --session->in_flight;
         session->slot->fire();
         for (const PublicKey& key : handled.second) self->notify(key);
@@ -386,7 +386,7 @@ struct RelayServer::Impl : std::enable_shared_from_this<RelayServer::Impl> {
         auto range = sessions.equal_range(device);
         for (auto it = range.first; it != range.second; ++it)
             asio::co_spawn(io, send_or_close(it->second->connection, wire::MailboxNotify{},
-                                         options.idle_timeout),
+                                         options.reply_timeout),
                            asio::detached);
     }
 
@@ -426,10 +426,10 @@ struct RelayServer::Impl : std::enable_shared_from_this<RelayServer::Impl> {
             asio::co_spawn(io,
                            send_or_close(target->connection,
                                          wire::ForwardOffer{id, from->device.device_key},
-                                         options.idle_timeout),
+                                         options.reply_timeout),
                            asio::detached);
         }
-        asio::co_spawn(io, send_or_close(from->connection, std::move(reply), options.idle_timeout),
+        asio::co_spawn(io, send_or_close(from->connection, std::move(reply), options.reply_timeout),
                        asio::detached);
     }
 

@@ -11,8 +11,8 @@
 // `max_connections_per_account` per account; a connection has at most
 // `max_requests_in_flight` requests being handled (its frames are not read
 // meanwhile, so TCP back-pressure slows it); a connection that does not take
-// a reply within `idle_timeout` is closed (a client that stops reading); a
-// silent one is closed after `idle_timeout` too; chunk and payload bytes an
+// a reply within `reply_timeout` is closed (a client that stops reading); a
+// silent one is closed after `idle_timeout`; chunk and payload bytes an
 // account stores pass a per-account rate limit; frames over the limits of
 // net/messages.hh close the connection. A device whose account is removed
 // or which is revoked is disconnected within `maintain_interval`.
@@ -48,6 +48,7 @@ struct ServerOptions {
     std::chrono::milliseconds hello_timeout{5'000};
     std::chrono::milliseconds ping_interval{30'000};
     std::chrono::milliseconds idle_timeout{120'000};
+    std::chrono::milliseconds reply_timeout{60'000};
     std::size_t max_connections = 4'096;
     std::size_t max_unauthenticated_per_address = 16;
     std::size_t max_connections_per_account = 256;

@@ -372,3 +372,27 @@ TEST_CASE("a connection has at most max_requests_in_flight requests handled at o
     REQUIRE(f.wait_for([&] { return answered == kRequests; }));
     CHECK(gated.most() == 2);
 }
+
+TEST_CASE("a device that stops reading its replies is disconnected after reply_timeout",
+          "[relay][server]") {
+    ServerFixture f;
+    ServerOptions options = fast_options();
+    options.reply_timeout = 1s;
+    f.start(options);
+    User alice = f.relay.add_user("alice", 0);
+    auto client = f.connected(alice, 0);
+    const wire::Message put =
+        wire::ChunkPut{0, chunk_id(1), std::string(wire::kMaxSealedChunk, 'z')};
+    REQUIRE(std::get<wire::RelayReply>(f.run(ask(*client, put))).code == wire::RelayCode::ok);
+
+    // Many gets of a big chunk, never reading: the replies fill the socket
+    // buffers, the relay's send waits, and its deadline closes the connection.
+    RawDevice raw = f.run(raw_device(f, alice, 1));
+    for (std::uint32_t id = 1; id <= 200; ++id) {
+        const wire::Message get = wire::ChunkGet{id, chunk_id(1)};
+        if (!f.run(raw.send(get))) break;  // the relay stopped reading: fine
+    }
+    CHECK(f.wait_for([&] { return f.server->stats().authenticated == 1; }, 10s));
+    // The well-behaved device is still served.
+    CHECK(f.run(has_chunk(*client, chunk_id(1))));
+}
