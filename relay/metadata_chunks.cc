@@ -18,11 +18,49 @@ void bind_ref(sqlite::Statement& stmt, int first, const ChunkRef& chunk) {
 
 }  // namespace
 
+// Group commit: every put needs its reservation durable (one synced
+// commit), and they come many at a time. A caller queues its reservation,
+// then takes the database; the first one in commits every queued
+// reservation in one transaction (one sync), and those it took find their
+// result when they get the database in turn. Each is checked in queue
+// order against the usage the ones before it left, so the quota holds
+// exactly as if they had been committed one by one.
 Result<Reservation> SqliteMetadata::reserve_chunk(const ChunkRef& chunk, std::uint64_t size,
                                                   std::int64_t now_ns) {
+    auto mine = std::make_shared<PendingReservation>(PendingReservation{chunk, size, now_ns, {}});
+    {
+        std::lock_guard queue(m_queue_mutex);
+        m_queue.push_back(mine);
+    }
     std::lock_guard lock(m_mutex);
-    auto txn = Transaction::begin(*m_db, "reserve a chunk");
-    if (!txn) return error_of(txn);
+    if (mine->result) return std::move(*mine->result);
+    std::vector<std::shared_ptr<PendingReservation>> batch;
+    {
+        std::lock_guard queue(m_queue_mutex);
+        batch.swap(m_queue);
+    }
+    const auto fail_all = [&](const Error& error) {
+        for (const auto& pending : batch) pending->result = tl::unexpected(error);
+    };
+    auto txn = Transaction::begin(*m_db, "reserve chunks");
+    if (!txn) {
+        fail_all(txn.error());
+        return std::move(*mine->result);
+    }
+    for (const auto& pending : batch) {
+        auto reserved = reserve_locked(pending->chunk, pending->size, pending->now_ns);
+        if (!reserved) {  // the transaction is rolled back: none of them holds
+            fail_all(reserved.error());
+            return std::move(*mine->result);
+        }
+        pending->result = std::move(reserved);
+    }
+    if (auto ok = txn->commit(); !ok) fail_all(ok.error());
+    return std::move(*mine->result);
+}
+
+Result<Reservation> SqliteMetadata::reserve_locked(const ChunkRef& chunk, std::uint64_t size,
+                                                   std::int64_t now_ns) {
     auto usage = usage_locked(chunk.account);
     if (!usage) return error_of(usage);
     auto existing =
@@ -47,7 +85,6 @@ Result<Reservation> SqliteMetadata::reserve_chunk(const ChunkRef& chunk, std::ui
         (*touch)->bind_int(1, now_ns);
         bind_ref(**touch, 2, chunk);
         if (auto ok = (*touch)->run(); !ok) return error_of(ok);
-        if (auto ok = txn->commit(); !ok) return error_of(ok);
         return Reservation{ReserveOutcome::stored, *usage};
     }
     if (usage->quota_bytes != 0 &&
@@ -63,7 +100,6 @@ Result<Reservation> SqliteMetadata::reserve_chunk(const ChunkRef& chunk, std::ui
     (*insert)->bind_int(4, now_ns);
     if (auto ok = (*insert)->run(); !ok) return error_of(ok);
     if (auto ok = charge_locked(chunk.account, to_sql(size)); !ok) return error_of(ok);
-    if (auto ok = txn->commit(); !ok) return error_of(ok);
     usage->used_bytes += size;
     return Reservation{ReserveOutcome::reserved, *usage};
 }

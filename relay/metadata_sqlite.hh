@@ -11,11 +11,14 @@
 #include <algorithm>
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "relay/metadata_store.hh"
 #include "store/sqlite.hh"
@@ -107,6 +110,19 @@ private:
     Result<std::vector<ChunkRef>> chunk_refs_locked(std::string_view text, std::string_view purpose,
                                                     std::int64_t parameter);
     Error corrupt(std::string_view what) const;
+    // One reservation inside the caller's transaction (caller holds m_mutex).
+    Result<Reservation> reserve_locked(const ChunkRef& chunk, std::uint64_t size,
+                                       std::int64_t now_ns);
+
+    // Reservations waiting for the next group commit (reserve_chunk()).
+    struct PendingReservation {
+        ChunkRef chunk;
+        std::uint64_t size = 0;
+        std::int64_t now_ns = 0;
+        std::optional<Result<Reservation>> result;  // set by the commit that took it
+    };
+    std::mutex m_queue_mutex;
+    std::vector<std::shared_ptr<PendingReservation>> m_queue;
 
     std::mutex m_mutex;
     std::unique_ptr<sqlite::Database> m_db;
