@@ -5,6 +5,12 @@
 #include <charconv>
 #include <cstring>
 #include <ctime>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -105,6 +111,46 @@ Result<std::vector<std::string>> entries_of(const std::string& path) {
     return names;
 }
 
+// Syncs directories for concurrent puts together: each put's rename must be
+// durable before it is answered, and one journal commit makes every rename
+// before it durable. A caller queues its directory and takes the syncer;
+// the first one in syncs each directory queued (after the first sync the
+// others are usually clean already) and gives everyone queued their result.
+class DirectorySyncer {
+public:
+    Result<void> sync(const std::string& directory) {
+        auto mine = std::make_shared<Pending>(Pending{directory, {}});
+        {
+            std::lock_guard queue(m_queue_mutex);
+            m_queue.push_back(mine);
+        }
+        std::lock_guard syncing(m_sync_mutex);
+        if (mine->result) return *mine->result;
+        std::vector<std::shared_ptr<Pending>> batch;
+        {
+            std::lock_guard queue(m_queue_mutex);
+            batch.swap(m_queue);
+        }
+        std::map<std::string, Result<void>> synced;
+        for (const auto& pending : batch) {
+            auto it = synced.find(pending->directory);
+            if (it == synced.end())
+                it = synced.emplace(pending->directory, fsync_directory(pending->directory)).first;
+            pending->result = it->second;
+        }
+        return *mine->result;
+    }
+
+private:
+    struct Pending {
+        std::string directory;
+        std::optional<Result<void>> result;
+    };
+    std::mutex m_queue_mutex;
+    std::vector<std::shared_ptr<Pending>> m_queue;
+    std::mutex m_sync_mutex;
+};
+
 class LocalChunkStore final : public ChunkStore {
 public:
     explicit LocalChunkStore(std::string root) : m_root(std::move(root)), m_tmp(m_root + "/tmp") {}
@@ -135,7 +181,7 @@ public:
             ::unlink(temp.c_str());
             return made;
         }
-        return fsync_directory(shard);
+        return m_syncer.sync(shard);
     }
 
     Result<std::string> get(const std::string& key) override {
@@ -225,6 +271,7 @@ public:
     }
 
 private:
+    DirectorySyncer m_syncer;
     Result<std::string> object_path(const std::string& key) const {
         if (!parse_chunk_key(key)) {
             return fail(Errc::invalid_argument, m_root + ": '" + key + "' is not a chunk key");
