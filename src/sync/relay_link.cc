@@ -26,7 +26,7 @@ namespace ferry {
 namespace {
 
 // Chunks of one index update being read, sealed and put at a time.
-constexpr std::size_t kUploadWindow = 8;
+constexpr std::size_t kUploadWindow = 16;  // the relay handles 16 requests of a connection at once
 
 std::span<const std::uint8_t> bytes_of(std::string_view s) {
     return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};

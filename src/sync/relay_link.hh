@@ -7,7 +7,7 @@
 // - ClusterConfig, ResendRequest: a message posted to the device's mailbox,
 //   sealed so only the user's devices can read it (crypto/relay_seal.hh).
 // - IndexUpdate: first the chunks its records need that the relay lacks
-//   (ChunkHave, then eight chunks at a time: the link asks the engine for
+//   (ChunkHave, then 16 chunks at a time: the link asks the engine for
 //   each with a Request of its own, which the engine serves from local
 //   files, seals it with the folder's relay key and puts it), then the
 //   message, naming those chunks so the relay keeps them until delivered.
