@@ -1,7 +1,7 @@
 // Store-and-forward through a real `ferry-relay` between real `ferry run`
 // daemons that are never online together: hand-off both ways, the relay
-// killed mid-upload, what the relay's disk holds, a full account, and a
-// revoked device.
+// killed mid-upload, what the relay's disk holds, a full account, a
+// revoked device, and failing over to a second relay.
 #include <filesystem>
 #include <thread>
 
@@ -254,4 +254,41 @@ TEST_CASE("a full relay account holds the upload back until its quota grows",
     s.hand_off(s.a, s.b, big.size());
     CHECK(read_file(s.b.file("big.bin")) == big);
     CHECK(read_file(s.b.file("small.txt")) == "small\n");
+}
+
+TEST_CASE("with two relays, a device fails over to the one still running",
+          "[relay][cli][daemon]") {
+    RelaySetup s;
+    s.use_relay();
+    RelayProcess second(s.cluster.root() + "/relay2", s.cluster.root() + "/relay2.log");
+    second.start();
+    const Run add =
+        s.a.ferry({"relay", "add", second.url(), "--token", second.add_user("alice")});
+    INFO(add.err);
+    REQUIRE(add.status == 0);
+    REQUIRE(wait_until(
+        [&] { return relay_connected(s.a, second.url()) && relay_connected(s.b, second.url()); },
+        30s, 200ms));
+
+    // B goes offline, then the first relay dies: A's changes go through the second.
+    REQUIRE(s.b.daemon->stop() == 0);
+    s.relay.kill_hard();
+    REQUIRE(wait_until([&] { return !relay_connected(s.a, s.relay.url()); }, 30s, 200ms));
+    const std::string data = random_bytes(2 << 20, 81);
+    write_file(s.a.file("after-failover.bin"), data);
+    s.cluster.scan(0);
+    {
+        INFO("a:\n" << s.a.daemon_log() << "\nrelay 2:\n" << second.log());
+        REQUIRE(second.wait_settled(data.size()));
+    }
+    REQUIRE(s.a.daemon->stop() == 0);
+    s.b.start();
+    {
+        INFO("b:\n" << s.b.daemon_log());
+        REQUIRE(wait_until([&] { return fs::exists(s.b.file("after-failover.bin")) &&
+                                        read_file(s.b.file("after-failover.bin")) == data; },
+                           60s, 200ms));
+    }
+    const auto entry = relay_entry(s.b, s.relay.url());
+    CHECK(entry.value("connected", true) == false);  // B knows both, reaches one
 }
