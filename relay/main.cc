@@ -49,6 +49,9 @@ int main(int argc, char** argv) {
     run->add_option("--account-rate", run_args.account_rate,
                     "bytes/s one account may store (0: unlimited)")
         ->capture_default_str();
+    run->add_option("--connection-rate", run_args.connection_rate,
+                    "bytes/s one connection may send to the relay (0: unlimited)")
+        ->capture_default_str();
     run->callback([&] {
         run_args.data_dir = data_dir;
         status = run_relay(run_args);

@@ -17,7 +17,8 @@ struct RunArguments {
     std::string listen = "0.0.0.0:22100";
     std::uint32_t message_ttl_days = 30;
     std::uint32_t max_disk_percent = 90;
-    std::uint64_t account_rate = 0;  // bytes/s stored per account; 0: unlimited
+    std::uint64_t account_rate = 0;     // bytes/s stored per account; 0: unlimited
+    std::uint64_t connection_rate = 0;  // bytes/s one connection may send; 0: unlimited
 };
 
 int run_init(const std::string& data_dir, const std::string& address);

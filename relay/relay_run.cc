@@ -36,6 +36,7 @@ int run_relay(const RunArguments& arguments) {
     asio::thread_pool workers(std::max(8u, 2 * std::thread::hardware_concurrency()));
     ServerOptions options;
     options.account_bytes_per_second = arguments.account_rate;
+    options.connection_bytes_per_second = arguments.connection_rate;
     options.status_file = data_dir + "/status.json";
     RelayServer server(io, workers, *identity, **service, options);
     auto bound = server.listen(arguments.listen);

@@ -155,11 +155,16 @@ struct RelayServer::Impl : std::enable_shared_from_this<RelayServer::Impl> {
         });
     }
 
+    // Each connection gets its own receive limit (a device cannot take a
+    // larger share by opening more connections: those count against its
+    // account's connection cap and rate).
     ConnectionOptions connection_options() const {
         ConnectionOptions o;
         o.handshake_timeout = options.hello_timeout;
         o.ping_interval = options.ping_interval;
         o.idle_timeout = options.idle_timeout;
+        if (options.connection_bytes_per_second > 0)
+            o.receive_limit = std::make_shared<RateLimiter>(options.connection_bytes_per_second);
         return o;
     }
 

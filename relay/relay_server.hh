@@ -10,7 +10,8 @@
 // `max_connections` in all (more are closed at once); at most
 // `max_connections_per_account` per account; a connection has at most
 // `max_requests_in_flight` requests being handled (its frames are not read
-// meanwhile, so TCP back-pressure slows it); a connection that does not take
+// meanwhile, so TCP back-pressure slows it) and sends at most
+// `connection_bytes_per_second`; a connection that does not take
 // a reply within `reply_timeout` is closed (a client that stops reading); a
 // silent one is closed after `idle_timeout`; chunk and payload bytes an
 // account stores pass a per-account rate limit; frames over the limits of
@@ -54,6 +55,7 @@ struct ServerOptions {
     std::size_t max_connections_per_account = 256;
     std::size_t max_requests_in_flight = 16;
     std::uint64_t account_bytes_per_second = 0;  // chunk and payload bytes stored; 0: unlimited
+    std::uint64_t connection_bytes_per_second = 0;  // what one connection may send; 0: unlimited
     std::chrono::milliseconds forward_wait{10'000};
     std::size_t max_pending_forwards = 64;  // per connection
     std::chrono::milliseconds maintain_interval{5'000};

@@ -396,3 +396,19 @@ TEST_CASE("a device that stops reading its replies is disconnected after reply_t
     // The well-behaved device is still served.
     CHECK(f.run(has_chunk(*client, chunk_id(1))));
 }
+
+TEST_CASE("a connection under connection_bytes_per_second still puts and gets",
+          "[relay][server]") {
+    ServerFixture f;
+    ServerOptions options = fast_options();
+    options.connection_bytes_per_second = 4u << 20;  // paced, never stalled
+    f.start(options);
+    User alice = f.relay.add_user("alice", 0);
+    auto client = f.connected(alice, 0);
+    const std::string data(wire::kMaxSealedChunk, 'r');
+    const wire::Message put = wire::ChunkPut{0, chunk_id(5), data};
+    REQUIRE(std::get<wire::RelayReply>(f.run(ask(*client, put))).code == wire::RelayCode::ok);
+    const wire::Message get = wire::ChunkGet{0, chunk_id(5)};
+    const auto got = f.run(ask(*client, get));
+    CHECK(std::get<wire::ChunkData>(got).data == data);
+}
