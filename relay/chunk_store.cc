@@ -5,7 +5,6 @@
 #include <charconv>
 #include <cstring>
 #include <ctime>
-#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -112,32 +111,15 @@ Result<std::vector<std::string>> entries_of(const std::string& path) {
     return names;
 }
 
-// Makes the whole file system holding `path` durable: the data of every
-// file written before the call (Linux: syncfs(); elsewhere a sync of the
-// one path, so callers pass what they need synced).
-Result<void> sync_file_system(const std::string& path) {
-    Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (fd.get() < 0) return os_failure(path, "open to sync it");
-#ifdef __linux__
-    if (::syncfs(fd.get()) != 0) return os_failure(path, "sync the file system");
-#else
-    if (::fsync(fd.get()) != 0) return os_failure(path, "sync");
-#endif
-    return {};
-}
-
-// Syncs for concurrent puts together (group commit): each put's data, and
-// then its rename, must be durable before it is answered, and one sync can
-// cover many. A caller queues what it needs synced and takes the syncer;
-// the first one in runs `sync_one` once per distinct target queued and
-// gives everyone queued their result.
-class GroupSyncer {
+// Syncs directories for concurrent puts together: each put's rename must be
+// durable before it is answered, and one journal commit makes every rename
+// before it durable. A caller queues its directory and takes the syncer;
+// the first one in syncs each directory queued (after the first sync the
+// others are usually clean already) and gives everyone queued their result.
+class DirectorySyncer {
 public:
-    explicit GroupSyncer(std::function<Result<void>(const std::string&)> sync_one)
-        : m_sync_one(std::move(sync_one)) {}
-
-    Result<void> sync(const std::string& target) {
-        auto mine = std::make_shared<Pending>(Pending{target, {}});
+    Result<void> sync(const std::string& directory) {
+        auto mine = std::make_shared<Pending>(Pending{directory, {}});
         {
             std::lock_guard queue(m_queue_mutex);
             m_queue.push_back(mine);
@@ -151,9 +133,9 @@ public:
         }
         std::map<std::string, Result<void>> synced;
         for (const auto& pending : batch) {
-            auto it = synced.find(pending->target);
+            auto it = synced.find(pending->directory);
             if (it == synced.end())
-                it = synced.emplace(pending->target, m_sync_one(pending->target)).first;
+                it = synced.emplace(pending->directory, fsync_directory(pending->directory)).first;
             pending->result = it->second;
         }
         return *mine->result;
@@ -161,10 +143,9 @@ public:
 
 private:
     struct Pending {
-        std::string target;
+        std::string directory;
         std::optional<Result<void>> result;
     };
-    std::function<Result<void>(const std::string&)> m_sync_one;
     std::mutex m_queue_mutex;
     std::vector<std::shared_ptr<Pending>> m_queue;
     std::mutex m_sync_mutex;
@@ -183,14 +164,9 @@ public:
             Fd fd(::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
             if (fd.get() < 0) return os_failure(temp, "create the chunk file");
             auto written = write_all(fd.get(), data, temp);
+            if (written && ::fsync(fd.get()) != 0)
+                written = os_failure(temp, "sync the chunk file");
             if (written && fd.close() != 0) written = os_failure(temp, "close the chunk file");
-            // The data is durable before the name: an object that exists
-            // is always complete (maintain() relies on it).
-#ifdef __linux__
-            if (written) written = m_data_syncer.sync(m_tmp);
-#else
-            if (written) written = sync_file_system(temp);
-#endif
             if (!written) {
                 ::unlink(temp.c_str());
                 return written;
@@ -295,8 +271,7 @@ public:
     }
 
 private:
-    GroupSyncer m_data_syncer{sync_file_system};  // the new files' data, before the renames
-    GroupSyncer m_syncer{fsync_directory};         // the renames
+    DirectorySyncer m_syncer;
     Result<std::string> object_path(const std::string& key) const {
         if (!parse_chunk_key(key)) {
             return fail(Errc::invalid_argument, m_root + ": '" + key + "' is not a chunk key");
