@@ -23,6 +23,7 @@
 #include "crypto/random.hh"
 #include "net/async.hh"
 #include "net/byte_stream.hh"
+#include "net/clock.hh"
 #include "net/connection.hh"
 #include "net/rate_limiter.hh"
 #include "net/tcp_socket.hh"
@@ -40,12 +41,6 @@ using asio::ip::tcp;
 constexpr std::string_view kForwardMagic = "FERRYFWD";
 constexpr std::size_t kPreambleBytes = 8 + 32;
 constexpr std::size_t kPumpBuffer = 64 * 1024;
-
-std::int64_t now_ns() {
-    return std::chrono::duration_cast<std::chrono::nanoseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
 
 // An authenticated device connection.
 struct Session {
@@ -510,7 +505,7 @@ struct RelayServer::Impl : std::enable_shared_from_this<RelayServer::Impl> {
         if (options.status_file.empty()) return;
         nlohmann::json status = {
             {"pid", static_cast<long>(::getpid())},
-            {"updated_ns", now_ns()},
+            {"updated_ns", SystemClock{}.now_ns()},
             {"listening", bound},
             {"connections", counters.connections},
             {"authenticated", counters.authenticated},

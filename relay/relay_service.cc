@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <mutex>
 
+#include "core/bytes.hh"
 #include "relay/account_token.hh"
 #include "relay/chunk_store.hh"
 #include "relay/local_service.hh"
@@ -97,9 +98,7 @@ Result<std::pair<DeviceSession, wire::RelayWelcome>> LocalService::hello(
     }
     std::vector<Revocation> revocations;
     for (const std::string& encoded : hello.revocations) {
-        const auto bytes =
-            std::span(reinterpret_cast<const std::uint8_t*>(encoded.data()), encoded.size());
-        auto revocation = Revocation::decode(bytes);
+        auto revocation = Revocation::decode(bytes_of(encoded));
         // One that does not decode or verify is not the user's: ignored.
         if (revocation && revocation->verify(*account->user_key))
             revocations.push_back(*revocation);

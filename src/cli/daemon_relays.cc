@@ -9,6 +9,7 @@
 
 #include "cli/log.hh"
 #include "cli/relay_entries.hh"
+#include "core/bytes.hh"
 #include "crypto/mailbox_envelope.hh"
 #include "net/relay_url.hh"
 
@@ -24,10 +25,6 @@ constexpr int kMaxFetchRounds = 1000;
 
 std::string short_key(const PublicKey& key) {
     return DeviceId::from_public_key(key).to_string().substr(0, 7);
-}
-
-std::span<const std::uint8_t> bytes_of(std::string_view s) {
-    return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
 }
 
 }  // namespace
@@ -215,10 +212,11 @@ struct DaemonRelays::Impl : std::enable_shared_from_this<DaemonRelays::Impl> {
             auto seen_at = last_direct.find(key);
             const auto since = seen_at == last_direct.end() ? started_at : seen_at->second;
             if (now - since < options.link_grace) continue;
-            auto certificate = certificate_of(key);
-            if (!certificate) continue;
             auto it = links.find(key);
             if (it == links.end() || !it->second->is_open()) {
+                // Checked (signature, revocation) only when a link is to be made.
+                auto certificate = certificate_of(key);
+                if (!certificate) continue;
                 log_info("device " + short_key(key) + " is not connected: syncing with it through "
                          "the relay");
                 link_for(key, *certificate);

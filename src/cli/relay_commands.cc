@@ -3,7 +3,6 @@
 // (cli/relay_entries.hh). The list is kept in the index, so these work with
 // or without the daemon; a running daemon is told at once, connects, and
 // passes the change on to the other devices.
-#include <chrono>
 #include <cstdio>
 
 #include "cli/commands.hh"
@@ -11,23 +10,18 @@
 #include "cli/format.hh"
 #include "cli/home.hh"
 #include "cli/relay_entries.hh"
+#include "net/clock.hh"
 #include "net/relay_url.hh"
 
 namespace ferry::cli {
 namespace {
-
-std::int64_t now_ns() {
-    return std::chrono::duration_cast<std::chrono::nanoseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
 
 // Stores the list and tells a running daemon; returns the failure, if any.
 std::optional<Failure> change_relays(Device& device, const std::string& url, bool removed,
                                      const std::string& token, const std::string& what) {
     auto entries = load_relay_entries(*device.store);
     if (!entries) return Failure{what, entries.error().message};
-    if (!merge_relay_entries(*entries, {wire::RelayEntry{url, removed, now_ns()}}))
+    if (!merge_relay_entries(*entries, {wire::RelayEntry{url, removed, SystemClock{}.now_ns()}}))
         return Failure{what, "the relay list did not change"};
     if (!token.empty()) {
         if (auto saved = device.store->set_setting(relay_token_key(url), token); !saved)

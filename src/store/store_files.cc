@@ -14,7 +14,6 @@ namespace {
 using sqlite::ResetOnExit;
 using sqlite::Statement;
 using sqlite::Transaction;
-using store::bytes_of;
 using store::check_path;
 using store::error_of;
 using store::split_path;

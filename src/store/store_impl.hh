@@ -16,6 +16,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/bytes.hh"
 #include "store/chunked_file_cache.hh"
 #include "store/sqlite.hh"
 #include "store/store.hh"
@@ -50,10 +51,6 @@ Result<void> check_path(const std::string& db_path, std::string_view folder_id,
 // 16 lower-case hex digits: how messages name a device (ShortId, key prefix),
 // as VersionVector's human form does.
 std::string id_text(std::uint64_t value);
-
-inline std::span<const std::uint8_t> bytes_of(std::string_view s) {
-    return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
-}
 
 // Store::Impl is private to Store; its state lives in this base so that the
 // helper functions of both source files can take it.

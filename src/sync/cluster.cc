@@ -21,7 +21,6 @@ namespace ferry {
 
 namespace {
 
-using cluster_detail::bytes_of;
 using cluster_detail::device_text;
 
 // A certificate is a few hundred bytes; anything much larger is not one.

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/bytes.hh"
 #include "crypto/certificate.hh"
 #include "crypto/identity.hh"
 #include "net/clock.hh"
@@ -43,10 +44,6 @@ struct Cluster::Impl {
 };
 
 namespace cluster_detail {
-
-inline std::span<const std::uint8_t> bytes_of(std::string_view s) {
-    return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
-}
 
 // "NAME (DEVICE-ID)" or the id alone: how messages name a device.
 std::string device_text(const PublicKey& key, std::string_view name = {});

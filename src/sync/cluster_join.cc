@@ -21,7 +21,6 @@ namespace ferry {
 
 namespace {
 
-using cluster_detail::bytes_of;
 using cluster_detail::device_text;
 
 // Close reasons of a refused join start with this, so the joiner can tell a

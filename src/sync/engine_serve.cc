@@ -1,6 +1,7 @@
 // Answering chunk requests: from a local file of the requested folder that
 // the index says holds the chunk, read and verified again (the file may
-// have changed since it was scanned), zstd-compressed when smaller. A few
+// have changed since it was scanned), zstd-compressed when smaller (not
+// for a relay link, which compresses what it seals: sync/relay_link.hh). A few
 // reads run at once per peer; a peer with more requests queued than any
 // honest window produces is disconnected.
 #include "core/chunk_hash.hh"
@@ -17,7 +18,8 @@ constexpr std::size_t kParallelReads = 4;
 constexpr std::size_t kMaxQueuedRequests = 16'384;
 constexpr std::size_t kLocationsTried = 8;
 
-wire::Response read_chunk(Store& store, Filesystem& fs, const wire::Request& request) {
+wire::Response read_chunk(Store& store, Filesystem& fs, const wire::Request& request,
+                          bool compress) {
     wire::Response response{request.id, wire::ResponseCode::not_found, false, {}};
     if (request.size == 0 || request.size > kMaxChunkSize) {
         response.code = wire::ResponseCode::error;
@@ -44,7 +46,7 @@ wire::Response read_chunk(Store& store, Filesystem& fs, const wire::Request& req
         }
         if (filled != buffer.size() || hash_chunk(buffer) != request.hash) continue;
         response.code = wire::ResponseCode::ok;
-        if (auto packed = compress_if_smaller(buffer)) {
+        if (auto packed = compress ? compress_if_smaller(buffer) : std::nullopt) {
             response.compressed = true;
             data = std::move(*packed);
         }
@@ -80,8 +82,9 @@ asio::awaitable<void> Engine::Impl::serve(PeerPtr peer, wire::Request request) {
     auto folder = find_folder(request.folder);
     // Only folders this peer shares: a device sees no other folder's data.
     if (folder && folder->fs && peer->folders.count(request.folder) != 0) {
-        auto work = [f = folder, &s = store, r = std::move(request)] {
-            return read_chunk(s, *f->fs, r);
+        auto work = [f = folder, &s = store, r = std::move(request),
+                     compress = !peer->connection->relayed()] {
+            return read_chunk(s, *f->fs, r, compress);
         };
         response = co_await offload(workers, std::move(work));
         folder->last_served = std::chrono::steady_clock::now();  // a peer still pulls: see maybe_evaluate

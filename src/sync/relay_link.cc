@@ -13,6 +13,7 @@
 #include <asio/use_awaitable.hpp>
 
 #include "core/byte_size.hh"
+#include "core/bytes.hh"
 #include "core/compression.hh"
 #include "crypto/base32.hh"
 #include "crypto/mailbox_envelope.hh"
@@ -27,10 +28,6 @@ namespace {
 
 // Chunks of one index update being read, sealed and put at a time.
 constexpr std::size_t kUploadWindow = 16;  // the relay handles 16 requests of a connection at once
-
-std::span<const std::uint8_t> bytes_of(std::string_view s) {
-    return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
-}
 
 // The chunks a receiver of `update` may have to fetch: whole lists of live
 // files, or what a delta inserts (the rest it has: the delta's base).
