@@ -12,7 +12,6 @@
 #include "cli/commands.hh"
 #include "cli/home_config.hh"
 #include "cli/log.hh"
-#include "crypto/base32.hh"
 #include "fs/posix_filesystem.hh"
 #include "fs/watcher.hh"
 
@@ -190,7 +189,7 @@ void Daemon::on_connected(std::shared_ptr<Connection> connection) {
     m_engine->add_connection(
         connection, [this] { return describe_cluster(); },
         [this, peer, address](const wire::ClusterConfig& config) {
-            absorb_config(peer, address, config);
+            absorb_config(peer, address, config, true);
         });
 }
 
@@ -205,14 +204,13 @@ wire::ClusterConfig Daemon::describe_cluster() const {
 }
 
 void Daemon::absorb_config(const PeerIdentity& peer, const std::string& address,
-                           const wire::ClusterConfig& config) {
+                           const wire::ClusterConfig& config, bool remember) {
     // The device's last word, for a relay link to it to start from.
-    const std::vector<std::uint8_t> encoded = wire::encode(config);
-    if (auto saved = m_device.store->set_setting(relay_peer_config_key(peer.device_id()),
-                                                 base32_encode(encoded));
-        !saved) {
-        log_warn("cannot save the cluster config of " + describe_peer(peer.device_key) + ": " +
-                 saved.error().message);
+    if (remember) {
+        if (auto saved = save_peer_config(*m_device.store, peer.device_id(), config); !saved) {
+            log_warn("cannot save the cluster config of " + describe_peer(peer.device_key) +
+                     ": " + saved.error().message);
+        }
     }
     auto changes = m_cluster->absorb(config, peer, address);
     if (!changes) {
@@ -239,7 +237,7 @@ void Daemon::start_relays() {
         m_engine->add_connection(
             std::move(link), [this] { return describe_cluster(); },
             [this, peer](const wire::ClusterConfig& config) {
-                absorb_config(peer, "relay", config);
+                absorb_config(peer, "relay", config, false);
             });
     };
     hooks.forwarded = [this](std::unique_ptr<ByteStream> stream, const PublicKey& peer,

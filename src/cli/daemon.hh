@@ -112,10 +112,12 @@ private:
     void on_connected(std::shared_ptr<Connection> connection);
     void on_join(std::shared_ptr<Connection> connection);
     // What every connection (direct, forwarded or relayed) is told, and what
-    // a device's ClusterConfig brings (saved for its relay link, then absorbed).
+    // a device's ClusterConfig brings: absorbed, and with `remember` saved for
+    // a relay link to start from (a link saves what its mailbox brings
+    // itself; the config it starts with is not the device's word).
     wire::ClusterConfig describe_cluster() const;
     void absorb_config(const PeerIdentity& peer, const std::string& address,
-                       const wire::ClusterConfig& config);
+                       const wire::ClusterConfig& config, bool remember);
     void start_relays();
     // Runs the device handshake on a stream the relay joined with `peer`'s.
     asio::awaitable<void> connect_forwarded(std::unique_ptr<ByteStream> stream, PublicKey peer,

@@ -91,6 +91,11 @@ std::string relay_posted_key(const DeviceId& device, const std::string& folder_i
     return "relay.posted." + device.to_string() + "." + folder_id;
 }
 
+Result<void> save_peer_config(Store& store, const DeviceId& device,
+                              const wire::ClusterConfig& config) {
+    return store.set_setting(relay_peer_config_key(device), base32_encode(wire::encode(config)));
+}
+
 struct RelayLink::State : std::enable_shared_from_this<RelayLink::State> {
     State(asio::any_io_executor executor, std::shared_ptr<RelayLinkContext> context,
           DeviceCertificate certificate)
@@ -442,6 +447,10 @@ void RelayLink::deliver(std::shared_ptr<RelayClient> relay, const wire::MailboxM
         s.add_ack({relay, id, std::move(covers)});
         s.push(State::Inbound{relay, std::nullopt, std::move(message)});
         return;
+    }
+    if (const auto* config = std::get_if<wire::ClusterConfig>(&message)) {
+        if (auto saved = save_peer_config(s.store(), s.device, *config); !saved)
+            return;  // not acknowledged: delivered again later
     }
     s.push(State::Inbound{relay, id, std::move(message)});
 }

@@ -22,7 +22,7 @@
 // new one when a relay is connected again).
 //
 // What receive() returns: first the device's last known ClusterConfig (from
-// the store: saved by the daemon whenever the device sends one), with each
+// the store: save_peer_config() of every one it sent), with each
 // folder's peer_max_sequence raised to what was already posted, so the
 // engine starts where the mailbox left off; then the messages the mailbox
 // dispatcher delivers (deliver()), in mailbox order; and the Responses and
@@ -70,6 +70,13 @@ struct RelayLinkContext {
 // Store settings the links keep per device (hex device id).
 std::string relay_peer_config_key(const DeviceId& device);
 std::string relay_posted_key(const DeviceId& device, const std::string& folder_id);
+
+// Remembers a ClusterConfig the device sent (over a direct connection, or
+// in a mailbox message) for the next link to it to start from. Not the
+// config a link starts with: that one is raised by what was posted, and an
+// expiry must be able to lower it again.
+Result<void> save_peer_config(Store& store, const DeviceId& device,
+                              const wire::ClusterConfig& config);
 
 class RelayLink final : public Connection {
 public:
