@@ -27,36 +27,23 @@ void bind_ref(sqlite::Statement& stmt, int first, const ChunkRef& chunk) {
 // exactly as if they had been committed one by one.
 Result<Reservation> SqliteMetadata::reserve_chunk(const ChunkRef& chunk, std::uint64_t size,
                                                   std::int64_t now_ns) {
-    auto mine = std::make_shared<PendingReservation>(PendingReservation{chunk, size, now_ns, {}});
-    {
-        std::lock_guard queue(m_queue_mutex);
-        m_queue.push_back(mine);
-    }
-    std::lock_guard lock(m_mutex);
-    if (mine->result) return std::move(*mine->result);
-    std::vector<std::shared_ptr<PendingReservation>> batch;
-    {
-        std::lock_guard queue(m_queue_mutex);
-        batch.swap(m_queue);
-    }
-    const auto fail_all = [&](const Error& error) {
-        for (const auto& pending : batch) pending->result = tl::unexpected(error);
-    };
-    auto txn = Transaction::begin(*m_db, "reserve chunks");
-    if (!txn) {
-        fail_all(txn.error());
-        return std::move(*mine->result);
-    }
-    for (const auto& pending : batch) {
-        auto reserved = reserve_locked(pending->chunk, pending->size, pending->now_ns);
-        if (!reserved) {  // the transaction is rolled back: none of them holds
-            fail_all(reserved.error());
-            return std::move(*mine->result);
-        }
-        pending->result = std::move(reserved);
-    }
-    if (auto ok = txn->commit(); !ok) fail_all(ok.error());
-    return std::move(*mine->result);
+    return m_reservations.submit(
+        ReservationRequest{chunk, size, now_ns}, [this](ReservationCommit::Batch& batch) {
+            std::lock_guard lock(m_mutex);
+            const auto fail_all = [&](const Error& error) {
+                for (const auto& entry : batch) entry->outcome = tl::unexpected(error);
+            };
+            auto txn = Transaction::begin(*m_db, "reserve chunks");
+            if (!txn) return fail_all(txn.error());
+            for (const auto& entry : batch) {
+                const ReservationRequest& request = entry->item;
+                auto reserved = reserve_locked(request.chunk, request.size, request.now_ns);
+                // The transaction is rolled back: none of them holds.
+                if (!reserved) return fail_all(reserved.error());
+                entry->outcome = std::move(reserved);
+            }
+            if (auto ok = txn->commit(); !ok) fail_all(ok.error());
+        });
 }
 
 Result<Reservation> SqliteMetadata::reserve_locked(const ChunkRef& chunk, std::uint64_t size,

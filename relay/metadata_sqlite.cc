@@ -134,14 +134,7 @@ Result<std::unique_ptr<MetadataStore>> open_local_metadata(const std::string& da
 
 Result<sqlite::Statement*> SqliteMetadata::statement(std::string_view text,
                                                      std::string_view purpose) {
-    auto found = m_statements.find(std::string(text));
-    if (found == m_statements.end()) {
-        auto stmt = m_db->prepare(text, purpose);
-        if (!stmt) return error_of(stmt);
-        found = m_statements.emplace(std::string(text), std::move(*stmt)).first;
-    }
-    found->second.reset();
-    return &found->second;
+    return m_statements.get(text, purpose);
 }
 
 Error SqliteMetadata::corrupt(std::string_view what) const {

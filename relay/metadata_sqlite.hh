@@ -17,9 +17,9 @@
 #include <span>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
+#include "relay/group_commit.hh"
 #include "relay/metadata_store.hh"
 #include "store/sqlite.hh"
 
@@ -58,7 +58,8 @@ bool read_blob(const sqlite::Statement& stmt, int index, std::array<std::uint8_t
 
 class SqliteMetadata final : public MetadataStore {
 public:
-    explicit SqliteMetadata(std::unique_ptr<sqlite::Database> db) : m_db(std::move(db)) {}
+    explicit SqliteMetadata(std::unique_ptr<sqlite::Database> db)
+        : m_db(std::move(db)), m_statements(*m_db) {}
 
     Result<void> add_account(const std::string& name, const TokenHash& token_hash,
                              std::uint64_t quota_bytes, std::int64_t now_ns) override;
@@ -114,19 +115,18 @@ private:
     Result<Reservation> reserve_locked(const ChunkRef& chunk, std::uint64_t size,
                                        std::int64_t now_ns);
 
-    // Reservations waiting for the next group commit (reserve_chunk()).
-    struct PendingReservation {
+    // Concurrent reserve_chunk() calls share one synced transaction.
+    struct ReservationRequest {
         ChunkRef chunk;
         std::uint64_t size = 0;
         std::int64_t now_ns = 0;
-        std::optional<Result<Reservation>> result;  // set by the commit that took it
     };
-    std::mutex m_queue_mutex;
-    std::vector<std::shared_ptr<PendingReservation>> m_queue;
+    using ReservationCommit = GroupCommit<ReservationRequest, Result<Reservation>>;
+    ReservationCommit m_reservations;
 
     std::mutex m_mutex;
     std::unique_ptr<sqlite::Database> m_db;
-    std::unordered_map<std::string, sqlite::Statement> m_statements;
+    sqlite::StatementCache m_statements;
 };
 
 }  // namespace ferry::relay

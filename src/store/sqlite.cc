@@ -196,6 +196,17 @@ Transaction::Transaction(Database& db, std::string purpose) : m_db(&db), m_purpo
 Transaction::Transaction(Transaction&& other) noexcept
     : m_db(std::exchange(other.m_db, nullptr)), m_purpose(std::move(other.m_purpose)) {}
 
+Result<Statement*> StatementCache::get(std::string_view sql, std::string_view purpose) {
+    auto found = m_statements.find(std::string(sql));
+    if (found == m_statements.end()) {
+        auto stmt = m_db.prepare(sql, purpose);
+        if (!stmt) return tl::unexpected(stmt.error());
+        found = m_statements.emplace(std::string(sql), std::move(*stmt)).first;
+    }
+    found->second.reset();
+    return &found->second;
+}
+
 Result<Transaction> Transaction::begin(Database& db, std::string_view purpose) {
     if (auto ok = db.control(Database::Control::begin_write, purpose); !ok)
         return tl::unexpected(ok.error());

@@ -14,6 +14,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 #include "core/error.hh"
 
@@ -114,6 +115,19 @@ public:
 
 private:
     Database& m_db;
+};
+
+// Prepared statements by SQL text: each prepared on first use and kept for
+// the life of the Database it belongs to (which must outlive the cache).
+class StatementCache {
+public:
+    explicit StatementCache(Database& db) : m_db(db) {}
+    // The statement for `sql`, reset and ready for bindings.
+    Result<Statement*> get(std::string_view sql, std::string_view purpose);
+
+private:
+    Database& m_db;
+    std::unordered_map<std::string, Statement> m_statements;
 };
 
 class Transaction {
