@@ -5,19 +5,22 @@
 // accounts never share an object and removing an account never touches
 // another's. ChunkStore is the interface an object store (S3) can implement
 // too (docs/ARCHITECTURE.md, "Relay scale-out"): put, get, exists, remove,
-// list. The local implementation keeps DATA/chunks/<2 hex>/<key> files.
+// list, reclaim. The local implementation (relay/pack_store.cc) appends
+// objects to pack files under DATA/chunks/packs and indexes them in
+// DATA/chunks/index.db.
 //
-// Guarantees: put() returns only once the object is durable (local: temp
-// file in DATA/chunks/tmp, fsync, rename, fsync of the directory), and an
-// object is either absent or complete, never partial. remove() of an absent
-// key succeeds. Keys are checked (parse_chunk_key): a malformed key is
-// Errc::invalid_argument and never becomes a path.
+// Guarantees: put() returns only once the object is durable, and an object
+// is either absent or complete, never partial. remove() of an absent key
+// succeeds. Keys are checked (parse_chunk_key): a malformed key is
+// Errc::invalid_argument.
 //
-// Thread rule: thread-safe; concurrent calls for different keys run in
-// parallel. Two puts of one key leave one of the two contents (the relay's
-// per-key locks in relay_service.cc order puts and removes of one key).
-// Failures: Errc::not_found (get of an absent key), Errc::no_space, Errc::io
-// with a message naming the file and operation.
+// Thread rule: thread-safe; concurrent puts share their syncs. One process
+// writes a data folder at a time (others may read it and remove objects).
+// Two puts of one key leave one of the two contents (the relay's per-key
+// locks in relay_service.cc order puts and removes of one key).
+// Failures: Errc::not_found (get of an absent key), Errc::no_space,
+// Errc::corrupt (an object the storage no longer holds whole), Errc::io with
+// a message naming the file and operation.
 #pragma once
 
 #include <chrono>
@@ -56,9 +59,10 @@ public:
     virtual Result<void> remove(const std::string& key) = 0;
     // Every key held, in no particular order (for the relay's orphan sweep).
     virtual Result<std::vector<std::string>> list() = 0;
-    // Removes the half-written objects of puts a crash interrupted: those
-    // started more than `older_than` ago (by the system clock).
-    virtual Result<void> sweep_temporaries(std::chrono::seconds older_than) = 0;
+    // Frees the space that removed objects and puts a crash interrupted
+    // still take, leaving alone storage written less than `older_than` ago
+    // (by the system clock), where a put may be finishing.
+    virtual Result<void> reclaim(std::chrono::seconds older_than) = 0;
     // How full the storage under the objects is, 0.0 to 1.0 (the relay
     // refuses stores above ServiceOptions::max_disk_fraction).
     virtual Result<double> used_fraction() = 0;

@@ -14,7 +14,7 @@ Result<std::vector<PublicKey>> LocalService::maintain() {
     std::lock_guard sweeping(m_sweep_mutex);
     if (!m_last_sweep_ns || now - *m_last_sweep_ns >= ns_of(m_options.sweep_interval)) {
         if (auto ok = sweep_orphans(); !ok) return tl::unexpected(ok.error());
-        if (auto ok = m_chunks->sweep_temporaries(m_options.unfinished_put_timeout); !ok) {
+        if (auto ok = m_chunks->reclaim(m_options.unfinished_put_timeout); !ok) {
             return tl::unexpected(ok.error());
         }
         m_last_sweep_ns = now;

@@ -46,8 +46,9 @@ struct ServiceOptions {
     // interrupted (a crash): maintain() finishes or drops it.
     std::chrono::seconds unfinished_put_timeout{3600};
     // How often maintain() lists every stored object for orphans (objects
-    // a crash left without a record) and old temporary files: the first
-    // call does, then at most once per this (the listing grows with the store).
+    // a crash left without a record) and has the chunk store reclaim the
+    // space of removed objects: the first call does, then at most once per
+    // this (both grow with the store).
     std::chrono::seconds sweep_interval{3600};
     // The relay's clock, ns since the Unix epoch (empty: the system clock).
     // Tests set it, so TTL and grace tests need not sleep.
