@@ -126,7 +126,7 @@ public:
     virtual Result<RelayTotals> totals() = 0;
 };
 
-// The local implementation: SQLite (WAL) and chunk files under `data_dir`.
+// The local implementation: SQLite (WAL) and chunk pack files under `data_dir`.
 Result<std::unique_ptr<RelayService>> open_local_service(const std::string& data_dir,
                                                          ServiceOptions options = {});
 Result<std::unique_ptr<RelayAdmin>> open_local_admin(const std::string& data_dir);
