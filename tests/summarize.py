@@ -1,13 +1,14 @@
 #!/usr/bin/env python3
-"""Counts test cases from a meson testlog.json; prints 'N passed, N failed'.
+"""Counts test cases from meson testlog.json files; prints 'N passed, N failed'.
 
 A Catch2 executable's output ends in a summary:
 "All tests passed (A assertions in N test cases)" or
 "test cases: N | P passed | F failed"; its test cases are counted. A test
 without such a summary (a script, a lint) counts as one test, passed when it
 exited successfully. An executable that crashed, timed out or failed a
-sanitizer after its summary adds one failure. Exit status 1 when anything
-failed or nothing ran.
+sanitizer after its summary adds one failure. A log that is missing (its
+build failed before any test ran) counts as one failure. Exit status 1 when
+anything failed or nothing ran.
 """
 import json
 import re
@@ -34,7 +35,8 @@ def count(stdout):
     return None
 
 
-def main(path):
+def tally(path):
+    """(passed, failed) over the tests of one testlog.json."""
     passed = failed = 0
     with open(path, encoding="utf-8") as log:
         for line in log:
@@ -49,9 +51,22 @@ def main(path):
                     f = 1  # crashed after its summary, or a sanitizer failed it
             passed += p
             failed += f
+    return passed, failed
+
+
+def main(paths):
+    passed = failed = 0
+    for path in paths:
+        try:
+            p, f = tally(path)
+        except FileNotFoundError:
+            print(f"summarize: {path} is missing: its tests did not run", file=sys.stderr)
+            p, f = 0, 1
+        passed += p
+        failed += f
     print(f"{passed} passed, {failed} failed")
     return 0 if failed == 0 and passed > 0 else 1
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1]))
+    sys.exit(main(sys.argv[1:]))
