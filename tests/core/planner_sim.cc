@@ -1,12 +1,7 @@
 #include "planner_sim.hh"
 
 #include <algorithm>
-#include <charconv>
-#include <cstdlib>
 #include <set>
-#include <stdexcept>
-
-#include <catch2/catch.hpp>
 
 #include "core/conflict_name.hh"
 #include "planner_fixtures.hh"
@@ -24,31 +19,12 @@ bool live(const Records& records, const std::string& path) {
     return it != records.end() && !it->second.deleted;
 }
 
-bool beneath(std::string_view path, std::string_view dir) {
-    return path.size() > dir.size() && path.starts_with(dir) && path[dir.size()] == '/';
-}
-
-// The directories above `path`, shallowest first.
-std::vector<std::string> ancestors(const std::string& path) {
-    std::vector<std::string> out;
-    for (std::size_t slash = path.find('/'); slash != std::string::npos;
-         slash = path.find('/', slash + 1))
-        out.push_back(path.substr(0, slash));
-    return out;
-}
-
 std::size_t copy_markers(std::string_view path) {
     std::size_t n = 0;
     for (std::size_t at = path.find("sync-conflict-"); at != std::string_view::npos;
          at = path.find("sync-conflict-", at + 1))
         ++n;
     return n;
-}
-
-std::string name_of(ShortId id, std::span<const SimDevice> devices) {
-    for (const SimDevice& d : devices)
-        if (d.id == id) return d.name;
-    return std::to_string(id.value);
 }
 
 // The paths tree edits choose from: names a and b, up to three deep.
@@ -69,6 +45,24 @@ const std::vector<std::string>& tree_paths() {
 }
 
 }  // namespace
+
+bool beneath(std::string_view path, std::string_view dir) {
+    return path.size() > dir.size() && path.starts_with(dir) && path[dir.size()] == '/';
+}
+
+std::vector<std::string> ancestors(const std::string& path) {
+    std::vector<std::string> out;
+    for (std::size_t slash = path.find('/'); slash != std::string::npos;
+         slash = path.find('/', slash + 1))
+        out.push_back(path.substr(0, slash));
+    return out;
+}
+
+std::string name_of(ShortId id, std::span<const SimDevice> devices) {
+    for (const SimDevice& d : devices)
+        if (d.id == id) return d.name;
+    return std::to_string(id.value);
+}
 
 std::uint64_t content_of(const FileRecord& r) {
     if (r.deleted || r.kind != FileKind::file || r.chunks.size() != 1) return 0;
@@ -483,142 +477,6 @@ void Sim::settle_tree(SimDevice& d) {
         log(d.name + " scan: directory " + dir + " made again");
         store_change(d, std::move(r));
         ++m_remade;
-    }
-}
-
-std::vector<std::string> Sim::check_converged() const {
-    std::vector<std::string> broken = m_plan_errors;
-    std::set<std::string> paths;
-    for (const SimDevice& d : m_devices) {
-        for (const auto& [path, record] : d.records) paths.insert(path);
-    }
-    for (const std::string& path : paths) {
-        const FileRecord* first = nullptr;
-        const SimDevice* first_device = nullptr;
-        for (const SimDevice& d : m_devices) {
-            const auto it = d.records.find(path);
-            // A device that never indexed the path is in step with a tombstone.
-            if (it == d.records.end()) {
-                if (first && !first->deleted)
-                    broken.push_back("not converged: '" + path + "' is missing on " + d.name);
-                continue;
-            }
-            if (!first) {
-                first = &it->second;
-                first_device = &d;
-            } else if (!same_but_sequence(it->second, *first)) {
-                broken.push_back("not converged: '" + path + "' is " + describe(*first, m_devices) +
-                                 " on " + first_device->name + " but " +
-                                 describe(it->second, m_devices) + " on " + d.name);
-            }
-        }
-        if (first && !first->deleted && first_device != &m_devices[0])
-            broken.push_back("not converged: '" + path + "' is missing on " + m_devices[0].name);
-    }
-    return broken;
-}
-
-std::vector<std::string> Sim::check_nothing_lost() {
-    std::vector<std::string> broken;
-    const Records& final = m_devices[0].records;
-    std::set<std::string> expected_copies;
-    for (const auto& [key, made] : m_made) {
-        const auto& [path, mtime_ns, by] = key;
-        const std::string copy = conflict_copy_path(path, mtime_ns, by);
-        const auto at_path = final.find(path);
-        const bool kept = at_path != final.end() && content_of(at_path->second) == made.content;
-        const auto at_copy = final.find(copy);
-        const bool copied = at_copy != final.end() && content_of(at_copy->second) == made.content;
-        const std::string what = "#" + std::to_string(made.content) + " written at '" + path +
-                                 "' by " + name_of(by, m_devices) + " @" +
-                                 std::to_string(mtime_ns / seconds(1)) + "s";
-        if (!kept && !made.superseded && !copied) broken.push_back("lost write: " + what);
-        // A version can be both kept and copied, legitimately: it lost to one
-        // whose successor it then beat (a later edit with an earlier mtime,
-        // or a delete, which never beats an edit).
-        if (copied) {
-            expected_copies.insert(copy);
-            ++m_copies;
-            // Only a version some other change at its path did not see (nor
-            // it that change) loses a conflict.
-            const auto& others = m_versions_made[path];
-            if (std::none_of(others.begin(), others.end(), [&](const VersionVector& v) {
-                    return v.compare(made.version) == Ordering::concurrent;
-                }))
-                broken.push_back("conflict copy '" + copy + "' of " + what +
-                                 ", which nothing concurrent was made against");
-        }
-        if (!kept && !made.superseded) ++m_lost_conflicts;
-    }
-    for (const auto& [path, record] : final) {
-        if (!is_conflict_copy(path) || record.deleted || expected_copies.contains(path)) continue;
-        broken.push_back("unexpected conflict copy '" + path + "': " + describe(record, m_devices));
-    }
-    for (const std::string& copy : expected_copies) {
-        if (!final.contains(copy)) broken.push_back("conflict copy '" + copy + "' missing");
-    }
-    return broken;
-}
-
-std::vector<std::string> Sim::check_tree() const {
-    std::vector<std::string> broken;
-    for (const SimDevice& d : m_devices) {
-        for (const auto& [path, r] : d.records) {
-            if (r.deleted) continue;
-            for (const std::string& dir : ancestors(path)) {
-                const auto it = d.records.find(dir);
-                if (it != d.records.end() && !it->second.deleted &&
-                    it->second.kind == FileKind::directory)
-                    continue;
-                broken.push_back(d.name + ": live '" + path + "' beneath '" + dir + "', " +
-                                 (it == d.records.end() ? std::string("never indexed")
-                                                        : describe(it->second, m_devices)));
-                break;
-            }
-        }
-    }
-    return broken;
-}
-
-std::vector<std::uint64_t> seeds_to_run(std::uint64_t first, std::uint64_t last) {
-    const char* asked = std::getenv("FERRY_PLANNER_SEED");
-    if (!asked || !*asked) {
-        std::vector<std::uint64_t> out;
-        for (std::uint64_t seed = first; seed <= last; ++seed) out.push_back(seed);
-        return out;
-    }
-    std::uint64_t seed = 0;
-    const std::string_view text(asked);
-    const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), seed);
-    if (error != std::errc{} || end != text.data() + text.size())
-        throw std::invalid_argument("FERRY_PLANNER_SEED='" + std::string(text) +
-                                    "' is not a seed number");
-    return {seed};
-}
-
-bool replaying() {
-    const char* asked = std::getenv("FERRY_PLANNER_SEED");
-    return asked && *asked;
-}
-
-std::string failure_report(std::string_view test, std::uint64_t seed, const Sim& sim,
-                           std::span<const std::string> broken) {
-    std::string out = "seed " + std::to_string(seed) +
-                      " (replay: FERRY_PLANNER_SEED=" + std::to_string(seed) +
-                      " build/tests/core/test_core \"" + std::string(test) + "\")\noperations:\n";
-    for (std::size_t i = 0; i < sim.history().size(); ++i)
-        out += "  " + std::to_string(i + 1) + ". " + sim.history()[i] + "\n";
-    out += "broken:\n";
-    for (const std::string& line : broken) out += "  - " + line + "\n";
-    return out;
-}
-
-void report_seed(std::string_view test, std::uint64_t seed, const Sim& sim,
-                 std::span<const std::string> broken) {
-    if (!broken.empty()) {
-        FAIL_CHECK(failure_report(test, seed, sim, broken));
-    } else if (replaying()) {
-        WARN(failure_report(test, seed, sim, broken));
     }
 }
 

@@ -52,6 +52,13 @@ struct SimOptions {
     bool tree = false;
 };
 
+// Whether `path` lies beneath the directory `dir` (at any depth).
+bool beneath(std::string_view path, std::string_view dir);
+// The directories above `path`, shallowest first.
+std::vector<std::string> ancestors(const std::string& path);
+// A device's log name ("d1") from its short id.
+std::string name_of(ShortId id, std::span<const SimDevice> devices);
+
 // Content id of a live file record made by the sim (0: not a file).
 std::uint64_t content_of(const FileRecord& r);
 
