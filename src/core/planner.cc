@@ -255,6 +255,31 @@ void pair_renames(std::vector<Planned>& planned) {
     }
 }
 
+// A conflict copy whose path the batch also holds: the copy's name comes
+// from the losing version, so a device that held that version made the copy
+// already. When the step there would fetch the very content being kept, the
+// copy brings it instead (a rename, nothing fetched) and that step goes; the
+// copy's record and the announced one then merge as concurrent versions of
+// one content. Otherwise the copy is here already, or was edited over or
+// deleted since by a device that held it, and it is not made again. Either
+// way no two steps write one path, so their order cannot matter.
+void settle_copy_paths(std::vector<Planned>& planned) {
+    std::map<std::string_view, std::size_t> at;
+    for (std::size_t i = 0; i < planned.size(); ++i) at.emplace(planned[i].step.path, i);
+    for (Planned& p : planned) {
+        if (!p.step.conflict_copy) continue;
+        const auto found = at.find(*p.step.conflict_copy);
+        if (found == at.end()) continue;
+        Planned& there = planned[found->second];
+        if (there.step.kind == StepKind::write_file && !there.step.conflict_copy &&
+            same_content(there.step.target, *p.local)) {
+            there.dropped = true;
+        } else {
+            p.step.conflict_copy.reset();
+        }
+    }
+}
+
 // What a directory rename compares: an entry's path below the directory,
 // its kind and content; equal keys, equal entries.
 void append_entry_key(std::string& key, std::string_view below, const FileRecord& r) {
@@ -437,11 +462,12 @@ PathStep plan_path(std::string_view path, const PathInput& input, const PlanCont
 std::vector<PathStep> plan_paths(std::span<const std::pair<std::string, PathInput>> inputs,
                                  const PlanContext& context) {
     std::vector<Planned> planned;
-    for (const auto& [path, input] : inputs) {
-        PathStep step = plan_path(path, input, context);
-        if (step.kind == StepKind::none) continue;
-        planned.push_back(Planned{std::move(step), input.local ? &*input.local : nullptr});
-    }
+    for (const auto& [path, input] : inputs)
+        planned.push_back(
+            Planned{plan_path(path, input, context), input.local ? &*input.local : nullptr});
+    settle_copy_paths(planned);
+    std::erase_if(planned,
+                  [](const Planned& p) { return p.dropped || p.step.kind == StepKind::none; });
     pair_directory_renames(planned, context);
     std::erase_if(planned, [](const Planned& p) { return p.dropped; });
     pair_renames(planned);

@@ -24,8 +24,11 @@
 // contents under one version. Every step moves a device's record up (newer
 // vector, or the same vector and a winning content), so planning terminates.
 //
-// plan_paths() plans a batch and orders the steps so that data never exists
-// nowhere: a local directory removed in the batch becomes the source of a
+// plan_paths() plans a batch. A conflict copy whose path is in the batch
+// too (a device that held the same losing version made it already) is not
+// made again, unless the step there would fetch the content being kept:
+// then that step is left out and the copy brings the content. It orders the
+// steps so that data never exists nowhere: a local directory removed in the batch becomes the source of a
 // rename of a directory made in it when everything beneath the one moves to
 // the same place beneath the other with the same content (every live entry
 // the local index holds beneath it, as PlanContext::live_entries_beneath

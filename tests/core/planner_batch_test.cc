@@ -1,6 +1,4 @@
 // The planner on batches: rename pairing and the order of steps.
-#include "core/planner.hh"
-
 #include <algorithm>
 #include <map>
 #include <string>
@@ -8,6 +6,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "core/conflict_name.hh"
+#include "core/planner.hh"
 #include "planner_fixtures.hh"
 
 using namespace ferry;
@@ -190,8 +190,8 @@ TEST_CASE("planner batch: a directory whose whole tree moved is renamed as one",
         CHECK(entry.from_local.path == entry.removed.path);
         CHECK(!entry.from_local.deleted);
     }
-    CHECK(moved == std::vector<std::string>{"d/f -> e/f", "d/g -> e/g", "d/g/h -> e/g/h",
-                                            "d/l -> e/l"});
+    CHECK(moved ==
+          std::vector<std::string>{"d/f -> e/f", "d/g -> e/g", "d/g/h -> e/g/h", "d/l -> e/l"});
     CHECK(steps[0].moved[0].target.mode == 0755);
 
     // A sibling that sorts between the directory and its entries ("d-x"
@@ -207,9 +207,9 @@ TEST_CASE("planner batch: a directory whose whole tree moved is renamed as one",
 
 TEST_CASE("planner batch: a directory is renamed as one only when all of it moves", "[planner]") {
     // Then d/g, all of whose tree moves, is the largest renamed as one.
-    const std::vector<std::string> inner_only = {"make_directory e", "rename e/f <- d/f",
+    const std::vector<std::string> inner_only = {"make_directory e",  "rename e/f <- d/f",
                                                  "rename e/g <- d/g", "make_symlink e/l",
-                                                 "remove d/l", "remove d"};
+                                                 "remove d/l",        "remove d"};
     SECTION("the index holds more beneath it than the batch removes") {
         MovedTree tree;
         tree.live["d"] = 5;
@@ -328,4 +328,45 @@ TEST_CASE("planner batch: the plan does not depend on the order of the inputs", 
     CHECK(describe(plan_batch(inputs)) == expected);
     std::rotate(inputs.begin(), inputs.begin() + 3, inputs.end());
     CHECK(describe(plan_batch(inputs)) == expected);
+}
+
+TEST_CASE("planner batch: a conflict copy another device made already is made once", "[planner]") {
+    // B holds A's version of f.txt, which loses to C's later concurrent one;
+    // A, holding it too, has already kept it as the conflict copy.
+    const FileRecord losing = file("f.txt", vv({{kA, 1}}), kA, 10, 2);
+    const FileRecord winning = file("f.txt", vv({{kC, 1}}), kC, 20, 3);
+    const std::string copy_path = conflict_copy_path("f.txt", seconds(10), kA);
+    const FileRecord copy = file(copy_path, vv({{kA, 2}}), kA, 10, 2);
+    const auto plan = [&](std::optional<FileRecord> local_copy, FileRecord announced_copy) {
+        Inputs inputs;
+        PathInput f;
+        f.local = losing;
+        f.remotes = {{kA, losing}, {kC, winning}};
+        inputs.emplace_back("f.txt", f);
+        add(inputs, std::move(local_copy), std::move(announced_copy));
+        return plan_batch(inputs);
+    };
+
+    SECTION("announced with the content kept: the copy brings it, nothing is fetched") {
+        const auto steps = plan(std::nullopt, copy);
+        REQUIRE(describe(steps) == std::vector<std::string>{"write_file f.txt"});
+        CHECK(steps[0].conflict_copy == copy_path);
+    }
+    SECTION("already here: not made again") {
+        const auto steps = plan(copy, copy);
+        REQUIRE(describe(steps) == std::vector<std::string>{"write_file f.txt"});
+        CHECK_FALSE(steps[0].conflict_copy);
+    }
+    SECTION("deleted since by a device that held it: not made again") {
+        const auto steps = plan(std::nullopt, deleted_by_a(copy));
+        REQUIRE(describe(steps) == std::vector<std::string>{"write_file f.txt"});
+        CHECK_FALSE(steps[0].conflict_copy);
+    }
+    SECTION("edited over since: not made again, the edit is fetched") {
+        FileRecord edited = file(copy_path, vv({{kA, 3}}), kA, 30, 4);
+        const auto steps = plan(std::nullopt, edited);
+        REQUIRE(describe(steps) ==
+                std::vector<std::string>{"write_file " + copy_path, "write_file f.txt"});
+        CHECK_FALSE(steps[1].conflict_copy);
+    }
 }
