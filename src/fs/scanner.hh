@@ -15,6 +15,13 @@
 // skipped too, and become tombstones if they were ever indexed. Memory does not grow
 // with file size, and per directory only that directory's entries are held.
 //
+// A change found on disk is this device's own (its counter incremented),
+// except one that a peer announced exactly (same content, mode and file
+// mtime) as a version newer than or concurrent with the stored one: that is
+// sync's write whose record a crash lost, and it is recorded as sync would
+// have (the peer's change, versions merged), so a restarted receiver does not
+// invent edits that conflict with the sender's next ones.
+//
 // What is unknown is not deleted: an entry or directory that cannot be read
 // keeps its stored record(s), and a folder root that cannot be listed fails
 // the whole scan rather than turning every record into a tombstone. A
