@@ -175,7 +175,12 @@ Result<void> DirectoryStep::merge_all(std::vector<DirEntryStat>& listing,
 Result<void> DirectoryStep::merge(const DirEntryStat* disk, const StoredEntry* stored) {
     const StoredEntry* live = stored != nullptr && !stored->deleted ? stored : nullptr;
     const std::string path = join_path(m_dir, disk != nullptr ? disk->name : stored->name);
-    if (is_internal_path(path)) return live ? tombstone(path, *live) : Result<void>{};
+    if (is_internal_path(path)) {
+        if (disk != nullptr && disk->stat && disk->stat->kind == EntryKind::file &&
+            temporary_target(disk->name))
+            m_out.temporaries.push_back(path);
+        return live ? tombstone(path, *live) : Result<void>{};
+    }
     // An ignored path is not synced either way: what was indexed of it stays
     // as it was (a tombstone would delete it on every other device).
     const bool is_dir = disk != nullptr && disk->stat

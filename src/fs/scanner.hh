@@ -102,6 +102,10 @@ struct ScanResult {
     std::uint64_t bytes_hashed = 0;
     std::uint64_t unsettled = 0;      // files left for later (ScanOptions::unsettled_after_ns)
     std::vector<ScanIssue> issues;    // entries that could not be indexed
+    // ferry's temporary files (core/ignore.hh temporary_name) among the
+    // entries looked at, folder-relative: never indexed; the sync engine
+    // removes those no transfer will resume.
+    std::vector<std::string> temporaries;
 };
 
 Result<ScanResult> scan_folder(Filesystem& fs, Store& store, std::string_view folder_id,
