@@ -15,6 +15,23 @@ const char* file_kind_name(FileKind kind) {
     return "unknown";
 }
 
+bool same_content(const FileRecord& a, const FileRecord& b) {
+    if (a.deleted || b.deleted) return a.deleted == b.deleted;
+    if (a.kind != b.kind) return false;
+    switch (a.kind) {
+        case FileKind::file: return a.size == b.size && a.chunks == b.chunks;
+        case FileKind::directory: return true;
+        case FileKind::symlink: return a.symlink_target == b.symlink_target;
+    }
+    return false;
+}
+
+bool same_metadata(const FileRecord& a, const FileRecord& b) {
+    if (a.deleted) return true;
+    if (a.kind != FileKind::symlink && a.mode != b.mode) return false;
+    return a.kind != FileKind::file || a.mtime_ns == b.mtime_ns;
+}
+
 std::string encode_chunk_list(std::span<const ChunkRef> chunks) {
     std::string out;
     out.reserve(chunks.size() * (sizeof(ChunkHash::bytes) + 4));

@@ -43,6 +43,15 @@ struct FileRecord {
     friend bool operator==(const FileRecord&, const FileRecord&) = default;
 };
 
+// Whether two records hold the same content: both tombstones, or the same
+// kind and chunk list (files), symlink target (symlinks); directories
+// always do.
+bool same_content(const FileRecord& a, const FileRecord& b);
+// Whether b has a's metadata as sync sets it: permission bits (not a
+// symlink's, which Linux ignores) and a file's mtime (a directory's follows
+// its entries). Always true for a tombstone `a`.
+bool same_metadata(const FileRecord& a, const FileRecord& b);
+
 // No chunk is larger (the chunker's max_size may not exceed it).
 inline constexpr std::uint32_t kMaxChunkSize = 16 * 1024 * 1024;
 

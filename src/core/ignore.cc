@@ -119,6 +119,11 @@ bool is_internal_path(std::string_view path) {
     return false;
 }
 
+std::optional<std::string_view> temporary_target(std::string_view name) {
+    if (!is_temporary_name(name)) return std::nullopt;
+    return name.substr(kTempPrefix.size(), name.size() - kTempPrefix.size() - 1 - kUniqueDigits);
+}
+
 std::string temporary_name(std::string_view name, std::uint64_t unique) {
     const std::size_t room = kMaxNameBytes - kTempPrefix.size() - 1 - kUniqueDigits;
     if (name.size() > room) {

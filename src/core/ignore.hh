@@ -19,6 +19,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -74,6 +75,9 @@ bool is_internal_path(std::string_view path);
 // digits>", with <name> shortened (never inside a UTF-8 sequence) so the
 // result fits kMaxNameBytes. `unique` distinguishes concurrent writers.
 std::string temporary_name(std::string_view name, std::uint64_t unique);
+// For a name temporary_name() makes: the <name> part (shortened as it was);
+// nullopt for any other name.
+std::optional<std::string_view> temporary_target(std::string_view name);
 
 // The file holding a folder's ignore patterns, at the folder root.
 inline constexpr std::string_view kIgnoreFileName = ".ferryignore";

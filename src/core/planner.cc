@@ -25,25 +25,6 @@ Dot dot_of(const FileRecord& r) {
     return {r.modified_by, r.version.counter(r.modified_by)};
 }
 
-bool same_content(const FileRecord& a, const FileRecord& b) {
-    if (a.deleted || b.deleted) return a.deleted == b.deleted;
-    if (a.kind != b.kind) return false;
-    switch (a.kind) {
-        case FileKind::file: return a.size == b.size && a.chunks == b.chunks;
-        case FileKind::directory: return true;
-        case FileKind::symlink: return a.symlink_target == b.symlink_target;
-    }
-    return false;
-}
-
-// What set_metadata changes: permission bits (not a symlink's, which Linux
-// ignores) and a file's mtime (a directory's follows its entries).
-bool same_metadata(const FileRecord& a, const FileRecord& b) {
-    if (a.deleted) return true;
-    if (a.kind != FileKind::symlink && a.mode != b.mode) return false;
-    return a.kind != FileKind::file || a.mtime_ns == b.mtime_ns;
-}
-
 // Equal but for the sequence, the only field that is each device's own.
 bool same_record(const FileRecord& a, const FileRecord& b) {
     const auto fields = [](const FileRecord& r) {

@@ -55,6 +55,17 @@ private:
     // A new version of `path` made here (version = stored's, incremented).
     FileUpdate new_version(const std::string& path, FileKind kind, const FileStat& st,
                            const StoredEntry* stored) const;
+    // Hands on a new version (or tombstone) of a path stored as `stored`,
+    // unless it is a peer's version that sync put in place and a crash kept
+    // from being recorded (take_announced).
+    Result<void> hand_on(FileUpdate&& update, const StoredEntry* stored);
+    // Sync stores a record only once its change is on disk, so after a crash
+    // the disk can hold a peer's version unrecorded. When a peer announced
+    // exactly what was found (same content and metadata, fs/scanner.hh)
+    // as a version newer than or concurrent with the stored one, that is
+    // what sync would have recorded: the peer's change, its version merged
+    // with the stored one. Not a change made here, which would conflict.
+    Result<void> take_announced(FileRecord& record, const StoredEntry* stored) const;
     // `path` (stored as `stored`) is gone: it, and below a directory every
     // stored descendant, become tombstones (descendants first). `descend`
     // false: the descendants were handled already (the directory became
@@ -164,7 +175,12 @@ Result<void> DirectoryStep::merge_all(std::vector<DirEntryStat>& listing,
 Result<void> DirectoryStep::merge(const DirEntryStat* disk, const StoredEntry* stored) {
     const StoredEntry* live = stored != nullptr && !stored->deleted ? stored : nullptr;
     const std::string path = join_path(m_dir, disk != nullptr ? disk->name : stored->name);
-    if (is_internal_path(path)) return live ? tombstone(path, *live) : Result<void>{};
+    if (is_internal_path(path)) {
+        if (disk != nullptr && disk->stat && disk->stat->kind == EntryKind::file &&
+            temporary_target(disk->name))
+            m_out.temporaries.push_back(path);
+        return live ? tombstone(path, *live) : Result<void>{};
+    }
     // An ignored path is not synced either way: what was indexed of it stays
     // as it was (a tombstone would delete it on every other device).
     const bool is_dir = disk != nullptr && disk->stat
@@ -246,7 +262,7 @@ Result<void> DirectoryStep::on_directory(const std::string& path, const FileStat
     // watcher names the changed entries of one it knew.
     if (m_names == nullptr || !was_directory) m_subdirs.push_back(path);
     const bool unchanged = was_directory && stored->mode == st.mode;  // its mtime moves with its entries
-    if (!unchanged) m_out.updates.push_back(new_version(path, FileKind::directory, st, stored));
+    if (!unchanged) return hand_on(new_version(path, FileKind::directory, st, stored), stored);
     return {};
 }
 
@@ -268,8 +284,7 @@ Result<void> DirectoryStep::on_symlink(const std::string& path, const FileStat& 
         return refresh_inode(path, st.inode);
     FileUpdate update = new_version(path, FileKind::symlink, st, stored);
     update.record.symlink_target = std::move(*target);
-    m_out.updates.push_back(std::move(update));
-    return {};
+    return hand_on(std::move(update), stored);
 }
 
 Result<void> DirectoryStep::hash(const PendingFile& file) {
@@ -318,7 +333,29 @@ Result<void> DirectoryStep::hash(const PendingFile& file) {
     }
     FileUpdate update = new_version(file.path, FileKind::file, st, stored);
     update.record.chunks = std::move(hashed->chunks);
+    return hand_on(std::move(update), stored);
+}
+
+Result<void> DirectoryStep::hand_on(FileUpdate&& update, const StoredEntry* stored) {
+    if (auto taken = take_announced(update.record, stored); !taken) return taken;
     m_out.updates.push_back(std::move(update));
+    return {};
+}
+
+Result<void> DirectoryStep::take_announced(FileRecord& record, const StoredEntry* stored) const {
+    auto announced = m_ctx.store.announced_versions(m_ctx.folder_id, record.path);
+    if (!announced) return tl::unexpected(announced.error());
+    const FileRecord* found = nullptr;
+    for (const AnnouncedRecord& peer : *announced) {
+        const FileRecord& r = peer.record;
+        if (!same_content(record, r) || !same_metadata(record, r)) continue;
+        const Ordering order = stored ? r.version.compare(stored->version) : Ordering::newer;
+        if (order != Ordering::newer && order != Ordering::concurrent) continue;
+        if (!found || r.version.compare(found->version) == Ordering::newer) found = &r;
+    }
+    if (!found) return {};
+    record.version = stored ? stored->version.merged(found->version) : found->version;
+    record.modified_by = found->modified_by;
     return {};
 }
 
@@ -352,9 +389,8 @@ Result<void> DirectoryStep::tombstone(const std::string& path, const StoredEntry
     record.version = stored.version;
     record.version.increment(m_ctx.local_device);
     record.modified_by = m_ctx.local_device;
-    m_out.updates.push_back(std::move(update));
     ++m_out.deleted;
-    return {};
+    return hand_on(std::move(update), &stored);
 }
 
 Result<void> DirectoryStep::tombstone_descendants(const std::string& dir) {

@@ -58,6 +58,7 @@ struct ScanOutput {
     std::uint64_t symlinks = 0;
     std::uint64_t bytes = 0;        // of the files present
     std::uint64_t deleted = 0;      // tombstones among `updates`
+    std::vector<std::string> temporaries;  // ferry's temporary files seen (paths)
 };
 
 class ScanSink {

@@ -249,6 +249,7 @@ Result<ScanResult> scan_folder(Filesystem& fs, Store& store, std::string_view fo
             result.changed += out.updates.size();
             for (auto& u : out.updates) batch.push_back(std::move(u));
             for (auto& i : out.issues) result.issues.push_back(std::move(i));
+            for (auto& t : out.temporaries) result.temporaries.push_back(std::move(t));
         }
         const auto now = Clock::now();
         if (batch.size() >= kBatchSize || now - last_flush >= kTick || done) {

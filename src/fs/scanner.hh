@@ -15,6 +15,13 @@
 // skipped too, and become tombstones if they were ever indexed. Memory does not grow
 // with file size, and per directory only that directory's entries are held.
 //
+// A change found on disk is this device's own (its counter incremented),
+// except one that a peer announced exactly (same content, mode and file
+// mtime) as a version newer than or concurrent with the stored one: that is
+// sync's write whose record a crash lost, and it is recorded as sync would
+// have (the peer's change, versions merged), so a restarted receiver does not
+// invent edits that conflict with the sender's next ones.
+//
 // What is unknown is not deleted: an entry or directory that cannot be read
 // keeps its stored record(s), and a folder root that cannot be listed fails
 // the whole scan rather than turning every record into a tombstone. A
@@ -95,6 +102,10 @@ struct ScanResult {
     std::uint64_t bytes_hashed = 0;
     std::uint64_t unsettled = 0;      // files left for later (ScanOptions::unsettled_after_ns)
     std::vector<ScanIssue> issues;    // entries that could not be indexed
+    // ferry's temporary files (core/ignore.hh temporary_name) among the
+    // entries looked at, folder-relative: never indexed; the sync engine
+    // removes those no transfer will resume.
+    std::vector<std::string> temporaries;
 };
 
 Result<ScanResult> scan_folder(Filesystem& fs, Store& store, std::string_view folder_id,

@@ -2,7 +2,9 @@
 // while the folder is being pulled. A periodic scan of a folder without a
 // watcher leaves files modified within the last kSettleTime for a scan that
 // follows about then. After a scan the records it wrote are
-// planned (a local edit may conflict with a peer's) and sent to peers.
+// planned (a local edit may conflict with a peer's) and sent to peers, and
+// the temporary files it found that no transfer will resume (a crash's
+// leftovers of versions replaced since) are removed.
 #include <algorithm>
 #include <utility>
 
@@ -109,6 +111,13 @@ asio::awaitable<void> Engine::Impl::scan(FolderPtr folder, std::vector<ScanCallb
     folder->full_scan_wanted = false;
     auto work = [f = folder, &s = store, scan_options, after = folder->scan_seen] {
         ScanOutcome out{scan_folder(*f->fs, s, f->folder.id, scan_options), {}, after};
+        // No pull runs during a scan: temporary files are no transfer's now.
+        if (out.result) {
+            for (const std::string& temporary : out.result->temporaries) {
+                if (auto removed = f->writer->remove_if_stale(temporary); !removed)
+                    out.result->issues.push_back(ScanIssue{temporary, removed.error().message});
+            }
+        }
         // Whatever the scan wrote (even a failed one writes what it found).
         for (;;) {
             auto records = s.files_since(f->folder.id, out.last, 1000);

@@ -9,11 +9,6 @@ namespace ferry::engine_detail {
 
 namespace {
 
-bool same_content(const FileRecord& a, const FileRecord& b) {
-    if (a.deleted || b.deleted) return a.deleted == b.deleted;
-    return a.kind == b.kind && a.chunks == b.chunks && a.symlink_target == b.symlink_target;
-}
-
 Result<void> changed(const std::string& path) {
     return fail(
         Errc::changed,

@@ -43,7 +43,7 @@ public:
         m_present.assign(target.chunks.size(), false);
         m_missing = target.chunks.size();
         m_buffer.resize(largest);
-        m_temp = ferry::temporary_path(target.path, derive_unique({target.path, encode_chunk_list(target.chunks)}));
+        m_temp = assembly_path(target);
         m_where = "folder " + context.folder_id + ": cannot build '" + printable_path(target.path) + "'";
     }
 
@@ -245,6 +245,10 @@ Result<void> check_target(const AssemblyContext& context, const FileRecord& targ
 }
 
 }  // namespace
+
+std::string assembly_path(const FileRecord& target) {
+    return temporary_path(target.path, derive_unique({target.path, encode_chunk_list(target.chunks)}));
+}
 
 Result<std::unique_ptr<FileAssembly>> assemble_file(const AssemblyContext& context, const FileRecord& target) {
     if (auto ok = check_target(context, target); !ok) return tl::unexpected(ok.error());

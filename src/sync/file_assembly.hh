@@ -35,6 +35,9 @@ struct AssemblyContext {
     std::string folder_id;
 };
 
+// Where the file of `target` is built (the temporary path above).
+std::string assembly_path(const FileRecord& target);
+
 // REQUIRES: target.kind == file, not deleted, chunk sizes in
 // 1..kMaxChunkSize adding up to target.size (checked: Errc::invalid_argument).
 Result<std::unique_ptr<FileAssembly>> assemble_file(const AssemblyContext& context, const FileRecord& target);

@@ -235,6 +235,27 @@ Result<void> FolderWriter::remove_leftover_temporaries(std::string_view dir) {
     return {};
 }
 
+Result<bool> FolderWriter::remove_if_stale(std::string_view temporary) {
+    const std::string where = "folder " + m_folder_id + ": cannot remove the temporary file '" +
+                              printable_path(temporary) + "'";
+    const auto name = temporary_target(base_name(temporary));
+    if (!name) return fail(Errc::invalid_argument, where + ": not a temporary file's name");
+    const std::string target = join_path(parent_path(temporary), *name);
+    auto announced = m_store.announced_versions(m_folder_id, target);
+    if (!announced) return in_context(announced.error(), where);
+    for (const AnnouncedRecord& peer : *announced) {
+        const FileRecord& r = peer.record;
+        if (!r.deleted && r.kind == FileKind::file && assembly_path(r) == temporary) return false;
+    }
+    auto st = m_fs.lstat(temporary);
+    if (!st) return st.error().code == Errc::not_found ? Result<bool>(false) : in_context(st.error(), where);
+    if (st->kind == EntryKind::directory) return fail(Errc::unsupported, where + ": it is a directory");
+    if (auto r = m_fs.remove(temporary); !r) {
+        return r.error().code == Errc::not_found ? Result<bool>(false) : in_context(r.error(), where);
+    }
+    return true;
+}
+
 Result<FileStat> FolderWriter::keep_conflict_copy(std::string_view path, std::string_view copy_path) {
     const std::string where = "folder " + m_folder_id + ": cannot keep '" + printable_path(path) +
                               "' as conflict copy '" + printable_path(copy_path) + "'";

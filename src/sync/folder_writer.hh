@@ -101,6 +101,17 @@ public:
     // A directory that still holds entries is left and reported (Errc::busy).
     // Nothing at `path` is success (a delete resumed after a crash).
     Result<void> remove(std::string_view path);
+    // Removes the temporary file `temporary` (a folder-relative path the
+    // scanner found) unless begin_file() would resume it: one a peer still
+    // announces the version of, among the live files (its name derives
+    // from the path and chunk list). What a transfer cut by a crash or a
+    // stop leaves behind is stale once the peer replaced, deleted or renamed
+    // that version (and one whose name was shortened to fit, which is not
+    // recognised). Returns whether it was removed (false: kept, or already
+    // gone). Call only while nothing writes to the folder (no pull); a
+    // `ferry restore` building its file at that moment fails, and can be
+    // run again.
+    Result<bool> remove_if_stale(std::string_view temporary);
     // Keeps the local content of `path` as `copy_path` (a rename; the
     // caller then writes the winner at `path`).
     Result<FileStat> keep_conflict_copy(std::string_view path, std::string_view copy_path);

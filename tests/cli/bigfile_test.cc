@@ -17,16 +17,6 @@ namespace {
 
 constexpr std::size_t kMiB = 1024 * 1024;
 
-// Writes `size` pseudo-random bytes without holding them all in memory.
-void write_big_file(const std::string& path, std::size_t size, std::uint64_t seed) {
-    std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    for (std::size_t done = 0; done < size; done += 8 * kMiB) {
-        const std::string block = random_bytes(std::min(8 * kMiB, size - done), seed + done);
-        out.write(block.data(), static_cast<std::streamsize>(block.size()));
-    }
-    REQUIRE(out.good());
-}
-
 // Copies `from` to `to` with `insert` placed at `offset`.
 void write_with_insertion(const std::string& from, const std::string& to, std::size_t offset,
                           const std::string& insert) {

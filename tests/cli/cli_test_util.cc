@@ -1,5 +1,6 @@
 #include "cli_test_util.hh"
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstdlib>
@@ -184,6 +185,17 @@ void write_file(const std::string& path, const std::string& content) {
     std::filesystem::create_directories(std::filesystem::path(path).parent_path());
     std::ofstream out(path, std::ios::binary | std::ios::trunc);
     out << content;
+    REQUIRE(out.good());
+}
+
+void write_big_file(const std::string& path, std::size_t size, std::uint64_t seed) {
+    constexpr std::size_t kBlock = 8 * 1024 * 1024;
+    std::filesystem::create_directories(std::filesystem::path(path).parent_path());
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    for (std::size_t done = 0; done < size; done += kBlock) {
+        const std::string block = random_bytes(std::min(kBlock, size - done), seed + done);
+        out.write(block.data(), static_cast<std::streamsize>(block.size()));
+    }
     REQUIRE(out.good());
 }
 

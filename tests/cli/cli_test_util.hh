@@ -63,6 +63,9 @@ int wait_status(pid_t pid);
 
 // Writes `content` to `path`, creating parent directories.
 void write_file(const std::string& path, const std::string& content);
+// Writes `size` bytes of random_bytes() (seeded per 8 MiB block from `seed`)
+// without holding them all in memory, creating parent directories.
+void write_big_file(const std::string& path, std::size_t size, std::uint64_t seed);
 // The whole file's bytes ("" when it cannot be read).
 std::string read_file(const std::string& path);
 // How often `needle` occurs in `text` (overlapping ones too).

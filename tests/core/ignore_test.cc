@@ -291,11 +291,18 @@ TEST_CASE("ignore: temporary names", "[ignore]") {
     CHECK(temporary_name("a.txt", 0x0123456789abcdefull) == ".ferry-tmp.a.txt.0123456789abcdef");
     CHECK(temporary_name("x", 0) == ".ferry-tmp.x.0000000000000000");
     CHECK(is_internal_path("d/" + temporary_name("report.pdf", 42)));
+    CHECK(temporary_target(temporary_name("report.pdf", 42)) == "report.pdf");
+    CHECK(temporary_target(temporary_name(".ferry-tmp.x.0000000000000000", 1)) ==
+          ".ferry-tmp.x.0000000000000000");
+    CHECK(!temporary_target("report.pdf"));
+    CHECK(!temporary_target(".ferry-tmp.report.pdf.012345678"));    // too few digits
+    CHECK(!temporary_target(".ferry-tmp.report.pdf.0123456789ABCDEF"));  // not lower case
 
     const std::string ascii = temporary_name(std::string(255, 'n'), 7);
     CHECK(ascii.size() == kMaxNameBytes);
     CHECK(ascii == ".ferry-tmp." + std::string(227, 'n') + ".0000000000000007");
     CHECK(is_internal_path(ascii));
+    CHECK(temporary_target(ascii) == std::string(227, 'n'));  // shortened, as it was
 
     // 85 euro signs (3 bytes each): the cut at 227 bytes would split one, so
     // 75 are kept.
