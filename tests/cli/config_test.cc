@@ -168,6 +168,15 @@ TEST_CASE("config: bad TOML is refused with line and column", "[cli][config]") {
     CHECK(refused("[folders.a]\npath = \"/x\"\n[folders.a]\n").starts_with("ferry.toml:3:"));
 }
 
+TEST_CASE("config: a key starting with a character no key may start with is refused",
+          "[cli][config]") {
+    // toml++ asserted on these (an abort in every build but release).
+    CHECK(refused("[*").starts_with("ferry.toml:1:2: "));
+    CHECK(refused("rescan_interval = 5\n[[*]]\n").starts_with("ferry.toml:2:"));
+    CHECK(refused("folders.*.path = \"/x\"\n").starts_with("ferry.toml:1:"));
+    CHECK(refused("[folders.a]\npath = \"/x\"\n[folders.\x01]\n").starts_with("ferry.toml:3:"));
+}
+
 TEST_CASE("config: a file over the size limit is refused", "[cli][config]") {
     const std::string big(kMaxConfigBytes + 1, '#');
     auto result = parse_config(big, "ferry.toml");
