@@ -23,6 +23,7 @@
 #include <toml++/toml.h>
 
 #include "cli/path_within.hh"
+#include "cli/toml_guard.hh"
 
 namespace ferry::cli {
 namespace {
@@ -399,6 +400,12 @@ Outcome<ParsedConfig> parse_config(std::string_view text, std::string_view name)
                       std::string(name) + " is larger than " + std::to_string(kMaxConfigBytes) +
                           " bytes",
                       "a configuration file is a few lines; is this the right file?");
+    }
+    if (auto problem = toml_problem(text)) {
+        return failed("invalid configuration",
+                      std::string(name) + ":" + std::to_string(problem->line) + ":" +
+                          std::to_string(problem->column) + ": " + problem->reason,
+                      "the file must be TOML (https://toml.io)");
     }
     const Parser parser(text, name);
     toml::table root;
