@@ -122,11 +122,10 @@ void core_seeds(Writer& write) {
     write("compression", "zstd-frame", joined({{0x00, 0x07, 0xd0}, bytes(*packed)}));
     write("compression", "incompressible", joined({{0x00, 0x00, 0x10}, bytes("abcdefghijklmnop")}));
 
-    // chunk_delta_fuzz.cc's reader: base count, (id, size) per chunk,
-    // max_chunks, then runs of copy_from, copy_count, insert count, inserts.
-    write("chunk_delta", "copy-and-insert",
-          {4, 1, 10, 2, 20, 1, 10, 3, 30, 16, 0, 2, 1, 9, 40, 3, 1, 0});
-    write("chunk_delta", "limits", {2, 1, 1, 2, 2, 4, 0xff, 0, 0xfe, 200, 0, 0, 0});
+    // chunk_delta_fuzz.cc's reader: base count, an id per chunk, max_chunks,
+    // then runs of copy_from, copy_count, insert count, (id, size) inserts.
+    write("chunk_delta", "copy-and-insert", {4, 1, 2, 1, 3, 16, 0, 2, 1, 9, 40, 3, 1, 0});
+    write("chunk_delta", "limits", {2, 1, 2, 4, 0xff, 0, 0xfe, 200, 0, 0, 0});
 }
 
 void crypto_seeds(Writer& write) {
