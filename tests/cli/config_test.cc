@@ -168,6 +168,38 @@ TEST_CASE("config: bad TOML is refused with line and column", "[cli][config]") {
     CHECK(refused("[folders.a]\npath = \"/x\"\n[folders.a]\n").starts_with("ferry.toml:3:"));
 }
 
+TEST_CASE("config: a key starting with a character no key may start with is refused",
+          "[cli][config]") {
+    // toml++ asserted on these (an abort in every build but release).
+    CHECK(refused("[*").starts_with("ferry.toml:1:2: "));
+    CHECK(refused("rescan_interval = 5\n[[*]]\n").starts_with("ferry.toml:2:"));
+    CHECK(refused("folders.*.path = \"/x\"\n").starts_with("ferry.toml:1:"));
+    CHECK(refused("[folders.a]\npath = \"/x\"\n[folders.\x01]\n").starts_with("ferry.toml:3:"));
+}
+
+TEST_CASE("config: what toml++ cannot be given safely is refused first", "[cli][config]") {
+    // toml++ 3.3 reached __builtin_unreachable() on U+00A1..U+0499 here
+    // (cli/toml_guard.hh; UBSan reports it).
+    CHECK(refused("\xc3\xa9 = 1\n").starts_with(
+        "ferry.toml:1:1: a character that is not ASCII outside a string or comment"));
+    CHECK(refused("rescan_interval = 1\xcf\x83\n").starts_with("ferry.toml:1:20: "));
+    CHECK(refused("listen = [ # \xc3\xa9\n  \"a:1\", \xc3\xa9 ]\n").starts_with("ferry.toml:2:10: "));
+    CHECK(refused("watcher = \"\"\"\\\n  \xc2\xa7poll\"\"\"\n").starts_with(
+        "ferry.toml:2:3: a character that is not ASCII first after a line-ending backslash"));
+    // Closing delimiters with extra quotes: what follows is outside again.
+    CHECK(refused("log_level = \"\"\"x\"\"\"\" \xc3\xa9\n").starts_with("ferry.toml:1:"));
+    CHECK(refused("log_level = '''x''''' \xc3\xa9\n").starts_with("ferry.toml:1:"));
+    // Strings, comments and quoted keys may hold any character.
+    CHECK(parsed("# caf\xc3\xa9\n[folders.a] # \xcf\x83\npath = \"/home/Jos\xc3\xa9\"\n")
+              .folders.at("a")
+              .path == "/home/Jos\xc3\xa9");
+    CHECK(parsed("[folders.a]\npath = '''/x/\xc3\xa9'''\nmode = \"send-only\" # \\ \"\n").folders.at("a").path ==
+          "/x/\xc3\xa9");
+    CHECK(parsed("watcher = \"\"\"\\\n  poll\"\"\"\n").watcher == "poll");
+    CHECK(refused("[folders.\"\xc3\xa9\"]\npath = \"/x\"\n").find("invalid folder id") != std::string::npos);
+    CHECK(parsed("\xef\xbb\xbfwatcher = \"poll\"\n").watcher == "poll");
+}
+
 TEST_CASE("config: a file over the size limit is refused", "[cli][config]") {
     const std::string big(kMaxConfigBytes + 1, '#');
     auto result = parse_config(big, "ferry.toml");

@@ -39,9 +39,16 @@ ferry::ChunkRef chunk(std::uint8_t id, std::uint32_t size) {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     Reader in(data, size);
-    // Few distinct ids, so bases repeat chunks the way real files do.
+    // Few distinct ids, so bases repeat chunks the way real files do; a base
+    // chunk's size follows from its id, as a real chunk's from its hash (a
+    // base with one hash at two sizes is not a chunk list, and
+    // make_chunk_delta looks a hash's places up by hash alone). Inserted
+    // chunks may carry any id and size.
     std::vector<ferry::ChunkRef> base(in.byte() % 64);
-    for (auto& c : base) c = chunk(in.byte() % 16, 1 + in.byte());
+    for (auto& c : base) {
+        const std::uint8_t id = in.byte() % 16;
+        c = chunk(id, 1 + id * 1000u);
+    }
     const std::size_t max_chunks = in.byte();
 
     std::vector<ferry::DeltaRun> runs;

@@ -9,32 +9,15 @@
 #include <string>
 
 #include "../crypto/relay_seal_util.hh"
-#include "core/chunk_hash.hh"
-#include "crypto/mailbox_envelope.hh"
-#include "crypto/relay_seal.hh"
 #include "fuzz_target.hh"
+#include "relay_seal_fuzz_input.hh"
 
 namespace {
 
 using ferry::Errc;
 
-std::span<const std::uint8_t> bytes_of(const std::string& text) {
-    return {reinterpret_cast<const std::uint8_t*>(text.data()), text.size()};
-}
-
-struct Fixture {
-    ferry::KeyPair user = ferry::KeyPair::from_seed(std::array<std::uint8_t, 32>{});
-    ferry::KeyPair device = ferry::KeyPair::from_seed(std::array<std::uint8_t, 32>{1});
-    ferry::FolderRelayKeys keys{ferry::derive_folder_key(user, "fuzz")};
-    std::string chunk = std::string(3000, 'c') + "relay";
-    ferry::ChunkHash hash = ferry::hash_chunk(bytes_of(chunk));
-    ferry::MailboxMessageId id{1, 2, 3};
-    ferry::PublicKey recipient{9};
-    std::string payload = "an index update";
-    std::string sealed_chunk = keys.seal_chunk(hash, bytes_of(chunk));
-    std::string sealed_envelope =
-        ferry::seal_envelope(user, device, id, recipient, bytes_of(payload));
-};
+using ferry::fuzz_relay_seal::bytes_of;
+using ferry::fuzz_relay_seal::Fixture;
 
 void open_chunk(const Fixture& f, std::span<const std::uint8_t> sealed, std::size_t expected,
                 bool may_open) {
@@ -81,11 +64,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const std::string chunk_plain =
         ferry::test::seal_by_hand(f.keys.seal_key(), f.keys.chunk_id(f.hash), rest, data[0]);
     open_chunk(f, bytes_of(chunk_plain), expected, true);
-    std::array<std::uint8_t, 48> ad{};
-    std::copy(f.recipient.begin(), f.recipient.end(),
-              std::copy(f.id.begin(), f.id.end(), ad.begin()));
     const std::string envelope_plain =
-        ferry::test::seal_by_hand(ferry::derive_mailbox_key(f.user), ad, rest, data[0]);
+        ferry::test::seal_by_hand(ferry::derive_mailbox_key(f.user), f.envelope_ad(), rest, data[0]);
     open_envelope(f, bytes_of(envelope_plain), true);
 
     // Valid values with bytes changed: they open only when nothing changed.
