@@ -21,6 +21,7 @@
 
 #include "crypto/secure_channel.hh"
 #include "frame_fuzz_input.hh"
+#include "fuzz_keys.hh"
 #include "fuzz_target.hh"
 #include "net/byte_stream.hh"
 #include "net/connection.hh"
@@ -36,25 +37,14 @@ using namespace ferry::fuzz_frame;
 using Bytes = std::vector<std::uint8_t>;
 
 struct Keys {
-    KeyPair user = from(1);
-    KeyPair responder = from(2);
-    KeyPair initiator = from(3);
+    KeyPair user = fuzz::key_pair(1);
+    KeyPair responder = fuzz::key_pair(2);
+    KeyPair initiator = fuzz::key_pair(3);
     DeviceCertificate responder_cert =
-        DeviceCertificate::issue(user, key_of(responder), "responder", 1);
+        DeviceCertificate::issue(user, fuzz::public_of(responder), "responder", 1);
     DeviceCertificate initiator_cert =
-        DeviceCertificate::issue(user, key_of(initiator), "initiator", 2);
+        DeviceCertificate::issue(user, fuzz::public_of(initiator), "initiator", 2);
     std::vector<wire::Message> messages = script_messages();
-
-    static KeyPair from(std::uint8_t fill) {
-        std::array<std::uint8_t, 32> seed{};
-        seed.fill(fill);
-        return KeyPair::from_seed(seed);
-    }
-    static PublicKey key_of(const KeyPair& key) {
-        PublicKey out{};
-        std::copy(key.public_key().begin(), key.public_key().end(), out.begin());
-        return out;
-    }
 };
 
 class Input {

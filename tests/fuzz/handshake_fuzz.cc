@@ -11,6 +11,7 @@
 
 #include "crypto/handshake.hh"
 #include "crypto/handshake_payload.hh"
+#include "fuzz_keys.hh"
 #include "fuzz_target.hh"
 
 namespace {
@@ -18,24 +19,13 @@ namespace {
 using namespace ferry;
 
 struct Keys {
-    KeyPair user = from(0);
-    KeyPair responder = from(1);
-    KeyPair initiator = from(2);
+    KeyPair user = fuzz::key_pair(0);
+    KeyPair responder = fuzz::key_pair(1);
+    KeyPair initiator = fuzz::key_pair(2);
     DeviceCertificate responder_cert =
-        DeviceCertificate::issue(user, key_of(responder), "responder", 1);
+        DeviceCertificate::issue(user, fuzz::public_of(responder), "responder", 1);
     DeviceCertificate initiator_cert =
-        DeviceCertificate::issue(user, key_of(initiator), "initiator", 2);
-
-    static KeyPair from(std::uint8_t fill) {
-        std::array<std::uint8_t, 32> seed{};
-        seed.fill(fill);
-        return KeyPair::from_seed(seed);
-    }
-    static PublicKey key_of(const KeyPair& key) {
-        PublicKey out{};
-        std::copy(key.public_key().begin(), key.public_key().end(), out.begin());
-        return out;
-    }
+        DeviceCertificate::issue(user, fuzz::public_of(initiator), "initiator", 2);
 };
 
 EphemeralKey ephemeral(std::uint8_t fill) {

@@ -25,6 +25,7 @@
 #include "crypto/invite_code.hh"
 #include "crypto/secure_channel.hh"
 #include "frame_fuzz_input.hh"
+#include "fuzz_keys.hh"
 #include "net/messages.hh"
 #include "relay_seal_fuzz_input.hh"
 
@@ -63,18 +64,6 @@ private:
 // Fails the run when a seed meant to be valid is not.
 void require(bool valid, const std::string& seed) {
     if (!valid) throw std::runtime_error("seed " + seed + " does not decode");
-}
-
-KeyPair key(std::uint8_t fill) {
-    std::array<std::uint8_t, 32> seed{};
-    seed.fill(fill);
-    return KeyPair::from_seed(seed);
-}
-
-PublicKey public_of(const KeyPair& pair) {
-    PublicKey out{};
-    std::copy(pair.public_key().begin(), pair.public_key().end(), out.begin());
-    return out;
 }
 
 ChunkHash hash_of(std::uint8_t fill) {
@@ -129,9 +118,9 @@ void core_seeds(Writer& write) {
 }
 
 void crypto_seeds(Writer& write) {
-    const KeyPair user = key(10);
-    const KeyPair device = key(11);
-    const DeviceCertificate cert = DeviceCertificate::issue(user, public_of(device), "laptop", 1);
+    const KeyPair user = fuzz::key_pair(10);
+    const KeyPair device = fuzz::key_pair(11);
+    const DeviceCertificate cert = DeviceCertificate::issue(user, fuzz::public_of(device), "laptop", 1);
     const std::string pretty = DeviceId::from_public_key(device.public_key()).to_string();
     std::string compact;
     for (char c : pretty) {
@@ -142,10 +131,10 @@ void crypto_seeds(Writer& write) {
 
     write("certificate", "certificate", bytes(cert.encode()));
     write("certificate", "long-name",
-          bytes(DeviceCertificate::issue(user, public_of(device),
+          bytes(DeviceCertificate::issue(user, fuzz::public_of(device),
                                          std::string(DeviceCertificate::kMaxNameBytes, 'n'), 9)
                     .encode()));
-    write("certificate", "revocation", bytes(Revocation::issue(user, public_of(device), 2).encode()));
+    write("certificate", "revocation", bytes(Revocation::issue(user, fuzz::public_of(device), 2).encode()));
 
     InviteCode invite;
     invite.inviter = DeviceId::from_public_key(device.public_key());
@@ -160,10 +149,10 @@ void crypto_seeds(Writer& write) {
     // handshake_fuzz.cc: the first byte picks the step (0 hello, 1 reply,
     // 2 finish, 3 credential); these come from another session, so only
     // the hello is accepted there.
-    const KeyPair other = key(12);
+    const KeyPair other = fuzz::key_pair(12);
     Handshake initiator = Handshake::initiator(device, cert);
     Handshake responder =
-        Handshake::responder(other, DeviceCertificate::issue(user, public_of(other), "desktop", 2));
+        Handshake::responder(other, DeviceCertificate::issue(user, fuzz::public_of(other), "desktop", 2));
     const Bytes hello = initiator.write_hello();
     require(responder.read_hello(hello).has_value(), "handshake/hello");
     const auto reply = responder.write_reply();
@@ -181,7 +170,7 @@ void crypto_seeds(Writer& write) {
     std::array<std::uint8_t, 32> proof{};
     proof.fill(7);
     write("handshake", "invite-credential",
-          joined({{3}, crypto_detail::encode_invite_credential(invite_id, public_of(device), proof),
+          joined({{3}, crypto_detail::encode_invite_credential(invite_id, fuzz::public_of(device), proof),
                   signature}));
 
     // relay_seal_fuzz.cc: the plaintexts inside the fixture's sealed chunk
@@ -311,10 +300,10 @@ void net_seeds(Writer& write) {
     write("frame", "flipped-length", {session, op(FrameOp::flipped), 2, 3, 0x10});
     write("frame", "flipped-tag", {session, op(FrameOp::flipped), 2, 0xff, 0x01});
     write("frame", "cut", {session, op(FrameOp::message), 4, op(FrameOp::cut), 3, 30});
-    const KeyPair user = key(20);
-    const KeyPair device = key(21);
+    const KeyPair user = fuzz::key_pair(20);
+    const KeyPair device = fuzz::key_pair(21);
     Handshake initiator =
-        Handshake::initiator(device, DeviceCertificate::issue(user, public_of(device), "a", 1));
+        Handshake::initiator(device, DeviceCertificate::issue(user, fuzz::public_of(device), "a", 1));
     const Bytes hello = initiator.write_hello();
     const auto length = static_cast<std::uint32_t>(hello.size());
     const Bytes prefix{static_cast<std::uint8_t>(length >> 24), static_cast<std::uint8_t>(length >> 16),
