@@ -3,7 +3,8 @@
 
 A Catch2 executable's output ends in a summary:
 "All tests passed (A assertions in N test cases)" or
-"test cases: N | P passed | F failed"; its test cases are counted. A test
+"test cases: N | P passed | F failed" (or "F failed as expected": [!shouldfail]
+tests that failed, which count as passed); its test cases are counted. A test
 without such a summary (a script, a lint) counts as one test, passed when it
 exited successfully. An executable that crashed, timed out or failed a
 sanitizer after its summary adds one failure. A log that is missing (its
@@ -28,8 +29,11 @@ def count(stdout):
         if m:
             total = int(m.group(1))
             passed = re.search(r"(\d+) passed", m.group(2))
-            failed = re.search(r"(\d+) failed", m.group(2))
+            failed = re.search(r"(\d+) failed(?! as expected)", m.group(2))
+            # A [!shouldfail] test that failed did what it should.
+            expected = re.search(r"(\d+) failed as expected", m.group(2))
             p = int(passed.group(1)) if passed else 0
+            p += int(expected.group(1)) if expected else 0
             f = int(failed.group(1)) if failed else total - p
             return p, f
     return None
