@@ -38,7 +38,7 @@ int run_relay(const RunArguments& arguments) {
     options.account_bytes_per_second = arguments.account_rate;
     options.connection_bytes_per_second = arguments.connection_rate;
     options.status_file = data_dir + "/status.json";
-    RelayServer server(io, workers, *identity, **service, options);
+    RelayServer server(io, workers.get_executor(), *identity, **service, options);
     auto bound = server.listen(arguments.listen);
     if (!bound) {
         std::fprintf(stderr, "ferry-relay: %s\n", bound.error().message.c_str());

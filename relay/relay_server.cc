@@ -13,7 +13,6 @@
 #include <asio/ip/tcp.hpp>
 #include <asio/read.hpp>
 #include <asio/redirect_error.hpp>
-#include <asio/steady_timer.hpp>
 #include <asio/this_coro.hpp>
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
@@ -25,6 +24,7 @@
 #include "net/byte_stream.hh"
 #include "net/clock.hh"
 #include "net/connection.hh"
+#include "net/monotonic_time.hh"
 #include "net/rate_limiter.hh"
 #include "net/tcp_socket.hh"
 
@@ -72,7 +72,7 @@ struct PendingForward {
     std::string account;
     std::shared_ptr<void> counted;  // the requester's share of forwards_pending
     std::optional<OpenSocket> parked;  // the side that came first
-    std::shared_ptr<asio::steady_timer> expiry;
+    std::shared_ptr<Timer> expiry;
 };
 
 // Sends, and closes the connection if the device does not take the frame
@@ -80,7 +80,7 @@ struct PendingForward {
 asio::awaitable<void> send_or_close(std::shared_ptr<Connection> connection, wire::Message message,
                                     std::chrono::milliseconds limit) {
     const auto executor = co_await asio::this_coro::executor;
-    asio::steady_timer deadline(executor, limit);
+    Timer deadline(executor, limit);
     std::weak_ptr<Connection> weak = connection;
     deadline.async_wait([weak](std::error_code error) {
         if (auto c = weak.lock(); c && !error) c->close("too slow: a reply was not read in time");
@@ -106,7 +106,7 @@ std::size_t stored_bytes(const wire::Message& message) {
 }  // namespace
 
 struct RelayServer::Impl : std::enable_shared_from_this<RelayServer::Impl> {
-    Impl(asio::io_context& io, asio::thread_pool& workers, const RelayIdentity& identity,
+    Impl(asio::io_context& io, asio::any_io_executor workers, const RelayIdentity& identity,
          RelayService& service, ServerOptions options)
         : io(io),
           workers(workers),
@@ -116,7 +116,7 @@ struct RelayServer::Impl : std::enable_shared_from_this<RelayServer::Impl> {
           maintain_timer(io) {}
 
     asio::io_context& io;
-    asio::thread_pool& workers;
+    asio::any_io_executor workers;
     const RelayIdentity& identity;
     RelayService& service;
     ServerOptions options;
@@ -131,7 +131,7 @@ struct RelayServer::Impl : std::enable_shared_from_this<RelayServer::Impl> {
     std::map<wire::ForwardSession, PendingForward> forwards;
     std::vector<std::weak_ptr<Splice>> splices;
     ServerStats counters;
-    asio::steady_timer maintain_timer;
+    Timer maintain_timer;
     bool maintaining = false;
 
     std::shared_ptr<void> count_connection() {
@@ -204,12 +204,12 @@ struct RelayServer::Impl : std::enable_shared_from_this<RelayServer::Impl> {
         // (`settled`): a handler already queued when cancel() runs would
         // otherwise close a socket this frame no longer holds.
         struct Deadline {
-            asio::steady_timer timer;
+            Timer timer;
             bool settled = false;
             bool fired = false;
         };
         auto deadline = std::make_shared<Deadline>(
-            Deadline{asio::steady_timer(self->io, self->options.hello_timeout)});
+            Deadline{Timer(self->io, self->options.hello_timeout)});
         const auto settle = [&deadline] {
             deadline->settled = true;
             deadline->timer.cancel();
@@ -249,7 +249,7 @@ struct RelayServer::Impl : std::enable_shared_from_this<RelayServer::Impl> {
             co_return;
         }
         // The handshake has its own timeout; the hello gets what is left.
-        const auto hello_by = std::chrono::steady_clock::now() + self->options.hello_timeout;
+        const auto hello_by = MonotonicClock::now() + self->options.hello_timeout;
         auto counted = std::move(open.counted);
         auto accepted = co_await Connection::accept(
             make_tcp_stream(std::move(open.socket), std::move(head)), self->identity.key,
@@ -261,7 +261,7 @@ struct RelayServer::Impl : std::enable_shared_from_this<RelayServer::Impl> {
         }
         std::shared_ptr<Connection> connection = std::move(*accepted);
         self->handshaking.insert(connection);
-        auto hello_deadline = std::make_shared<asio::steady_timer>(self->io, hello_by);
+        auto hello_deadline = std::make_shared<Timer>(self->io, hello_by);
         std::weak_ptr<Connection> weak = connection;
         hello_deadline->async_wait([weak](std::error_code error) {
             if (auto c = weak.lock(); c && !error) c->close("no RelayHello in time");
@@ -363,7 +363,7 @@ struct RelayServer::Impl : std::enable_shared_from_this<RelayServer::Impl> {
         const std::size_t bytes = stored_bytes(request);
         if (bytes > 0 && self->options.account_bytes_per_second > 0) {
             auto limiter = self->account_limit(session->device.account);
-            asio::steady_timer wait(self->io);
+            Timer wait(self->io);
             co_await limiter->acquire(bytes, wait);
         }
         auto work = [&service = self->service, device = session->device,
@@ -414,7 +414,7 @@ struct RelayServer::Impl : std::enable_shared_from_this<RelayServer::Impl> {
             PendingForward pending;
             pending.account = from->device.account;
             pending.counted = count_forward(from);
-            pending.expiry = std::make_shared<asio::steady_timer>(io, options.forward_wait);
+            pending.expiry = std::make_shared<Timer>(io, options.forward_wait);
             std::weak_ptr<Impl> weak = weak_from_this();
             pending.expiry->async_wait([weak, id](std::error_code error) {
                 auto self = weak.lock();
@@ -530,7 +530,7 @@ struct RelayServer::Impl : std::enable_shared_from_this<RelayServer::Impl> {
     }
 };
 
-RelayServer::RelayServer(asio::io_context& io, asio::thread_pool& workers,
+RelayServer::RelayServer(asio::io_context& io, asio::any_io_executor workers,
                          const RelayIdentity& identity, RelayService& service,
                          ServerOptions options)
     : m_impl(std::make_shared<Impl>(io, workers, identity, service, std::move(options))) {}

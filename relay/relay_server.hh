@@ -36,8 +36,8 @@
 #include <memory>
 #include <string>
 
+#include <asio/any_io_executor.hpp>
 #include <asio/io_context.hpp>
-#include <asio/thread_pool.hpp>
 
 #include "core/error.hh"
 #include "relay/relay_identity.hh"
@@ -72,7 +72,7 @@ struct ServerStats {
 
 class RelayServer {
 public:
-    RelayServer(asio::io_context& io, asio::thread_pool& workers, const RelayIdentity& identity,
+    RelayServer(asio::io_context& io, asio::any_io_executor workers, const RelayIdentity& identity,
                 RelayService& service, ServerOptions options = {});
     ~RelayServer();
 

@@ -75,7 +75,7 @@ Outcome<void> Daemon::start() {
     m_cluster = std::move(*cluster);
 
     m_engine = std::make_unique<Engine>(
-        m_io, m_workers, store,
+        m_io, m_workers.get_executor(), store,
         [](const Folder& folder) -> Result<std::unique_ptr<Filesystem>> {
             return std::make_unique<PosixFilesystem>(folder.path);
         },

@@ -3,7 +3,7 @@
 // the sync engine and the relay server.
 //
 // Thread rule: a Signal is used from its executor's thread only; offload()
-// runs `work` on the pool and resumes the caller on the caller's executor.
+// runs `work` on the workers and resumes the caller on the caller's executor.
 #pragma once
 
 #include <type_traits>
@@ -14,9 +14,10 @@
 #include <asio/awaitable.hpp>
 #include <asio/post.hpp>
 #include <asio/redirect_error.hpp>
-#include <asio/steady_timer.hpp>
-#include <asio/thread_pool.hpp>
+#include <asio/any_io_executor.hpp>
 #include <asio/use_awaitable.hpp>
+
+#include "net/monotonic_time.hh"
 
 namespace ferry {
 
@@ -26,7 +27,7 @@ namespace ferry {
 class Signal {
 public:
     explicit Signal(const asio::any_io_executor& executor)
-        : m_timer(executor, asio::steady_timer::time_point::max()) {}
+        : m_timer(executor, Timer::time_point::max()) {}
 
     asio::awaitable<void> wait() {
         if (m_fired) co_return;
@@ -41,23 +42,24 @@ public:
     bool fired() const { return m_fired; }
 
 private:
-    asio::steady_timer m_timer;
+    Timer m_timer;
     bool m_fired = false;
 };
 
-// Runs `work` on `pool` and resumes the awaiting coroutine on its own
-// executor with the result (so results are only ever touched on the io
-// thread). `work` must not touch state owned by the io thread.
+// Runs `work` on `workers` (a thread pool's executor; the simulation passes
+// its one io_context's, so the work runs there as a handler of its own) and
+// resumes the awaiting coroutine on its own executor with the result (so
+// results are only ever touched on the io thread). `work` must not touch state owned by the io thread.
 //
 // GCC 12 destroys class-type temporaries of a co_await expression twice:
 // pass `work` as a named variable (std::move(work)), never as a temporary.
 template <class Work>
-asio::awaitable<std::invoke_result_t<std::decay_t<Work>&>> offload(asio::thread_pool& pool,
-                                                                   Work&& work) {
+asio::awaitable<std::invoke_result_t<std::decay_t<Work>&>> offload(
+    asio::any_io_executor workers, Work&& work) {
     using Job = std::decay_t<Work>;
     using Value = std::invoke_result_t<Job&>;
-    auto initiate = [&pool](auto handler, Job job) {
-        asio::post(pool, [h = std::move(handler), j = std::move(job)]() mutable {
+    auto initiate = [workers](auto handler, Job job) {
+        asio::post(workers, [h = std::move(handler), j = std::move(job)]() mutable {
             Value value = j();
             auto executor = asio::get_associated_executor(h);
             asio::post(executor, [h = std::move(h), v = std::move(value)]() mutable {

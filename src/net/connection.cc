@@ -4,7 +4,7 @@
 // Shape: the Connection handed out (SecureConnection) is a thin handle on a
 // shared Core. The writer and the watchdog coroutines hold the Core, so it
 // outlives them; the handle's destructor closes the Core, which ends them.
-// Every wait is a steady_timer: either a deadline, or set to never expire
+// Every wait is a Timer: either a deadline, or set to never expire
 // and cancelled as a wake-up (one thread, so a check followed by a wait
 // cannot miss the wake-up).
 #include "net/connection.hh"
@@ -17,11 +17,11 @@
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 #include <asio/redirect_error.hpp>
-#include <asio/steady_timer.hpp>
 #include <asio/this_coro.hpp>
 #include <asio/use_awaitable.hpp>
 
 #include "crypto/secure_channel.hh"
+#include "net/monotonic_time.hh"
 
 // GCC 12 takes Asio's coroutine frames (aligned_alloc, freed by the matching
 // aligned_delete) for a mismatched new/delete when it inlines them.
@@ -30,7 +30,7 @@
 namespace ferry {
 namespace {
 
-using SteadyClock = std::chrono::steady_clock;
+using SteadyClock = MonotonicClock;
 using TimePoint = SteadyClock::time_point;
 
 // How long close() waits for its Close frame to go out before it cuts the
@@ -52,7 +52,7 @@ std::uint32_t decode_length(const std::array<std::uint8_t, kLengthBytes>& bytes)
 
 // Waits on `timer` until its expiry or a cancel(); both are normal. Only
 // for a timer with one waiter: setting the expiry cancels every other wait.
-asio::awaitable<void> wait_on(asio::steady_timer& timer, TimePoint until) {
+asio::awaitable<void> wait_on(Timer& timer, TimePoint until) {
     timer.expires_at(until);
     std::error_code ignored;
     co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
@@ -62,7 +62,7 @@ asio::awaitable<void> wait_on(asio::steady_timer& timer, TimePoint until) {
 // wakes every waiter. Unlike wait_on it leaves the expiry alone: waiters that
 // re-armed a shared timer cancelled one another without end, spinning the io
 // thread for as long as two of them waited.
-asio::awaitable<void> wait_signal(asio::steady_timer& signal) {
+asio::awaitable<void> wait_signal(Timer& signal) {
     std::error_code ignored;
     co_await signal.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
 }
@@ -121,7 +121,7 @@ public:
 private:
     struct State {
         State(asio::any_io_executor executor, ByteStream* s) : timer(executor), stream(s) {}
-        asio::steady_timer timer;
+        Timer timer;
         ByteStream* stream;
         bool done = false;
         bool fired = false;
@@ -395,12 +395,12 @@ struct Core : std::enable_shared_from_this<Core> {
     std::uint64_t bytes_in = 0;
     std::uint64_t bytes_out = 0;
 
-    asio::steady_timer writer_wake;     // new frame queued, or closed (one waiter: the writer)
-    asio::steady_timer written_signal;  // a frame was written, or closed (wait_signal)
-    asio::steady_timer watchdog_timer;
-    asio::steady_timer closed_signal;   // closed (wait_signal)
-    asio::steady_timer send_throttle;     // the writer's wait for the send limit
-    asio::steady_timer receive_throttle;  // receive()'s wait for the receive limit
+    Timer writer_wake;     // new frame queued, or closed (one waiter: the writer)
+    Timer written_signal;  // a frame was written, or closed (wait_signal)
+    Timer watchdog_timer;
+    Timer closed_signal;   // closed (wait_signal)
+    Timer send_throttle;     // the writer's wait for the send limit
+    Timer receive_throttle;  // receive()'s wait for the receive limit
 };
 
 class SecureConnection final : public Connection {

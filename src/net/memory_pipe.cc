@@ -1,6 +1,6 @@
 // Two in-memory ByteStreams joined back to back (tests, and later the
 // simulated cluster). Each direction is a bounded ring; a reader waits while
-// it is empty and a writer while it is full. The wait is a steady_timer set
+// it is empty and a writer while it is full. The wait is a Timer set
 // to never expire and cancelled by the other side: everything runs on one
 // io_context thread, so checking the ring and starting the wait cannot race
 // with the other side's wake-up.
@@ -9,10 +9,10 @@
 #include <vector>
 
 #include <asio/redirect_error.hpp>
-#include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
 
 #include "net/byte_stream.hh"
+#include "net/monotonic_time.hh"
 
 namespace ferry {
 namespace {
@@ -51,13 +51,13 @@ public:
         m_writable.cancel();
     }
 
-    static asio::awaitable<void> wait(asio::steady_timer& timer) {
-        timer.expires_at(asio::steady_timer::time_point::max());
+    static asio::awaitable<void> wait(Timer& timer) {
+        timer.expires_at(Timer::time_point::max());
         std::error_code ignored;  // cancelled is the normal wake-up
         co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
     }
-    asio::steady_timer& readable() { return m_readable; }
-    asio::steady_timer& writable() { return m_writable; }
+    Timer& readable() { return m_readable; }
+    Timer& writable() { return m_writable; }
 
     bool writer_closed = false;  // the reader drains what is left, then sees the end
     bool reader_closed = false;  // the writer fails at once, as on a reset socket
@@ -66,8 +66,8 @@ private:
     std::vector<std::uint8_t> m_ring;
     std::size_t m_head = 0;
     std::size_t m_size = 0;
-    asio::steady_timer m_readable;
-    asio::steady_timer m_writable;
+    Timer m_readable;
+    Timer m_writable;
 };
 
 // One end's state, shared with its own pending operations so that they can

@@ -16,9 +16,9 @@
 #include <asio/detached.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/redirect_error.hpp>
-#include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
 
+#include "net/monotonic_time.hh"
 #include "net/tcp_socket.hh"
 
 // GCC 12 takes Asio's coroutine frames (aligned_alloc, freed by the matching
@@ -29,12 +29,12 @@ namespace ferry {
 namespace {
 
 using tcp = asio::ip::tcp;
-using SteadyClock = std::chrono::steady_clock;
+using SteadyClock = MonotonicClock;
 
 // A connection that stayed up this long resets its device's backoff.
 constexpr std::chrono::seconds kLastingConnection{10};
 
-asio::awaitable<void> sleep_on(asio::steady_timer& timer, SteadyClock::duration duration) {
+asio::awaitable<void> sleep_on(Timer& timer, SteadyClock::duration duration) {
     timer.expires_after(duration);
     std::error_code ignored;  // cancelled: woken early on purpose
     co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
@@ -46,7 +46,7 @@ struct Device {
     std::vector<std::string> addresses;
     std::shared_ptr<Connection> connection;
     SteadyClock::time_point connected_at{};
-    asio::steady_timer wake;
+    Timer wake;
     std::shared_ptr<DialCancel> dialing;  // a dial in progress, abortable by stop and forget
     bool dialer_running = false;
     bool forgotten = false;

@@ -21,7 +21,7 @@ constexpr std::size_t kMaxSlice = 256 * 1024;
 
 std::int64_t now_ns() {
     return std::chrono::duration_cast<std::chrono::nanoseconds>(
-               std::chrono::steady_clock::now().time_since_epoch())
+               MonotonicClock::now().time_since_epoch())
         .count();
 }
 
@@ -29,7 +29,7 @@ std::int64_t now_ns() {
 // waiting coroutine is destroyed instead of resumed).
 class Waiting {
 public:
-    Waiting(std::vector<asio::steady_timer*>& waiting, asio::steady_timer& timer)
+    Waiting(std::vector<Timer*>& waiting, Timer& timer)
         : m_waiting(waiting), m_timer(&timer) {
         m_waiting.push_back(m_timer);
     }
@@ -38,8 +38,8 @@ public:
     Waiting& operator=(const Waiting&) = delete;
 
 private:
-    std::vector<asio::steady_timer*>& m_waiting;
-    asio::steady_timer* m_timer;
+    std::vector<Timer*>& m_waiting;
+    Timer* m_timer;
 };
 
 }  // namespace
@@ -47,14 +47,14 @@ private:
 void RateLimiter::set_rate(std::uint64_t bytes_per_second) {
     m_bucket.set_rate(bytes_per_second, now_ns());
     ++m_rate_changes;
-    for (asio::steady_timer* timer : m_waiting) timer->cancel();
+    for (Timer* timer : m_waiting) timer->cancel();
 }
 
 std::size_t RateLimiter::slice_bytes() const {
     return static_cast<std::size_t>(std::clamp<std::uint64_t>(rate() / 4, kMinSlice, kMaxSlice));
 }
 
-asio::awaitable<void> RateLimiter::acquire(std::size_t bytes, asio::steady_timer& timer) {
+asio::awaitable<void> RateLimiter::acquire(std::size_t bytes, Timer& timer) {
     const auto keep = shared_from_this();
     const TokenBucket::Ticket ticket = m_bucket.reserve(bytes, now_ns());
     while (true) {

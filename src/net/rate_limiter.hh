@@ -19,9 +19,9 @@
 #include <vector>
 
 #include <asio/awaitable.hpp>
-#include <asio/steady_timer.hpp>
 
 #include "core/token_bucket.hh"
+#include "net/monotonic_time.hh"
 
 namespace ferry {
 
@@ -42,11 +42,11 @@ public:
     // Waits on `timer` (the caller's, on its executor) until `bytes` may
     // pass, having counted them. Returns early when the caller cancels
     // `timer` (it is closing); the bytes stay counted.
-    asio::awaitable<void> acquire(std::size_t bytes, asio::steady_timer& timer);
+    asio::awaitable<void> acquire(std::size_t bytes, Timer& timer);
 
 private:
     TokenBucket m_bucket;
-    std::vector<asio::steady_timer*> m_waiting;  // timers of the acquire() calls waiting
+    std::vector<Timer*> m_waiting;  // timers of the acquire() calls waiting
     std::uint64_t m_rate_changes = 0;  // tells a wake-up by set_rate from the caller's cancel
 };
 

@@ -19,10 +19,10 @@
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 #include <asio/redirect_error.hpp>
-#include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
 
 #include "net/async.hh"
+#include "net/monotonic_time.hh"
 #include "net/tcp_socket.hh"
 
 // GCC 12 takes Asio's coroutine frames (aligned_alloc, freed by the matching
@@ -32,7 +32,7 @@
 namespace ferry {
 namespace {
 
-using SteadyClock = std::chrono::steady_clock;
+using SteadyClock = MonotonicClock;
 using wire::MessageType;
 
 // A connection that stayed up this long resets the backoff.
@@ -98,7 +98,7 @@ const char* name_of(const wire::Message& message) {
     return wire::message_type_name(wire::message_type(message));
 }
 
-asio::awaitable<void> sleep_on(asio::steady_timer& timer, SteadyClock::duration duration) {
+asio::awaitable<void> sleep_on(Timer& timer, SteadyClock::duration duration) {
     timer.expires_after(duration);
     std::error_code ignored;  // cancelled: stopped
     co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
@@ -109,7 +109,7 @@ struct Waiter {
     Waiter(const asio::any_io_executor& executor, MessageType request_type)
         : done(executor), deadline(executor), type(request_type) {}
     Signal done;
-    asio::steady_timer deadline;
+    Timer deadline;
     MessageType type;
     std::optional<Result<wire::Message>> result;
 };
@@ -138,7 +138,7 @@ struct RelayClient::Impl : std::enable_shared_from_this<Impl> {
     const RelayClientHooks hooks;
     const RelayClientOptions options;
     std::mt19937_64 random;   // backoff jitter only
-    asio::steady_timer wake;  // the backoff sleep; stop() cancels it
+    Timer wake;  // the backoff sleep; stop() cancels it
 
     bool started = false;
     bool stopped = false;
@@ -246,7 +246,7 @@ struct RelayClient::Impl : std::enable_shared_from_this<Impl> {
         }
 
         auto deadline =
-            std::make_shared<asio::steady_timer>(self->io, self->options.request_timeout);
+            std::make_shared<Timer>(self->io, self->options.request_timeout);
         std::weak_ptr<Connection> weak = connection;
         deadline->async_wait(
             [weak, timeout = self->options.request_timeout](std::error_code error) {

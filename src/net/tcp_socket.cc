@@ -3,11 +3,11 @@
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 #include <asio/redirect_error.hpp>
-#include <asio/steady_timer.hpp>
 #include <asio/this_coro.hpp>
 #include <asio/use_awaitable.hpp>
 
 #include "net/byte_stream.hh"
+#include "net/monotonic_time.hh"
 
 namespace ferry {
 
@@ -46,7 +46,7 @@ asio::awaitable<void> accept_loop(std::shared_ptr<tcp::acceptor> acceptor,
                                   std::function<bool()> stopped,
                                   std::function<void(tcp::socket)> accepted,
                                   std::chrono::milliseconds pause) {
-    asio::steady_timer wait(acceptor->get_executor());
+    Timer wait(acceptor->get_executor());
     while (!stopped()) {
         std::error_code ec;
         tcp::socket socket =
@@ -97,7 +97,7 @@ asio::awaitable<Result<tcp::socket>> dial_tcp(const std::string& address,
         struct Attempt {
             explicit Attempt(const asio::any_io_executor& e) : socket(e), deadline(e) {}
             tcp::socket socket;
-            asio::steady_timer deadline;
+            Timer deadline;
         };
         auto attempt = std::make_shared<Attempt>(executor);
         std::weak_ptr<Attempt> weak = attempt;

@@ -3,13 +3,13 @@
 #include <asio/detached.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/redirect_error.hpp>
-#include <asio/steady_timer.hpp>
 #include <asio/this_coro.hpp>
 #include <asio/use_awaitable.hpp>
 
 #include <sodium.h>
 
 #include "crypto/key_file.hh"
+#include "net/monotonic_time.hh"
 #include "sync/cluster.hh"
 #include "sync/cluster_impl.hh"
 
@@ -43,7 +43,7 @@ class Deadline {
 public:
     Deadline(const asio::any_io_executor& executor, std::shared_ptr<Connection> connection,
              std::chrono::milliseconds limit)
-        : m_timer(std::make_shared<asio::steady_timer>(executor, limit)),
+        : m_timer(std::make_shared<Timer>(executor, limit)),
           m_expired(std::make_shared<bool>(false)) {
         m_timer->async_wait([connection, expired = m_expired](std::error_code ec) {
             if (ec) return;
@@ -57,7 +57,7 @@ public:
     bool expired() const { return *m_expired; }
 
 private:
-    std::shared_ptr<asio::steady_timer> m_timer;
+    std::shared_ptr<Timer> m_timer;
     std::shared_ptr<bool> m_expired;
 };
 
@@ -157,7 +157,7 @@ asio::awaitable<Result<std::unique_ptr<ByteStream>>> dial_tcp(const std::string&
     const auto executor = co_await asio::this_coro::executor;
     auto resolver = std::make_shared<asio::ip::tcp::resolver>(executor);
     auto socket = std::make_shared<asio::ip::tcp::socket>(executor);
-    asio::steady_timer timer(executor, timeout);
+    Timer timer(executor, timeout);
     auto expired = std::make_shared<bool>(false);
     timer.async_wait([resolver, socket, expired](std::error_code ec) {
         if (ec) return;

@@ -33,7 +33,7 @@ std::string paused_setting(const std::string& folder_id) {
 
 }  // namespace
 
-Engine::Impl::Impl(asio::io_context& io_, asio::thread_pool& workers_, Store& store_,
+Engine::Impl::Impl(asio::io_context& io_, asio::any_io_executor workers_, Store& store_,
                    FilesystemFactory filesystems_, const Clock& clock_, EngineOptions options_)
     : io(io_),
       workers(workers_),
@@ -80,8 +80,8 @@ Result<void> Engine::Impl::load_folders() {
         auto paused = store.get_setting(paused_setting(folder.id));
         if (!paused) return tl::unexpected(paused.error());
         runtime->paused = *paused == "1";
-        runtime->scan_timer = std::make_unique<asio::steady_timer>(io);
-        runtime->evaluation_timer = std::make_unique<asio::steady_timer>(io);
+        runtime->scan_timer = std::make_unique<Timer>(io);
+        runtime->evaluation_timer = std::make_unique<Timer>(io);
         auto index_id = store.index_id(folder.id);
         if (!index_id) return tl::unexpected(index_id.error());
         runtime->index_id = *index_id;
@@ -202,7 +202,7 @@ void Engine::Impl::check_in_sync() {
     for (auto& fn : waiters) fn();
 }
 
-Engine::Engine(asio::io_context& io, asio::thread_pool& workers, Store& store,
+Engine::Engine(asio::io_context& io, asio::any_io_executor workers, Store& store,
                FilesystemFactory filesystems, const Clock& clock, EngineOptions options)
     : m_impl(std::make_shared<Impl>(io, workers, store, std::move(filesystems), clock,
                                     std::move(options))) {}

@@ -26,7 +26,8 @@
 // records are then sent to every connected peer.
 //
 // Thread rule: the engine lives on one io_context thread, which owns all
-// its state; scans, hashing and disk writes run on `workers` and post their
+// its state; scans, hashing and disk writes run on `workers` (a thread pool,
+// or the io_context itself in the simulation) and post their
 // results back. status() and the other public methods must be called on the
 // io_context thread (the control socket runs there).
 #pragma once
@@ -40,8 +41,8 @@
 #include <string>
 #include <vector>
 
+#include <asio/any_io_executor.hpp>
 #include <asio/io_context.hpp>
-#include <asio/thread_pool.hpp>
 
 #include "core/error.hh"
 #include "crypto/device_id.hh"
@@ -126,7 +127,7 @@ struct EngineStatus {
 
 class Engine {
 public:
-    Engine(asio::io_context& io, asio::thread_pool& workers, Store& store,
+    Engine(asio::io_context& io, asio::any_io_executor workers, Store& store,
            FilesystemFactory filesystems, const Clock& clock, EngineOptions options);
     ~Engine();
 

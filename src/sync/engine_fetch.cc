@@ -168,7 +168,7 @@ asio::awaitable<Result<void>> Engine::Impl::fetch_chunk(FolderPtr folder,
         wire::Message request = wire::Request{request_id, id, chunk.hash, chunk.size};
         // The request races a timer: on expiry it is withdrawn (unless its
         // answer came first), so a silent peer delays the chunk, never stalls it.
-        asio::steady_timer deadline(io, options.request_timeout);
+        Timer deadline(io, options.request_timeout);
         deadline.async_wait([peer = best, request_id, pending,
                              label = timeout_message(best->device, options.request_timeout)](
                                 asio::error_code error) {

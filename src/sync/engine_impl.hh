@@ -26,15 +26,15 @@
 #include <string>
 #include <vector>
 
+#include <asio/any_io_executor.hpp>
 #include <asio/awaitable.hpp>
 #include <asio/io_context.hpp>
 #include <asio/posix/stream_descriptor.hpp>
-#include <asio/steady_timer.hpp>
-#include <asio/thread_pool.hpp>
 
 #include "core/planner.hh"
 #include "core/rate_meter.hh"
 #include "fs/watcher.hh"
+#include "net/monotonic_time.hh"
 #include "sync/engine.hh"
 #include "sync/engine_async.hh"
 #include "sync/folder_writer.hh"
@@ -138,7 +138,7 @@ struct FolderWatch {
     // Waits on the watcher's descriptor, which it only borrows: stop()
     // releases it unclosed (the watcher closes it).
     std::unique_ptr<asio::posix::stream_descriptor> readable;
-    std::unique_ptr<asio::steady_timer> delay;  // armed: a scan follows the changes seen
+    std::unique_ptr<Timer> delay;  // armed: a scan follows the changes seen
     bool delay_armed = false;
     std::set<std::string> changed;    // reported and not yet scanned
     bool lost = false;                // events were lost: a full scan is due
@@ -167,7 +167,7 @@ struct FolderRuntime {
     std::unique_ptr<Versions> versions;
     std::unique_ptr<FolderWriter> writer;
     std::uint64_t index_id = 0;
-    std::unique_ptr<asio::steady_timer> scan_timer;
+    std::unique_ptr<Timer> scan_timer;
     bool removed = false;
 
     bool paused = false;  // `ferry pause`: neither scanned nor synced until resumed
@@ -186,8 +186,8 @@ struct FolderRuntime {
     std::vector<ScanCallback> scan_waiters;
     bool scanned_once = false;
     // The last scan's end and duration (pacing scans a watcher asks for).
-    std::chrono::steady_clock::time_point last_scan_ended{};
-    std::chrono::steady_clock::duration last_scan_took{};
+    MonotonicClock::time_point last_scan_ended{};
+    MonotonicClock::duration last_scan_took{};
     bool pulling = false;
     Sequence scan_seen;             // local records up to here were planned after a scan
     std::set<std::string> dirty;    // paths to plan
@@ -215,11 +215,11 @@ struct FolderRuntime {
     bool progress_stale = true;
     bool evaluating = false;
     // Evaluations are paced and wait for changes to pause (engine_progress.cc).
-    std::chrono::steady_clock::time_point evaluate_after{};  // pace: none starts before
-    std::chrono::steady_clock::time_point stale_since{};     // first change not evaluated
-    std::chrono::steady_clock::time_point last_change{};     // latest change
-    std::chrono::steady_clock::time_point last_served{};     // latest chunk served to a peer
-    std::unique_ptr<asio::steady_timer> evaluation_timer;  // armed: waits for the next start
+    MonotonicClock::time_point evaluate_after{};  // pace: none starts before
+    MonotonicClock::time_point stale_since{};     // first change not evaluated
+    MonotonicClock::time_point last_change{};     // latest change
+    MonotonicClock::time_point last_served{};     // latest chunk served to a peer
+    std::unique_ptr<Timer> evaluation_timer;  // armed: waits for the next start
     bool evaluation_armed = false;
 
     FolderWatch watch;
@@ -239,11 +239,11 @@ struct Engine::Impl : std::enable_shared_from_this<Engine::Impl> {
     using FolderPtr = std::shared_ptr<engine_detail::FolderRuntime>;
     using PeerPtr = std::shared_ptr<engine_detail::Peer>;
 
-    Impl(asio::io_context& io, asio::thread_pool& workers, Store& store,
+    Impl(asio::io_context& io, asio::any_io_executor workers, Store& store,
          FilesystemFactory filesystems, const Clock& clock, EngineOptions options);
 
     asio::io_context& io;
-    asio::thread_pool& workers;
+    asio::any_io_executor workers;
     Store& store;
     FilesystemFactory filesystems;
     const Clock& clock;

@@ -109,7 +109,7 @@ asio::awaitable<void> Engine::Impl::run_peer(PeerPtr peer) {
     while (!peer->closed && !stopped) {
         // Back-pressure: stop reading while the store is behind.
         while (peer->index_queue.size() >= kMaxQueuedUpdates && !peer->closed) {
-            asio::steady_timer pause(io, std::chrono::milliseconds(5));
+            Timer pause(io, std::chrono::milliseconds(5));
             co_await pause.async_wait(asio::use_awaitable);
         }
         auto message = co_await peer->connection->receive();

@@ -119,7 +119,7 @@ Result<std::map<ShortId, DeviceFolderProgress>> evaluate_folder(Store& store,
 }  // namespace
 
 void Engine::Impl::mark_progress_stale(const FolderPtr& folder) {
-    const auto now = std::chrono::steady_clock::now();
+    const auto now = MonotonicClock::now();
     if (!folder->progress_stale) folder->stale_since = now;
     folder->last_change = now;
     folder->progress_stale = true;
@@ -134,7 +134,7 @@ void Engine::Impl::maybe_evaluate(const FolderPtr& folder) {
     const auto quiet_from = std::max(folder->last_change, folder->last_served);
     const auto start_at = std::max(
         folder->evaluate_after, std::min(quiet_from + kQuiet, folder->stale_since + kMaxStale));
-    if (std::chrono::steady_clock::now() < start_at) {
+    if (MonotonicClock::now() < start_at) {
         folder->evaluation_armed = true;
         folder->evaluation_timer->expires_at(start_at);
         folder->evaluation_timer->async_wait(
@@ -162,9 +162,9 @@ asio::awaitable<void> Engine::Impl::evaluate(FolderPtr folder) {
         release_free_memory();
         return evaluated;
     };
-    const auto started = std::chrono::steady_clock::now();
+    const auto started = MonotonicClock::now();
     auto progress = co_await offload(workers, std::move(work));
-    const auto ended = std::chrono::steady_clock::now();
+    const auto ended = MonotonicClock::now();
     folder->evaluate_after = ended + kPace * (ended - started);
     folder->evaluating = false;
     if (!progress) {

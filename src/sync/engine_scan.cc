@@ -127,9 +127,9 @@ asio::awaitable<void> Engine::Impl::scan(FolderPtr folder, std::vector<ScanCallb
         }
         return out;
     };
-    const auto started = std::chrono::steady_clock::now();
+    const auto started = MonotonicClock::now();
     auto outcome = co_await offload(workers, std::move(work));
-    folder->last_scan_ended = std::chrono::steady_clock::now();
+    folder->last_scan_ended = MonotonicClock::now();
     folder->last_scan_took = folder->last_scan_ended - started;
     folder->scanning = false;
     const bool first_scan = !folder->scanned_once;

@@ -87,7 +87,7 @@ asio::awaitable<void> Engine::Impl::serve(PeerPtr peer, wire::Request request) {
             return read_chunk(s, *f->fs, r, compress);
         };
         response = co_await offload(workers, std::move(work));
-        folder->last_served = std::chrono::steady_clock::now();  // a peer still pulls: see maybe_evaluate
+        folder->last_served = MonotonicClock::now();  // a peer still pulls: see maybe_evaluate
     }
     co_await send(peer, std::move(response));
     --peer->serving;

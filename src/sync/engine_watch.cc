@@ -38,7 +38,7 @@ void Engine::Impl::start_watching(const FolderPtr& folder) {
     watch.watcher = std::move(*watcher);
     watch.readable =
         std::make_unique<asio::posix::stream_descriptor>(io, watch.watcher->descriptor());
-    watch.delay = std::make_unique<asio::steady_timer>(io);
+    watch.delay = std::make_unique<Timer>(io);
     wait_for_changes(folder);
 }
 
@@ -69,7 +69,7 @@ bool Engine::Impl::take_changes(const FolderPtr& folder) {
     if ((watch.lost || !watch.changed.empty() || !watch.writing.empty()) && !watch.delay_armed) {
         watch.delay_armed = true;
         // A scan running now ends no sooner than now.
-        const auto now = std::chrono::steady_clock::now();
+        const auto now = MonotonicClock::now();
         watch.delay->expires_after(watch_scan_wait(now, options.watch_delay,
                                                    folder->scanning ? now : folder->last_scan_ended,
                                                    folder->last_scan_took));

@@ -9,7 +9,6 @@
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 #include <asio/redirect_error.hpp>
-#include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
 
 #include "core/byte_size.hh"
@@ -19,6 +18,7 @@
 #include "crypto/mailbox_envelope.hh"
 #include "crypto/relay_seal.hh"
 #include "net/async.hh"
+#include "net/monotonic_time.hh"
 
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 
@@ -141,8 +141,8 @@ struct RelayLink::State : std::enable_shared_from_this<RelayLink::State> {
     std::optional<PendingAck> handed;  // the last non-index message receive() returned
     std::vector<PendingAck> acks;
     bool acking = false;
-    asio::steady_timer ack_timer;
-    asio::steady_timer retry_timer;
+    Timer ack_timer;
+    Timer retry_timer;
     std::set<wire::MailboxMessageId> seen;
     std::map<std::uint32_t, std::shared_ptr<ChunkWait>> chunk_waits;
     std::uint32_t next_request = 1;

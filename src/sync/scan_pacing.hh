@@ -11,16 +11,18 @@
 #include <algorithm>
 #include <chrono>
 
+#include "net/monotonic_time.hh"
+
 namespace ferry {
 
 inline constexpr int kScanPace = 4;
 
-inline std::chrono::steady_clock::duration watch_scan_wait(
-    std::chrono::steady_clock::time_point now, std::chrono::steady_clock::duration delay,
-    std::chrono::steady_clock::time_point last_scan_ended,
-    std::chrono::steady_clock::duration last_scan_took) {
+inline MonotonicClock::duration watch_scan_wait(
+    MonotonicClock::time_point now, MonotonicClock::duration delay,
+    MonotonicClock::time_point last_scan_ended,
+    MonotonicClock::duration last_scan_took) {
     const auto paced = last_scan_ended + kScanPace * last_scan_took;
-    return std::max<std::chrono::steady_clock::duration>(delay, paced - now);
+    return std::max<MonotonicClock::duration>(delay, paced - now);
 }
 
 }  // namespace ferry

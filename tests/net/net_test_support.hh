@@ -13,7 +13,6 @@
 #include <asio/detached.hpp>
 #include <asio/io_context.hpp>
 #include <asio/redirect_error.hpp>
-#include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
 #include <catch2/catch.hpp>
 
@@ -23,6 +22,7 @@
 #include "net/byte_stream.hh"
 #include "net/connection.hh"
 #include "net/messages.hh"
+#include "net/monotonic_time.hh"
 
 // GCC 12 takes Asio's coroutine frames (aligned_alloc, freed by the matching
 // aligned_delete) for a mismatched new/delete when it inlines them.
@@ -67,7 +67,7 @@ inline void run_bounded(asio::io_context& io, asio::awaitable<void> task,
 
 // Lets `io` run other work for `duration` (no assertion depends on speed).
 inline asio::awaitable<void> pause(std::chrono::steady_clock::duration duration) {
-    asio::steady_timer timer(co_await asio::this_coro::executor);
+    Timer timer(co_await asio::this_coro::executor);
     timer.expires_after(duration);
     std::error_code ignored;
     co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ignored));

@@ -25,7 +25,7 @@ Seconds least_time(std::uint64_t bytes, std::uint64_t rate) {
 
 // Acquires `bytes` in the limiter's slices, as a connection does.
 asio::awaitable<void> acquire_all(RateLimiter& limiter, std::uint64_t bytes) {
-    asio::steady_timer timer(co_await asio::this_coro::executor);
+    Timer timer(co_await asio::this_coro::executor);
     while (bytes > 0) {
         const std::size_t slice = std::min<std::uint64_t>(bytes, limiter.slice_bytes());
         co_await limiter.acquire(slice, timer);
@@ -157,7 +157,7 @@ TEST_CASE("cancelling its timer ends an acquire early", "[rate_limit]") {
     asio::io_context io;
     auto limiter = std::make_shared<RateLimiter>(1024);
     run_bounded(io, acquire_all(*limiter, kBurst));
-    asio::steady_timer timer(io);
+    Timer timer(io);
     bool done = false;
     asio::co_spawn(
         io,

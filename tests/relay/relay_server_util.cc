@@ -4,6 +4,7 @@
 
 #include "crypto/handshake.hh"
 #include "crypto/random.hh"
+#include "net/monotonic_time.hh"
 #include "net/tcp_socket.hh"
 
 namespace ferry::relay::test {
@@ -38,7 +39,7 @@ ServerFixture::~ServerFixture() {
 
 void ServerFixture::start(ServerOptions options, RelayService* service) {
     server = std::make_unique<RelayServer>(
-        io, workers, identity, service != nullptr ? *service : *relay.service, std::move(options));
+        io, workers.get_executor(), identity, service != nullptr ? *service : *relay.service, std::move(options));
     auto bound = server->listen("127.0.0.1:0");
     REQUIRE(bound);
     address = *bound;
@@ -87,7 +88,7 @@ asio::awaitable<std::unique_ptr<ByteStream>> dial(std::string address) {
 asio::awaitable<bool> closed_within(ByteStream& stream, std::chrono::milliseconds limit) {
     auto timed_out = std::make_shared<bool>(false);
     auto done = std::make_shared<bool>(false);
-    asio::steady_timer timer(co_await asio::this_coro::executor, limit);
+    Timer timer(co_await asio::this_coro::executor, limit);
     timer.async_wait([&stream, timed_out, done](std::error_code error) {
         if (error || *done) return;
         *timed_out = true;

@@ -120,7 +120,7 @@ Node& TestCluster::add(const std::string& name, FolderMode mode) {
     options.pull_window_bytes = 1u << 20;
     if (tune_options) tune_options(options);
     node->engine = std::make_unique<Engine>(
-        io, pool, *node->store,
+        io, pool.get_executor(), *node->store,
         [faulty = fault_filesystems, n = node.get()](
             const Folder& folder) -> Result<std::unique_ptr<Filesystem>> {
             if (!faulty) return std::make_unique<PosixFilesystem>(folder.path);

@@ -6,8 +6,8 @@
 namespace ferry::test {
 
 PipeEnd::PipeEnd(const asio::any_io_executor& executor, const PublicKey& peer_key, bool initiated)
-    : m_wake(executor, asio::steady_timer::time_point::max()),
-      m_closed_wait(executor, asio::steady_timer::time_point::max()),
+    : m_wake(executor, Timer::time_point::max()),
+      m_closed_wait(executor, Timer::time_point::max()),
       m_initiated(initiated) {
     m_peer.device_key = peer_key;
 }

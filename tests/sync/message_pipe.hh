@@ -16,6 +16,7 @@
 #include <asio/any_io_executor.hpp>
 
 #include "net/connection.hh"
+#include "net/monotonic_time.hh"
 
 namespace ferry::test {
 
@@ -58,8 +59,8 @@ private:
         const asio::any_io_executor&, const PublicKey&, const PublicKey&);
     void shut();
 
-    asio::steady_timer m_wake;         // cancelled when a frame arrives or the pipe closes
-    asio::steady_timer m_closed_wait;  // cancelled when the pipe closes
+    Timer m_wake;         // cancelled when a frame arrives or the pipe closes
+    Timer m_closed_wait;  // cancelled when the pipe closes
     PeerIdentity m_peer;
     bool m_initiated;
     bool m_closed = false;

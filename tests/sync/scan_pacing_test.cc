@@ -8,7 +8,7 @@ using namespace std::chrono_literals;
 
 TEST_CASE("scan pacing: after a quiet spell only the delay, after long scans a multiple of them",
           "[watch]") {
-    const auto now = std::chrono::steady_clock::now();
+    const auto now = MonotonicClock::now();
     // Quiet: the last scan ended long ago.
     CHECK(watch_scan_wait(now, 100ms, now - 60s, 300ms) == 100ms);
     // Small folder: its scans take milliseconds.

@@ -1,0 +1,59 @@
+#include "net/monotonic_time.hh"
+
+#include <cassert>
+#include <utility>
+
+namespace ferry {
+namespace {
+
+thread_local VirtualTime* t_virtual = nullptr;
+
+// A wait longer than this is a timer that never expires (Signal and the
+// "wait for a wake-up" timers are set to time_point::max()).
+constexpr auto kNever = std::chrono::hours(24 * 365);
+
+}  // namespace
+
+MonotonicClock::time_point MonotonicClock::now() noexcept {
+    if (t_virtual != nullptr) return t_virtual->now();
+    return time_point(std::chrono::duration_cast<duration>(
+        std::chrono::steady_clock::now().time_since_epoch()));
+}
+
+MonotonicClock::duration MonotonicWaitTraits::to_wait_duration(
+    const MonotonicClock::duration& d) {
+    if (t_virtual == nullptr) return d;
+    t_virtual->note_wait(d);
+    return MonotonicClock::duration::zero();
+}
+
+MonotonicClock::duration MonotonicWaitTraits::to_wait_duration(
+    const MonotonicClock::time_point& t) {
+    const auto now = MonotonicClock::now();
+    if (t <= now) return to_wait_duration(MonotonicClock::duration::zero());
+    if (t - now > kNever) return to_wait_duration(MonotonicClock::duration::max());
+    return to_wait_duration(t - now);
+}
+
+VirtualTime::VirtualTime(MonotonicClock::time_point start) : m_now(start) {
+    assert(t_virtual == nullptr);
+    t_virtual = this;
+}
+
+VirtualTime::~VirtualTime() { t_virtual = nullptr; }
+
+void VirtualTime::advance_to(MonotonicClock::time_point when) {
+    if (when > m_now) m_now = when;
+}
+
+std::optional<MonotonicClock::time_point> VirtualTime::take_next_due() {
+    return std::exchange(m_next_due, std::nullopt);
+}
+
+void VirtualTime::note_wait(MonotonicClock::duration wait) {
+    if (wait <= MonotonicClock::duration::zero() || wait > kNever) return;
+    const auto due = m_now + wait;
+    if (!m_next_due || due < *m_next_due) m_next_due = due;
+}
+
+}  // namespace ferry

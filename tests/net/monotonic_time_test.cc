@@ -1,0 +1,80 @@
+// net/monotonic_time.hh: timers on real time, and on a thread's virtual time.
+#include <chrono>
+#include <vector>
+
+#include <asio/io_context.hpp>
+#include <catch2/catch.hpp>
+
+#include "net/monotonic_time.hh"
+
+using namespace ferry;
+using namespace std::chrono_literals;
+
+TEST_CASE("monotonic clock follows steady_clock without virtual time", "[monotonic]") {
+    const auto before = std::chrono::steady_clock::now().time_since_epoch();
+    const auto now = MonotonicClock::now().time_since_epoch();
+    const auto after = std::chrono::steady_clock::now().time_since_epoch();
+    CHECK(now >= before);
+    CHECK(now <= after);
+}
+
+TEST_CASE("a real timer waits in real time", "[monotonic]") {
+    asio::io_context io;
+    Timer timer(io, 20ms);
+    bool fired = false;
+    timer.async_wait([&](const asio::error_code& ec) { fired = !ec; });
+    const auto started = std::chrono::steady_clock::now();
+    io.run_for(2s);
+    CHECK(fired);
+    CHECK(std::chrono::steady_clock::now() - started >= 20ms);
+}
+
+TEST_CASE("timers under virtual time fire when the owner advances it", "[monotonic]") {
+    asio::io_context io;
+    VirtualTime time(MonotonicClock::time_point(1h));
+    CHECK(MonotonicClock::now() == MonotonicClock::time_point(1h));
+
+    std::vector<int> fired;
+    Timer late(io, 10min);
+    Timer early(io, 3s);
+    Timer never(io, Timer::time_point::max());
+    late.async_wait([&](const asio::error_code& ec) { if (!ec) fired.push_back(2); });
+    early.async_wait([&](const asio::error_code& ec) { if (!ec) fired.push_back(1); });
+    never.async_wait([&](const asio::error_code&) { fired.push_back(9); });
+
+    const auto started = std::chrono::steady_clock::now();
+    // Run what is ready; nothing is, and the earliest due time is reported.
+    io.poll();
+    io.poll();
+    CHECK(fired.empty());
+    auto due = time.take_next_due();
+    REQUIRE(due.has_value());
+    CHECK(*due == MonotonicClock::time_point(1h + 3s));
+    CHECK_FALSE(time.take_next_due().has_value());  // taken
+
+    time.advance_to(*due);
+    io.poll();
+    CHECK(fired == std::vector<int>{1});
+    io.poll();
+    due = time.take_next_due();
+    REQUIRE(due.has_value());
+    CHECK(*due == MonotonicClock::time_point(1h + 10min));
+
+    time.advance_to(*due);
+    io.poll();
+    CHECK(fired == std::vector<int>{1, 2});
+    // Only the timer that never expires is left: no due time to jump to.
+    io.poll();
+    CHECK_FALSE(time.take_next_due().has_value());
+    never.cancel();
+    io.poll();
+    CHECK(fired == std::vector<int>{1, 2, 9});
+    // Ten virtual minutes took no real waiting.
+    CHECK(std::chrono::steady_clock::now() - started < 5s);
+}
+
+TEST_CASE("virtual time never goes back", "[monotonic]") {
+    VirtualTime time(MonotonicClock::time_point(5s));
+    time.advance_to(MonotonicClock::time_point(1s));
+    CHECK(MonotonicClock::now() == MonotonicClock::time_point(5s));
+}
