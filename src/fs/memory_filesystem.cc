@@ -17,12 +17,15 @@ constexpr std::uint64_t kDevice = 1;
 struct MemoryFilesystem::Shared {
     std::mutex mutex;
     std::int64_t last_time_ns = 0;
+    TimeSource now_ns;
 
     // A modification time that is never repeated (mutex held).
     std::int64_t tick() {
-        const auto now = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                             std::chrono::system_clock::now().time_since_epoch())
-                             .count();
+        const std::int64_t now =
+            now_ns ? now_ns()
+                   : std::chrono::duration_cast<std::chrono::nanoseconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
         last_time_ns = std::max<std::int64_t>(now, last_time_ns + 1);
         return last_time_ns;
     }
@@ -156,7 +159,8 @@ Error mem_error(std::string_view path, std::string_view what, int err) {
 
 }  // namespace
 
-MemoryFilesystem::MemoryFilesystem() : m_shared(std::make_shared<Shared>()) {
+MemoryFilesystem::MemoryFilesystem(TimeSource now_ns) : m_shared(std::make_shared<Shared>()) {
+    m_shared->now_ns = std::move(now_ns);
     m_root = new_node(EntryKind::directory, 0755);
 }
 

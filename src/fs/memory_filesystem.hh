@@ -7,7 +7,9 @@
 // are kept exactly (no umask).
 //
 // Every change sets the changed node's mtime and ctime from a clock that
-// never repeats a value, so "changed with the same size" is always visible.
+// never repeats a value, so "changed with the same size" is always visible:
+// the system clock, or the time source given (the simulation's, so that a
+// seed replays exactly), moved on by 1 ns where it would repeat.
 // Each node keeps its contents in one place, so a later crash simulation can
 // add a durable copy per node (what sync()/sync_dir() made durable).
 //
@@ -15,6 +17,7 @@
 // the files it opens, may be called from several threads at once.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -26,7 +29,9 @@ namespace ferry {
 
 class MemoryFilesystem : public Filesystem {
 public:
-    MemoryFilesystem();
+    // Wall-clock time, ns since the Unix epoch.
+    using TimeSource = std::function<std::int64_t()>;
+    explicit MemoryFilesystem(TimeSource now_ns = {});
     ~MemoryFilesystem() override;
 
     Result<FileStat> lstat(std::string_view path) override;

@@ -72,6 +72,9 @@ struct EngineOptions {
     // After a watcher reports a change, how long until the scan, so that a
     // burst of changes becomes one scan.
     std::chrono::milliseconds watch_delay{100};
+    // Threads a scan walks and hashes with; 0: one per core. The simulation
+    // uses 1, so that a scan indexes what it finds in one order.
+    unsigned scan_threads = 0;
 };
 
 // Opens the Filesystem for a folder (POSIX for the daemon, memory in tests).

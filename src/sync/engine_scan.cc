@@ -91,6 +91,7 @@ asio::awaitable<void> Engine::Impl::scan(FolderPtr folder, std::vector<ScanCallb
     ScanOptions scan_options;
     scan_options.local_device = local;
     scan_options.now_ns = clock.now_ns();
+    scan_options.threads = options.scan_threads;
     scan_options.settling = folder->watch.writing;
     folder->scan_progress = std::make_shared<engine_detail::LiveScanProgress>();
     scan_options.progress = [live = folder->scan_progress](const ScanProgress& p) {

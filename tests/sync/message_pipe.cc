@@ -1,5 +1,7 @@
 #include "message_pipe.hh"
 
+#include <algorithm>
+
 #include <asio/redirect_error.hpp>
 #include <asio/use_awaitable.hpp>
 
@@ -15,10 +17,22 @@ PipeEnd::PipeEnd(const asio::any_io_executor& executor, const PublicKey& peer_ke
 std::pair<std::shared_ptr<PipeEnd>, std::shared_ptr<PipeEnd>> make_message_pipe(
     const asio::any_io_executor& executor, const PublicKey& first_key,
     const PublicKey& second_key) {
-    auto first = std::make_shared<PipeEnd>(executor, second_key, true);
-    auto second = std::make_shared<PipeEnd>(executor, first_key, false);
+    return make_message_pipe(executor, executor, first_key, second_key, PipeOptions{});
+}
+
+std::pair<std::shared_ptr<PipeEnd>, std::shared_ptr<PipeEnd>> make_message_pipe(
+    const asio::any_io_executor& first_executor, const asio::any_io_executor& second_executor,
+    const PublicKey& first_key, const PublicKey& second_key, PipeOptions options) {
+    auto first = std::make_shared<PipeEnd>(first_executor, second_key, true);
+    auto second = std::make_shared<PipeEnd>(second_executor, first_key, false);
     first->m_other = second;
     second->m_other = first;
+    first->m_options = options;
+    second->m_options = options;
+    if (!options.transit) {
+        first->m_options.transit = second_executor;
+        second->m_options.transit = first_executor;
+    }
     return {first, second};
 }
 
@@ -46,7 +60,18 @@ asio::awaitable<Result<void>> PipeEnd::send(const wire::Message& message) {
     ++m_counters.messages[wire::message_type(message)];
     if (on_send) on_send(message);
     m_counters.bytes += frame.size() + 4;
-    if (auto other = m_other.lock()) other->inject(std::move(frame));
+    if (!m_options.latency) {
+        if (auto other = m_other.lock()) other->inject(std::move(frame));
+        co_return Result<void>{};
+    }
+    // In order: never before the message sent before it.
+    m_last_arrival = std::max(MonotonicClock::now() + m_options.latency(),
+                              m_last_arrival + std::chrono::nanoseconds(1));
+    auto on_the_way = std::make_shared<Timer>(m_options.transit, m_last_arrival);
+    on_the_way->async_wait([on_the_way, other = m_other, f = std::move(frame)](
+                               const asio::error_code&) mutable {
+        if (auto end = other.lock()) end->inject(std::move(f));
+    });
     co_return Result<void>{};
 }
 

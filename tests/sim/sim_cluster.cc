@@ -1,0 +1,425 @@
+#include "sim_cluster.hh"
+
+#include <algorithm>
+#include <array>
+#include <sstream>
+#include <stdexcept>
+
+#include "core/ignore.hh"
+#include "sim_impl.hh"
+
+namespace ferry::sim {
+
+using namespace std::chrono_literals;
+
+namespace {
+
+// 2026-01-01T00:00:00Z: where every device's wall clock starts.
+constexpr std::int64_t kEpochNs = 1'767'225'600LL * 1'000'000'000;
+// Bounds on one run, so a livelocked engine fails instead of spinning.
+constexpr std::uint64_t kMaxPollRounds = 3'000'000;
+constexpr auto kSettleLimit = 20min;  // virtual: faults over to quiescence
+constexpr auto kQuietCheck = 60s;     // virtual: nothing may change after quiescence
+
+bool mutating(FsOp op) {
+    switch (op) {
+        case FsOp::open_write: case FsOp::open_update: case FsOp::write: case FsOp::make_dir:
+        case FsOp::make_symlink: case FsOp::remove: case FsOp::rename: case FsOp::set_mtime:
+        case FsOp::set_mode:
+            return true;
+        default:
+            return false;
+    }
+}
+
+bool is_temporary_path(std::string_view path) {
+    const auto slash = path.rfind('/');
+    return temporary_target(slash == std::string_view::npos ? path : path.substr(slash + 1))
+        .has_value();
+}
+
+bool under(std::string_view path, std::string_view dir) {
+    if (dir.empty()) return true;
+    return path == dir || (path.size() > dir.size() && path.substr(0, dir.size()) == dir &&
+                           path[dir.size()] == '/');
+}
+
+}  // namespace
+
+std::int64_t SimWallClock::now_ns() const {
+    return kEpochNs + MonotonicClock::now().time_since_epoch().count() + skew_ns;
+}
+
+SimCluster::Impl::Impl(const SimConfig& config_)
+    : config(config_), time(TimePoint(1h)), started(TimePoint(1h)), net_rng(config_.seed ^ 0x6e6574) {
+    for (int i = 0; i < config.devices; ++i) {
+        auto device = std::make_unique<Device>();
+        device->index = i;
+        device->name = "d" + std::to_string(i);
+        std::array<std::uint8_t, KeyPair::kSeedBytes> seed{};
+        seed[0] = static_cast<std::uint8_t>(i + 1);
+        seed[1] = 0x51;
+        device->keys = std::make_unique<KeyPair>(KeyPair::from_seed(seed));
+        std::copy(device->keys->public_key().begin(), device->keys->public_key().end(),
+                  device->key.begin());
+        device->id = DeviceId::from_public_key(device->key);
+        const SimWallClock* clock = &device->clock;
+        device->disk = std::make_unique<MemoryFilesystem>([clock] { return clock->now_ns(); });
+        auto store = Store::open(":memory:");
+        if (!store) throw std::runtime_error("sim: store: " + store.error().message);
+        device->store = std::move(*store);
+        if (auto added = device->store->add_folder(Folder{kFolderId, "/sim/" + device->name,
+                                                          FolderMode::send_receive});
+            !added)
+            throw std::runtime_error("sim: folder: " + added.error().message);
+        devices.push_back(std::move(device));
+    }
+    for (auto& device : devices) start(*device);
+}
+
+SimCluster::Impl::~Impl() {
+    for (auto& [pair, l] : links) close_link(l, pair.first, pair.second);
+    for (auto& device : devices) {
+        device->up = false;
+        device->engine.reset();
+        device->io.reset();
+    }
+}
+
+void SimCluster::Impl::mix(const std::string& event) {
+    trace = fnv1a(trace == 0 ? kFnvBasis : trace, event.data(), event.size());
+}
+
+std::unique_ptr<Filesystem> SimCluster::Impl::disk_for(Device& device) {
+    auto disk = std::make_unique<FaultInjectingFilesystem>(*device.disk);
+    disk->set_hook([this, &device, life = device.life](FsOp op, std::string_view path)
+                       -> Result<void> {
+        if (!device.up || device.life != life)
+            return fail(Errc::io, "sim: the device crashed");
+        check_path(path, device);
+        if (!mutating(op)) return {};
+        // Removing a stale temporary is cleaning up, not a change that syncs.
+        if (!(op == FsOp::remove && is_temporary_path(path))) ++disk_changes;
+        const std::string change = device.name + " fs " + std::to_string(static_cast<int>(op)) +
+                                   " " + std::string(path);
+        mix(change);
+        if (recent_changes.size() == 8) recent_changes.erase(recent_changes.begin());
+        recent_changes.push_back(change);
+        const TimePoint now = time.now();
+        if (now < device.disk_full_until && op != FsOp::remove && op != FsOp::rename)
+            return fail(Errc::no_space, "sim: no space left on device");
+        if (now < device.deny_until && under(path, device.deny_dir))
+            return fail(Errc::permission_denied, "sim: permission denied");
+        return {};
+    });
+    return disk;
+}
+
+void SimCluster::Impl::start(Device& device) {
+    ++device.life;
+    device.up = true;
+    device.io = std::make_unique<asio::io_context>(1);
+    EngineOptions options;
+    options.local_device = device.id;
+    options.rescan_interval = 10s;
+    options.request_timeout = 5s;
+    options.pull_window_bytes = 256u << 10;
+    options.scan_threads = 1;
+    device.engine = std::make_unique<Engine>(
+        *device.io, device.io->get_executor(), *device.store,
+        [this, &device](const Folder&) -> Result<std::unique_ptr<Filesystem>> {
+            return disk_for(device);
+        },
+        device.clock, options);
+    if (auto started_ok = device.engine->start(); !started_ok)
+        violations.push_back({"restart", device.name + ": " + started_ok.error().message});
+    mix(device.name + " start");
+}
+
+void SimCluster::Impl::crash(Device& device, std::chrono::milliseconds down) {
+    if (!device.up) return;
+    mix(device.name + " crash");
+    device.up = false;  // from here its disk refuses everything
+    for (auto& [pair, l] : links)
+        if (pair.first == device.index || pair.second == device.index)
+            close_link(l, pair.first, pair.second);
+    device.engine.reset();
+    device.io.reset();  // what the daemon had not done yet is gone
+    device.restart_at = time.now() + down;
+}
+
+Link& SimCluster::Impl::link(int a, int b) { return links[{std::min(a, b), std::max(a, b)}]; }
+
+void SimCluster::Impl::close_link(Link& l, int a, int b) {
+    if (!l.a_end) return;
+    mix("cut " + std::to_string(a) + "-" + std::to_string(b));
+    l.a_end->close("sim: connection cut");
+    l.b_end->close("sim: connection cut");
+    l.a_end.reset();
+    l.b_end.reset();
+    // As a peer manager's backoff: a while before the next attempt.
+    l.retry_at = time.now() + std::chrono::milliseconds(300 + net_rng() % 1'700);
+}
+
+void SimCluster::Impl::housekeeping() {
+    const TimePoint now = time.now();
+    for (auto& device : devices)
+        if (!device->up && now >= device->restart_at) start(*device);
+    for (int a = 0; a < config.devices; ++a) {
+        for (int b = a + 1; b < config.devices; ++b) {
+            Link& l = link(a, b);
+            if (l.a_end && (!l.a_end->is_open() || !l.b_end->is_open())) close_link(l, a, b);
+            if (l.a_end || now < l.retry_at || now < l.partitioned_until) continue;
+            Device& da = *devices[a];
+            Device& db = *devices[b];
+            if (!da.up || !db.up) continue;
+            test::PipeOptions options;
+            options.transit = net_io.get_executor();
+            options.latency = [this] {
+                // Mostly a LAN, sometimes a slow path.
+                const auto ms = net_rng() % 10 == 0 ? 50 + net_rng() % 400 : net_rng() % 20;
+                return std::chrono::milliseconds(ms) + std::chrono::microseconds(net_rng() % 1000);
+            };
+            auto [end_a, end_b] = test::make_message_pipe(da.io->get_executor(),
+                                                          db.io->get_executor(), da.key, db.key,
+                                                          std::move(options));
+            l.a_end = end_a;
+            l.b_end = end_b;
+            auto config_fn = [] { return wire::ClusterConfig{}; };
+            auto ignore = [](const wire::ClusterConfig&) {};
+            da.engine->add_connection(end_a, config_fn, ignore);
+            db.engine->add_connection(end_b, config_fn, ignore);
+            mix("link " + std::to_string(a) + "-" + std::to_string(b));
+        }
+    }
+}
+
+std::optional<TimePoint> SimCluster::Impl::next_housekeeping() const {
+    const TimePoint now = time.now();
+    std::optional<TimePoint> next;
+    auto consider = [&](TimePoint t) {
+        if (t > now && (!next || t < *next)) next = t;
+    };
+    for (const auto& device : devices) {
+        if (!device->up) consider(device->restart_at);
+        consider(device->disk_full_until);
+        consider(device->deny_until);
+    }
+    for (const auto& [pair, l] : links) {
+        if (l.a_end) continue;
+        consider(l.retry_at);
+        consider(l.partitioned_until);
+    }
+    return next;
+}
+
+std::size_t SimCluster::Impl::poll_all() {
+    std::size_t ran = 0;
+    for (auto& device : devices) {
+        if (!device->io) continue;
+        device->io->restart();
+        ran += device->io->poll();
+    }
+    net_io.restart();
+    ran += net_io.poll();
+    return ran;
+}
+
+void SimCluster::Impl::run_for(std::chrono::nanoseconds span) {
+    const TimePoint until = time.now() + span;
+    while (!livelock) {
+        housekeeping();
+        while (poll_all() > 0) {
+            if (++iterations > kMaxPollRounds) {
+                livelock = true;
+                violations.push_back({"termination", "more than " +
+                                                         std::to_string(kMaxPollRounds) +
+                                                         " rounds of handlers (livelock)"});
+                return;
+            }
+            housekeeping();
+        }
+        ++iterations;
+        std::optional<TimePoint> next = time.take_next_due();
+        if (auto h = next_housekeeping(); h && (!next || *h < *next)) next = h;
+        if (!next || *next >= until) {
+            time.advance_to(until);
+            housekeeping();
+            while (poll_all() > 0 && ++iterations <= kMaxPollRounds) housekeeping();
+            return;
+        }
+        time.advance_to(*next);
+        mix("t " + std::to_string(time.now().time_since_epoch().count()));
+    }
+}
+
+void SimCluster::Impl::apply_fault(const Step& step) {
+    Device& device = *devices[static_cast<std::size_t>(step.device)];
+    const auto duration = std::chrono::milliseconds(step.duration_ms);
+    switch (step.kind) {
+        case StepKind::crash:
+            crash(device, duration);
+            break;
+        case StepKind::partition:
+            for (int a = 0; a < config.devices; ++a) {
+                for (int b = a + 1; b < config.devices; ++b) {
+                    const bool a_in = (step.devices >> a) & 1;
+                    const bool b_in = (step.devices >> b) & 1;
+                    if (a_in == b_in) continue;
+                    Link& l = link(a, b);
+                    close_link(l, a, b);
+                    l.partitioned_until = std::max(l.partitioned_until, time.now() + duration);
+                }
+            }
+            break;
+        case StepKind::cut:
+            for (auto& [pair, l] : links)
+                if (pair.first == step.device || pair.second == step.device)
+                    close_link(l, pair.first, pair.second);
+            break;
+        case StepKind::disk_full:
+            device.disk_full_until = time.now() + duration;
+            break;
+        case StepKind::deny: {
+            // A directory the device has, or the whole folder.
+            const Tree tree = tree_of(device, false);
+            std::vector<std::string> dirs{""};
+            for (const auto& [path, what] : tree)
+                if (what[0] == 'd') dirs.push_back(path);
+            device.deny_dir = dirs[step.pick % dirs.size()];
+            device.deny_until = time.now() + duration;
+            break;
+        }
+        case StepKind::skew:
+            device.clock.skew_ns += std::int64_t{step.amount} * 1'000'000'000;
+            break;
+        default:
+            break;
+    }
+}
+
+bool SimCluster::Impl::converged(std::string* why) {
+    for (auto& device : devices) {
+        if (!device->up) {
+            *why = device->name + " is down";
+            return false;
+        }
+    }
+    for (const auto& [pair, l] : links) {
+        if (!l.a_end || !l.a_end->is_open()) {
+            *why = "link " + std::to_string(pair.first) + "-" + std::to_string(pair.second) +
+                   " is not up";
+            return false;
+        }
+    }
+    for (auto& device : devices) {
+        const EngineStatus status = device->engine->status();
+        if (!status.in_sync) {
+            std::ostringstream out;
+            out << device->name << " not in sync:";
+            for (const auto& folder : status.folders) {
+                out << " state=" << folder.state << " need_files=" << folder.need_files
+                    << " error=" << folder.error;
+                for (const auto& problem : folder.problems)
+                    out << " [" << problem.path << ": " << problem.message << "]";
+                for (const auto& d : folder.devices)
+                    out << " {" << d.device.to_string().substr(0, 7) << " connected=" << d.connected
+                        << " in_sync=" << d.in_sync << "}";
+            }
+            *why = out.str();
+            return false;
+        }
+    }
+    const Tree first = tree_of(*devices[0], false);
+    for (std::size_t i = 1; i < devices.size(); ++i) {
+        if (tree_of(*devices[i], false) != first) {
+            *why = "trees of d0 and " + devices[i]->name + " differ";
+            return false;
+        }
+    }
+    return true;
+}
+
+SimCluster::SimCluster(const SimConfig& config) : m_impl(std::make_unique<Impl>(config)) {
+    m_impl->run_for(2s);  // first scans, first connections
+}
+
+SimCluster::~SimCluster() = default;
+
+void SimCluster::run_step(const Step& step) {
+    Impl& impl = *m_impl;
+    if (impl.livelock) return;
+    ++impl.steps_run;
+    impl.mix(describe(step));
+    if (is_fault(step.kind))
+        impl.apply_fault(step);
+    else
+        impl.apply_user_step(step);
+    impl.run_for(std::chrono::milliseconds(step.gap_ms));
+    impl.check_visible_files();
+}
+
+std::vector<Violation> SimCluster::finish() {
+    Impl& impl = *m_impl;
+    if (impl.livelock) return impl.violations;
+    // The faults end: disks work, partitions heal, crashed devices restart.
+    for (auto& device : impl.devices) {
+        device->disk_full_until = {};
+        device->deny_until = {};
+        device->restart_at = impl.time.now();
+    }
+    for (auto& [pair, l] : impl.links) {
+        l.partitioned_until = {};
+        l.retry_at = std::min(l.retry_at, impl.time.now());
+    }
+    const TimePoint deadline = impl.time.now() + kSettleLimit;
+    std::string why;
+    while (!impl.livelock && !impl.converged(&why) && impl.time.now() < deadline)
+        impl.run_for(500ms);
+    if (impl.livelock) return impl.violations;
+    if (!impl.converged(&why)) {
+        impl.violations.push_back(
+            {"termination", "not converged " +
+                                std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
+                                                   kSettleLimit)
+                                                   .count()) +
+                                " s after the faults ended: " + why});
+        return impl.violations;
+    }
+    // Quiescent: nothing may change any more (no ping-pong between devices).
+    const std::uint64_t changes = impl.disk_changes;
+    std::vector<Tree> before;
+    for (auto& device : impl.devices) before.push_back(impl.tree_of(*device, false));
+    impl.run_for(kQuietCheck);
+    if (impl.disk_changes != changes) {
+        std::string last;
+        const auto n = std::min<std::uint64_t>(impl.disk_changes - changes, impl.recent_changes.size());
+        for (auto i = impl.recent_changes.size() - n; i < impl.recent_changes.size(); ++i)
+            last += " [" + impl.recent_changes[i] + "]";
+        impl.violations.push_back({"termination", std::to_string(impl.disk_changes - changes) +
+                                                      " disk changes after quiescence (ping-pong):" +
+                                                      last});
+    }
+    for (std::size_t i = 0; i < impl.devices.size(); ++i)
+        if (impl.tree_of(*impl.devices[i], false) != before[i])
+            impl.violations.push_back(
+                {"termination", impl.devices[i]->name + "'s tree changed after quiescence"});
+    auto final_checks = impl.check_final();
+    impl.violations.insert(impl.violations.end(), final_checks.begin(), final_checks.end());
+    for (auto& device : impl.devices)
+        for (const auto& [path, what] : impl.tree_of(*device, true)) impl.mix(path + " " + what);
+    return impl.violations;
+}
+
+std::uint64_t SimCluster::trace() const { return m_impl->trace; }
+
+RunOutcome run_scenario(const SimConfig& config, const std::vector<Step>& steps) {
+    SimCluster cluster(config);
+    for (const Step& step : steps) cluster.run_step(step);
+    RunOutcome outcome;
+    outcome.violations = cluster.finish();
+    outcome.trace = cluster.trace();
+    return outcome;
+}
+
+}  // namespace ferry::sim

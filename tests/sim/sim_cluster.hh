@@ -1,0 +1,63 @@
+// A cluster of 3-5 devices running the real engine (planner, puller, store,
+// protocol sessions) in one thread: each device has an in-memory disk
+// (fs/memory_filesystem.hh), an in-memory store and its own io_context;
+// devices talk over message pipes whose messages take a random while to
+// arrive; all time is virtual (net/monotonic_time.hh) and all randomness
+// comes from the seed, so a seed replays exactly (the trace says so).
+//
+// run_step() applies one scenario step (a user's change, or a fault: a
+// crash that loses the daemon and what it had not fsynced, a partition, cut
+// connections, a full disk, denied writes, a skewed clock) and lets the
+// step's virtual time pass. finish() ends the faults, runs to quiescence and
+// checks the invariants (invariants.hh), returning what broke.
+//
+// Thread rule: one thread; it installs the virtual time for its lifetime.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "scenario.hh"
+
+namespace ferry::sim {
+
+struct Violation {
+    std::string invariant;  // e.g. "convergence", "no lost write"
+    std::string detail;
+};
+
+struct SimConfig {
+    std::uint64_t seed = 1;
+    int devices = 3;
+};
+
+class SimCluster {
+public:
+    explicit SimCluster(const SimConfig& config);
+    ~SimCluster();
+    SimCluster(const SimCluster&) = delete;
+    SimCluster& operator=(const SimCluster&) = delete;
+
+    void run_step(const Step& step);
+    std::vector<Violation> finish();
+    // A digest of everything that happened: steps, virtual times, every
+    // change each engine made on its disk, the final trees.
+    std::uint64_t trace() const;
+
+    struct Impl;
+
+private:
+    std::unique_ptr<Impl> m_impl;
+};
+
+// Runs a scenario from start to finish (the steps `keep` selects, all when
+// it is empty) and returns what broke, and the trace.
+struct RunOutcome {
+    std::vector<Violation> violations;
+    std::uint64_t trace = 0;
+};
+RunOutcome run_scenario(const SimConfig& config, const std::vector<Step>& steps);
+
+}  // namespace ferry::sim

@@ -1,0 +1,122 @@
+// SimCluster's insides, shared by sim_cluster.cc (devices, network, time,
+// faults), user_actions.cc (what users do to the disks) and invariants.cc
+// (the checks). Not for other users.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <optional>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <asio/io_context.hpp>
+
+#include "crypto/identity.hh"
+#include "fs/fault_filesystem.hh"
+#include "fs/memory_filesystem.hh"
+#include "net/clock.hh"
+#include "net/monotonic_time.hh"
+#include "sim_cluster.hh"
+#include "store/store.hh"
+#include "sync/engine.hh"
+#include "../sync/message_pipe.hh"
+
+namespace ferry::sim {
+
+using Clock = MonotonicClock;
+using TimePoint = MonotonicClock::time_point;
+inline constexpr const char* kFolderId = "shared";
+
+// A device's wall clock: the virtual time from a fixed date, plus its skew.
+class SimWallClock final : public ferry::Clock {
+public:
+    std::int64_t now_ns() const override;
+    std::int64_t skew_ns = 0;
+};
+
+// What is on a disk, by path (internal paths and temporaries left out unless
+// asked for): "f <mode> <digest>", "d <mode>", "l <target>".
+using Tree = std::map<std::string, std::string>;
+
+struct Device {
+    int index = 0;
+    std::string name;
+    std::unique_ptr<KeyPair> keys;
+    PublicKey key{};
+    DeviceId id;
+    SimWallClock clock;
+    std::unique_ptr<MemoryFilesystem> disk;  // outlives crashes
+    std::unique_ptr<Store> store;             // committed transactions outlive crashes
+    // One life of the daemon: made at start, dropped at a crash.
+    std::unique_ptr<asio::io_context> io;
+    std::unique_ptr<Engine> engine;
+    std::uint64_t life = 0;  // counts starts; a disk wrapper of an earlier life fails every call
+    bool up = false;
+    TimePoint restart_at{};
+    TimePoint disk_full_until{};
+    TimePoint deny_until{};
+    std::string deny_dir;
+};
+
+struct Link {
+    std::shared_ptr<test::PipeEnd> a_end;  // the lower-numbered device's end
+    std::shared_ptr<test::PipeEnd> b_end;
+    TimePoint retry_at{};            // when a closed link may be made again
+    TimePoint partitioned_until{};   // no link before
+};
+
+struct SimCluster::Impl {
+    explicit Impl(const SimConfig& config);
+    ~Impl();
+
+    // sim_cluster.cc
+    void start(Device& device);
+    void crash(Device& device, std::chrono::milliseconds down);
+    void apply_fault(const Step& step);
+    void run_for(std::chrono::nanoseconds span);
+    std::size_t poll_all();
+    void housekeeping();
+    std::optional<TimePoint> next_housekeeping() const;
+    Link& link(int a, int b);
+    void close_link(Link& link, int a, int b);
+    std::unique_ptr<Filesystem> disk_for(Device& device);
+    bool converged(std::string* why);
+    void mix(const std::string& event);
+
+    // user_actions.cc: one user's step on a device's disk (the daemon may
+    // be down); records each write and what each change replaced.
+    void apply_user_step(const Step& step);
+
+    // invariants.cc
+    Tree tree_of(Device& device, bool with_internal);
+    std::vector<Violation> check_final();
+    void check_visible_files();
+    void check_path(std::string_view path, const Device& device);
+
+    SimConfig config;
+    VirtualTime time;
+    TimePoint started;
+    std::mt19937_64 net_rng;  // latencies, reconnection delays
+    asio::io_context net_io;   // messages on their way
+    std::vector<std::unique_ptr<Device>> devices;
+    std::map<std::pair<int, int>, Link> links;
+    std::uint64_t trace = 0;
+    std::uint64_t disk_changes = 0;  // changes engines made to disks
+    std::vector<std::string> recent_changes;  // the latest few, for reports
+    std::uint64_t iterations = 0;    // poll rounds, against livelock
+    int steps_run = 0;
+    bool livelock = false;
+    std::vector<Violation> violations;  // found along the way
+
+    // The users' writes: content digest -> how many writes of it no later
+    // change (made by a user who saw it) has replaced; and what each is.
+    std::map<std::uint64_t, int> live_writes;
+    std::map<std::uint64_t, std::string> write_origin;
+    std::set<std::uint64_t> known_contents;  // every content a user wrote
+    std::set<int> writers;                   // devices where users changed content
+};
+
+}  // namespace ferry::sim

@@ -1,0 +1,269 @@
+// ferry-sim: runs seeded cluster simulations (sim_cluster.hh) and reports
+// every seed that breaks an invariant, with the shrunk list of steps that
+// still breaks it. See `ferry-sim --help`; `./dev sim` runs it.
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <sqlite3.h>
+
+#include "scenario.hh"
+#include "shrink.hh"
+#include "sim_cluster.hh"
+
+using namespace ferry::sim;
+
+namespace {
+
+constexpr const char* kUsage = R"(usage: ferry-sim [options]
+Runs deterministic simulations of a ferry cluster: real engines on in-memory
+disks and networks, in virtual time, with random changes and faults. Prints
+each seed that breaks an invariant, shrunk to the steps that still break it.
+
+  --seed N         first seed (default 1)
+  --seeds COUNT    how many seeds, from --seed on (default 1)
+  --devices N      devices per cluster, 3-5 (default 3)
+  --steps N        steps per scenario (default 40)
+  --keep I,J,...   replay only these steps of the scenario (from a report)
+  --no-faults      changes only, no crashes, partitions or disk faults
+  --no-shrink      report failures without shrinking them
+  --jobs N         processes to run seeds in (default 1)
+  --replay-every K re-run every K-th passing seed to check the trace is the
+                   same (default 50; every failing seed is re-run)
+  --verbose        print every step of each failing scenario
+)";
+
+struct Options {
+    std::uint64_t seed = 1;
+    std::uint64_t seeds = 1;
+    int devices = 3;
+    int steps = 40;
+    bool faults = true;
+    bool shrink = true;
+    int jobs = 1;
+    std::uint64_t replay_every = 50;
+    bool verbose = false;
+    std::vector<std::size_t> keep;
+};
+
+[[noreturn]] void usage_error(const std::string& message) {
+    std::cerr << "ferry-sim: " << message << "\n" << kUsage;
+    std::exit(2);
+}
+
+std::uint64_t number(const std::string& flag, const char* text, std::uint64_t max) {
+    char* end = nullptr;
+    errno = 0;
+    const unsigned long long value = std::strtoull(text, &end, 10);
+    if (errno != 0 || end == text || *end != '\0' || value > max || text[0] == '-')
+        usage_error(flag + " takes a number up to " + std::to_string(max) + ", not \"" + text + "\"");
+    return value;
+}
+
+Options parse(int argc, char** argv) {
+    Options o;
+    for (int i = 1; i < argc; ++i) {
+        const std::string arg = argv[i];
+        auto value = [&]() -> const char* {
+            if (i + 1 >= argc) usage_error(arg + " needs a value");
+            return argv[++i];
+        };
+        if (arg == "--help" || arg == "-h") {
+            std::cout << kUsage;
+            std::exit(0);
+        } else if (arg == "--seed") {
+            o.seed = number(arg, value(), UINT64_MAX / 2);
+        } else if (arg == "--seeds") {
+            o.seeds = number(arg, value(), 1'000'000'000);
+        } else if (arg == "--devices") {
+            o.devices = static_cast<int>(number(arg, value(), 5));
+            if (o.devices < 3) usage_error("--devices takes 3 to 5");
+        } else if (arg == "--steps") {
+            o.steps = static_cast<int>(number(arg, value(), 10'000));
+        } else if (arg == "--keep") {
+            std::stringstream list(value());
+            std::string item;
+            while (std::getline(list, item, ','))
+                o.keep.push_back(number(arg, item.c_str(), 10'000));
+        } else if (arg == "--no-faults") {
+            o.faults = false;
+        } else if (arg == "--no-shrink") {
+            o.shrink = false;
+        } else if (arg == "--jobs") {
+            o.jobs = static_cast<int>(number(arg, value(), 64));
+            if (o.jobs < 1) usage_error("--jobs takes 1 or more");
+        } else if (arg == "--replay-every") {
+            o.replay_every = number(arg, value(), 1'000'000'000);
+        } else if (arg == "--verbose") {
+            o.verbose = true;
+        } else {
+            usage_error("unknown argument \"" + arg + "\"");
+        }
+    }
+    return o;
+}
+
+std::string command_for(const Options& o, std::uint64_t seed) {
+    std::string out = "./dev sim --seed " + std::to_string(seed) + " --devices " +
+                      std::to_string(o.devices) + " --steps " + std::to_string(o.steps);
+    if (!o.faults) out += " --no-faults";
+    return out;
+}
+
+// Runs one seed; returns whether it passed, writing any report to `out`.
+bool run_seed(const Options& o, std::uint64_t seed, std::ostream& out) {
+    // SQLite's random() makes each index's id: seeded, it is the same each run.
+    sqlite3_test_control(SQLITE_TESTCTRL_PRNG_SEED, static_cast<int>(seed), nullptr);
+    const SimConfig config{seed, o.devices};
+    std::vector<Step> steps = make_scenario(seed, ScenarioOptions{o.devices, o.steps, o.faults});
+    std::vector<std::size_t> indexes;
+    if (!o.keep.empty()) {
+        std::vector<Step> kept;
+        for (std::size_t i : o.keep)
+            if (i < steps.size()) {
+                kept.push_back(steps[i]);
+                indexes.push_back(i);
+            }
+        steps = std::move(kept);
+    } else {
+        for (std::size_t i = 0; i < steps.size(); ++i) indexes.push_back(i);
+    }
+    RunOutcome outcome = run_scenario(config, steps);
+    const bool failed = !outcome.violations.empty();
+    if (failed || (o.replay_every != 0 && seed % o.replay_every == 0)) {
+        sqlite3_test_control(SQLITE_TESTCTRL_PRNG_SEED, static_cast<int>(seed), nullptr);
+        const RunOutcome again = run_scenario(config, steps);
+        if (again.trace != outcome.trace)
+            outcome.violations.push_back(
+                {"determinism", "a second run of the seed took another course (trace " +
+                                    std::to_string(outcome.trace) + " then " +
+                                    std::to_string(again.trace) + ")"});
+    }
+    if (outcome.violations.empty()) return true;
+
+    const Violation& first = outcome.violations.front();
+    out << "FAIL seed " << seed << " (" << o.devices << " devices, " << steps.size()
+        << " steps): " << first.invariant << ": " << first.detail << "\n";
+    for (std::size_t i = 1; i < outcome.violations.size(); ++i)
+        out << "  also " << outcome.violations[i].invariant << ": " << outcome.violations[i].detail
+            << "\n";
+    std::vector<std::size_t> shown = indexes;
+    std::vector<Step> shown_steps = steps;
+    if (o.shrink && first.invariant != "determinism") {
+        const Shrunk shrunk = shrink(config, steps, first, 300);
+        shown.clear();
+        for (std::size_t k : shrunk.kept) shown.push_back(indexes[k]);
+        shown_steps = shrunk.steps;
+        out << "  shrunk to " << shown.size() << " of " << steps.size() << " steps ("
+            << shrunk.runs << " runs): " << shrunk.violation.invariant << ": "
+            << shrunk.violation.detail << "\n";
+    }
+    if (o.shrink || o.verbose)
+        for (std::size_t i = 0; i < shown.size(); ++i)
+            out << "    #" << shown[i] << " " << describe(shown_steps[i]) << "\n";
+    std::string keep;
+    for (std::size_t i : shown) keep += (keep.empty() ? "" : ",") + std::to_string(i);
+    out << "  replay: " << command_for(o, seed) << " --keep " << keep << "\n";
+    return false;
+}
+
+struct Tally {
+    std::uint64_t passed = 0;
+    std::uint64_t failed = 0;
+};
+
+Tally run_share(const Options& o, int job, std::ostream& out) {
+    Tally tally;
+    for (std::uint64_t i = static_cast<std::uint64_t>(job); i < o.seeds;
+         i += static_cast<std::uint64_t>(o.jobs)) {
+        if (run_seed(o, o.seed + i, out))
+            ++tally.passed;
+        else
+            ++tally.failed;
+        out.flush();
+        const std::uint64_t done = tally.passed + tally.failed;
+        if (o.seeds >= 10'000 && done % 5'000 == 0)
+            std::cerr << "ferry-sim: job " << job << ": " << done << " seeds, " << tally.failed
+                      << " failed\n";
+    }
+    return tally;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    const Options o = parse(argc, argv);
+    const auto started = std::chrono::steady_clock::now();
+    Tally total;
+    if (o.jobs == 1) {
+        total = run_share(o, 0, std::cout);
+    } else {
+        // One process per job (the simulation's virtual time and SQLite's
+        // seeded generator are per process); each reports through a file.
+        std::vector<std::pair<pid_t, std::FILE*>> children;
+        for (int job = 0; job < o.jobs; ++job) {
+            std::FILE* report = std::tmpfile();
+            if (report == nullptr) {
+                std::perror("ferry-sim: tmpfile");
+                return 2;
+            }
+            std::cout.flush();
+            const pid_t pid = fork();
+            if (pid < 0) {
+                std::perror("ferry-sim: fork");
+                return 2;
+            }
+            if (pid == 0) {
+                std::ostringstream out;
+                const Tally tally = run_share(o, job, out);
+                std::fprintf(report, "%s%llu %llu\n", out.str().c_str(),
+                             static_cast<unsigned long long>(tally.passed),
+                             static_cast<unsigned long long>(tally.failed));
+                std::fflush(report);
+                _exit(0);
+            }
+            children.emplace_back(pid, report);
+        }
+        bool lost = false;
+        for (auto& [pid, report] : children) {
+            int status = 0;
+            waitpid(pid, &status, 0);
+            std::rewind(report);
+            std::string text;
+            char buffer[4096];
+            std::size_t n;
+            while ((n = std::fread(buffer, 1, sizeof buffer, report)) > 0) text.append(buffer, n);
+            std::fclose(report);
+            const auto last = text.rfind('\n', text.size() >= 2 ? text.size() - 2 : 0);
+            const std::string summary = last == std::string::npos ? text : text.substr(last + 1);
+            unsigned long long passed = 0;
+            unsigned long long failed = 0;
+            if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 ||
+                std::sscanf(summary.c_str(), "%llu %llu", &passed, &failed) != 2) {
+                std::cout << "ferry-sim: job process " << pid << " died (status " << status
+                          << ")\n";
+                lost = true;
+                continue;
+            }
+            std::cout << text.substr(0, last == std::string::npos ? 0 : last + 1);
+            total.passed += passed;
+            total.failed += failed;
+        }
+        if (lost) ++total.failed;
+    }
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    std::cout << "ferry-sim: " << total.passed + total.failed << " seeds (" << o.devices
+              << " devices, " << o.steps << " steps" << (o.faults ? ", faults" : "") << "), "
+              << total.failed << " failed, " << seconds << " s, "
+              << (seconds > 0 ? static_cast<double>(total.passed + total.failed) / seconds : 0.0)
+              << " seeds/s on " << o.jobs << " job(s)\n";
+    return total.failed == 0 ? 0 : 1;
+}
