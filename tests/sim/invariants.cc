@@ -28,11 +28,6 @@ std::string hex(std::uint64_t value) {
     return out.str();
 }
 
-bool is_temporary(const std::string& path) {
-    const auto slash = path.rfind('/');
-    return temporary_target(slash == std::string::npos ? path : path.substr(slash + 1)).has_value();
-}
-
 // Calls fn(path, stat) for every entry under `dir`, parents first.
 template <class Fn>
 void walk(MemoryFilesystem& disk, const std::string& dir, const Fn& fn) {
@@ -206,7 +201,7 @@ std::vector<Violation> SimCluster::Impl::check_final() {
     for (auto& device : devices) {
         walk(*device->disk, "", [&](const std::string& path, const FileStat& st) {
             if (st.kind != EntryKind::file) return;
-            if (is_temporary(path)) {
+            if (is_temporary_path(path)) {
                 temporaries.push_back(device->name + ": " + path);
                 return;
             }

@@ -100,10 +100,27 @@ const char* step_kind_name(StepKind kind) {
 
 std::string describe(const Step& step) {
     std::ostringstream out;
-    out << step_kind_name(step.kind) << " d" << step.device << " pick=" << step.pick
-        << " pick2=" << step.pick2 << " size=" << step.size << " devices=" << step.devices
-        << " duration=" << step.duration_ms << "ms skew=" << step.amount << "s then "
-        << step.gap_ms << "ms";
+    out << step_kind_name(step.kind) << " d" << step.device;
+    switch (step.kind) {
+        case StepKind::crash: out << " down " << step.duration_ms << " ms"; break;
+        case StepKind::partition:
+            out << " devices " << step.devices << " apart for " << step.duration_ms << " ms";
+            break;
+        case StepKind::cut: break;
+        case StepKind::disk_full: out << " for " << step.duration_ms << " ms"; break;
+        case StepKind::deny:
+            out << " pick " << step.pick << " for " << step.duration_ms << " ms";
+            break;
+        case StepKind::skew: out << " by " << step.amount << " s"; break;
+        case StepKind::edit_shared:
+            out << " with devices " << step.devices << " pick " << step.pick << " size "
+                << step.size;
+            break;
+        default:
+            out << " pick " << step.pick << "/" << step.pick2 << " size " << step.size;
+            break;
+    }
+    out << ", then " << step.gap_ms << " ms";
     return out.str();
 }
 

@@ -11,21 +11,25 @@ std::vector<Step> select(const std::vector<Step>& steps, const std::vector<std::
 
 }  // namespace
 
-Shrunk shrink(const SimConfig& config, const std::vector<Step>& steps, const Violation& violation,
+ShrinkRunner simulation_runner(const SimConfig& config, const std::string& invariant) {
+    return [config, invariant](const std::vector<Step>& steps) -> std::optional<Violation> {
+        for (Violation& v : run_scenario(config, steps).violations)
+            if (v.invariant == invariant) return std::move(v);
+        return std::nullopt;
+    };
+}
+
+Shrunk shrink(const ShrinkRunner& run, const std::vector<Step>& steps, const Violation& violation,
               int max_runs) {
     Shrunk best;
     best.violation = violation;
     for (std::size_t i = 0; i < steps.size(); ++i) best.kept.push_back(i);
     auto still_fails = [&](const std::vector<std::size_t>& kept) -> bool {
         ++best.runs;
-        const RunOutcome outcome = run_scenario(config, select(steps, kept));
-        for (const Violation& v : outcome.violations) {
-            if (v.invariant == violation.invariant) {
-                best.violation = v;
-                return true;
-            }
-        }
-        return false;
+        auto found = run(select(steps, kept));
+        if (!found) return false;
+        best.violation = std::move(*found);
+        return true;
     };
     for (std::size_t chunk = best.kept.size() / 2; chunk >= 1 && best.runs < max_runs; chunk /= 2) {
         std::size_t at = 0;

@@ -3,6 +3,8 @@
 // invariant (delta debugging), within a budget of runs.
 #pragma once
 
+#include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -17,7 +19,13 @@ struct Shrunk {
     int runs = 0;
 };
 
-Shrunk shrink(const SimConfig& config, const std::vector<Step>& steps, const Violation& violation,
+// Runs some of the steps; returns the violation of the same invariant they
+// still cause, if any.
+using ShrinkRunner = std::function<std::optional<Violation>(const std::vector<Step>&)>;
+
+Shrunk shrink(const ShrinkRunner& run, const std::vector<Step>& steps, const Violation& violation,
               int max_runs);
+// The runner for a cluster simulation.
+ShrinkRunner simulation_runner(const SimConfig& config, const std::string& invariant);
 
 }  // namespace ferry::sim

@@ -5,7 +5,6 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "core/ignore.hh"
 #include "sim_impl.hh"
 
 namespace ferry::sim {
@@ -30,12 +29,6 @@ bool mutating(FsOp op) {
         default:
             return false;
     }
-}
-
-bool is_temporary_path(std::string_view path) {
-    const auto slash = path.rfind('/');
-    return temporary_target(slash == std::string_view::npos ? path : path.substr(slash + 1))
-        .has_value();
 }
 
 bool under(std::string_view path, std::string_view dir) {
@@ -312,6 +305,7 @@ bool SimCluster::Impl::converged(std::string* why) {
             return false;
         }
     }
+    std::string not_in_sync;
     for (auto& device : devices) {
         const EngineStatus status = device->engine->status();
         if (!status.in_sync) {
@@ -326,9 +320,12 @@ bool SimCluster::Impl::converged(std::string* why) {
                     out << " {" << d.device.to_string().substr(0, 7) << " connected=" << d.connected
                         << " in_sync=" << d.in_sync << "}";
             }
-            *why = out.str();
-            return false;
+            not_in_sync += (not_in_sync.empty() ? "" : "; ") + out.str();
         }
+    }
+    if (!not_in_sync.empty()) {
+        *why = not_in_sync;
+        return false;
     }
     const Tree first = tree_of(*devices[0], false);
     for (std::size_t i = 1; i < devices.size(); ++i) {
@@ -384,6 +381,9 @@ std::vector<Violation> SimCluster::finish() {
                                                    kSettleLimit)
                                                    .count()) +
                                 " s after the faults ended: " + why});
+        // What differs, to tell why.
+        auto differences = impl.check_final();
+        impl.violations.insert(impl.violations.end(), differences.begin(), differences.end());
         return impl.violations;
     }
     // Quiescent: nothing may change any more (no ping-pong between devices).
@@ -412,6 +412,10 @@ std::vector<Violation> SimCluster::finish() {
 }
 
 std::uint64_t SimCluster::trace() const { return m_impl->trace; }
+
+MemoryFilesystem& SimCluster::disk(int device) {
+    return *m_impl->devices.at(static_cast<std::size_t>(device))->disk;
+}
 
 RunOutcome run_scenario(const SimConfig& config, const std::vector<Step>& steps) {
     SimCluster cluster(config);

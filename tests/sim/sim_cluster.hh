@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "fs/memory_filesystem.hh"
 #include "scenario.hh"
 
 namespace ferry::sim {
@@ -45,6 +46,8 @@ public:
     // A digest of everything that happened: steps, virtual times, every
     // change each engine made on its disk, the final trees.
     std::uint64_t trace() const;
+    // A device's disk, for tests that play a bug (a change no user made).
+    MemoryFilesystem& disk(int device);
 
     struct Impl;
 

@@ -14,6 +14,7 @@
 
 #include <asio/io_context.hpp>
 
+#include "core/ignore.hh"
 #include "crypto/identity.hh"
 #include "fs/fault_filesystem.hh"
 #include "fs/memory_filesystem.hh"
@@ -29,6 +30,13 @@ namespace ferry::sim {
 using Clock = MonotonicClock;
 using TimePoint = MonotonicClock::time_point;
 inline constexpr const char* kFolderId = "shared";
+
+// Whether the last component of `path` is one of ferry's temporary files.
+inline bool is_temporary_path(std::string_view path) {
+    const auto slash = path.rfind('/');
+    return temporary_target(slash == std::string_view::npos ? path : path.substr(slash + 1))
+        .has_value();
+}
 
 // A device's wall clock: the virtual time from a fixed date, plus its skew.
 class SimWallClock final : public ferry::Clock {

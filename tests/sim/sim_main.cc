@@ -157,7 +157,8 @@ bool run_seed(const Options& o, std::uint64_t seed, std::ostream& out) {
     std::vector<std::size_t> shown = indexes;
     std::vector<Step> shown_steps = steps;
     if (o.shrink && first.invariant != "determinism") {
-        const Shrunk shrunk = shrink(config, steps, first, 300);
+        const Shrunk shrunk =
+            shrink(simulation_runner(config, first.invariant), steps, first, 300);
         shown.clear();
         for (std::size_t k : shrunk.kept) shown.push_back(indexes[k]);
         shown_steps = shrunk.steps;
