@@ -1,6 +1,7 @@
 #include "net/monotonic_time.hh"
 
 #include <cassert>
+#include <memory>
 #include <utility>
 
 namespace ferry {
@@ -20,11 +21,14 @@ MonotonicClock::time_point MonotonicClock::now() noexcept {
         std::chrono::steady_clock::now().time_since_epoch()));
 }
 
+// Under virtual time a due timer is waited for not at all, a later one "for
+// ever": the kernel timer asio arms fires at once or never, and the owner's
+// recheck() takes the place of its firing.
 MonotonicClock::duration MonotonicWaitTraits::to_wait_duration(
     const MonotonicClock::duration& d) {
     if (t_virtual == nullptr) return d;
     t_virtual->note_wait(d);
-    return MonotonicClock::duration::zero();
+    return d <= MonotonicClock::duration::zero() ? MonotonicClock::duration::zero() : kNever;
 }
 
 MonotonicClock::duration MonotonicWaitTraits::to_wait_duration(
@@ -48,6 +52,14 @@ void VirtualTime::advance_to(MonotonicClock::time_point when) {
 
 std::optional<MonotonicClock::time_point> VirtualTime::take_next_due() {
     return std::exchange(m_next_due, std::nullopt);
+}
+
+void VirtualTime::recheck(asio::io_context& io) {
+    // A timer due before any other (virtual time starts later than the
+    // clock's zero) is the earliest: scheduling it makes asio re-arm its
+    // kernel timer to fire at once, and the next poll() checks every timer.
+    auto due = std::make_shared<Timer>(io, MonotonicClock::time_point{});
+    due->async_wait([due](const asio::error_code&) {});
 }
 
 void VirtualTime::note_wait(MonotonicClock::duration wait) {

@@ -5,10 +5,13 @@
 // MonotonicClock is std::chrono::steady_clock, unless the calling thread
 // has installed a VirtualTime (the deterministic simulation, tests/sim):
 // then now() is that virtual time, which moves only when its owner advances
-// it, and a Timer is due once the virtual time reaches its expiry. With
-// virtual time the io_context never sleeps for a timer: it checks timers on
-// every poll(), and tells the VirtualTime the earliest expiry still ahead,
-// so the owner can jump straight to it when nothing else is ready.
+// it, and a Timer is due once the virtual time reaches its expiry. The owner
+// runs its io_contexts with poll() only. Each io_context tells the
+// VirtualTime the earliest expiry it has ahead whenever it looks at its
+// timers, so the owner can jump straight there when nothing is ready; after
+// each jump the owner calls recheck() on each io_context, which then looks
+// at its timers on its next poll() (asio does so only when its earliest
+// timer changes, or when the kernel timer it armed fires).
 //
 // Thread rule: a VirtualTime belongs to the thread that created it; only an
 // io_context run by that thread (with poll()) may use timers under it.
@@ -18,6 +21,7 @@
 #include <optional>
 
 #include <asio/basic_waitable_timer.hpp>
+#include <asio/io_context.hpp>
 
 namespace ferry {
 
@@ -41,9 +45,9 @@ using Timer = asio::basic_waitable_timer<MonotonicClock, MonotonicWaitTraits>;
 
 class VirtualTime {
 public:
-    // Installs virtual time on this thread, starting at `start`; there may
-    // be one per thread at a time.
-    explicit VirtualTime(MonotonicClock::time_point start = MonotonicClock::time_point{});
+    // Installs virtual time on this thread, starting at `start` (after the
+    // clock's zero); there may be one per thread at a time.
+    explicit VirtualTime(MonotonicClock::time_point start = MonotonicClock::time_point(std::chrono::hours(1)));
     ~VirtualTime();
     VirtualTime(const VirtualTime&) = delete;
     VirtualTime& operator=(const VirtualTime&) = delete;
@@ -51,9 +55,11 @@ public:
     MonotonicClock::time_point now() const { return m_now; }
     // Moves time forward (never back).
     void advance_to(MonotonicClock::time_point when);
-    // The earliest timer expiry after now() that the io_context reported
+    // The earliest timer expiry after now() that an io_context reported
     // since the last call, then forgets it. Empty: no timer is pending.
     std::optional<MonotonicClock::time_point> take_next_due();
+    // Makes `io` look at its timers on its next poll() (see above).
+    static void recheck(asio::io_context& io);
 
 private:
     friend struct MonotonicWaitTraits;

@@ -206,6 +206,13 @@ std::optional<TimePoint> SimCluster::Impl::next_housekeeping() const {
     return next;
 }
 
+void SimCluster::Impl::advance_to(TimePoint when) {
+    time.advance_to(when);
+    for (auto& device : devices)
+        if (device->io) VirtualTime::recheck(*device->io);
+    VirtualTime::recheck(net_io);
+}
+
 std::size_t SimCluster::Impl::poll_all() {
     std::size_t ran = 0;
     for (auto& device : devices) {
@@ -236,12 +243,12 @@ void SimCluster::Impl::run_for(std::chrono::nanoseconds span) {
         std::optional<TimePoint> next = time.take_next_due();
         if (auto h = next_housekeeping(); h && (!next || *h < *next)) next = h;
         if (!next || *next >= until) {
-            time.advance_to(until);
+            advance_to(until);
             housekeeping();
             while (poll_all() > 0 && ++iterations <= kMaxPollRounds) housekeeping();
             return;
         }
-        time.advance_to(*next);
+        advance_to(*next);
         mix("t " + std::to_string(time.now().time_since_epoch().count()));
     }
 }

@@ -85,6 +85,8 @@ struct SimCluster::Impl {
     void crash(Device& device, std::chrono::milliseconds down);
     void apply_fault(const Step& step);
     void run_for(std::chrono::nanoseconds span);
+    // Moves virtual time on, and has every io_context look at its timers.
+    void advance_to(TimePoint when);
     std::size_t poll_all();
     void housekeeping();
     std::optional<TimePoint> next_housekeeping() const;
