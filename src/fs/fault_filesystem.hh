@@ -13,6 +13,19 @@
 // each WriteFile::sync (a full disk or a failing fsync mid-file). scan_dir() also asks, for each entry, as FsOp::lstat on the entry's
 // path: a failure replaces that entry's stat (one unreadable entry).
 //
+// Crash points (for the crash simulation): every call through the wrapper
+// is numbered, from 1: each Filesystem method (sync_paths once for all its
+// paths) and each method of the ReadFile/WriteFile it returns, stat()
+// included; scan_dir()'s per-entry checks are part of their call. After
+// crash_after(n), n more calls run; then the device is dead: every later
+// call fails with Errc::io and reaches nothing (files opened before die
+// too), and `on_crash` runs once, on the thread of the n-th call, right after
+// that call returned from the inner filesystem and before its result goes
+// back to the caller (n == 0: inside crash_after). calls() counts the calls
+// that ran, so a test runs a scenario once to count them, then again
+// crashing after each in turn. A dead device counts nothing (neither
+// calls() nor count()); revive() brings it back.
+//
 // Thread rule: every method may be called from several threads at once;
 // install rules and hooks before handing the wrapper to threads.
 #pragma once
@@ -20,6 +33,7 @@
 #include <array>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -52,6 +66,14 @@ public:
     // not counting the per-entry checks of scan_dir).
     std::uint64_t count(FsOp op) const;
 
+    // Crash points (see the top of this file).
+    void crash_after(std::uint64_t n, std::function<void()> on_crash = {});
+    bool crashed() const;
+    // Calls go through again; no crash point is set (counts stay).
+    void revive();
+    // Calls that ran so far, of every kind.
+    std::uint64_t calls() const;
+
     Result<FileStat> lstat(std::string_view path) override;
     Result<std::vector<DirEntry>> list_dir(std::string_view path) override;
     Result<std::vector<DirEntryStat>> scan_dir(std::string_view path) override;
@@ -69,8 +91,12 @@ public:
     // Asks as FsOp::sync_paths once for each path (a rule on any of them fails the call).
     Result<void> sync_paths(std::span<const std::string> paths) override;
 
-    // Counts one call and runs the rules and the hook for it (also used by
-    // the wrapped files).
+    // Also used by the wrapped files. One numbered call: refused (Errc::io)
+    // when the device is dead; else its number, to hand to finish_call()
+    // once the inner call returned.
+    Result<std::uint64_t> start_call(std::string_view path);
+    void finish_call(std::uint64_t number);
+    // Counts one call of `op` and runs the rules and the hook for it.
     Result<void> before(FsOp op, std::string_view path);
 
 private:
@@ -88,6 +114,10 @@ private:
     std::vector<Rule> m_rules;
     std::shared_ptr<const Hook> m_hook;
     std::array<std::uint64_t, kFsOpCount> m_counts{};
+    std::uint64_t m_calls = 0;
+    std::optional<std::uint64_t> m_crash_at;  // the number of the last call that runs
+    bool m_crashed = false;
+    std::function<void()> m_on_crash;
 };
 
 }  // namespace ferry

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
-#include <functional>
+#include <vector>
 
 #include "fs/fs_error.hh"
 
@@ -18,6 +18,7 @@ struct MemoryFilesystem::Shared {
     std::mutex mutex;
     std::int64_t last_time_ns = 0;
     TimeSource now_ns;
+    std::uint64_t power_cuts = 0;  // files opened before the last one are dead
 
     // A modification time that is never repeated (mutex held).
     std::int64_t tick() {
@@ -38,8 +39,17 @@ struct MemoryFilesystem::Node {
     std::int64_t mtime_ns = 0;
     std::int64_t ctime_ns = 0;
     std::string data;                                       // files
-    std::string target;                                     // symlinks
+    std::string target;                                     // symlinks (never changes)
     std::map<std::string, std::shared_ptr<Node>> children;  // directories
+
+    // What a power cut leaves of this node.
+    struct Durable {
+        std::uint32_t mode = 0;
+        std::int64_t mtime_ns = 0;
+        std::int64_t ctime_ns = 0;
+        std::string data;                                // files
+        std::map<std::string, std::uint64_t> children;  // directories: name -> inode
+    } durable;
 
     FileStat stat() const {
         FileStat st;
@@ -56,6 +66,27 @@ struct MemoryFilesystem::Node {
     }
 
     void touch(std::int64_t now) { mtime_ns = ctime_ns = now; }
+
+    void make_durable() {
+        durable.mode = mode;
+        durable.mtime_ns = mtime_ns;
+        durable.ctime_ns = ctime_ns;
+        if (kind == EntryKind::file) durable.data = data;
+        if (kind == EntryKind::directory) {
+            durable.children.clear();
+            for (const auto& [name, child] : children) durable.children.emplace(name, child->inode);
+        }
+    }
+
+    // Back to the durable state, except a directory's children, which the
+    // power cut links again itself.
+    void restore() {
+        mode = durable.mode;
+        mtime_ns = durable.mtime_ns;
+        ctime_ns = durable.ctime_ns;
+        if (kind == EntryKind::file) data = durable.data;
+        children.clear();
+    }
 };
 
 // Where a path leads: its parent directory, its last name, and the node
@@ -68,89 +99,113 @@ struct MemoryFilesystem::Lookup {
 
 namespace {
 
-class MemoryReadFile final : public ReadFile {
-public:
-    MemoryReadFile(std::shared_ptr<void> shared, std::mutex& mutex,
-                   std::shared_ptr<MemoryFilesystem::Node> node)
-        : m_shared(std::move(shared)), m_mutex(mutex), m_node(std::move(node)) {}
+using Node = MemoryFilesystem::Node;
+using Shared = MemoryFilesystem::Shared;
 
-    Result<std::size_t> read_at(std::uint64_t offset, std::span<std::uint8_t> buf) override;
-    Result<FileStat> stat() override;
+// What an open file holds: its node, and which life of the filesystem it
+// was opened in.
+class OpenNode {
+public:
+    OpenNode(std::shared_ptr<Shared> shared, std::string path, std::shared_ptr<Node> node)
+        : m_shared(std::move(shared)), m_path(std::move(path)), m_node(std::move(node)),
+          m_power_cuts(m_shared->power_cuts) {}
+
+    std::mutex& mutex() const { return m_shared->mutex; }
+    Shared& shared() const { return *m_shared; }
+    Node& node() const { return *m_node; }
+
+    // Errc::io once a power cut came after the open (mutex held).
+    Result<void> alive(std::string_view what) const {
+        if (m_shared->power_cuts == m_power_cuts) return {};
+        return fail(Errc::io, std::string(kRootName) + "/" + m_path + ": " + std::string(what) +
+                                  ": the file was opened before a power cut");
+    }
 
 private:
-    std::shared_ptr<void> m_shared;  // keeps m_mutex alive
-    std::mutex& m_mutex;
-    std::shared_ptr<MemoryFilesystem::Node> m_node;
+    std::shared_ptr<Shared> m_shared;
+    std::string m_path;
+    std::shared_ptr<Node> m_node;
+    std::uint64_t m_power_cuts;
 };
 
-}  // namespace
+class MemoryReadFile final : public ReadFile {
+public:
+    explicit MemoryReadFile(OpenNode open) : m_open(std::move(open)) {}
 
-Result<std::size_t> MemoryReadFile::read_at(std::uint64_t offset, std::span<std::uint8_t> buf) {
-    const std::lock_guard lock(m_mutex);
-    const std::string& data = m_node->data;
-    if (offset >= data.size()) return std::size_t{0};
-    const std::size_t n = std::min<std::size_t>(buf.size(), data.size() - offset);
-    std::copy_n(data.data() + offset, n, buf.data());
-    return n;
-}
+    Result<std::size_t> read_at(std::uint64_t offset, std::span<std::uint8_t> buf) override {
+        const std::lock_guard lock(m_open.mutex());
+        if (auto ok = m_open.alive("cannot read"); !ok) return tl::unexpected(ok.error());
+        const std::string& data = m_open.node().data;
+        if (offset >= data.size()) return std::size_t{0};
+        const std::size_t n = std::min<std::size_t>(buf.size(), data.size() - offset);
+        std::copy_n(data.data() + offset, n, buf.data());
+        return n;
+    }
 
-Result<FileStat> MemoryReadFile::stat() {
-    const std::lock_guard lock(m_mutex);
-    return m_node->stat();
-}
+    Result<FileStat> stat() override {
+        const std::lock_guard lock(m_open.mutex());
+        if (auto ok = m_open.alive("cannot stat"); !ok) return tl::unexpected(ok.error());
+        return m_open.node().stat();
+    }
 
-namespace {
+private:
+    OpenNode m_open;
+};
 
 class MemoryWriteFile final : public WriteFile {
 public:
-    using Tick = std::function<std::int64_t()>;
-    MemoryWriteFile(std::shared_ptr<void> shared, std::mutex& mutex, Tick tick,
-                    std::shared_ptr<MemoryFilesystem::Node> node)
-        : m_shared(std::move(shared)), m_mutex(mutex), m_tick(std::move(tick)), m_node(std::move(node)) {}
+    explicit MemoryWriteFile(OpenNode open) : m_open(std::move(open)) {}
 
     Result<void> write_at(std::uint64_t offset, std::span<const std::uint8_t> data) override {
-        const std::lock_guard lock(m_mutex);
-        std::string& content = m_node->data;
+        const std::lock_guard lock(m_open.mutex());
+        if (auto ok = m_open.alive("cannot write"); !ok) return ok;
+        std::string& content = m_open.node().data;
         if (content.size() < offset + data.size()) content.resize(offset + data.size());
         std::copy(data.begin(), data.end(), content.begin() + static_cast<std::ptrdiff_t>(offset));
-        m_node->touch(m_tick());
+        m_open.node().touch(m_open.shared().tick());
         return {};
     }
 
     Result<void> truncate(std::uint64_t size) override {
-        const std::lock_guard lock(m_mutex);
-        m_node->data.resize(size);
-        m_node->touch(m_tick());
+        const std::lock_guard lock(m_open.mutex());
+        if (auto ok = m_open.alive("cannot truncate"); !ok) return ok;
+        m_open.node().data.resize(size);
+        m_open.node().touch(m_open.shared().tick());
         return {};
     }
 
-    // Everything is "durable" until crash simulation needs otherwise.
-    Result<void> sync() override { return {}; }
+    // The contents and metadata, not the name (see the header).
+    Result<void> sync() override {
+        const std::lock_guard lock(m_open.mutex());
+        if (auto ok = m_open.alive("cannot sync"); !ok) return ok;
+        m_open.node().make_durable();
+        return {};
+    }
 
     Result<void> set_mode(std::uint32_t mode) override {
-        const std::lock_guard lock(m_mutex);
-        m_node->mode = mode & 07777;
-        m_node->ctime_ns = m_tick();
+        const std::lock_guard lock(m_open.mutex());
+        if (auto ok = m_open.alive("cannot set mode"); !ok) return ok;
+        m_open.node().mode = mode & 07777;
+        m_open.node().ctime_ns = m_open.shared().tick();
         return {};
     }
 
     Result<void> set_mtime(std::int64_t mtime_ns) override {
-        const std::lock_guard lock(m_mutex);
-        m_node->mtime_ns = mtime_ns;
-        m_node->ctime_ns = m_tick();
+        const std::lock_guard lock(m_open.mutex());
+        if (auto ok = m_open.alive("cannot set modification time"); !ok) return ok;
+        m_open.node().mtime_ns = mtime_ns;
+        m_open.node().ctime_ns = m_open.shared().tick();
         return {};
     }
 
     Result<FileStat> stat() override {
-        const std::lock_guard lock(m_mutex);
-        return m_node->stat();
+        const std::lock_guard lock(m_open.mutex());
+        if (auto ok = m_open.alive("cannot stat"); !ok) return tl::unexpected(ok.error());
+        return m_open.node().stat();
     }
 
 private:
-    std::shared_ptr<void> m_shared;
-    std::mutex& m_mutex;
-    Tick m_tick;
-    std::shared_ptr<MemoryFilesystem::Node> m_node;
+    OpenNode m_open;
 };
 
 Error mem_error(std::string_view path, std::string_view what, int err) {
@@ -172,7 +227,67 @@ std::shared_ptr<MemoryFilesystem::Node> MemoryFilesystem::new_node(EntryKind kin
     node->mode = mode & 07777;
     node->inode = m_next_inode++;
     node->touch(m_shared->tick());
+    node->make_durable();  // a power cut leaves a node that a synced entry names as it was made
+    if (m_nodes.size() >= m_collect_at) {
+        collect_nodes();
+        m_collect_at = 2 * m_nodes.size() + 64;
+    }
+    m_nodes.emplace(node->inode, node);
     return node;
+}
+
+void MemoryFilesystem::collect_nodes() {
+    std::map<std::uint64_t, std::shared_ptr<Node>> kept;
+    std::vector<std::shared_ptr<Node>> queue{m_root};
+    kept.emplace(m_root->inode, m_root);
+    // Bounded: each node enters the queue once.
+    for (std::size_t i = 0; i < queue.size(); ++i) {
+        const Node& dir = *queue[i];
+        auto keep = [&](const std::shared_ptr<Node>& node) {
+            if (kept.emplace(node->inode, node).second && node->kind == EntryKind::directory)
+                queue.push_back(node);
+        };
+        for (const auto& [name, child] : dir.children) keep(child);
+        for (const auto& [name, inode] : dir.durable.children) keep(m_nodes.at(inode));
+    }
+    m_nodes = std::move(kept);
+}
+
+void MemoryFilesystem::make_all_durable() {
+    const std::lock_guard lock(m_shared->mutex);
+    std::vector<Node*> queue{m_root.get()};
+    for (std::size_t i = 0; i < queue.size(); ++i) {  // bounded: the live tree is a tree
+        queue[i]->make_durable();
+        for (const auto& [name, child] : queue[i]->children) queue.push_back(child.get());
+    }
+}
+
+void MemoryFilesystem::power_cut() {
+    const std::lock_guard lock(m_shared->mutex);
+    ++m_shared->power_cuts;
+    std::map<std::uint64_t, std::shared_ptr<Node>> kept;
+    std::vector<std::shared_ptr<Node>> queue{m_root};
+    kept.emplace(m_root->inode, m_root);
+    m_root->restore();
+    // Breadth-first over the durable entries; each directory enters the
+    // queue once, so the walk is bounded even if durable entries form a cycle.
+    for (std::size_t i = 0; i < queue.size(); ++i) {
+        Node& dir = *queue[i];
+        for (const auto& [name, inode] : dir.durable.children) {
+            const std::shared_ptr<Node>& node = m_nodes.at(inode);
+            const bool first = kept.emplace(inode, node).second;
+            if (!first && node->kind == EntryKind::directory) continue;  // one place only
+            if (first) {
+                node->restore();
+                if (node->kind == EntryKind::directory) queue.push_back(node);
+            }
+            dir.children.emplace(name, node);
+        }
+    }
+    // What a directory now holds is what is durable (a directory dropped as
+    // a second name is gone from the durable state too).
+    for (const auto& dir : queue) dir->make_durable();
+    m_nodes = std::move(kept);
 }
 
 Result<MemoryFilesystem::Lookup> MemoryFilesystem::find(std::string_view path, const char* what,
@@ -250,7 +365,7 @@ Result<std::unique_ptr<ReadFile>> MemoryFilesystem::open_read(std::string_view p
     if (at->node->kind != EntryKind::file)
         return fail(Errc::unsupported,
                     std::string(kRootName) + "/" + std::string(path) + ": " + what + ": not a regular file");
-    return std::make_unique<MemoryReadFile>(m_shared, m_shared->mutex, at->node);
+    return std::make_unique<MemoryReadFile>(OpenNode(m_shared, std::string(path), at->node));
 }
 
 Result<std::string> MemoryFilesystem::read_link(std::string_view path) {
@@ -293,9 +408,7 @@ Result<std::unique_ptr<WriteFile>> MemoryFilesystem::open_writable(std::string_v
         at->parent->children[at->name] = node;
         at->parent->touch(m_shared->tick());
     }
-    auto shared = m_shared;
-    return std::make_unique<MemoryWriteFile>(
-        m_shared, m_shared->mutex, [shared] { return shared->tick(); }, node);
+    return std::make_unique<MemoryWriteFile>(OpenNode(m_shared, std::string(path), node));
 }
 
 Result<void> MemoryFilesystem::make_dir(std::string_view path, std::uint32_t mode) {
@@ -404,14 +517,21 @@ Result<void> MemoryFilesystem::sync_dir(std::string_view path) {
     if (!at) return tl::unexpected(at.error());
     if (at->node->kind == EntryKind::symlink) return tl::unexpected(mem_error(path, what, ELOOP));
     if (at->node->kind != EntryKind::directory) return tl::unexpected(mem_error(path, what, ENOTDIR));
+    at->node->make_durable();
     return {};
 }
 
 Result<void> MemoryFilesystem::sync_paths(std::span<const std::string> paths) {
     const std::lock_guard lock(m_shared->mutex);
+    std::vector<Lookup> found;
     for (const std::string& path : paths) {
         auto at = find(path, "cannot open to sync", false);
         if (!at) return tl::unexpected(at.error());
+        found.push_back(std::move(*at));
+    }
+    for (const Lookup& at : found) {
+        at.node->make_durable();
+        if (at.parent) at.parent->make_durable();
     }
     return {};
 }

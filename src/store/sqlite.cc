@@ -12,6 +12,7 @@ namespace {
 
 Errc errc_of(int extended_rc, int system_errno) {
     switch (extended_rc) {
+    case SQLITE_CONSTRAINT_COMMITHOOK: return Errc::io;  // a refused commit (Database::set_commit_check)
     case SQLITE_CONSTRAINT_UNIQUE:
     case SQLITE_CONSTRAINT_PRIMARYKEY: return Errc::already_exists;
     default: break;
@@ -53,8 +54,9 @@ Database::~Database() {
 Result<std::unique_ptr<Database>> Database::open(const std::string& path) {
     sqlite3* handle = nullptr;
     // NOMUTEX: the Store serialises access itself, SQLite's own mutex would
-    // only add cost.
-    const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+    // only add cost. URI: explicit, though Debian's SQLite is built with
+    // SQLITE_USE_URI already (no ferry path starts with "file:").
+    const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI;
     const int rc = sqlite3_open_v2(path.c_str(), &handle, flags, nullptr);
     if (rc != SQLITE_OK) {
         const int sys = handle ? sqlite3_system_errno(handle) : 0;
@@ -84,6 +86,17 @@ Result<void> Database::control(Control which, std::string_view purpose) {
     }
     sqlite3_reset(stmt);
     return {};
+}
+
+void Database::set_commit_check(std::function<bool()> allow) {
+    m_commit_check = std::move(allow);
+    if (!m_commit_check) {
+        sqlite3_commit_hook(m_handle, nullptr, nullptr);
+        return;
+    }
+    // Non-zero from the hook turns the COMMIT into a ROLLBACK.
+    sqlite3_commit_hook(
+        m_handle, [](void* self) { return static_cast<Database*>(self)->m_commit_check() ? 0 : 1; }, this);
 }
 
 Error Database::error(int rc, std::string_view purpose) const {

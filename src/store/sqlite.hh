@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -77,7 +78,9 @@ private:
 
 class Database {
 public:
-    // Opens or creates the database file (":memory:" for a private in-memory one).
+    // Opens or creates the database file (":memory:" for a private in-memory
+    // one). A path starting with "file:" is an SQLite URI (tests share an
+    // in-memory database by name: "file:NAME?mode=memory&cache=shared").
     static Result<std::unique_ptr<Database>> open(const std::string& path);
     ~Database();
     Database(const Database&) = delete;
@@ -94,6 +97,11 @@ public:
 
     const std::string& path() const { return m_path; }
 
+    // Test support (Store::set_commit_check): `allow` runs at each commit of
+    // a write, inside SQLite, before the commit happens; false turns the
+    // commit into a rollback (Errc::io). Empty: every commit goes ahead.
+    void set_commit_check(std::function<bool()> allow);
+
     // The Error for the connection's last failure with result code `rc`.
     Error error(int rc, std::string_view purpose) const;
 
@@ -103,6 +111,7 @@ private:
     sqlite3* m_handle;
     std::string m_path;
     Statement m_control[4];  // indexed by Control
+    std::function<bool()> m_commit_check;
 };
 
 // Ends a read transaction (Control::begin_read) when leaving a scope.

@@ -48,6 +48,11 @@ Store::Store(std::unique_ptr<Impl> impl) : m_impl(std::move(impl)) {}
 Store::~Store() = default;
 
 int Store::latest_schema_version() { return store::latest_schema_version(); }
+
+void Store::set_commit_check(std::function<bool()> allow) {
+    std::lock_guard lock(m_impl->mutex);
+    m_impl->db->set_commit_check(std::move(allow));
+}
 int Store::schema_version() const { return m_impl->schema_version; }
 
 Result<std::unique_ptr<Store>> Store::open(const std::string& path) {

@@ -126,11 +126,22 @@ struct FolderStats {
 
 class Store {
 public:
-    // Opens (creating if needed) the database at `path`; ":memory:" for tests.
+    // Opens (creating if needed) the database at `path`; ":memory:" for tests,
+    // or an SQLite URI such as "file:NAME?mode=memory&cache=shared" (an
+    // in-memory database that outlives the Store while another connection
+    // holds it open: the crash simulation's).
     static Result<std::unique_ptr<Store>> open(const std::string& path);
     ~Store();
     Store(const Store&) = delete;
     Store& operator=(const Store&) = delete;
+
+    // Test support (the crash simulation: tests/support/crashable_store.hh).
+    // `allow` runs at each commit of a write on this store's connection,
+    // inside SQLite and with the store's lock held (so it must not use the
+    // store), before the commit happens; when it returns false the commit
+    // becomes a rollback and the write fails with Errc::io. Empty (the
+    // default): no check.
+    void set_commit_check(std::function<bool()> allow);
 
     // The schema version of this database (the number of the last migration).
     int schema_version() const;

@@ -102,7 +102,10 @@ std::string describe(const Step& step) {
     std::ostringstream out;
     out << step_kind_name(step.kind) << " d" << step.device;
     switch (step.kind) {
-        case StepKind::crash: out << " down " << step.duration_ms << " ms"; break;
+        case StepKind::crash:
+            out << (step.pick2 % 2 == 0 ? " with a power cut" : "") << ", down "
+                << step.duration_ms << " ms";
+            break;
         case StepKind::partition:
             out << " devices " << step.devices << " apart for " << step.duration_ms << " ms";
             break;

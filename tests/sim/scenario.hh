@@ -31,7 +31,8 @@ enum class StepKind : std::uint8_t {
     chmod,
     symlink,
     // Faults.
-    crash,      // the device's daemon dies (unsynced disk writes lost), restarts after `duration_ms`
+    crash,      // the device's daemon dies, and with an even pick2 its power (what was
+                // not fsynced is lost); it restarts after `duration_ms`
     partition,  // the devices in `devices` cannot reach the others for `duration_ms`
     cut,        // every connection of the device is cut (messages on the way lost)
     disk_full,  // the device's writes fail with "no space" for `duration_ms`

@@ -58,14 +58,21 @@ SimCluster::Impl::Impl(const SimConfig& config_)
         device->id = DeviceId::from_public_key(device->key);
         const SimWallClock* clock = &device->clock;
         device->disk = std::make_unique<MemoryFilesystem>([clock] { return clock->now_ns(); });
-        auto store = Store::open(":memory:");
+        device->database = std::make_unique<test::CrashableDatabase>(device->name);
+        auto store = device->database->open();
         if (!store) throw std::runtime_error("sim: store: " + store.error().message);
         device->store = std::move(*store);
         if (auto added = device->store->add_folder(Folder{kFolderId, "/sim/" + device->name,
                                                           FolderMode::send_receive});
             !added)
             throw std::runtime_error("sim: folder: " + added.error().message);
+        device->setup_commits = device->database->commits();
         devices.push_back(std::move(device));
+    }
+    if (config.crash_point && config.crash_point->at_commit) {
+        Device& target = *devices.at(static_cast<std::size_t>(config.crash_point->device));
+        target.database->crash_after_commits(config.crash_point->after,
+                                             [this, &target] { crash_point_reached(target); });
     }
     for (auto& device : devices) start(*device);
 }
@@ -76,6 +83,7 @@ SimCluster::Impl::~Impl() {
         device->up = false;
         device->engine.reset();
         device->io.reset();
+        device->store.reset();
     }
 }
 
@@ -87,9 +95,19 @@ std::unique_ptr<Filesystem> SimCluster::Impl::disk_for(Device& device) {
     auto disk = std::make_unique<FaultInjectingFilesystem>(*device.disk);
     disk->set_hook([this, &device, life = device.life](FsOp op, std::string_view path)
                        -> Result<void> {
-        if (!device.up || device.life != life)
+        if (!device.up || device.dead || device.life != life)
             return fail(Errc::io, "sim: the device crashed");
         check_path(path, device);
+        const bool syncs = op == FsOp::sync || op == FsOp::sync_dir || op == FsOp::sync_paths;
+        if (mutating(op) || syncs) {
+            ++device.writing_calls;
+            const auto& point = config.crash_point;
+            if (point && !point->at_commit && point->device == device.index &&
+                device.writing_calls == point->after + 1) {
+                crash_point_reached(device);
+                return fail(Errc::io, "sim: the device crashed");
+            }
+        }
         if (!mutating(op)) return {};
         // Removing a stale temporary is cleaning up, not a change that syncs.
         if (!(op == FsOp::remove && is_temporary_path(path))) ++disk_changes;
@@ -111,6 +129,16 @@ std::unique_ptr<Filesystem> SimCluster::Impl::disk_for(Device& device) {
 void SimCluster::Impl::start(Device& device) {
     ++device.life;
     device.up = true;
+    device.dead = false;
+    if (!device.store) {
+        device.database->revive();
+        auto store = device.database->open();
+        if (!store) {
+            violations.push_back({"restart", device.name + ": store: " + store.error().message});
+            return;
+        }
+        device.store = std::move(*store);
+    }
     device.io = std::make_unique<asio::io_context>(1);
     EngineOptions options;
     options.local_device = device.id;
@@ -129,16 +157,29 @@ void SimCluster::Impl::start(Device& device) {
     mix(device.name + " start");
 }
 
-void SimCluster::Impl::crash(Device& device, std::chrono::milliseconds down) {
+void SimCluster::Impl::crash(Device& device, std::chrono::milliseconds down, bool power_cut) {
     if (!device.up) return;
-    mix(device.name + " crash");
+    mix(device.name + (power_cut ? " power cut" : " crash"));
     device.up = false;  // from here its disk refuses everything
     for (auto& [pair, l] : links)
         if (pair.first == device.index || pair.second == device.index)
             close_link(l, pair.first, pair.second);
     device.engine.reset();
-    device.io.reset();  // what the daemon had not done yet is gone
+    device.io.reset();     // what the daemon had not done yet is gone
+    device.store.reset();  // and the transaction it had open
+    if (power_cut) device.disk->power_cut();
     device.restart_at = time.now() + down;
+}
+
+void SimCluster::Impl::crash_point_reached(Device& device) {
+    if (device.dead) return;
+    device.dead = true;
+    // Nothing it does from here on may reach its peers.
+    for (auto& [pair, l] : links)
+        if (pair.first == device.index || pair.second == device.index) {
+            if (l.a_end) l.a_end->close("sim: crash point");
+            if (l.b_end) l.b_end->close("sim: crash point");
+        }
 }
 
 Link& SimCluster::Impl::link(int a, int b) { return links[{std::min(a, b), std::max(a, b)}]; }
@@ -156,6 +197,8 @@ void SimCluster::Impl::close_link(Link& l, int a, int b) {
 
 void SimCluster::Impl::housekeeping() {
     const TimePoint now = time.now();
+    for (auto& device : devices)
+        if (device->up && device->dead) crash(*device, std::chrono::seconds(1), true);
     for (auto& device : devices)
         if (!device->up && now >= device->restart_at) start(*device);
     for (int a = 0; a < config.devices; ++a) {
@@ -258,7 +301,7 @@ void SimCluster::Impl::apply_fault(const Step& step) {
     const auto duration = std::chrono::milliseconds(step.duration_ms);
     switch (step.kind) {
         case StepKind::crash:
-            crash(device, duration);
+            crash(device, duration, step.pick2 % 2 == 0);
             break;
         case StepKind::partition:
             for (int a = 0; a < config.devices; ++a) {
@@ -420,6 +463,15 @@ std::vector<Violation> SimCluster::finish() {
 
 std::uint64_t SimCluster::trace() const { return m_impl->trace; }
 
+std::uint64_t SimCluster::writing_calls(int device) const {
+    return m_impl->devices.at(static_cast<std::size_t>(device))->writing_calls;
+}
+
+std::uint64_t SimCluster::commits(int device) const {
+    const Device& d = *m_impl->devices.at(static_cast<std::size_t>(device));
+    return d.database->commits() - d.setup_commits;
+}
+
 MemoryFilesystem& SimCluster::disk(int device) {
     return *m_impl->devices.at(static_cast<std::size_t>(device))->disk;
 }
@@ -430,6 +482,9 @@ RunOutcome run_scenario(const SimConfig& config, const std::vector<Step>& steps)
     RunOutcome outcome;
     outcome.violations = cluster.finish();
     outcome.trace = cluster.trace();
+    const int device = config.crash_point ? config.crash_point->device : 0;
+    outcome.writing_calls = cluster.writing_calls(device);
+    outcome.commits = cluster.commits(device);
     return outcome;
 }
 

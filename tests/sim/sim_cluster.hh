@@ -6,7 +6,8 @@
 // comes from the seed, so a seed replays exactly (the trace says so).
 //
 // run_step() applies one scenario step (a user's change, or a fault: a
-// crash that loses the daemon and what it had not fsynced, a partition, cut
+// daemon crash or a power cut, which also loses what was not fsynced
+// (MemoryFilesystem::power_cut, a store transaction not committed), a partition, cut
 // connections, a full disk, denied writes, a skewed clock) and lets the
 // step's virtual time pass. finish() ends the faults, runs to quiescence and
 // checks the invariants (invariants.hh), returning what broke.
@@ -16,6 +17,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -29,9 +31,19 @@ struct Violation {
     std::string detail;
 };
 
+// Crash-point mode: one device loses power right after its `after`-th
+// writing call to its disk (a change or a sync), or its `after`-th store
+// commit, counted from the start; it restarts a second later.
+struct CrashPoint {
+    int device = 0;
+    bool at_commit = false;
+    std::uint64_t after = 0;
+};
+
 struct SimConfig {
     std::uint64_t seed = 1;
     int devices = 3;
+    std::optional<CrashPoint> crash_point;
 };
 
 class SimCluster {
@@ -46,6 +58,8 @@ public:
     // A digest of everything that happened: steps, virtual times, every
     // change each engine made on its disk, the final trees.
     std::uint64_t trace() const;
+    std::uint64_t writing_calls(int device) const;
+    std::uint64_t commits(int device) const;
     // A device's disk, for tests that play a bug (a change no user made).
     MemoryFilesystem& disk(int device);
 
@@ -60,6 +74,10 @@ private:
 struct RunOutcome {
     std::vector<Violation> violations;
     std::uint64_t trace = 0;
+    // Of the crash point's device (device 0 without one): the writing calls
+    // to its disk and the store commits it made, crash points for a next run.
+    std::uint64_t writing_calls = 0;
+    std::uint64_t commits = 0;
 };
 RunOutcome run_scenario(const SimConfig& config, const std::vector<Step>& steps);
 

@@ -22,6 +22,7 @@
 #include "net/monotonic_time.hh"
 #include "sim_cluster.hh"
 #include "store/store.hh"
+#include "support/crashable_store.hh"
 #include "sync/engine.hh"
 #include "../sync/message_pipe.hh"
 
@@ -57,12 +58,16 @@ struct Device {
     DeviceId id;
     SimWallClock clock;
     std::unique_ptr<MemoryFilesystem> disk;  // outlives crashes
-    std::unique_ptr<Store> store;             // committed transactions outlive crashes
+    std::unique_ptr<test::CrashableDatabase> database;  // outlives crashes: what was committed
+    std::unique_ptr<Store> store;                         // one per life
+    std::uint64_t setup_commits = 0;  // the simulation's own, before the first start
     // One life of the daemon: made at start, dropped at a crash.
     std::unique_ptr<asio::io_context> io;
     std::unique_ptr<Engine> engine;
     std::uint64_t life = 0;  // counts starts; a disk wrapper of an earlier life fails every call
     bool up = false;
+    bool dead = false;  // reached a crash point: its disk and store refuse all, until crash()
+    std::uint64_t writing_calls = 0;  // changes and syncs to its disk, all lives
     TimePoint restart_at{};
     TimePoint disk_full_until{};
     TimePoint deny_until{};
@@ -82,7 +87,11 @@ struct SimCluster::Impl {
 
     // sim_cluster.cc
     void start(Device& device);
-    void crash(Device& device, std::chrono::milliseconds down);
+    // The daemon dies (with a power cut: so does what the disk had not made durable).
+    void crash(Device& device, std::chrono::milliseconds down, bool power_cut);
+    // From inside a disk call or a commit: the device is dead from here on;
+    // the loop finishes the crash once the handler running returns.
+    void crash_point_reached(Device& device);
     void apply_fault(const Step& step);
     void run_for(std::chrono::nanoseconds span);
     // Moves virtual time on, and has every io_context look at its timers.

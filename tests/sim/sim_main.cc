@@ -12,11 +12,10 @@
 #include <string>
 #include <vector>
 
-#include <sqlite3.h>
-
 #include "scenario.hh"
 #include "shrink.hh"
 #include "sim_cluster.hh"
+#include "support/crashable_store.hh"
 
 using namespace ferry::sim;
 
@@ -120,8 +119,8 @@ std::string command_for(const Options& o, std::uint64_t seed) {
 // Runs one seed; returns whether it passed, writing any report to `out`.
 bool run_seed(const Options& o, std::uint64_t seed, std::ostream& out) {
     // SQLite's random() makes each index's id: seeded, it is the same each run.
-    sqlite3_test_control(SQLITE_TESTCTRL_PRNG_SEED, static_cast<int>(seed), nullptr);
-    const SimConfig config{seed, o.devices};
+    ferry::test::seed_sqlite_random(static_cast<int>(seed));
+    const SimConfig config{seed, o.devices, std::nullopt};
     std::vector<Step> steps = make_scenario(seed, ScenarioOptions{o.devices, o.steps, o.faults});
     std::vector<std::size_t> indexes;
     if (!o.keep.empty()) {
@@ -138,7 +137,7 @@ bool run_seed(const Options& o, std::uint64_t seed, std::ostream& out) {
     RunOutcome outcome = run_scenario(config, steps);
     const bool failed = !outcome.violations.empty();
     if (failed || (o.replay_every != 0 && seed % o.replay_every == 0)) {
-        sqlite3_test_control(SQLITE_TESTCTRL_PRNG_SEED, static_cast<int>(seed), nullptr);
+        ferry::test::seed_sqlite_random(static_cast<int>(seed));
         const RunOutcome again = run_scenario(config, steps);
         if (again.trace != outcome.trace)
             outcome.violations.push_back(

@@ -3,10 +3,10 @@
 #include <algorithm>
 
 #include <catch2/catch.hpp>
-#include <sqlite3.h>
 
 #include "shrink.hh"
 #include "sim_cluster.hh"
+#include "support/crashable_store.hh"
 
 using namespace ferry;
 using namespace ferry::sim;
@@ -42,18 +42,18 @@ std::vector<std::string> root_files(SimCluster& cluster, int device) {
 
 TEST_CASE("a seed replays exactly, and another seed differs", "[sim]") {
     const auto steps = make_scenario(11, ScenarioOptions{3, 25, true});
-    sqlite3_test_control(SQLITE_TESTCTRL_PRNG_SEED, 11, nullptr);
-    const RunOutcome first = run_scenario(SimConfig{11, 3}, steps);
-    sqlite3_test_control(SQLITE_TESTCTRL_PRNG_SEED, 11, nullptr);
-    const RunOutcome second = run_scenario(SimConfig{11, 3}, steps);
+    test::seed_sqlite_random(11);
+    const RunOutcome first = run_scenario(SimConfig{11, 3, std::nullopt}, steps);
+    test::seed_sqlite_random(11);
+    const RunOutcome second = run_scenario(SimConfig{11, 3, std::nullopt}, steps);
     CHECK(first.trace == second.trace);
     const RunOutcome other =
-        run_scenario(SimConfig{12, 3}, make_scenario(12, ScenarioOptions{3, 25, true}));
+        run_scenario(SimConfig{12, 3, std::nullopt}, make_scenario(12, ScenarioOptions{3, 25, true}));
     CHECK(other.trace != first.trace);
 }
 
 TEST_CASE("a quiet scenario converges without violations", "[sim]") {
-    SimCluster cluster(SimConfig{5, 4});
+    SimCluster cluster(SimConfig{5, 4, std::nullopt});
     cluster.run_step(create_on(0, 1));
     cluster.run_step(create_on(2, 2));  // the same name: a true conflict
     const auto violations = cluster.finish();
@@ -63,7 +63,7 @@ TEST_CASE("a quiet scenario converges without violations", "[sim]") {
 }
 
 TEST_CASE("a write that vanishes without a user deleting it is reported", "[sim]") {
-    SimCluster cluster(SimConfig{6, 3});
+    SimCluster cluster(SimConfig{6, 3, std::nullopt});
     cluster.run_step(create_on(1, 7));
     const auto files = root_files(cluster, 1);
     REQUIRE(files.size() == 1);
@@ -74,7 +74,7 @@ TEST_CASE("a write that vanishes without a user deleting it is reported", "[sim]
 }
 
 TEST_CASE("content no user wrote at a path is reported as a partial file", "[sim]") {
-    SimCluster cluster(SimConfig{7, 3});
+    SimCluster cluster(SimConfig{7, 3, std::nullopt});
     cluster.run_step(create_on(0, 9));
     const auto files = root_files(cluster, 2);
     REQUIRE(files.size() == 1);

@@ -1,7 +1,7 @@
 // What the simulated users do to their disks (SimCluster::Impl::apply_user_step).
 // A user works on the disk directly, whether the daemon runs or not, and
 // makes each change durable (as an editor's save does: fsync, then the
-// directory). Each write is recorded for the no-lost-write check; each
+// directory), so a power cut loses none of it. Each write is recorded for the no-lost-write check; each
 // change records what it replaced, which its user saw and so may be gone.
 #include <algorithm>
 #include <random>
@@ -210,7 +210,10 @@ void SimCluster::Impl::apply_user_step(const Step& step) {
         }
         case StepKind::mkdir: {
             const std::string path = new_name("d", step.pick, 4);
-            if (tree.count(path) == 0 && disk.make_dir(path, 0755)) sync_dir(device, path);
+            if (tree.count(path) == 0 && disk.make_dir(path, 0755)) {
+                sync_dir(device, path);
+                (void)disk.sync_dir(path);
+            }
             break;
         }
         case StepKind::rmdir: {
@@ -228,7 +231,8 @@ void SimCluster::Impl::apply_user_step(const Step& step) {
         case StepKind::chmod: {
             if (file == nullptr) break;
             static constexpr std::uint32_t kModes[] = {0644, 0755, 0600, 0640};
-            (void)disk.set_mode(*file, kModes[step.pick2 % 4]);
+            if (!disk.set_mode(*file, kModes[step.pick2 % 4])) break;
+            if (auto f = disk.open_update(*file, 0644)) (void)(*f)->sync();  // durable
             break;
         }
         case StepKind::symlink: {
