@@ -52,6 +52,7 @@ std::string index_entry(const FileRecord& r) {
 
 std::map<std::string, FileRecord> index_of(Device& device) {
     std::map<std::string, FileRecord> out;
+    if (!device.store) return out;  // down: converged() says so
     auto records = device.store->files_since(kFolderId, Sequence{}, 10'000'000);
     if (!records) return out;
     for (FileRecord& r : *records) out[r.path] = std::move(r);

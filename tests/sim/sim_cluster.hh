@@ -33,7 +33,7 @@ struct Violation {
 
 // Crash-point mode: one device loses power right after its `after`-th
 // writing call to its disk (a change or a sync), or its `after`-th store
-// commit, counted from the start; it restarts a second later.
+// commit, counted from the start (from 1); it restarts a second later.
 struct CrashPoint {
     int device = 0;
     bool at_commit = false;

@@ -127,6 +127,7 @@ struct SimCluster::Impl {
     std::vector<std::string> recent_changes;  // the latest few, for reports
     std::uint64_t iterations = 0;    // poll rounds, against livelock
     int steps_run = 0;
+    std::uint64_t crashes = 0;
     bool livelock = false;
     std::vector<Violation> violations;  // found along the way
 

@@ -7,7 +7,9 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <iostream>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -37,6 +39,18 @@ each seed that breaks an invariant, shrunk to the steps that still break it.
   --replay-every K re-run every K-th passing seed to check the trace is the
                    same (default 50; every failing seed is re-run)
   --verbose        print every step of each failing scenario
+  --crash-points   for each seed, count the writing disk calls (changes and
+                   syncs) and store commits of one device (seed modulo
+                   devices) in the scenario, then re-run it with a power cut
+                   on that device right after each of them in turn; use
+                   short scenarios (--steps 8)
+  --max-points N   at most N crash points of each kind per seed, spread
+                   evenly (default 300)
+  --crash-at D:disk:N | D:commit:N
+                   one run, device D losing power after its N-th writing disk
+                   call or store commit (from a crash-points report)
+  --regressions FILE
+                   run the seeds FILE lists (lines "SEED [options]  # note")
 )";
 
 struct Options {
@@ -50,6 +64,10 @@ struct Options {
     std::uint64_t replay_every = 50;
     bool verbose = false;
     std::vector<std::size_t> keep;
+    bool crash_points = false;
+    std::uint64_t max_points = 300;
+    std::optional<CrashPoint> crash_at;
+    std::string regressions;
 };
 
 [[noreturn]] void usage_error(const std::string& message) {
@@ -64,6 +82,27 @@ std::uint64_t number(const std::string& flag, const char* text, std::uint64_t ma
     if (errno != 0 || end == text || *end != '\0' || value > max || text[0] == '-')
         usage_error(flag + " takes a number up to " + std::to_string(max) + ", not \"" + text + "\"");
     return value;
+}
+
+CrashPoint parse_crash_point(const std::string& text) {
+    const auto first = text.find(':');
+    const auto second = text.find(':', first == std::string::npos ? first : first + 1);
+    if (first == std::string::npos || second == std::string::npos)
+        usage_error("--crash-at takes DEVICE:disk:N or DEVICE:commit:N, not \"" + text + "\"");
+    CrashPoint point;
+    point.device = static_cast<int>(number("--crash-at", text.substr(0, first).c_str(), 4));
+    const std::string kind = text.substr(first + 1, second - first - 1);
+    if (kind != "disk" && kind != "commit")
+        usage_error("--crash-at: the kind is disk or commit, not \"" + kind + "\"");
+    point.at_commit = kind == "commit";
+    point.after = number("--crash-at", text.substr(second + 1).c_str(), UINT64_MAX / 2);
+    if (point.after == 0) usage_error("--crash-at: N counts from 1");
+    return point;
+}
+
+std::string crash_point_text(const CrashPoint& point) {
+    return std::to_string(point.device) + (point.at_commit ? ":commit:" : ":disk:") +
+           std::to_string(point.after);
 }
 
 Options parse(int argc, char** argv) {
@@ -102,6 +141,14 @@ Options parse(int argc, char** argv) {
             o.replay_every = number(arg, value(), 1'000'000'000);
         } else if (arg == "--verbose") {
             o.verbose = true;
+        } else if (arg == "--crash-points") {
+            o.crash_points = true;
+        } else if (arg == "--max-points") {
+            o.max_points = number(arg, value(), 1'000'000);
+        } else if (arg == "--crash-at") {
+            o.crash_at = parse_crash_point(value());
+        } else if (arg == "--regressions") {
+            o.regressions = value();
         } else {
             usage_error("unknown argument \"" + arg + "\"");
         }
@@ -113,14 +160,54 @@ std::string command_for(const Options& o, std::uint64_t seed) {
     std::string out = "./dev sim --seed " + std::to_string(seed) + " --devices " +
                       std::to_string(o.devices) + " --steps " + std::to_string(o.steps);
     if (!o.faults) out += " --no-faults";
+    if (o.crash_at) out += " --crash-at " + crash_point_text(*o.crash_at);
     return out;
+}
+
+// Crash-point mode for one seed: a counting run, then a run per crash
+// point; reports the first few that break an invariant.
+bool run_crash_points(const Options& o, std::uint64_t seed, const std::vector<Step>& steps,
+                      std::ostream& out) {
+    const int device = static_cast<int>(seed % static_cast<std::uint64_t>(o.devices));
+    SimConfig config{seed, o.devices, CrashPoint{device, false, UINT64_MAX / 2}};
+    ferry::test::seed_sqlite_random(static_cast<int>(seed));
+    const RunOutcome counted = run_scenario(config, steps);
+    int failures = 0;
+    auto report = [&](const std::string& what, const std::vector<Violation>& violations) {
+        ++failures;
+        out << "FAIL seed " << seed << " (" << o.devices << " devices, " << steps.size()
+            << " steps) " << what << ": " << violations.front().invariant << ": "
+            << violations.front().detail << "\n";
+    };
+    if (!counted.violations.empty()) report("without a crash point", counted.violations);
+    for (const bool at_commit : {false, true}) {
+        const std::uint64_t total = at_commit ? counted.commits : counted.writing_calls;
+        const std::uint64_t points = std::min(total, o.max_points);
+        for (std::uint64_t i = 0; i < points && failures < 3; ++i) {
+            // After the first call or commit up to after the last one.
+            config.crash_point = CrashPoint{device, at_commit, 1 + i * total / points};
+            ferry::test::seed_sqlite_random(static_cast<int>(seed));
+            const RunOutcome outcome = run_scenario(config, steps);
+            if (outcome.violations.empty()) continue;
+            report("with a power cut on d" + std::to_string(device) + " right after " +
+                       (at_commit ? "store commit " : "writing disk call ") +
+                       std::to_string(config.crash_point->after) + " of " +
+                       std::to_string(total),
+                   outcome.violations);
+            out << "  replay: " << command_for(o, seed) << " --crash-at "
+                << crash_point_text(*config.crash_point) << "\n";
+        }
+    }
+    if (o.verbose)
+        out << "seed " << seed << ": d" << device << " made " << counted.writing_calls
+            << " writing disk calls and " << counted.commits << " store commits\n";
+    return failures == 0;
 }
 
 // Runs one seed; returns whether it passed, writing any report to `out`.
 bool run_seed(const Options& o, std::uint64_t seed, std::ostream& out) {
     // SQLite's random() makes each index's id: seeded, it is the same each run.
-    ferry::test::seed_sqlite_random(static_cast<int>(seed));
-    const SimConfig config{seed, o.devices, std::nullopt};
+    const SimConfig config{seed, o.devices, o.crash_at};
     std::vector<Step> steps = make_scenario(seed, ScenarioOptions{o.devices, o.steps, o.faults});
     std::vector<std::size_t> indexes;
     if (!o.keep.empty()) {
@@ -134,6 +221,8 @@ bool run_seed(const Options& o, std::uint64_t seed, std::ostream& out) {
     } else {
         for (std::size_t i = 0; i < steps.size(); ++i) indexes.push_back(i);
     }
+    if (o.crash_points) return run_crash_points(o, seed, steps, out);
+    ferry::test::seed_sqlite_random(static_cast<int>(seed));
     RunOutcome outcome = run_scenario(config, steps);
     const bool failed = !outcome.violations.empty();
     if (failed || (o.replay_every != 0 && seed % o.replay_every == 0)) {
@@ -196,12 +285,43 @@ Tally run_share(const Options& o, int job, std::ostream& out) {
     return tally;
 }
 
+// The seeds a regressions file lists, each with its own options.
+Tally run_regressions(const std::string& file, std::ostream& out) {
+    std::ifstream in(file);
+    if (!in) usage_error("cannot read " + file);
+    Tally tally;
+    std::string line;
+    while (std::getline(in, line)) {
+        line = line.substr(0, line.find('#'));
+        std::istringstream words(line);
+        std::vector<std::string> args{"ferry-sim"};
+        for (std::string word; words >> word;) args.push_back(word);
+        if (args.size() == 1) continue;
+        args.insert(args.begin() + 1, "--seed");
+        std::vector<char*> argv;
+        for (std::string& arg : args) argv.push_back(arg.data());
+        Options o = parse(static_cast<int>(argv.size()), argv.data());
+        o.shrink = false;
+        if (run_seed(o, o.seed, out))
+            ++tally.passed;
+        else
+            ++tally.failed;
+    }
+    return tally;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
     const Options o = parse(argc, argv);
     const auto started = std::chrono::steady_clock::now();
     Tally total;
+    if (!o.regressions.empty()) {
+        total = run_regressions(o.regressions, std::cout);
+        std::cout << "ferry-sim: " << total.passed + total.failed << " regression seeds, "
+                  << total.failed << " failed\n";
+        return total.failed == 0 ? 0 : 1;
+    }
     if (o.jobs == 1) {
         total = run_share(o, 0, std::cout);
     } else {
