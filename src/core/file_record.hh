@@ -52,6 +52,11 @@ bool same_content(const FileRecord& a, const FileRecord& b);
 // its entries). Always true for a tombstone `a`.
 bool same_metadata(const FileRecord& a, const FileRecord& b);
 
+// The mode sync gives an entry whose record says `mode`: the permission
+// bits and the sticky bit, never setuid or setgid (a peer must not be able
+// to plant a setuid program on a device that runs ferry as root).
+inline std::uint32_t safe_mode(std::uint32_t mode) { return mode & 01777; }
+
 // No chunk is larger (the chunker's max_size may not exceed it).
 inline constexpr std::uint32_t kMaxChunkSize = 16 * 1024 * 1024;
 

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "core/path_rules.hh"
+#include "fs/pending_targets.hh"
 #include "fs/scan_directory.hh"
 
 namespace ferry {
@@ -198,6 +199,9 @@ ScanProgress progress_of(const ScanContext& ctx, bool walk_done) {
 
 Result<ScanResult> scan_folder(Filesystem& fs, Store& store, std::string_view folder_id,
                                const ScanOptions& options) {
+    // What a crash kept sync from recording is sync's, not a local edit.
+    auto settled = settle_pending_targets(fs, store, folder_id);
+    if (!settled) return tl::unexpected(settled.error());
     auto ignore = read_ignore_file(fs);
     if (!ignore) return tl::unexpected(ignore.error());
     const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
@@ -223,6 +227,7 @@ Result<ScanResult> scan_folder(Filesystem& fs, Store& store, std::string_view fo
     for (unsigned i = 0; i < workers; ++i) threads.emplace_back([&pool] { pool.work(); });
 
     ScanResult result;
+    result.changed = *settled;
     std::vector<FileUpdate> batch;
     std::optional<Error> failure;
     auto flush = [&]() -> bool {

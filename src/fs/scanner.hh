@@ -20,7 +20,10 @@
 // mtime) as a version newer than or concurrent with the stored one: that is
 // sync's write whose record a crash lost, and it is recorded as sync would
 // have (the peer's change, versions merged), so a restarted receiver does not
-// invent edits that conflict with the sender's next ones.
+// invent edits that conflict with the sender's next ones. Before it looks at
+// the disk, a scan settles the pending targets a crash left
+// (fs/pending_targets.hh): sync's notes of what it was putting on disk,
+// which recognise its writes even after the peer announced a newer version.
 //
 // What is unknown is not deleted: an entry or directory that cannot be read
 // keeps its stored record(s), and a folder root that cannot be listed fails

@@ -166,7 +166,30 @@ CREATE TABLE announced_chunk_lists (
 ) STRICT;
 )sql";
 
-constexpr std::array k_migrations = {k_migration_1, k_migration_2};
+// Pending targets: the record a sync step is about to put on disk, stored
+// before the disk changes and deleted in the transaction that stores the
+// record (Store::put_files). A crash in between leaves the row, and the
+// next scan adopts what the disk holds as that record instead of taking it
+// for a local edit (fs/pending_targets.hh). Few rows: a pull batch's steps.
+constexpr const char* k_migration_3 = R"sql(
+CREATE TABLE pending_targets (
+    folder         INTEGER NOT NULL REFERENCES folders(id) ON DELETE CASCADE,  -- folders.id
+    parent         TEXT NOT NULL,     -- folder-relative path of the directory holding it; '' is the root
+    name           TEXT NOT NULL,     -- last path component
+    kind           INTEGER NOT NULL,  -- FileKind: 0 file, 1 directory, 2 symlink
+    size           INTEGER NOT NULL,  -- bytes (uint64 bit pattern)
+    mtime_ns       INTEGER NOT NULL,  -- modification time the step gives it, ns since the epoch
+    mode           INTEGER NOT NULL,  -- permission bits (07777) as the record says
+    deleted        INTEGER NOT NULL,  -- 1 for a tombstone (the step removes the path), else 0
+    version        BLOB NOT NULL,     -- VersionVector::encode()
+    symlink_target TEXT NOT NULL,     -- symlinks only; '' otherwise
+    modified_by    INTEGER NOT NULL,  -- ShortId of the device that made this version (bit pattern)
+    chunks         BLOB NOT NULL,     -- encode_chunk_list(); empty when the record has no chunks
+    PRIMARY KEY (folder, parent, name)
+) STRICT;
+)sql";
+
+constexpr std::array k_migrations = {k_migration_1, k_migration_2, k_migration_3};
 
 Result<int> user_version(sqlite::Database& db) {
     auto stmt = db.prepare("PRAGMA user_version", "read the schema version");

@@ -77,6 +77,7 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& path) {
     if (auto ok = store::prepare_file_statements(*impl); !ok) return error_of(ok);
     if (auto ok = store::prepare_remote_statements(*impl); !ok) return error_of(ok);
     if (auto ok = store::prepare_version_statements(*impl); !ok) return error_of(ok);
+    if (auto ok = store::prepare_pending_statements(*impl); !ok) return error_of(ok);
     return std::unique_ptr<Store>(new Store(std::move(impl)));
 }
 

@@ -185,7 +185,8 @@ public:
     // Writes new versions of records in one transaction (all or none), giving
     // each the folder's next local sequence (written back into
     // update.record.sequence once committed). Records with unchanged chunk
-    // lists keep their chunk-lookup rows.
+    // lists keep their chunk-lookup rows. The pending target of each path
+    // written is dropped in the same transaction.
     Result<void> put_files(std::string_view folder_id, std::span<FileUpdate> updates);
 
     // Records with sequence > `after`, in sequence order, at most `limit`.
@@ -271,6 +272,21 @@ public:
     // (store_versions.cc).
     Result<void> for_each_path_versions(
         std::string_view folder_id, const std::function<Result<void>(const PathVersions&)>& fn);
+
+    // ---- Pending targets (store_pending.cc, schema migration 3) ----
+    //
+    // Sync's note of what it is about to put on disk: the record a step
+    // stores once its change is made (a file renamed into place, a path
+    // removed, ...), written before the disk changes. put_files drops it
+    // with the record it stores; one that a crash left behind tells the next
+    // scan what the disk may hold (fs/pending_targets.hh).
+
+    // Stores `targets` in one transaction, each replacing the path's earlier one.
+    Result<void> put_pending_targets(std::string_view folder_id, std::span<const FileRecord> targets);
+    // Every pending target of the folder, by path (record.sequence is 0).
+    Result<std::vector<FileRecord>> pending_targets(std::string_view folder_id);
+    // Forgets the pending targets of `paths`, in one transaction.
+    Result<void> drop_pending_targets(std::string_view folder_id, std::span<const std::string> paths);
 
 private:
     struct Impl;

@@ -322,6 +322,7 @@ Result<void> Store::put_files(std::string_view folder_id, std::span<FileUpdate> 
         if (auto ok = put_file(impl, folder->rowid, sequence + 1, folder_id, update); !ok) return ok;
         ++sequence;
     }
+    if (auto ok = store::drop_pending_of(impl, folder->rowid, updates); !ok) return ok;
     impl.set_folder_sequence.bind_int(1, sequence);
     impl.set_folder_sequence.bind_int(2, folder->rowid);
     if (auto ok = impl.set_folder_sequence.run(); !ok) return ok;

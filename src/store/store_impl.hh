@@ -102,6 +102,9 @@ struct State {
     sqlite::Statement announced_versions_page;
     sqlite::Statement peer_state;
     sqlite::Statement set_peer_state;
+    // Pending targets (store_pending.cc).
+    sqlite::Statement any_pending;
+    sqlite::Statement drop_pending;
 
     struct FolderRow {
         std::int64_t rowid = 0;
@@ -214,6 +217,11 @@ Result<void> prepare_file_statements(State& impl);
 Result<void> prepare_remote_statements(State& impl);
 // Prepares the statements of the whole-folder walks (store_versions.cc).
 Result<void> prepare_version_statements(State& impl);
+// Prepares the statements of the pending targets (store_pending.cc).
+Result<void> prepare_pending_statements(State& impl);
+// Inside the caller's transaction: deletes the pending targets of the
+// updates' paths (their records are being stored).
+Result<void> drop_pending_of(State& impl, std::int64_t folder, std::span<const FileUpdate> updates);
 
 }  // namespace ferry::store
 

@@ -1,9 +1,14 @@
 // Pulling: touched paths are planned in batches and the steps applied in the
 // planner's order on the worker pool; consecutive file writes run side by
 // side (their chunk requests share the pull window). One pull or scan per
-// folder at a time, so a scan never indexes a file sync is writing.
+// folder at a time, so a scan never indexes a file sync is writing. Before a
+// batch's steps change the disk, the records they will store are noted as
+// pending targets (one transaction for the batch); storing a record drops
+// its note, and a scan settles what a crash left (fs/pending_targets.hh).
 #include <algorithm>
+#include <iterator>
 
+#include "core/pending_target.hh"
 #include "fs/scanner.hh"
 #include "sync/engine_impl.hh"
 #include "sync/engine_steps.hh"
@@ -20,8 +25,8 @@ namespace {
 constexpr std::size_t kPlanBatch = 5000;  // paths planned together (renames pair within a batch)
 constexpr std::size_t kParallelFiles = 64;
 // Records of applied steps are stored at least this often within a batch, so
-// a crash mid-batch leaves few synced files without their records (the next
-// scan would record those as local changes, which then merge as equal).
+// a crash mid-batch leaves few synced changes without their records (the
+// next scan recognises those by their pending targets, store/store.hh).
 constexpr std::size_t kStoreEvery = 256;
 constexpr int kMaxRechecks = 3;  // a path that keeps changing under sync is left alone after this
 
@@ -103,6 +108,22 @@ asio::awaitable<void> Engine::Impl::pull(FolderPtr folder) {
                 folder->needed[planned.step.path] =
                     planned.step.kind == StepKind::write_file ? planned.step.target.size : 0;
             steps = std::move(batch->steps);
+        }
+        std::vector<FileRecord> targets;
+        for (const PlannedStep& planned : steps) {
+            std::vector<FileRecord> of_step = step_targets(planned.step);
+            std::move(of_step.begin(), of_step.end(), std::back_inserter(targets));
+        }
+        if (!targets.empty()) {
+            auto work3 = [&s = store, id = folder->folder.id, t = std::move(targets)] {
+                return s.put_pending_targets(id, t);
+            };
+            auto noted = co_await offload(workers, std::move(work3));
+            if (!noted) {
+                folder->error = "folder " + folder->folder.id +
+                                ": noting what sync is about to write: " + noted.error().message;
+                break;
+            }
         }
         // Ignore patterns that sync changes may release any path.
         const bool patterns_changed =

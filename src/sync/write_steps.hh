@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "core/error.hh"
+#include "core/file_record.hh"  // safe_mode
 #include "fs/filesystem.hh"
 
 namespace ferry {
@@ -28,11 +29,6 @@ tl::unexpected<Error> in_context(Error error, std::string_view context);
 // Whether sync may write at `path`: folder-relative, not the root, not
 // internal (.ferry/ or a temporary file). Errc::invalid_argument otherwise.
 Result<void> check_writable_path(std::string_view path, std::string_view context);
-
-// The mode sync gives an entry whose record says `mode`: the permission
-// bits and the sticky bit, never setuid or setgid (a peer must not be able
-// to plant a setuid program on a device that runs ferry as root).
-inline std::uint32_t safe_mode(std::uint32_t mode) { return mode & 01777; }
 
 // 64 bits of BLAKE3 over `parts` (each length-prefixed): the `unique` of a
 // temporary name that the same work always finds again.

@@ -13,6 +13,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "core/conflict_name.hh"
 #include "core/ignore.hh"
 #include "engine_harness.hh"
 
@@ -139,4 +140,69 @@ TEST_CASE("engine: a failed flush of received data leaves the file invisible, an
     b.faults->set_hook(nullptr);
     REQUIRE(cluster.settle());
     CHECK(read_file(b.path("doc")) == read_file(a.path("doc")));
+}
+
+// The crash of issue 7: the receiver renamed a file into place, then died
+// before storing its record; meanwhile the sender changed the file again.
+// The restarted receiver must take the file it had put in place for the
+// sender's version it wrote (its pending target), not for its own edit,
+// which would conflict with the sender's newer version.
+TEST_CASE("engine: a file renamed into place but not recorded before a crash is no local edit "
+          "after a restart, though the sender changed it since",
+          "[engine][crash]") {
+    TestCluster cluster;
+    cluster.fault_filesystems = true;
+    Node& a = cluster.add("a");
+    Node& b = cluster.add("b");
+    const std::string first = random_bytes(70'000, 21);
+    write_file(a.path("doc"), first);
+    REQUIRE(b.faults != nullptr);
+    // The flush of the new name fails: the file is in place, its record is
+    // never stored (as when the daemon is killed at that moment).
+    b.faults->set_hook([&](FsOp op, std::string_view path) -> Result<void> {
+        if (op == FsOp::sync_paths && path == "doc") return fail(Errc::io, "killed");
+        return {};
+    });
+    cluster.link(a, b);
+    for (auto& node : cluster.nodes) node->engine->request_scan("");
+    REQUIRE(cluster.run_until([&] {
+        for (const PathProblem& problem : b.folder_status().problems)
+            if (problem.path == "doc") return true;
+        return false;
+    }));
+    REQUIRE(read_file(b.path("doc")) == first);
+    auto unrecorded = b.store->get_file(kFolderId, "doc");
+    REQUIRE(unrecorded);
+    CHECK_FALSE(unrecorded->has_value());
+    auto pending = b.store->pending_targets(kFolderId);
+    REQUIRE(pending);
+    REQUIRE(pending->size() == 1);
+    CHECK((*pending)[0].path == "doc");
+
+    // The sender changes the file; the receiver had its announcement before
+    // it died (so the disk matches no version a peer announces now).
+    b.engine->stop();
+    write_file(a.path("doc"), random_bytes(80'000, 22));
+    bool scanned = false;
+    a.engine->request_scan(kFolderId, [&](const auto&) { scanned = true; });
+    REQUIRE(cluster.run_until([&] { return scanned; }));
+    auto second = a.store->get_file(kFolderId, "doc");
+    REQUIRE(second);
+    REQUIRE(second->has_value());
+    auto a_index = a.store->index_id(kFolderId);
+    REQUIRE(a_index);
+    REQUIRE(b.store->put_announced(kFolderId, a.id.short_id(), std::vector<FileRecord>{**second},
+                                   PeerIndexState{*a_index, (*second)->sequence}));
+
+    cluster.restart(b);
+    cluster.link(a, b);
+    REQUIRE(cluster.settle());
+    for (const auto& [path, what] : tree_of(b.root())) CHECK_FALSE(is_conflict_copy(path));
+    CHECK(read_file(b.path("doc")) == read_file(a.path("doc")));
+    auto recorded = b.store->get_file(kFolderId, "doc");
+    REQUIRE(recorded);
+    REQUIRE(recorded->has_value());
+    CHECK((*recorded)->version == (*second)->version);
+    CHECK((*recorded)->version.counter(b.id.short_id()) == 0);
+    CHECK(b.store->pending_targets(kFolderId)->empty());
 }

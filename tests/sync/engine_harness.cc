@@ -114,14 +114,29 @@ Node& TestCluster::add(const std::string& name, FolderMode mode) {
     node->store = std::move(*store);
     if (auto added = node->store->add_folder(Folder{kFolderId, node->root(), mode}); !added)
         throw std::runtime_error(added.error().message);
+    start_engine(*node);
+    nodes.push_back(std::move(node));
+    return *nodes.back();
+}
+
+void TestCluster::restart(Node& node) {
+    node.engine->stop();
+    io.restart();
+    io.run_for(std::chrono::milliseconds(100));  // its coroutines wind down
+    node.engine.reset();
+    node.faults = nullptr;
+    start_engine(node);
+}
+
+void TestCluster::start_engine(Node& node) {
     EngineOptions options;
-    options.local_device = node->id;
+    options.local_device = node.id;
     options.rescan_interval = std::chrono::hours(1);  // tests ask for scans
     options.pull_window_bytes = 1u << 20;
     if (tune_options) tune_options(options);
-    node->engine = std::make_unique<Engine>(
-        io, pool.get_executor(), *node->store,
-        [faulty = fault_filesystems, n = node.get()](
+    node.engine = std::make_unique<Engine>(
+        io, pool.get_executor(), *node.store,
+        [faulty = fault_filesystems, n = &node](
             const Folder& folder) -> Result<std::unique_ptr<Filesystem>> {
             if (!faulty) return std::make_unique<PosixFilesystem>(folder.path);
             auto fs = std::make_unique<OwningFaultFilesystem>(folder.path);
@@ -129,10 +144,8 @@ Node& TestCluster::add(const std::string& name, FolderMode mode) {
             return fs;
         },
         clock, options);
-    if (auto started = node->engine->start(); !started)
+    if (auto started = node.engine->start(); !started)
         throw std::runtime_error(started.error().message);
-    nodes.push_back(std::move(node));
-    return *nodes.back();
 }
 
 std::pair<std::shared_ptr<PipeEnd>, std::shared_ptr<PipeEnd>> TestCluster::link(Node& a, Node& b) {

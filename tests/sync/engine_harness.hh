@@ -58,6 +58,9 @@ public:
     ~TestCluster();
 
     Node& add(const std::string& name, FolderMode mode = FolderMode::send_receive);
+    // Stops the node's engine and starts a new one over the same store and
+    // folder, as a daemon restarted after a crash; its links are gone.
+    void restart(Node& node);
     // Links two nodes by a message pipe; returns (a's end, b's end).
     std::pair<std::shared_ptr<PipeEnd>, std::shared_ptr<PipeEnd>> link(Node& a, Node& b);
 
@@ -84,6 +87,9 @@ public:
     asio::thread_pool pool{2};
     SystemClock clock;
     std::vector<std::unique_ptr<Node>> nodes;
+
+private:
+    void start_engine(Node& node);  // with tune_options and fault_filesystems
 };
 
 }  // namespace ferry::test
