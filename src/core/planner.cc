@@ -62,6 +62,10 @@ bool loses_to(const FileRecord& a, const FileRecord& b) {
     return entries_less(a.version, b.version);
 }
 
+bool live_directory(const FileRecord& r) {
+    return !r.deleted && r.kind == FileKind::directory;
+}
+
 struct Resolution {
     const FileRecord* winner = nullptr;
     bool concurrent = false;      // chosen among versions none of which dominates
@@ -134,9 +138,6 @@ StepKind step_for(const FileRecord* local, const FileRecord& target) {
 bool live_file(const FileRecord& r) {
     return !r.deleted && r.kind == FileKind::file;
 }
-bool live_directory(const FileRecord& r) {
-    return !r.deleted && r.kind == FileKind::directory;
-}
 
 // A local change the peers do not have: made here, and no peer announces it
 // or anything newer.
@@ -148,25 +149,52 @@ bool unsent_local_change(const PathInput& input, ShortId local_device) {
     });
 }
 
-PathStep plan_send_receive(std::string_view path, const PathInput& input) {
+std::vector<const FileRecord*> candidates(const PathInput& input) {
+    std::vector<const FileRecord*> all;
+    if (input.local) all.push_back(&*input.local);
+    for (const RemoteVersion& remote : input.remotes) all.push_back(&remote.record);
+    return all;
+}
+
+// A live file or symlink that wins at a path where a live directory is a
+// candidate too, while some entry beneath the path is live, would bury that
+// entry: the directory stays instead, the one that wins among the live
+// directory candidates. Its vector does not cover the file's change unless
+// this device holds the file (the local vector joins the target's), and
+// then the plan keeps the file as a conflict copy: so no device takes the
+// directory as newer than a file it never held, and a later change there
+// cannot make the file look seen.
+const FileRecord* directory_kept(std::string_view path, const FileRecord& winner,
+                                 std::span<const FileRecord* const> all,
+                                 const PlanContext& context) {
+    if (winner.deleted || winner.kind == FileKind::directory || !context.live_beneath)
+        return nullptr;
+    std::vector<const FileRecord*> directories;
+    std::copy_if(all.begin(), all.end(), std::back_inserter(directories),
+                 [](const FileRecord* c) { return live_directory(*c); });
+    if (directories.empty() || !context.live_beneath(path)) return nullptr;
+    return resolve(directories, nullptr).winner;
+}
+
+PathStep plan_send_receive(std::string_view path, const PathInput& input,
+                           const PlanContext& context) {
     PathStep step;
     step.path = std::string(path);
     const FileRecord* local = input.local ? &*input.local : nullptr;
-    std::vector<const FileRecord*> all;
-    if (local) all.push_back(local);
-    for (const RemoteVersion& remote : input.remotes) all.push_back(&remote.record);
+    const std::vector<const FileRecord*> all = candidates(input);
     if (all.empty()) return step;
 
     const Resolution global = resolve(all, local);
-    FileRecord target = *global.winner;
+    const FileRecord* kept = directory_kept(path, *global.winner, all, context);
+    FileRecord target = kept ? *kept : *global.winner;
     target.path = step.path;
     target.sequence = Sequence{};
     // Only the local vector joins the winner's: a merge that also covered a
     // third device's losing version would stop that device from keeping it.
-    if (local) target.version = local->version.merged(global.winner->version);
+    if (local) target.version = local->version.merged(target.version);
 
     step.kind = step_for(local, target);
-    step.conflict = global.concurrent;
+    step.conflict = global.concurrent || kept;
     if (step.kind == StepKind::none) {
         step.target = local ? *local : std::move(target);
         return step;
@@ -429,7 +457,7 @@ PathStep plan_path(std::string_view path, const PathInput& input, const PlanCont
         step.local_change = true;
         return step;
     }
-    PathStep step = plan_send_receive(path, input);
+    PathStep step = plan_send_receive(path, input, context);
     if (context.mode == FolderMode::send_only && step.kind != StepKind::none) {
         step.needs_override = true;
         step.kind = StepKind::none;
@@ -468,6 +496,22 @@ std::vector<PathStep> plan_paths(std::span<const std::pair<std::string, PathInpu
     out.reserve(planned.size());
     for (Planned& p : planned) out.push_back(std::move(p.step));
     return out;
+}
+
+std::optional<FileRecord> global_version(std::string_view path, const PathInput& input,
+                                         const PlanContext& context) {
+    const std::vector<const FileRecord*> all = candidates(input);
+    if (all.empty()) return std::nullopt;
+    const Resolution global = resolve(all, input.local ? &*input.local : nullptr);
+    const FileRecord* kept = directory_kept(path, *global.winner, all, context);
+    FileRecord winner = kept ? *kept : *global.winner;
+    winner.path = std::string(path);
+    return winner;
+}
+
+bool live_globally(const PathInput& input) {
+    const std::vector<const FileRecord*> all = candidates(input);
+    return !all.empty() && !resolve(all, input.local ? &*input.local : nullptr).winner->deleted;
 }
 
 FileRecord override_record(const FileRecord& local, std::span<const RemoteVersion> remotes,

@@ -24,6 +24,18 @@
 // contents under one version. Every step moves a device's record up (newer
 // vector, or the same vector and a winning content), so planning terminates.
 //
+// A directory with live entries is never replaced by a file or symlink:
+// when the winner is one, a live directory is among the candidates and
+// some path beneath has a live global version (PlanContext::live_beneath:
+// an entry the winner's side did not see deleted, or edited after), the
+// winner among the live directory candidates stays instead (a conflict).
+// A device that holds the file gets a target whose vector covers it (its
+// local vector joins, as always) and keeps the file as a conflict copy, as
+// any losing live file; other devices' targets do not cover the file, so
+// no device that never held it takes it as seen. A losing symlink is not
+// copied (as in any conflict). Once nothing beneath is live, the file wins
+// as usual.
+//
 // plan_paths() plans a batch. A conflict copy whose path is in the batch
 // too (a device that held the same losing version made it already) is not
 // made again, unless the step there would fetch the content being kept:
@@ -72,8 +84,8 @@ struct RemoteVersion {
 };
 
 struct PathInput {
-    std::optional<FileRecord> local;      // nullopt: never indexed here
-    std::vector<RemoteVersion> remotes;   // each peer's latest record of the path
+    std::optional<FileRecord> local;     // nullopt: never indexed here
+    std::vector<RemoteVersion> remotes;  // each peer's latest record of the path
 };
 
 enum class StepKind : std::uint8_t {
@@ -118,6 +130,10 @@ struct PlanContext {
     // directory, or nullopt when that is not known. Without it no directory
     // is renamed as a whole (its entries move one by one).
     std::function<std::optional<std::size_t>(std::string_view dir)> live_entries_beneath;
+    // Whether some path beneath a directory (any depth, in the local index
+    // or any peer's) has a live global version (live_globally()). Without
+    // it no directory is kept for its entries: every device must set it.
+    std::function<bool(std::string_view dir)> live_beneath;
 };
 
 // The plan for one path (never `rename`: that pairing needs the batch).
@@ -127,6 +143,16 @@ PathStep plan_path(std::string_view path, const PathInput& input, const PlanCont
 // `none` are left out.
 std::vector<PathStep> plan_paths(std::span<const std::pair<std::string, PathInput>> inputs,
                                  const PlanContext& context);
+
+// The global version of a path (the winner described above, a directory
+// kept for its entries included), without the local vector merged in;
+// nullopt when the path has no record at all.
+std::optional<FileRecord> global_version(std::string_view path, const PathInput& input,
+                                         const PlanContext& context);
+
+// Whether the global version of a path is live. Keeping a directory for its
+// entries never changes that, so no context is needed.
+bool live_globally(const PathInput& input);
 
 // `ferry folder override` (send-only): the record that makes peers take the
 // local version: local content, version = merge of the local and every

@@ -264,6 +264,10 @@ public:
                                                             std::string_view path);
     Result<std::optional<FileRecord>> announced_file(std::string_view folder_id, ShortId device,
                                                      std::string_view path);
+    // The names any peer announced a record of (tombstones included) directly
+    // inside directory `parent` ("" is the root), each once, sorted.
+    Result<std::vector<std::string>> announced_names(std::string_view folder_id,
+                                                     std::string_view parent);
     // Calls `fn` once for every path this device or any peer has a record of
     // in the folder, sorted by (parent directory, name) byte-wise, with all
     // its records (chunk lists left empty: they are not read). Read in pages

@@ -97,6 +97,7 @@ struct State {
     sqlite::Statement delete_announced_chunks;
     sqlite::Statement announced_versions;
     sqlite::Statement announced_file;
+    sqlite::Statement announced_names;
     // Whole-folder walks (store_versions.cc).
     sqlite::Statement file_versions_page;
     sqlite::Statement announced_versions_page;

@@ -120,6 +120,9 @@ Result<void> store::prepare_remote_statements(store::State& impl) {
         {&impl.announced_file,
          select_records + " WHERE folder = ? AND parent = ? AND name = ? AND device = ?",
          "read an announced record"},
+        {&impl.announced_names,
+         "SELECT DISTINCT name FROM announced WHERE folder = ? AND parent = ? ORDER BY name",
+         "read the names peers announced in a directory"},
         {&impl.peer_state,
          "SELECT index_id, max_sequence FROM peer_index_states WHERE folder = ? AND device = ?",
          "read a peer's index state"},
@@ -212,6 +215,25 @@ Result<std::vector<AnnouncedRecord>> Store::announced_versions(std::string_view 
             std::move(*record)});
     }
     return out;
+}
+
+Result<std::vector<std::string>> Store::announced_names(std::string_view folder_id,
+                                                        std::string_view parent) {
+    std::lock_guard lock(m_impl->mutex);
+    auto& impl = *m_impl;
+    auto folder = impl.folder(folder_id);
+    if (!folder) return error_of(folder);
+    ResetOnExit reset(impl.announced_names);
+    impl.announced_names.bind_int(1, folder->rowid);
+    impl.announced_names.bind_text(2, parent);
+    std::vector<std::string> names;
+    for (;;) {
+        auto row = impl.announced_names.step();
+        if (!row) return error_of(row);
+        if (!*row) break;
+        names.emplace_back(impl.announced_names.column_text(0));
+    }
+    return names;
 }
 
 Result<std::optional<FileRecord>> Store::announced_file(std::string_view folder_id, ShortId device,

@@ -48,8 +48,9 @@ Result<std::vector<PlannedStep>> revert_steps(Store& store, const std::string& f
         if (!current) return tl::unexpected(current.error());
         auto remotes = engine_detail::remote_versions(store, folder_id, path);
         if (!remotes) return tl::unexpected(remotes.error());
-        if (auto step = engine_detail::revert_step(path, *current, *remotes, local))
-            steps.push_back(std::move(*step));
+        auto step = engine_detail::revert_step(store, folder_id, path, *current, *remotes, local);
+        if (!step) return tl::unexpected(step.error());
+        if (*step) steps.push_back(std::move(**step));
     }
     return steps;
 }

@@ -74,14 +74,19 @@ Result<std::map<ShortId, DeviceFolderProgress>> evaluate_folder(Store& store,
     for (ShortId device : devices) tallies[device];
     double total = 0;
     auto account = [&](const std::string& path, const FileRecord* local_record,
-                       const std::vector<RemoteVersion>& remotes) {
-        if (engine_detail::ignored_path(ignore, path, local_record, remotes)) return;
+                       const std::vector<RemoteVersion>& remotes) -> Result<void> {
+        if (engine_detail::ignored_path(ignore, path, local_record, remotes)) return {};
         std::optional<FileRecord> local_copy;
         if (local_record) local_copy = *local_record;
-        const FileRecord global =
-            remotes.empty() && local_record
-                ? *local_record
-                : engine_detail::global_version(path, local_copy, remotes, local);
+        FileRecord global;
+        if (remotes.empty() && local_record) {
+            global = *local_record;
+        } else {
+            auto chosen =
+                engine_detail::global_version(store, folder_id, path, local_copy, remotes, local);
+            if (!chosen) return tl::unexpected(chosen.error());
+            global = std::move(*chosen);
+        }
         const bool kept_local_change =
             mode == FolderMode::receive_only && local_record &&
             local_record->modified_by == local &&
@@ -98,6 +103,7 @@ Result<std::map<ShortId, DeviceFolderProgress>> evaluate_folder(Store& store,
             if (same_state(theirs, &global)) tally.have += weight;
             if (!kept_local_change && !same_state(theirs, local_record)) tally.in_sync = false;
         }
+        return {};
     };
     std::vector<RemoteVersion> remotes;
     auto walked = store.for_each_path_versions(folder_id, [&](const PathVersions& versions)
@@ -105,8 +111,7 @@ Result<std::map<ShortId, DeviceFolderProgress>> evaluate_folder(Store& store,
         remotes.clear();
         for (const AnnouncedRecord& record : versions.announced)
             remotes.push_back({record.device, record.record});
-        account(versions.path, versions.local ? &*versions.local : nullptr, remotes);
-        return {};
+        return account(versions.path, versions.local ? &*versions.local : nullptr, remotes);
     });
     if (!walked) return tl::unexpected(walked.error());
     std::map<ShortId, DeviceFolderProgress> out;

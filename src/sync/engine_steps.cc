@@ -2,8 +2,12 @@
 
 #include <algorithm>
 #include <functional>
+#include <map>
+#include <memory>
+#include <set>
 
 #include "core/path_rules.hh"
+#include "sync/write_steps.hh"
 
 namespace ferry::engine_detail {
 
@@ -50,6 +54,41 @@ Result<std::size_t> live_entries_beneath(Store& store, const std::string& folder
     return count;
 }
 
+// Whether a path beneath `dir` (any depth) that the local index or a peer
+// has a record of has a live global version: the walk goes down every path
+// some record says is a directory, until one is live.
+Result<bool> live_beneath(Store& store, const std::string& folder_id, std::string_view dir) {
+    std::vector<std::string> pending{std::string(dir)};
+    while (!pending.empty()) {
+        const std::string parent = std::move(pending.back());
+        pending.pop_back();
+        auto local_entries = store.children(folder_id, parent);
+        if (!local_entries) return tl::unexpected(local_entries.error());
+        auto names = store.announced_names(folder_id, parent);
+        if (!names) return tl::unexpected(names.error());
+        for (const StoredEntry& entry : *local_entries) names->push_back(entry.name);
+        std::sort(names->begin(), names->end());
+        names->erase(std::unique(names->begin(), names->end()), names->end());
+        for (const std::string& name : *names) {
+            const std::string path = join_path(parent, name);
+            auto record = store.get_file(folder_id, path);
+            if (!record) return tl::unexpected(record.error());
+            auto remotes = remote_versions(store, folder_id, path);
+            if (!remotes) return tl::unexpected(remotes.error());
+            PathInput input{std::move(*record), std::move(*remotes)};
+            if (live_globally(input)) return true;
+            const auto directory = [](const FileRecord& r) {
+                return r.kind == FileKind::directory;
+            };
+            if ((input.local && directory(*input.local)) ||
+                std::any_of(input.remotes.begin(), input.remotes.end(),
+                            [&](const RemoteVersion& r) { return directory(r.record); }))
+                pending.push_back(path);
+        }
+    }
+    return false;
+}
+
 // A directory a remove step found still holding entries stays when the
 // global version of a live entry the index holds beneath it is live (an
 // edit beat a concurrent delete of the directory): its record as a new
@@ -66,7 +105,7 @@ Result<std::optional<FileUpdate>> kept_directory(Filesystem& fs, Store& store,
             if (!record) return tl::unexpected(record.error());
             auto remotes = remote_versions(store, folder_id, path);
             if (!remotes) return tl::unexpected(remotes.error());
-            holds_kept = !global_version(path, *record, *remotes, local).deleted;
+            holds_kept = live_globally(PathInput{*record, std::move(*remotes)});
             return !holds_kept;
         });
     if (!visited) return tl::unexpected(visited.error());
@@ -93,26 +132,43 @@ Result<std::vector<RemoteVersion>> remote_versions(Store& store, const std::stri
     return remotes;
 }
 
-FileRecord global_version(std::string_view path, const std::optional<FileRecord>& local,
-                          const std::vector<RemoteVersion>& remotes, ShortId local_device) {
-    std::vector<const FileRecord*> candidates;
-    if (local) candidates.push_back(&*local);
-    for (const RemoteVersion& remote : remotes) candidates.push_back(&remote.record);
-    for (const FileRecord* candidate : candidates) {
-        bool dominates = true;
-        for (const FileRecord* other : candidates) {
-            const Ordering order = candidate->version.compare(other->version);
-            if (order != Ordering::equal && order != Ordering::newer) {
-                dominates = false;
-                break;
-            }
+PlanContext with_store(PlanContext context, Store& store, const std::string& folder_id,
+                       std::optional<Error>& error) {
+    context.live_entries_beneath = [&store, folder_id,
+                                    &error](std::string_view dir) -> std::optional<std::size_t> {
+        auto count = live_entries_beneath(store, folder_id, dir);
+        if (count) return *count;
+        if (!error) error = count.error();
+        return std::nullopt;
+    };
+    // Remembered: a batch asks again for the same directory (each path is
+    // planned alone first), and the walk can be long (a deleted tree).
+    auto known = std::make_shared<std::map<std::string, bool, std::less<>>>();
+    context.live_beneath = [&store, folder_id, &error, known](std::string_view dir) {
+        if (const auto it = known->find(dir); it != known->end()) return it->second;
+        auto live = live_beneath(store, folder_id, dir);
+        if (!live) {
+            if (!error) error = live.error();
+            return false;
         }
-        if (dominates) return *candidate;
-    }
-    // Concurrent versions: the planner's deterministic winner.
-    return plan_path(path, PathInput{local, remotes},
-                     PlanContext{local_device, FolderMode::send_receive})
-        .target;
+        known->emplace(dir, *live);
+        return *live;
+    };
+    return context;
+}
+
+Result<FileRecord> global_version(Store& store, const std::string& folder_id, std::string_view path,
+                                  const std::optional<FileRecord>& local,
+                                  const std::vector<RemoteVersion>& remotes, ShortId local_device) {
+    std::optional<Error> error;
+    const PlanContext context =
+        with_store(PlanContext{local_device, FolderMode::send_receive}, store, folder_id, error);
+    auto global = ferry::global_version(path, PathInput{local, remotes}, context);
+    if (error) return tl::unexpected(*error);
+    if (!global)
+        return fail(Errc::invalid_argument,
+                    printable_path(path) + ": no record to choose a version from");
+    return std::move(*global);
 }
 
 bool ignored_path(const IgnoreMatcher& ignore, const std::string& path, const FileRecord* local,
@@ -127,11 +183,16 @@ bool ignored_path(const IgnoreMatcher& ignore, const std::string& path, const Fi
 Result<PlannedBatch> plan_batch(Store& store, const std::string& folder_id,
                                 const std::vector<std::string>& paths, const PlanContext& context,
                                 const IgnoreMatcher& ignore) {
+    // Directory renames and kept directories need the store beyond the
+    // batch; the first store failure fails the batch.
+    std::optional<Error> index_error;
+    const PlanContext with_index = with_store(context, store, folder_id, index_error);
     std::vector<std::pair<std::string, PathInput>> inputs;
     inputs.reserve(paths.size());
     std::map<std::string, std::optional<FileRecord>> locals;
     PlannedBatch batch;
-    for (const std::string& path : paths) {
+    std::vector<std::string> live_remote;  // paths some peer announces live
+    const auto add = [&](const std::string& path) -> Result<void> {
         auto local = store.get_file(folder_id, path);
         if (!local) return tl::unexpected(local.error());
         auto remotes = remote_versions(store, folder_id, path);
@@ -143,25 +204,37 @@ Result<PlannedBatch> plan_batch(Store& store, const std::string& folder_id,
             std::any_of(input.remotes.begin(), input.remotes.end(),
                         [](const RemoteVersion& r) { return !r.record.deleted; });
         if (ignored_path(ignore, path, input.local ? &*input.local : nullptr, input.remotes))
-            continue;
-        const PathStep single = plan_path(path, input, context);
+            return {};
+        const PathStep single = plan_path(path, input, with_index);
         // A local delete of a file no peer has is nothing to revert.
         if (single.local_change && !(input.local && input.local->deleted && !remote_live))
             batch.local_changes.push_back(path);
         if (single.needs_override) batch.needs_override.push_back(path);
+        if (remote_live) live_remote.push_back(path);
         locals[path] = *local;
         inputs.emplace_back(path, std::move(input));
-    }
-    // Directory renames need the whole subtree's count; the first store
-    // failure fails the batch.
-    PlanContext with_index = context;
-    std::optional<Error> index_error;
-    with_index.live_entries_beneath = [&](std::string_view dir) -> std::optional<std::size_t> {
-        auto count = live_entries_beneath(store, folder_id, dir);
-        if (count) return *count;
-        if (!index_error) index_error = count.error();
-        return std::nullopt;
+        return {};
     };
+    for (const std::string& path : paths)
+        if (auto added = add(path); !added) return tl::unexpected(added.error());
+    // A live entry a peer announces beneath a local file or symlink (a peer
+    // kept the directory there for it): that path is planned too, though
+    // none of its own records changed, so the directory comes back here.
+    std::set<std::string> walked;  // directories whose nearest live local ancestor is known
+    std::vector<std::string> buried_under;
+    for (const std::string& path : live_remote) {
+        for (std::string_view dir = parent_path(path); !dir.empty() && walked.emplace(dir).second;
+             dir = parent_path(dir)) {
+            auto record = store.get_file(folder_id, dir);
+            if (!record) return tl::unexpected(record.error());
+            if (!*record || (*record)->deleted) continue;
+            if ((*record)->kind != FileKind::directory && !locals.contains(std::string(dir)))
+                buried_under.emplace_back(dir);
+            break;
+        }
+    }
+    for (const std::string& path : buried_under)
+        if (auto added = add(path); !added) return tl::unexpected(added.error());
     std::vector<PathStep> steps = plan_paths(inputs, with_index);
     if (index_error) return tl::unexpected(*index_error);
     for (PathStep& step : steps) {
@@ -277,10 +350,11 @@ Result<std::vector<FileUpdate>> apply_local_step(FolderWriter& writer, Filesyste
     return out;
 }
 
-std::optional<PlannedStep> revert_step(const std::string& path,
-                                       const std::optional<FileRecord>& local,
-                                       const std::vector<RemoteVersion>& remotes,
-                                       ShortId local_device) {
+Result<std::optional<PlannedStep>> revert_step(Store& store, const std::string& folder_id,
+                                               const std::string& path,
+                                               const std::optional<FileRecord>& local,
+                                               const std::vector<RemoteVersion>& remotes,
+                                               ShortId local_device) {
     if (!local) return std::nullopt;
     PlannedStep planned;
     planned.local = local;
@@ -296,7 +370,9 @@ std::optional<PlannedStep> revert_step(const std::string& path,
         step.target.symlink_target.clear();
         return planned;
     }
-    FileRecord target = global_version(path, std::nullopt, remotes, local_device);
+    auto global = global_version(store, folder_id, path, std::nullopt, remotes, local_device);
+    if (!global) return tl::unexpected(global.error());
+    FileRecord target = std::move(*global);
     // Newer than the local change, with the global content: every device adopts it.
     target.version = target.version.merged(local->version);
     const bool live_here = !local->deleted;

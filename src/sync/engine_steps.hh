@@ -12,7 +12,10 @@
 // each at its new path. A directory to be removed that still holds an entry
 // whose global version is live (an edit beat a concurrent delete of the
 // directory) is kept, recorded as a new local version, so peers make it
-// again.
+// again. A batch also plans each local file or symlink that a live entry
+// planned in it lies beneath, so that the planner keeps the directory there
+// (core/planner.hh: a directory with live entries is never replaced by a
+// file).
 //
 // Thread rule: blocking; called on worker threads.
 #pragma once
@@ -39,10 +42,18 @@ struct PlannedBatch {
 Result<std::vector<RemoteVersion>> remote_versions(Store& store, const std::string& folder_id,
                                                    const std::string& path);
 
-// The global version of a path: the candidate newer than or equal to all
-// others, else (concurrent versions) the planner's winner.
-FileRecord global_version(std::string_view path, const std::optional<FileRecord>& local,
-                          const std::vector<RemoteVersion>& remotes, ShortId local_device);
+// `context` answering from the store what the planner asks beyond a batch
+// (PlanContext::live_entries_beneath and live_beneath, the latter
+// remembered: use it only while the store does not change); the first store
+// failure goes to `error` (which must outlive the context).
+PlanContext with_store(PlanContext context, Store& store, const std::string& folder_id,
+                       std::optional<Error>& error);
+
+// The global version of a path (core/planner.hh global_version(), a
+// directory kept for its live entries included).
+Result<FileRecord> global_version(Store& store, const std::string& folder_id, std::string_view path,
+                                  const std::optional<FileRecord>& local,
+                                  const std::vector<RemoteVersion>& remotes, ShortId local_device);
 
 // Whether `ignore` matches `path`, a directory if any of its records is one.
 bool ignored_path(const IgnoreMatcher& ignore, const std::string& path, const FileRecord* local,
@@ -69,9 +80,10 @@ Result<std::vector<FileUpdate>> apply_local_step(FolderWriter& writer, Filesyste
 
 // The step that puts back the global version of a receive-only local change
 // (`ferry folder revert`), or nullopt when there is nothing to put back.
-std::optional<PlannedStep> revert_step(const std::string& path,
-                                       const std::optional<FileRecord>& local,
-                                       const std::vector<RemoteVersion>& remotes,
-                                       ShortId local_device);
+Result<std::optional<PlannedStep>> revert_step(Store& store, const std::string& folder_id,
+                                               const std::string& path,
+                                               const std::optional<FileRecord>& local,
+                                               const std::vector<RemoteVersion>& remotes,
+                                               ShortId local_device);
 
 }  // namespace ferry::engine_detail

@@ -52,26 +52,25 @@ int run_tree_events(Sim& sim, int events, OrderCheck& order) {
     return sim.quiesce(kMaxRounds);
 }
 
-// Every invariant but the tree shape (see the known gap below).
+// Every invariant: the plans, a fixed point, convergence, nothing lost and
+// the tree shape.
 std::vector<std::string> end_checks(Sim& sim, int rounds, const OrderCheck& order) {
     std::vector<std::string> broken = order.broken();
     if (rounds >= kMaxRounds)
         broken.push_back("no fixed point within " + std::to_string(kMaxRounds) + " rounds");
     for (auto& line : sim.check_converged()) broken.push_back(std::move(line));
     for (auto& line : sim.check_nothing_lost()) broken.push_back(std::move(line));
+    for (auto& line : sim.check_tree()) broken.push_back("not a tree: " + std::move(line));
     return broken;
 }
 
 }  // namespace
 
-// Checks every invariant but the tree shape: that one has a known gap,
-// checked by the [!shouldfail] test below.
 TEST_CASE("planner check: random trees, plans in any order, a fixed point, nothing lost",
           "[planner][check]") {
     int plans = 0;
     int orders = 0;
     int not_trees = 0;
-    int not_tree_seeds = 0;
     int failing_plans = 0;
     int copies = 0;
     int tree_renames = 0;
@@ -83,7 +82,6 @@ TEST_CASE("planner check: random trees, plans in any order, a fixed point, nothi
         OrderCheck order(seed);
         const int rounds = run_tree_events(sim, shape_of(seed).events, order);
         report_seed("[planner][check]", seed, sim, end_checks(sim, rounds, order));
-        if (!sim.check_tree().empty()) ++not_tree_seeds;
         max_rounds = std::max(max_rounds, rounds);
         plans += order.plans();
         orders += order.orders();
@@ -97,9 +95,9 @@ TEST_CASE("planner check: random trees, plans in any order, a fixed point, nothi
     // The histories collided: plans were big enough to order, copies made,
     // trees renamed, directories kept that a concurrent delete had removed.
     WARN("plans " << plans << ", orders " << orders << ", not trees " << not_trees
-                  << ", seeds ending in no tree " << not_tree_seeds << ", plans with failing steps "
-                  << failing_plans << ", copies " << copies << ", tree renames " << tree_renames
-                  << ", remade dirs " << remade << ", max rounds " << max_rounds);
+                  << ", plans with failing steps " << failing_plans << ", copies " << copies
+                  << ", tree renames " << tree_renames << ", remade dirs " << remade
+                  << ", max rounds " << max_rounds);
     CHECK(plans > 2000);
     CHECK(copies > 100);
     CHECK(tree_renames > 10);
@@ -159,45 +157,69 @@ TEST_CASE("planner check: concurrent moves that would form a cycle lose nothing"
         const int rounds = sim.quiesce(kMaxRounds);
         std::vector<std::string> broken = end_checks(sim, rounds, order);
         if (settled >= kMaxRounds) broken.push_back("the shared tree never settled");
-        // The moves themselves never leave an entry beneath a file.
-        if (before == 0 && after == 0) {
-            for (auto& line : sim.check_tree()) broken.push_back("not a tree: " + line);
-        }
         report_seed("planner check: concurrent moves*", seed, sim, broken);
     }
     if (replaying()) return;
     CHECK(cycles > 100);
 }
 
-// The known gap (issue 7 report): a directory that still has live entries
-// can lose to a concurrent file or symlink at its path (one with a later
-// mtime), or be replaced by one made by a device that had not seen all its
-// entries.
-// Every device then records a live entry beneath a file, which no disk can
-// hold: the engine's writes there fail (busy, or "not a directory") on
-// every retry. The planner needs a rule for it (say, a directory with live
-// entries is never replaced, the file being kept as a conflict copy, as a
-// directory whose removal finds live entries is kept); until then this test
-// fails, and Catch counts that as expected.
-TEST_CASE("planner check: known gap: a directory with entries replaced by a file",
-          "[planner][check][!shouldfail]") {
-    SECTION("a directory replaced while another device adds an entry") {
+// The gap the check found (issue 7 report): a directory that still had live
+// entries lost to a concurrent file or symlink at its path (one with a later
+// mtime), or was replaced by one made by a device that had not seen all its
+// entries. Every device then recorded a live entry beneath a file, which no
+// disk can hold, and the engine's writes there failed on every retry. Now
+// the directory stays with its entries and the file is kept as a conflict
+// copy (the random trees above check the tree shape too).
+TEST_CASE("planner check: a directory with live entries is never replaced by a file",
+          "[planner][check]") {
+    const auto settled = [](Sim& sim, std::uint64_t seed, std::string_view name) {
+        OrderCheck order(seed);
+        sim.set_observer([&](const SimDevice& d, std::span<const PathStep> steps) {
+            order(d, steps, sim.devices());
+        });
+        const int rounds = sim.quiesce(kMaxRounds);
+        report_seed(name, seed, sim, end_checks(sim, rounds, order));
+    };
+    SECTION("replaced while another device adds an entry") {
         Sim sim(1, SimOptions{2, true, true});
         sim.write(0, "a/x");
         sim.quiesce(kMaxRounds);
         sim.write(0, "a");    // rm -r a, then a file a: newer than the directory
         sim.write(1, "a/y");  // concurrently, unseen by d1
-        sim.quiesce(kMaxRounds);
-        const auto broken = sim.check_tree();
-        CHECK(broken.empty());
-        report_seed("planner check: known gap*", 1, sim, broken);
+        settled(sim, 1, "planner check: replaced while an entry is added*");
+        CHECK(sim.copies() == 1);  // the file a, kept under its conflict name
+        for (const SimDevice& d : sim.devices()) {
+            CHECK(d.records.at("a").kind == FileKind::directory);
+            CHECK(d.records.at("a/x").deleted);
+            CHECK(!d.records.at("a/y").deleted);
+        }
     }
-    SECTION("random trees") {
-        for (const std::uint64_t seed : seeds_to_run(1, 100)) {
-            Sim sim(seed, shape_of(seed).options);
-            OrderCheck order(seed);
-            run_tree_events(sim, shape_of(seed).events, order);
-            CHECK(sim.check_tree().empty());
+    SECTION("a concurrent file with a later mtime") {
+        const std::uint64_t seed = 2;
+        Sim sim(seed, SimOptions{3, false, true});
+        sim.write(1, "a/y");  // d2: a directory with an entry
+        sim.write(0, "a");    // d1, concurrently: a file
+        // The file would win by its mtime (the seed is chosen for that).
+        REQUIRE(sim.devices()[0].records.at("a").mtime_ns >
+                sim.devices()[1].records.at("a").mtime_ns);
+        settled(sim, seed, "planner check: a concurrent later file*");
+        CHECK(sim.copies() == 1);
+        for (const SimDevice& d : sim.devices()) {
+            CHECK(d.records.at("a").kind == FileKind::directory);
+            CHECK(!d.records.at("a/y").deleted);
+        }
+    }
+    SECTION("replaced after every entry was seen deleted") {
+        Sim sim(3, SimOptions{2, true, true});
+        sim.write(0, "a/x");
+        sim.write(1, "a/y");
+        sim.quiesce(kMaxRounds);
+        sim.write(0, "a");  // rm -r a (both entries), then a file a
+        settled(sim, 3, "planner check: replaced after its entries were deleted*");
+        CHECK(sim.copies() == 0);
+        for (const SimDevice& d : sim.devices()) {
+            CHECK(d.records.at("a").kind == FileKind::file);
+            CHECK(d.records.at("a/y").deleted);
         }
     }
 }

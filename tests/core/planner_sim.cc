@@ -222,7 +222,17 @@ FileRecord Sim::local_change(SimDevice& d, const std::string& path) {
 }
 
 void Sim::store_change(SimDevice& d, FileRecord r) {
-    m_versions_made[r.path].push_back(r.version);
+    Change change{r.version, !r.deleted, {}};
+    for (const std::string& dir : ancestors(r.path))
+        if (const auto it = d.records.find(dir); it != d.records.end())
+            change.seen_above[dir] = it->second.version;
+    m_changes_made[r.path].push_back(std::move(change));
+    if (content_of(r) != 0) {
+        Made made{content_of(r), r.version, false, {}};
+        for (const auto& [path, record] : d.records)
+            if (beneath(path, r.path)) made.seen_beneath[path] = record.version;
+        m_made[{r.path, r.mtime_ns, r.modified_by}] = std::move(made);
+    }
     store(d, std::move(r));
 }
 
@@ -259,9 +269,6 @@ void Sim::move_records(SimDevice& d, const std::string& from, const std::string&
         gone.version.increment(d.id);
         gone.modified_by = d.id;
         supersede(d, old.path);
-        if (content_of(moved) != 0)
-            m_made[{moved.path, moved.mtime_ns, moved.modified_by}] =
-                Made{content_of(moved), moved.version};
         store_change(d, std::move(moved));
         store_change(d, std::move(gone));
     }
@@ -302,8 +309,6 @@ void Sim::flat_edit(SimDevice& d) {
     }
     log(d.name + " edit " + path + ": " + describe(r, m_devices));
     supersede(d, path);
-    if (content_of(r) != 0)
-        m_made[{r.path, r.mtime_ns, r.modified_by}] = Made{content_of(r), r.version};
     store_change(d, std::move(r));
 }
 
@@ -367,8 +372,6 @@ void Sim::write_at(SimDevice& d, const std::string& path, FileKind kind) {
     }
     log(d.name + " edit " + path + ": " + describe(r, m_devices));
     supersede(d, path);
-    if (content_of(r) != 0)
-        m_made[{r.path, r.mtime_ns, r.modified_by}] = Made{content_of(r), r.version};
     store_change(d, std::move(r));
 }
 
@@ -438,6 +441,15 @@ bool Sim::plan(SimDevice& d) {
             return !entry.second.deleted && entry.first.starts_with(prefix);
         });
     };
+    // Tree mode, as the engine asks its store: every record this device has
+    // or was announced beneath the directory. (Flat edits make no trees: a
+    // file there may stand over a live entry, which no disk would hold.)
+    if (m_options.tree)
+        context.live_beneath = [&inputs](std::string_view dir) {
+            return std::any_of(inputs.begin(), inputs.end(), [&](const auto& entry) {
+                return beneath(entry.first, dir) && live_globally(entry.second);
+            });
+        };
     const std::vector<PathStep> steps = plan_paths(inputs, context);
     if (!steps.empty()) {
         std::string line = d.name + " plan:";

@@ -124,8 +124,19 @@ private:
         std::uint64_t content = 0;
         VersionVector version;
         bool superseded = false;  // a device holding it edited, moved or deleted it
+        std::map<std::string, VersionVector> seen_beneath;  // the maker's records beneath it then
+    };
+    // Any local change, and the maker's records of the directories above it then.
+    struct Change {
+        VersionVector version;
+        bool live = false;
+        std::map<std::string, VersionVector> seen_above;
     };
     using MadeKey = std::tuple<std::string, std::int64_t, ShortId>;
+
+    // Whether a live change was made beneath `path` that the maker of
+    // `made` had not seen, by a device that had not seen `made` either.
+    bool buried_entry(const std::string& path, const Made& made) const;
 
     SimDevice& pick();
     void log(std::string line);
@@ -133,7 +144,8 @@ private:
     // an mtime unique per edit (copies are named to the second), unrelated
     // to causality unless clocks are causal.
     FileRecord local_change(SimDevice& d, const std::string& path);
-    // Stores a local change and remembers it among the versions made at its path.
+    // Stores a local change and remembers it among the changes made at its
+    // path (and a file version among those made).
     void store_change(SimDevice& d, FileRecord r);
     void supersede(const SimDevice& d, const std::string& path);
     // Moves the live record at `from` and (`with_entries`) every live entry
@@ -162,7 +174,7 @@ private:
     PlanObserver m_observer;
     std::vector<std::string> m_history;
     std::map<MadeKey, Made> m_made;
-    std::map<std::string, std::vector<VersionVector>> m_versions_made;  // local changes per path
+    std::map<std::string, std::vector<Change>> m_changes_made;  // local changes per path
     std::vector<std::string> m_plan_errors;
     std::uint64_t m_contents = 0;
     int m_edits = 0;

@@ -45,6 +45,30 @@ std::vector<std::string> Sim::check_converged() const {
     return broken;
 }
 
+namespace {
+
+// Whether `seen` (a device's records then) holds `path` at `version` or newer.
+bool had_seen(const std::map<std::string, VersionVector>& seen, const std::string& path,
+              const VersionVector& version) {
+    const auto it = seen.find(path);
+    if (it == seen.end()) return false;
+    const Ordering order = version.compare(it->second);
+    return order == Ordering::older || order == Ordering::equal;
+}
+
+}  // namespace
+
+bool Sim::buried_entry(const std::string& path, const Made& made) const {
+    for (auto it = m_changes_made.upper_bound(path); it != m_changes_made.end(); ++it) {
+        if (!beneath(it->first, path)) continue;
+        for (const Change& c : it->second)
+            if (c.live && !had_seen(made.seen_beneath, it->first, c.version) &&
+                !had_seen(c.seen_above, path, made.version))
+                return true;
+    }
+    return false;
+}
+
 std::vector<std::string> Sim::check_nothing_lost() {
     std::vector<std::string> broken;
     const Records& final = m_devices[0].records;
@@ -67,11 +91,15 @@ std::vector<std::string> Sim::check_nothing_lost() {
             expected_copies.insert(copy);
             ++m_copies;
             // Only a version some other change at its path did not see (nor
-            // it that change) loses a conflict.
-            const auto& others = m_versions_made[path];
-            if (std::none_of(others.begin(), others.end(), [&](const VersionVector& v) {
-                    return v.compare(made.version) == Ordering::concurrent;
-                }))
+            // it that change) loses a conflict, or one that stood over a live
+            // entry made beneath its path unseen (nor seeing it): that
+            // entry's directory stays.
+            const auto& others = m_changes_made[path];
+            if (std::none_of(others.begin(), others.end(),
+                             [&](const Change& c) {
+                                 return c.version.compare(made.version) == Ordering::concurrent;
+                             }) &&
+                !buried_entry(path, made))
                 broken.push_back("conflict copy '" + copy + "' of " + what +
                                  ", which nothing concurrent was made against");
         }

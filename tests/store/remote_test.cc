@@ -90,6 +90,31 @@ TEST_CASE("store remote: announced records round-trip per device and path", "[st
     CHECK_FALSE(store->get_file("f", "d/a")->has_value());
 }
 
+TEST_CASE("store remote: announced_names lists each name any peer announced in a directory",
+          "[store]") {
+    auto store = open_store();
+    add_folder(*store, "f", "/f");
+    add_folder(*store, "g", "/g");
+    FileRecord gone = announced("d/gone", {}, 4);
+    gone.deleted = true;
+    const std::vector<FileRecord> alice_records = {dir_record("d"), announced("d/b", {}, 2),
+                                                   announced("d/e/deep", {}, 3), gone};
+    const std::vector<FileRecord> bob_records = {announced("d/a", {}, 1), announced("d/b", {}, 2)};
+    const std::vector<FileRecord> other_folder = {announced("d/other", {}, 1)};
+    REQUIRE_OK(store->put_announced("f", k_alice, alice_records, PeerIndexState{1, Sequence{4}}));
+    REQUIRE_OK(store->put_announced("f", k_bob, bob_records, PeerIndexState{2, Sequence{2}}));
+    REQUIRE_OK(store->put_announced("g", k_bob, other_folder, PeerIndexState{3, Sequence{1}}));
+    using Names = std::vector<std::string>;
+    CHECK(*store->announced_names("f", "d") == Names{"a", "b", "gone"});
+    CHECK(*store->announced_names("f", "") == Names{"d"});
+    CHECK(*store->announced_names("f", "d/e") == Names{"deep"});
+    CHECK(store->announced_names("f", "d/b")->empty());
+    // The local index does not count.
+    REQUIRE_OK(put(*store, "f", {file_record("d/local", {})}));
+    CHECK(*store->announced_names("f", "d") == Names{"a", "b", "gone"});
+    CHECK(store->announced_names("nope", "d").error().code == Errc::not_found);
+}
+
 TEST_CASE("store remote: put_announced replaces a device's record of a path", "[store]") {
     TempDir dir;
     const auto path = dir / "index.db";

@@ -259,6 +259,67 @@ TEST_CASE("engine: a directory deleted on one device while a file in it is edite
     CHECK(tree.count("photos/2024/x.bin") == 0);
 }
 
+TEST_CASE("engine: a directory replaced by a file while another device adds an entry stays, "
+          "the file kept as a conflict copy", "[engine]") {
+    TestCluster cluster;
+    Node& a = cluster.add("a");
+    Node& b = cluster.add("b");
+    write_file(a.path("d/x.txt"), "x\n");
+    {
+        auto link = cluster.link(a, b);
+        REQUIRE(cluster.settle());
+        link.first->close("test: going offline");
+    }
+    std::filesystem::remove_all(a.path("d"));  // rm -r d; then a file d, newer
+    write_file(a.path("d"), "a file on a\n");
+    write_file(b.path("d/y.txt"), "added on b\n");  // unseen by a
+    REQUIRE(scan_alone(cluster));
+    cluster.link(a, b);
+    REQUIRE(cluster.settle());
+    const auto tree = tree_of(a.root());
+    CHECK(tree == tree_of(b.root()));
+    CHECK(std::filesystem::is_directory(a.path("d")));
+    CHECK(read_file(a.path("d/y.txt")) == "added on b\n");
+    CHECK(tree.count("d/x.txt") == 0);  // a's delete of what it had seen holds
+    const auto copies = conflict_copies(a);
+    REQUIRE(copies.size() == 1);
+    CHECK(copies[0].starts_with("d.sync-conflict-"));
+    CHECK(read_file(a.path(copies[0])) == "a file on a\n");
+    CHECK(a.folder_status().problems.empty());
+    CHECK(b.folder_status().problems.empty());
+}
+
+TEST_CASE("engine: a file replaced by a directory while another device edits it keeps the edit",
+          "[engine]") {
+    TestCluster cluster;
+    Node& a = cluster.add("a");
+    Node& b = cluster.add("b");
+    write_file(a.path("f"), "base\n");
+    {
+        auto link = cluster.link(a, b);
+        REQUIRE(cluster.settle());
+        link.first->close("test: going offline");
+    }
+    std::filesystem::remove(a.path("f"));  // rm f; mkdir f; f/z
+    write_file(a.path("f/z.txt"), "z\n");
+    write_file(b.path("f"), "edited on b\n");
+    SECTION("the edit is the later one: it would win by its mtime") {
+        set_mtime(b.path("f"), 100);
+    }
+    SECTION("the directory is the later one") {
+        set_mtime(b.path("f"), -100);
+        set_mtime(a.path("f"), 0);
+    }
+    REQUIRE(scan_alone(cluster));
+    cluster.link(a, b);
+    REQUIRE(cluster.settle());
+    CHECK(tree_of(a.root()) == tree_of(b.root()));
+    CHECK(read_file(b.path("f/z.txt")) == "z\n");
+    const auto copies = conflict_copies(b);
+    REQUIRE(copies.size() == 1);
+    CHECK(read_file(b.path(copies[0])) == "edited on b\n");
+}
+
 TEST_CASE("engine: inserting 1 KiB sends a chunk-list delta and only the changed chunks",
           "[engine]") {
     TestCluster cluster;
