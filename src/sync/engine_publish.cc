@@ -8,10 +8,12 @@
 // is durable before any name points at it, so a crash never shows a partly
 // written file), then for each file the last check against the disk (a local
 // edit made during the fetch wins: Errc::changed, and it is rescanned first)
-// and FileAssembly::publish(). The new names are made durable by the next
-// group's flush, which covers them too; when no group follows, by a flush
-// of their own. Only then does publish_file() return the stat its record is
-// stored with, so a record never names a file a crash could take back.
+// and FileAssembly::publish(). The new names, and the versions kept of the
+// files they replaced, are made durable by the next group's flush, which
+// covers them too; when no group follows, by a flush of their own. Only then
+// does publish_file() return the stat its record is stored with, so a record
+// never names a file a crash could take back, and a replaced file's content
+// is never durably gone from both its names.
 #include "core/path_rules.hh"
 #include "sync/engine_impl.hh"
 #include "sync/write_steps.hh"
@@ -34,8 +36,8 @@ struct GroupMember {
 };
 
 struct GroupOutcome {
-    Result<void> flushed;                    // the flush (also of the earlier names)
-    std::vector<Result<FileStat>> published;  // per member: renamed (names not yet durable)
+    Result<void> flushed;                     // the flush (also of the earlier names)
+    std::vector<Result<Published>> published;  // per member: renamed (names not yet durable)
 };
 
 // Blocking: one flush of the members' data and of `earlier_names`, then the
@@ -104,23 +106,27 @@ asio::awaitable<Result<FileStat>> Engine::Impl::publish_file(FolderPtr folder,
 
 asio::awaitable<void> Engine::Impl::publish_groups(FolderPtr folder) {
     Pending renamed;  // published; their names wait for the next flush
+    std::vector<std::string> names;  // theirs, and the versions kept of what they replaced
     while (!folder->to_publish.empty() || !renamed.empty()) {
         Pending group = std::exchange(folder->to_publish, {});
         std::vector<GroupMember> members;
         for (const auto& p : group) members.push_back({p->file, p->path, p->expected});
-        std::vector<std::string> names;
-        for (const auto& p : renamed) names.push_back(p->path);
-        auto work = [f = folder, m = std::move(members), n = std::move(names)]() mutable {
+        auto work = [f = folder, m = std::move(members), n = std::exchange(names, {})]() mutable {
             return publish_group(*f->fs, *f->writer, f->folder.id, m, std::move(n));
         };
         GroupOutcome outcome = co_await offload(workers, std::move(work));
         complete(renamed, outcome.flushed);
         for (std::size_t i = 0; i < group.size(); ++i) {
-            group[i]->result = std::move(outcome.published[i]);
-            if (group[i]->result)
+            Result<Published>& published = outcome.published[i];
+            if (published) {
+                group[i]->result = published->stat;
+                names.push_back(group[i]->path);
+                if (!published->kept_version.empty()) names.push_back(std::move(published->kept_version));
                 renamed.push_back(group[i]);
-            else
+            } else {
+                group[i]->result = tl::unexpected(published.error());
                 group[i]->done->fire();
+            }
         }
     }
     folder->publishing = false;

@@ -119,6 +119,21 @@ Result<std::optional<FileUpdate>> kept_directory(Filesystem& fs, Store& store,
     return applied_record(kept, *st);
 }
 
+// A directory's entries moved with it: each gets its mode and mtime, all
+// made durable by one flush; their records go to `out`.
+Result<void> set_moved_metadata(FolderWriter& writer, const PathStep& step, std::vector<FileUpdate>& out) {
+    std::vector<const FileRecord*> targets;
+    targets.reserve(step.moved.size());
+    for (const MovedEntry& entry : step.moved) targets.push_back(&entry.target);
+    auto stats = writer.set_metadata(targets);
+    if (!stats) return tl::unexpected(stats.error());
+    for (std::size_t i = 0; i < targets.size(); ++i) {
+        out.push_back(FileUpdate{step.moved[i].removed, 0});
+        out.push_back(applied_record(*targets[i], (*stats)[i]));
+    }
+    return {};
+}
+
 }  // namespace
 
 Result<std::vector<RemoteVersion>> remote_versions(Store& store, const std::string& folder_id,
@@ -317,13 +332,8 @@ Result<std::vector<FileUpdate>> apply_local_step(FolderWriter& writer, Filesyste
             stat = writer.rename(planned.step.rename_from->path, target);
             if (!stat) break;
             out.push_back(FileUpdate{*planned.step.rename_from, 0});
-            // A directory's entries moved with it: each gets its mode and mtime.
-            for (const MovedEntry& entry : planned.step.moved) {
-                auto moved = writer.set_metadata(entry.target);
-                if (!moved) return tl::unexpected(moved.error());
-                out.push_back(FileUpdate{entry.removed, 0});
-                out.push_back(applied_record(entry.target, *moved));
-            }
+            if (auto moved = set_moved_metadata(writer, planned.step, out); !moved)
+                return tl::unexpected(moved.error());
             break;
         case StepKind::remove: {
             auto removed = writer.remove(target.path);

@@ -144,14 +144,21 @@ public:
 
     const std::string& temporary_path() const override { return m_temp; }
 
-    Result<FileStat> publish() override {
+    Result<Published> publish() override {
         if (!m_finished)
             return fail(Errc::invalid_argument, m_where + ": the file is not finished, or was published already");
         m_finished = false;
-        if (auto r = clear_for_replacement(fs(), m_context.versions, m_target.path, m_context.clock.now_ns()); !r)
+        // The version is made durable with the new name, by the caller's flush.
+        auto kept = clear_for_replacement(fs(), m_context.versions, m_target.path, m_context.clock.now_ns(),
+                                          KeptSync::by_caller);
+        if (!kept) return in_context(kept.error(), m_where);
+        if (auto r = fs().rename(m_temp, m_target.path); !r) {
+            // No flush of the caller covers the version now: it is synced
+            // here, before anything can make the old name's removal durable.
+            if (!kept->empty()) (void)fs().sync_dir(parent_path(*kept));
             return in_context(r.error(), m_where);
-        if (auto r = fs().rename(m_temp, m_target.path); !r) return in_context(r.error(), m_where);
-        return m_stat;  // a rename keeps the inode, its size, mode and mtime
+        }
+        return Published{m_stat, std::move(*kept)};  // a rename keeps the inode, its size, mode and mtime
     }
 
 private:

@@ -113,19 +113,14 @@ Result<FileStat> FolderWriter::make_directory(const FileRecord& target) {
     const std::string where = "folder " + m_folder_id + ": cannot make directory '" + printable_path(target.path) + "'";
     if (auto ok = check_record(target, FileKind::directory, where); !ok) return tl::unexpected(ok.error());
     auto st = m_fs.lstat(target.path);
-    if (st && st->kind == EntryKind::directory) {
-        if (st->mode != safe_mode(target.mode)) {
-            if (auto r = m_fs.set_mode(target.path, safe_mode(target.mode)); !r) return in_context(r.error(), where);
-        }
-    } else {
-        if (!st && st.error().code != Errc::not_found) return in_context(st.error(), where);
-        if (auto r = clear_for_replacement(m_fs, m_versions, target.path, m_clock.now_ns()); !r)
-            return in_context(r.error(), where);
-        // A parent that lost a concurrent delete to what it holds is made again.
-        if (auto r = make_dirs(m_fs, parent_path(target.path)); !r) return in_context(r.error(), where);
-        if (auto r = m_fs.make_dir(target.path, safe_mode(target.mode)); !r) return in_context(r.error(), where);
-        if (auto r = m_fs.sync_dir(parent_path(target.path)); !r) return in_context(r.error(), where);
-    }
+    if (st && st->kind == EntryKind::directory) return set_metadata(target);
+    if (!st && st.error().code != Errc::not_found) return in_context(st.error(), where);
+    if (auto r = clear_for_replacement(m_fs, m_versions, target.path, m_clock.now_ns()); !r)
+        return in_context(r.error(), where);
+    // A parent that lost a concurrent delete to what it holds is made again.
+    if (auto r = make_dirs(m_fs, parent_path(target.path)); !r) return in_context(r.error(), where);
+    if (auto r = m_fs.make_dir(target.path, safe_mode(target.mode)); !r) return in_context(r.error(), where);
+    if (auto r = m_fs.sync_dir(parent_path(target.path)); !r) return in_context(r.error(), where);
     auto made = m_fs.lstat(target.path);
     if (!made) return in_context(made.error(), where);
     return *made;
@@ -144,7 +139,9 @@ Result<FileStat> FolderWriter::make_symlink(const FileRecord& target) {
     }
     if (auto r = make_dirs(m_fs, parent_path(target.path)); !r) return in_context(r.error(), where);
     if (auto r = m_fs.make_symlink(target.symlink_target, temp); !r) return in_context(r.error(), where);
-    auto placed = clear_for_replacement(m_fs, m_versions, target.path, m_clock.now_ns());
+    Result<void> placed;
+    if (auto cleared = clear_for_replacement(m_fs, m_versions, target.path, m_clock.now_ns()); !cleared)
+        placed = tl::unexpected(cleared.error());
     if (placed) placed = m_fs.rename(temp, target.path);
     if (!placed) {
         (void)m_fs.remove(temp);  // best effort: the scanner ignores it anyway
@@ -156,21 +153,54 @@ Result<FileStat> FolderWriter::make_symlink(const FileRecord& target) {
     return *made;
 }
 
+Result<std::vector<FileStat>> FolderWriter::set_metadata(std::span<const FileRecord* const> targets) {
+    std::vector<std::string> changed;
+    for (const FileRecord* each : targets) {
+        const FileRecord& target = *each;
+        const std::string where =
+            "folder " + m_folder_id + ": cannot set metadata of '" + printable_path(target.path) + "'";
+        if (auto ok = check_record(target, target.kind, where); !ok) return tl::unexpected(ok.error());
+        auto st = m_fs.lstat(target.path);
+        if (!st) return in_context(st.error(), where);
+        if (auto ok = check_kind(*st, target.kind, target.path, where); !ok) return tl::unexpected(ok.error());
+        auto set = apply_metadata(target, *st, where);
+        if (!set) return tl::unexpected(set.error());
+        if (*set) changed.push_back(target.path);
+    }
+    // Mode and mtime set by path are not durable until the entry is synced.
+    if (auto r = m_fs.sync_paths(changed); !r)
+        return in_context(r.error(), "folder " + m_folder_id + ": cannot make modes and mtimes durable");
+    std::vector<FileStat> out;
+    out.reserve(targets.size());
+    for (const FileRecord* target : targets) {
+        auto after = m_fs.lstat(target->path);
+        if (!after)
+            return in_context(after.error(), "folder " + m_folder_id + ": cannot set metadata of '" +
+                                                  printable_path(target->path) + "'");
+        out.push_back(*after);
+    }
+    return out;
+}
+
 Result<FileStat> FolderWriter::set_metadata(const FileRecord& target) {
-    const std::string where = "folder " + m_folder_id + ": cannot set metadata of '" + printable_path(target.path) + "'";
-    if (auto ok = check_record(target, target.kind, where); !ok) return tl::unexpected(ok.error());
-    auto st = m_fs.lstat(target.path);
-    if (!st) return in_context(st.error(), where);
-    if (auto ok = check_kind(*st, target.kind, target.path, where); !ok) return tl::unexpected(ok.error());
-    if (target.kind != FileKind::symlink && st->mode != safe_mode(target.mode)) {
+    const FileRecord* const one = &target;
+    auto stats = set_metadata(std::span(&one, 1));
+    if (!stats) return tl::unexpected(stats.error());
+    return stats->front();
+}
+
+Result<bool> FolderWriter::apply_metadata(const FileRecord& target, const FileStat& st,
+                                          std::string_view where) {
+    bool set = false;
+    if (target.kind != FileKind::symlink && st.mode != safe_mode(target.mode)) {
         if (auto r = m_fs.set_mode(target.path, safe_mode(target.mode)); !r) return in_context(r.error(), where);
+        set = true;
     }
-    if (target.kind == FileKind::file && st->mtime_ns != target.mtime_ns) {
+    if (target.kind == FileKind::file && st.mtime_ns != target.mtime_ns) {
         if (auto r = m_fs.set_mtime(target.path, target.mtime_ns); !r) return in_context(r.error(), where);
+        set = true;
     }
-    auto after = m_fs.lstat(target.path);
-    if (!after) return in_context(after.error(), where);
-    return *after;
+    return set;
 }
 
 Result<FileStat> FolderWriter::rename(std::string_view from, const FileRecord& target) {
@@ -194,13 +224,12 @@ Result<FileStat> FolderWriter::rename(std::string_view from, const FileRecord& t
             return in_context(r.error(), where);
     }
     if (auto r = m_fs.rename(from, target.path); !r) return in_context(r.error(), where);
-    if (target.kind != FileKind::symlink && src->mode != safe_mode(target.mode)) {
-        if (auto r = m_fs.set_mode(target.path, safe_mode(target.mode)); !r) return in_context(r.error(), where);
-    }
-    if (target.kind == FileKind::file && src->mtime_ns != target.mtime_ns) {
-        if (auto r = m_fs.set_mtime(target.path, target.mtime_ns); !r) return in_context(r.error(), where);
-    }
-    if (auto r = m_fs.sync_dir(parent_path(target.path)); !r) return in_context(r.error(), where);
+    auto set = apply_metadata(target, *src, where);  // a rename keeps mode and mtime
+    if (!set) return tl::unexpected(set.error());
+    // The new name; with a new mode or mtime, the entry itself too.
+    const std::vector<std::string> moved_entry{target.path};
+    auto synced = *set ? m_fs.sync_paths(moved_entry) : m_fs.sync_dir(parent_path(target.path));
+    if (!synced) return in_context(synced.error(), where);
     if (parent_path(from) != parent_path(target.path)) {
         if (auto r = m_fs.sync_dir(parent_path(from)); !r) return in_context(r.error(), where);
     }

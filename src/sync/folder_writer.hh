@@ -47,7 +47,14 @@ namespace ferry {
 // Making it durable is the caller's part, so that many files share one
 // flush: finish(), then Filesystem::sync_paths of temporary_path() (the
 // data, before the name), then publish(), then sync_paths of the target
-// (the rename) before the file's record is stored.
+// (the rename) and of the version kept of what it replaced (both in one
+// call, so a power cut cannot keep the new name without the version) before
+// the file's record is stored.
+struct Published {
+    FileStat stat;             // the new file's
+    std::string kept_version;  // the version kept of the file or symlink replaced; "" if none
+};
+
 class FileAssembly {
 public:
     virtual ~FileAssembly() = default;
@@ -62,10 +69,10 @@ public:
     virtual Result<void> finish() = 0;
     virtual const std::string& temporary_path() const = 0;
     // After finish() (else Errc::invalid_argument): keeps the old file (or
-    // symlink) as a version and renames the temporary file into place.
-    // Returns the new file's stat. An empty directory in the way is removed;
-    // one with entries fails with Errc::busy. Called once.
-    virtual Result<FileStat> publish() = 0;
+    // symlink) as a version and renames the temporary file into place;
+    // neither is durable yet (see above). An empty directory in the way is
+    // removed; one with entries fails with Errc::busy. Called once.
+    virtual Result<Published> publish() = 0;
 };
 
 class FolderWriter {
@@ -90,9 +97,16 @@ public:
     // some local file has (Store::find_chunk, each verified by its hash).
     Result<std::unique_ptr<FileAssembly>> begin_file(const FileRecord& target);
 
+    // Each of these is durable when it returns (the entry, its mode and
+    // mtime, and the version kept of what it replaced), so its record can
+    // be stored.
     Result<FileStat> make_directory(const FileRecord& target);
     Result<FileStat> make_symlink(const FileRecord& target);  // replaces what is there (kept as a version)
-    Result<FileStat> set_metadata(const FileRecord& target);  // mode (and mtime for files)
+    // Mode (and mtime for files) of each target; one flush for all of them
+    // (Filesystem::sync_paths of those changed), none when nothing changed.
+    // The stats in the targets' order.
+    Result<std::vector<FileStat>> set_metadata(std::span<const FileRecord* const> targets);
+    Result<FileStat> set_metadata(const FileRecord& target);
     // Moves `from` (content equal to target's) to target.path atomically;
     // what was at target.path is kept as a version first.
     Result<FileStat> rename(std::string_view from, const FileRecord& target);
@@ -118,6 +132,9 @@ public:
 
 private:
     Result<void> remove_leftover_temporaries(std::string_view dir);
+    // Sets what differs of target's mode and mtime from `st` (by path, not
+    // yet durable); returns whether anything was set.
+    Result<bool> apply_metadata(const FileRecord& target, const FileStat& st, std::string_view where);
     // check_unchanged's clash test for `path`, found on disk as `found`: ""
     // when the parent lists that exact name, else the listed path that is
     // the same entry.

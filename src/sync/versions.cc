@@ -152,8 +152,10 @@ std::string versions_dir_of(std::string_view path) {
 
 bool is_kept_kind(EntryKind kind) { return kind == EntryKind::file || kind == EntryKind::symlink; }
 
-// Copies the regular file `from` to `to` (created with `mode`), fsynced.
-Result<void> copy_file(Filesystem& fs, std::string_view from, std::string_view to, std::uint32_t mode) {
+// Copies the regular file `from` to `to` (created with `mode`, given
+// `mtime_ns`), fsynced with its mode and mtime.
+Result<void> copy_file(Filesystem& fs, std::string_view from, std::string_view to, std::uint32_t mode,
+                       std::int64_t mtime_ns) {
     auto in = fs.open_read(from);
     if (!in) return tl::unexpected(in.error());
     auto out = fs.open_write(to, mode);
@@ -166,6 +168,7 @@ Result<void> copy_file(Filesystem& fs, std::string_view from, std::string_view t
         if (auto w = (*out)->write_at(offset, std::span(buffer).first(*n)); !w) return w;
         offset += *n;
     }
+    if (auto set = (*out)->set_mtime(mtime_ns); !set) return set;
     return (*out)->sync();
 }
 
@@ -173,7 +176,7 @@ Result<void> copy_file(Filesystem& fs, std::string_view from, std::string_view t
 
 Versions::Versions(Filesystem& fs, std::int64_t retention_ns) : m_fs(fs), m_retention_ns(retention_ns) {}
 
-Result<std::string> Versions::keep(std::string_view path, std::int64_t now_ns) {
+Result<std::string> Versions::keep(std::string_view path, std::int64_t now_ns, KeptSync sync) {
     const std::string context = "cannot keep a version of '" + printable_path(path) + "'";
     if (auto ok = check_writable_path(path, context); !ok) return tl::unexpected(ok.error());
     auto st = m_fs.lstat(path);
@@ -195,7 +198,12 @@ Result<std::string> Versions::keep(std::string_view path, std::int64_t now_ns) {
             if (taken) continue;
             if (taken.error().code != Errc::not_found) return in_context(taken.error(), context);
             auto moved = m_fs.rename(path, version_path);
-            if (moved) return version_path;
+            if (moved) {
+                if (sync == KeptSync::now) {
+                    if (auto synced = m_fs.sync_dir(dir); !synced) return in_context(synced.error(), context);
+                }
+                return version_path;
+            }
             const bool dir_vanished = moved.error().code == Errc::not_found && !m_fs.lstat(dir);
             if (!dir_vanished || attempt > 0) return in_context(moved.error(), context);
             break;
@@ -261,8 +269,7 @@ Result<void> Versions::restore(std::string_view version_path, std::string_view p
     if (auto made = make_dirs(m_fs, parent_path(path)); !made) return in_context(made.error(), context);
     Result<void> built;
     if (st->kind == EntryKind::file) {
-        built = copy_file(m_fs, version_path, temp, st->mode);
-        if (built) built = m_fs.set_mtime(temp, st->mtime_ns);
+        built = copy_file(m_fs, version_path, temp, st->mode, st->mtime_ns);
     } else {
         auto target = m_fs.read_link(version_path);
         if (!target) return in_context(target.error(), context);

@@ -30,6 +30,12 @@ namespace ferry {
 inline constexpr std::string_view kVersionsDir = ".ferry/versions";
 inline constexpr std::int64_t kDefaultVersionRetentionNs = 30LL * 24 * 3600 * 1'000'000'000;
 
+// Who makes a kept version's new name durable: keep() itself (one fsync of
+// the version's directory), or the caller, who syncs the version's path
+// (Filesystem::sync_paths) together with the flush that makes the old
+// name's removal durable, so that many files share one flush.
+enum class KeptSync { now, by_caller };
+
 struct StoredVersion {
     std::string version_path;  // folder-relative path of the kept copy
     std::int64_t kept_ns = 0;  // when it was replaced (from the name; second precision)
@@ -42,13 +48,18 @@ public:
     // Moves the file or symlink at `path` into the versions area as replaced
     // at now_ns; returns the version's path. Errc::unsupported for anything
     // else, Errc::invalid_argument for paths inside .ferry/ or temporary files.
-    Result<std::string> keep(std::string_view path, std::int64_t now_ns);
+    // The directories it makes there are durable when it returns, and so is
+    // the version's name with KeptSync::now. The removal of `path`'s name
+    // is the caller's to make durable, never before the version's name is:
+    // else a power cut loses the content from both.
+    Result<std::string> keep(std::string_view path, std::int64_t now_ns, KeptSync sync = KeptSync::now);
     // Kept versions of `path`, oldest first.
     Result<std::vector<StoredVersion>> list(std::string_view path);
     // Copies a kept version (file or symlink, with its mode and mtime) back
     // to `path` (temporary file, fsync, rename), keeping the version; what is
     // at `path` now is kept first, as replaced at now_ns, and missing parent
-    // directories are made. The next scan sees it as a local change.
+    // directories are made. Durable when it returns (content, mode, mtime
+    // and name). The next scan sees it as a local change.
     Result<void> restore(std::string_view version_path, std::string_view path, std::int64_t now_ns);
     // Deletes versions kept before now_ns - retention; returns how many.
     Result<std::size_t> prune(std::int64_t now_ns);

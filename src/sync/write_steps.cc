@@ -55,23 +55,25 @@ Result<void> make_dirs(Filesystem& fs, std::string_view dir) {
     if (auto st = fs.lstat(dir); st && st->kind == EntryKind::directory) return {};
     for (std::size_t end = 0; end != std::string_view::npos;) {
         end = dir.find('/', end + 1);
-        if (auto made = fs.make_dir(dir.substr(0, end), 0755); !made && made.error().code != Errc::already_exists)
-            return made;
+        const std::string_view level = dir.substr(0, end);
+        if (auto made = fs.make_dir(level, 0755); !made) {
+            if (made.error().code != Errc::already_exists) return made;
+            continue;
+        }
+        // Else a power cut loses the new directory, and whatever is later
+        // made durable in it with it.
+        if (auto synced = fs.sync_dir(parent_path(level)); !synced) return synced;
     }
     return {};
 }
 
-Result<void> clear_for_replacement(Filesystem& fs, Versions& versions, std::string_view path,
-                                   std::int64_t now_ns) {
+Result<std::string> clear_for_replacement(Filesystem& fs, Versions& versions, std::string_view path,
+                                          std::int64_t now_ns, KeptSync sync) {
     auto st = fs.lstat(path);
-    if (!st) return st.error().code == Errc::not_found ? Result<void>{} : tl::unexpected(st.error());
+    if (!st) return st.error().code == Errc::not_found ? Result<std::string>() : tl::unexpected(st.error());
     switch (st->kind) {
     case EntryKind::file:
-    case EntryKind::symlink: {
-        auto kept = versions.keep(path, now_ns);
-        if (!kept) return tl::unexpected(kept.error());
-        return {};
-    }
+    case EntryKind::symlink: return versions.keep(path, now_ns, sync);
     case EntryKind::directory: {
         auto entries = fs.list_dir(path);
         if (!entries) return tl::unexpected(entries.error());
@@ -79,7 +81,8 @@ Result<void> clear_for_replacement(Filesystem& fs, Versions& versions, std::stri
             return fail(Errc::busy, "'" + printable_path(path) + "' is a directory that still holds " +
                                         std::to_string(entries->size()) +
                                         " entries; it is replaced once they are gone");
-        return fs.remove(path);
+        if (auto removed = fs.remove(path); !removed) return tl::unexpected(removed.error());
+        return std::string();
     }
     case EntryKind::special: break;
     }

@@ -14,10 +14,9 @@
 #include "core/error.hh"
 #include "core/file_record.hh"  // safe_mode
 #include "fs/filesystem.hh"
+#include "sync/versions.hh"
 
 namespace ferry {
-
-class Versions;
 
 // "a/b/c" -> "a/b" and "c"; "c" -> "" and "c".
 std::string_view parent_path(std::string_view path);
@@ -37,14 +36,19 @@ std::uint64_t derive_unique(std::initializer_list<std::string_view> parts);
 // core/ignore.hh temporary_name() for `path`, in `path`'s directory.
 std::string temporary_path(std::string_view path, std::uint64_t unique);
 
-// Creates directory `dir` (mode 0755) and its missing parents.
+// Creates directory `dir` (mode 0755) and its missing parents, each made
+// durable in its parent (one directory fsync per directory made; none when
+// `dir` is there already). `dir`'s own entries are the caller's to sync.
 Result<void> make_dirs(Filesystem& fs, std::string_view dir);
 
 // Makes room at `path` for a new entry: a file or symlink there is kept as
 // a version (replaced at now_ns), an empty directory is removed; a directory
 // with entries is Errc::busy and a special file Errc::unsupported (both left
-// as they are). Nothing there is fine.
-Result<void> clear_for_replacement(Filesystem& fs, Versions& versions, std::string_view path,
-                                   std::int64_t now_ns);
+// as they are). Nothing there is fine. Returns the kept version's path, ""
+// when nothing was kept; `sync` says who makes it durable (Versions::keep).
+// The removal of `path`'s old name is the caller's to make durable, no
+// earlier than the version.
+Result<std::string> clear_for_replacement(Filesystem& fs, Versions& versions, std::string_view path,
+                                          std::int64_t now_ns, KeptSync sync = KeptSync::now);
 
 }  // namespace ferry

@@ -2,6 +2,7 @@
 // Filesystem::sync_paths of the data, then the renames, then one of the
 // names), never a file's name before its data; a failed flush leaves
 // nothing visible and the file comes with the next attempt.
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <filesystem>
@@ -205,4 +206,41 @@ TEST_CASE("engine: a file renamed into place but not recorded before a crash is 
     CHECK((*recorded)->version == (*second)->version);
     CHECK((*recorded)->version.counter(b.id.short_id()) == 0);
     CHECK(b.store->pending_targets(kFolderId)->empty());
+}
+
+TEST_CASE("engine: a received file that replaces one is flushed with the version kept of it",
+          "[engine]") {
+    TestCluster cluster;
+    cluster.fault_filesystems = true;
+    Node& a = cluster.add("a");
+    Node& b = cluster.add("b");
+    write_file(a.path("doc"), random_bytes(3000, 1));
+    cluster.link(a, b);
+    REQUIRE(cluster.settle());
+    REQUIRE(b.faults != nullptr);
+    Journal journal;
+    b.faults->set_hook([&](FsOp op, std::string_view path) -> Result<void> {
+        journal.add(op, path);
+        return {};
+    });
+    write_file(a.path("doc"), random_bytes(4000, 2));
+    REQUIRE(cluster.settle());
+    b.faults->set_hook(nullptr);
+
+    // The old doc was renamed into the versions area, and a flush after it
+    // covered the version (the group's flush, shared: no fsync of the
+    // versions directory of its own).
+    const auto events = journal.events();
+    std::size_t kept_at = events.size();
+    for (std::size_t j = 0; j < events.size() && kept_at == events.size(); ++j)
+        if (events[j] == std::pair(FsOp::rename, std::string("doc"))) kept_at = j;
+    REQUIRE(kept_at < events.size());
+    bool version_flushed = false;
+    for (std::size_t j = kept_at; j < events.size(); ++j)
+        version_flushed = version_flushed || (events[j].first == FsOp::sync_paths &&
+                                              events[j].second.starts_with(".ferry/versions/doc~"));
+    CHECK(version_flushed);
+    const bool own_fsync = std::find(events.begin(), events.end(),
+                                     std::pair(FsOp::sync_dir, std::string(".ferry/versions"))) != events.end();
+    CHECK_FALSE(own_fsync);
 }

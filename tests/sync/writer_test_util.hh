@@ -129,7 +129,9 @@ struct Writer {
         if (auto finished = assembly.finish(); !finished) return tl::unexpected(finished.error());
         const std::vector<std::string> temporary{assembly.temporary_path()};
         if (auto synced = fs.sync_paths(temporary); !synced) return tl::unexpected(synced.error());
-        return assembly.publish();
+        auto published = assembly.publish();
+        if (!published) return tl::unexpected(published.error());
+        return published->stat;
     }
 };
 
