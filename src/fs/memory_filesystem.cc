@@ -121,6 +121,13 @@ public:
                                   ": the file was opened before a power cut");
     }
 
+    // The node's stat, as an open file's stat() gives it.
+    Result<FileStat> stat() const {
+        const std::lock_guard lock(mutex());
+        if (auto ok = alive("cannot stat"); !ok) return tl::unexpected(ok.error());
+        return node().stat();
+    }
+
 private:
     std::shared_ptr<Shared> m_shared;
     std::string m_path;
@@ -142,11 +149,7 @@ public:
         return n;
     }
 
-    Result<FileStat> stat() override {
-        const std::lock_guard lock(m_open.mutex());
-        if (auto ok = m_open.alive("cannot stat"); !ok) return tl::unexpected(ok.error());
-        return m_open.node().stat();
-    }
+    Result<FileStat> stat() override { return m_open.stat(); }
 
 private:
     OpenNode m_open;
@@ -198,11 +201,7 @@ public:
         return {};
     }
 
-    Result<FileStat> stat() override {
-        const std::lock_guard lock(m_open.mutex());
-        if (auto ok = m_open.alive("cannot stat"); !ok) return tl::unexpected(ok.error());
-        return m_open.node().stat();
-    }
+    Result<FileStat> stat() override { return m_open.stat(); }
 
 private:
     OpenNode m_open;

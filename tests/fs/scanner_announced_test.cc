@@ -19,16 +19,7 @@ VersionVector version_of(std::initializer_list<std::pair<ShortId, int>> counters
 
 // The record of what is on disk at `path` now, as the peer made it.
 FileRecord as_on_disk(Filesystem& fs, const std::string& path, VersionVector version) {
-    const FileStat st = fs.lstat(path).value();
-    FileRecord r;
-    r.path = path;
-    r.kind = st.kind == EntryKind::directory ? FileKind::directory : FileKind::file;
-    r.size = r.kind == FileKind::file ? st.size : 0;
-    r.mtime_ns = st.mtime_ns;
-    r.mode = st.mode;
-    if (r.kind == FileKind::file) r.chunks = hash_file(fs, path).value().chunks;
-    r.version = std::move(version);
-    r.modified_by = kPeer;
+    FileRecord r = record_on_disk(fs, path, std::move(version), kPeer);
     r.sequence = Sequence{1};
     return r;
 }

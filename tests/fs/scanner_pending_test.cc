@@ -20,17 +20,7 @@ VersionVector peer_version(int changes) {
 
 // The record of what is on disk at `path` now, as the peer made it.
 FileRecord as_on_disk(Filesystem& fs, const std::string& path, int peer_changes) {
-    const FileStat st = fs.lstat(path).value();
-    FileRecord r;
-    r.path = path;
-    r.kind = st.kind == EntryKind::directory ? FileKind::directory : FileKind::file;
-    r.size = r.kind == FileKind::file ? st.size : 0;
-    r.mtime_ns = st.mtime_ns;
-    r.mode = st.mode;
-    if (r.kind == FileKind::file) r.chunks = hash_file(fs, path).value().chunks;
-    r.version = peer_version(peer_changes);
-    r.modified_by = kPeer;
-    return r;
+    return record_on_disk(fs, path, peer_version(peer_changes), kPeer);
 }
 
 FileRecord tombstone_of(FileRecord r, int peer_changes) {

@@ -51,6 +51,22 @@ struct PosixFixture {
     static constexpr bool real = true;
 };
 
+// The record of what is on disk at `path` now, as device `by` made it.
+inline FileRecord record_on_disk(Filesystem& fs, const std::string& path, VersionVector version,
+                                 ShortId by) {
+    const FileStat st = fs.lstat(path).value();
+    FileRecord r;
+    r.path = path;
+    r.kind = st.kind == EntryKind::directory ? FileKind::directory : FileKind::file;
+    r.size = r.kind == FileKind::file ? st.size : 0;
+    r.mtime_ns = st.mtime_ns;
+    r.mode = st.mode;
+    if (r.kind == FileKind::file) r.chunks = hash_file(fs, path).value().chunks;
+    r.version = std::move(version);
+    r.modified_by = by;
+    return r;
+}
+
 inline std::unique_ptr<Store> open_store() {
     auto store = Store::open(":memory:");
     REQUIRE(store);

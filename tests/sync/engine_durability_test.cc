@@ -128,11 +128,7 @@ TEST_CASE("engine: a failed flush of received data leaves the file invisible, an
     });
     cluster.link(a, b);
     for (auto& node : cluster.nodes) node->engine->request_scan("");
-    REQUIRE(cluster.run_until([&] {
-        for (const PathProblem& problem : b.folder_status().problems)
-            if (problem.path == "doc") return true;
-        return false;
-    }));
+    REQUIRE(cluster.run_until([&] { return b.has_problem("doc"); }));
     CHECK_FALSE(std::filesystem::exists(b.path("doc")));
     for (const PathProblem& problem : b.folder_status().problems)
         if (problem.path == "doc")
@@ -166,11 +162,7 @@ TEST_CASE("engine: a file renamed into place but not recorded before a crash is 
     });
     cluster.link(a, b);
     for (auto& node : cluster.nodes) node->engine->request_scan("");
-    REQUIRE(cluster.run_until([&] {
-        for (const PathProblem& problem : b.folder_status().problems)
-            if (problem.path == "doc") return true;
-        return false;
-    }));
+    REQUIRE(cluster.run_until([&] { return b.has_problem("doc"); }));
     REQUIRE(read_file(b.path("doc")) == first);
     auto unrecorded = b.store->get_file(kFolderId, "doc");
     REQUIRE(unrecorded);

@@ -24,6 +24,12 @@ FolderStatus Node::folder_status() const {
     return {};
 }
 
+bool Node::has_problem(const std::string& rel) const {
+    for (const PathProblem& problem : folder_status().problems)
+        if (problem.path == rel) return true;
+    return false;
+}
+
 std::map<std::string, std::string> tree_of(const std::string& root) {
     std::map<std::string, std::string> out;
     for (auto it = fsys::recursive_directory_iterator(root);

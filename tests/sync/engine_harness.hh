@@ -41,6 +41,8 @@ struct Node {
     std::string root() const { return dir.path(); }
     std::string path(const std::string& rel) const { return dir / rel; }
     FolderStatus folder_status() const;
+    // Whether the folder's status reports a problem with `rel`.
+    bool has_problem(const std::string& rel) const;
 };
 
 // What a folder holds, for comparing devices: relative path -> kind, mode
