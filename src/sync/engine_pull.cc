@@ -184,7 +184,8 @@ asio::awaitable<void> Engine::Impl::apply_step(FolderPtr folder, PlannedStep pla
         outcome = co_await write_file(folder, std::move(planned), std::move(fetched));
     } else {
         auto work3 = [f = folder, &s = store, p = std::move(planned), device = local] {
-            return engine_detail::apply_local_step(*f->writer, *f->fs, s, f->folder.id, p, device);
+            return engine_detail::apply_local_step(*f->writer, *f->fs, s, f->folder.id, p, device,
+                                                   f->folder.mode);
         };
         outcome = co_await offload(workers, std::move(work3));
     }

@@ -58,14 +58,18 @@ Result<PlannedBatch> plan_batch(Store& store, const std::string& folder_id,
 FileUpdate applied_record(const FileRecord& target, const FileStat& stat);
 
 // Checks the disk against planned.local, then keeps the conflict copy if the
-// step asks for one (its record goes to `out`).
+// step asks for one (its record, core/conflict_copy.hh, goes to `out`; none
+// is made when the copy there has seen the losing version already).
+// `mode`: the folder's.
 Result<void> prepare_step(FolderWriter& writer, Store& store, const std::string& folder_id,
-                          const PlannedStep& planned, ShortId local, std::vector<FileUpdate>& out);
+                          const PlannedStep& planned, ShortId local, FolderMode mode,
+                          std::vector<FileUpdate>& out);
 
 // Every kind but write_file.
 Result<std::vector<FileUpdate>> apply_local_step(FolderWriter& writer, Filesystem& fs, Store& store,
                                                  const std::string& folder_id,
-                                                 const PlannedStep& planned, ShortId local);
+                                                 const PlannedStep& planned, ShortId local,
+                                                 FolderMode mode);
 
 // The step that puts back the global version of a receive-only local change
 // (`ferry folder revert`), or nullopt when there is nothing to put back.
