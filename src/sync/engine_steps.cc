@@ -223,10 +223,17 @@ Result<std::vector<FileUpdate>> apply_local_step(FolderWriter& writer, Filesyste
                                                  const std::string& folder_id,
                                                  const PlannedStep& planned, ShortId local,
                                                  FolderMode mode) {
+    const FileRecord& target = planned.step.target;
+    // Gone already (deleted or moved away here since the last scan): the
+    // removal is done. Were it left for a rescan, a directory above removed
+    // meanwhile would hide it from the scan, its live record kept for good.
+    if (planned.step.kind == StepKind::remove) {
+        auto st = fs.lstat(target.path);
+        if (!st && st.error().code == Errc::not_found) return std::vector{FileUpdate{target, 0}};
+    }
     std::vector<FileUpdate> out;
     if (auto prepared = prepare_step(writer, store, folder_id, planned, local, mode, out); !prepared)
         return tl::unexpected(prepared.error());
-    const FileRecord& target = planned.step.target;
     Result<FileStat> stat = fail(Errc::invalid_argument, "no step");
     switch (planned.step.kind) {
         case StepKind::adopt:

@@ -7,11 +7,12 @@
 // Errc::changed and the engine rescans and plans the path again, so a local
 // edit is never overwritten. A step returns the records to store: its
 // target (with the times and mode the disk now has, so the next scan finds
-// it unchanged) and, for a conflict, the kept copy as a new local file.
-// A directory rename checks every entry it moves the same way and records
-// each at its new path. A directory to be removed that still holds an entry
-// whose global version is live (an edit beat a concurrent delete of the
-// directory) is kept, recorded as a new local version, so peers make it
+// it unchanged) and, for a conflict, the kept copy's record
+// (core/conflict_copy.hh). A directory rename checks every entry it moves
+// the same way and records each at its new path. A remove step whose path
+// is gone already is done. A directory to be removed that still holds an
+// entry whose global version is live (an edit beat a concurrent delete of
+// the directory) is kept, recorded as a new local version, so peers make it
 // again.
 //
 // Thread rule: blocking; called on worker threads.

@@ -1,7 +1,7 @@
-// Steps that fail are tried again, whole: a rename that failed on the
-// receiving device must not be planned again as a copy to its target that
-// leaves its source behind (found by the cluster simulation, seeds 47 and
-// 121).
+// Steps that cannot be applied as planned (found by the cluster simulation):
+// a failed rename is tried again whole, not as a copy to its target that
+// leaves its source behind (seeds 47 and 121); a removal that finds its path
+// gone already is done (seed 857).
 #include <atomic>
 #include <filesystem>
 
@@ -79,4 +79,28 @@ TEST_CASE("engine: a rename whose target changed under it plans its source again
     REQUIRE(cluster.settle(std::chrono::seconds(10)));
     CHECK_FALSE(std::filesystem::exists(b.path("source")));
     CHECK_FALSE(std::filesystem::exists(a.path("source")));
+}
+
+TEST_CASE("engine: a removal whose path is gone already is done, under a removed directory too",
+          "[engine][failed-step]") {
+    TestCluster cluster;
+    Node& a = cluster.add("a");
+    Node& b = cluster.add("b");
+    std::filesystem::create_directories(a.path("d/inner"));
+    write_file(a.path("d/inner/x"), "x\n");
+    cluster.link(a, b);
+    REQUIRE(cluster.settle());
+
+    // b's user moves d/inner out (not scanned yet) as a deletes all of d:
+    // b removes d/inner/x and d/inner (gone: nothing to do) and d (empty).
+    std::filesystem::rename(b.path("d/inner"), b.path("kept"));
+    std::filesystem::remove_all(a.path("d"));
+    a.engine->request_scan("");
+    REQUIRE(cluster.run_until([&] { return !std::filesystem::exists(b.path("d")); }));
+
+    // No live record is left beneath the removed d, where no scan looks.
+    REQUIRE(cluster.settle(std::chrono::seconds(10)));
+    CHECK(read_file(a.path("kept/x")) == "x\n");
+    CHECK_FALSE(std::filesystem::exists(a.path("d")));
+    CHECK(b.folder_status().problems.empty());
 }
