@@ -144,7 +144,11 @@ Result<FileStat> FolderWriter::make_symlink(const FileRecord& target) {
     }
     if (auto r = make_dirs(m_fs, parent_path(target.path)); !r) return in_context(r.error(), where);
     if (auto r = m_fs.make_symlink(target.symlink_target, temp); !r) return in_context(r.error(), where);
-    auto placed = clear_for_replacement(m_fs, m_versions, target.path, m_clock.now_ns());
+    // The record's mtime, as a file gets it: a link recorded with the time
+    // it was made here would be a record of its own under the same version,
+    // and devices would pick different winners against a concurrent edit.
+    auto placed = m_fs.set_mtime(temp, target.mtime_ns);
+    if (placed) placed = clear_for_replacement(m_fs, m_versions, target.path, m_clock.now_ns());
     if (placed) placed = m_fs.rename(temp, target.path);
     if (!placed) {
         (void)m_fs.remove(temp);  // best effort: the scanner ignores it anyway
@@ -165,7 +169,7 @@ Result<FileStat> FolderWriter::set_metadata(const FileRecord& target) {
     if (target.kind != FileKind::symlink && st->mode != safe_mode(target.mode)) {
         if (auto r = m_fs.set_mode(target.path, safe_mode(target.mode)); !r) return in_context(r.error(), where);
     }
-    if (target.kind == FileKind::file && st->mtime_ns != target.mtime_ns) {
+    if (target.kind != FileKind::directory && st->mtime_ns != target.mtime_ns) {
         if (auto r = m_fs.set_mtime(target.path, target.mtime_ns); !r) return in_context(r.error(), where);
     }
     auto after = m_fs.lstat(target.path);
@@ -197,7 +201,7 @@ Result<FileStat> FolderWriter::rename(std::string_view from, const FileRecord& t
     if (target.kind != FileKind::symlink && src->mode != safe_mode(target.mode)) {
         if (auto r = m_fs.set_mode(target.path, safe_mode(target.mode)); !r) return in_context(r.error(), where);
     }
-    if (target.kind == FileKind::file && src->mtime_ns != target.mtime_ns) {
+    if (target.kind != FileKind::directory && src->mtime_ns != target.mtime_ns) {
         if (auto r = m_fs.set_mtime(target.path, target.mtime_ns); !r) return in_context(r.error(), where);
     }
     if (auto r = m_fs.sync_dir(parent_path(target.path)); !r) return in_context(r.error(), where);

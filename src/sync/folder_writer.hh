@@ -91,8 +91,10 @@ public:
     Result<std::unique_ptr<FileAssembly>> begin_file(const FileRecord& target);
 
     Result<FileStat> make_directory(const FileRecord& target);
-    Result<FileStat> make_symlink(const FileRecord& target);  // replaces what is there (kept as a version)
-    Result<FileStat> set_metadata(const FileRecord& target);  // mode (and mtime for files)
+    // Replaces what is there (kept as a version); the link gets the record's
+    // mtime, as files do (a directory's moves with its entries).
+    Result<FileStat> make_symlink(const FileRecord& target);
+    Result<FileStat> set_metadata(const FileRecord& target);  // mode (and mtime but for directories)
     // Moves `from` (content equal to target's) to target.path atomically;
     // what was at target.path is kept as a version first.
     Result<FileStat> rename(std::string_view from, const FileRecord& target);
