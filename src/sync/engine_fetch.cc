@@ -64,7 +64,8 @@ asio::awaitable<Result<std::vector<FileUpdate>>> Engine::Impl::write_file(
     auto work = [f = folder, &s = store, p = planned, device = local]() -> Result<Begun> {
         Begun out;
         if (auto prepared =
-                engine_detail::prepare_step(*f->writer, s, f->folder.id, p, device, out.copies);
+                engine_detail::prepare_step(*f->writer, s, f->folder.id, p, device,
+                                            f->folder.mode, out.copies);
             !prepared)
             return tl::unexpected(prepared.error());
         auto assembly = f->writer->begin_file(p.step.target);
@@ -78,7 +79,8 @@ asio::awaitable<Result<std::vector<FileUpdate>>> Engine::Impl::write_file(
     if (!begun) co_return tl::unexpected(begun.error());
     // The conflict copy is made: keep its record even if the fetch fails.
     for (FileUpdate& copy : begun->copies) folder->applied.push_back(std::move(copy));
-    const bool copied_away = planned.step.conflict_copy && planned.local && !planned.local->deleted;
+    // No copy is made when one there has seen this content already.
+    const bool copied_away = !begun->copies.empty();
 
     const FileRecord& target = planned.step.target;
     std::set<ChunkHash> requested;  // the assembly writes every chunk with the same hash at once

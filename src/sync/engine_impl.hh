@@ -191,7 +191,9 @@ struct FolderRuntime {
     bool pulling = false;
     Sequence scan_seen;             // local records up to here were planned after a scan
     std::set<std::string> dirty;    // paths to plan
-    std::set<std::string> recheck;  // changed on disk before a step: plan again after the next scan
+    // Plan again after the next scan: changed on disk before a step, or
+    // the other paths of a step that failed (a rename's source).
+    std::set<std::string> recheck;
     std::map<std::string, int> recheck_count;
 
     // Steps planned and not done yet: path -> bytes to fetch or copy.
@@ -293,8 +295,9 @@ struct Engine::Impl : std::enable_shared_from_this<Engine::Impl> {
     // `fetched` (write steps): called once, when the file no longer fetches.
     asio::awaitable<void> apply_step(FolderPtr folder, engine_detail::PlannedStep planned,
                                      std::function<void()> fetched);
-    // `also`: the other paths the step stands for, planned again with `path`
-    // when the disk had changed (a directory rename's entries).
+    // `also`: the other paths the step stands for (a rename's source, a
+    // directory rename's entries), planned again with `path` when the step
+    // failed or the disk had changed.
     void step_done(const FolderPtr& folder, const std::string& path,
                    Result<std::vector<FileUpdate>> outcome, const std::vector<std::string>& also);
     asio::awaitable<void> flush_applied(FolderPtr folder);

@@ -192,21 +192,21 @@ asio::awaitable<void> Engine::Impl::apply_steps(FolderPtr folder, std::vector<Pl
 asio::awaitable<void> Engine::Impl::apply_step(FolderPtr folder, PlannedStep planned,
                                                std::function<void()> fetched) {
     const std::string path = planned.step.path;
-    // A directory rename stands for every path beneath both of its ends.
+    // A rename stands for its source too; a directory rename for every path
+    // beneath both of its ends.
     std::vector<std::string> also;
-    if (!planned.step.moved.empty()) {
-        also.push_back(planned.step.rename_from->path);
-        for (const MovedEntry& entry : planned.step.moved) {
-            also.push_back(entry.removed.path);
-            also.push_back(entry.target.path);
-        }
+    if (planned.step.rename_from) also.push_back(planned.step.rename_from->path);
+    for (const MovedEntry& entry : planned.step.moved) {
+        also.push_back(entry.removed.path);
+        also.push_back(entry.target.path);
     }
     Result<std::vector<FileUpdate>> outcome = fail(Errc::invalid_argument, "");
     if (planned.step.kind == StepKind::write_file) {
         outcome = co_await write_file(folder, std::move(planned), std::move(fetched));
     } else {
         auto work3 = [f = folder, &s = store, p = std::move(planned), device = local] {
-            return engine_detail::apply_local_step(*f->writer, *f->fs, s, f->folder.id, p, device);
+            return engine_detail::apply_local_step(*f->writer, *f->fs, s, f->folder.id, p, device,
+                                                   f->folder.mode);
         };
         outcome = co_await offload(workers, std::move(work3));
     }
@@ -260,6 +260,10 @@ void Engine::Impl::step_done(const FolderPtr& folder, const std::string& path,
         return;
     }
     folder->problems[path] = outcome.error().message + what_to_do(outcome.error().code);
+    // `path` stays needed, so the next scan plans it again; the step's other
+    // paths go with it (planned apart, a rename's target would be built
+    // from a copy and its source left behind for good).
+    folder->recheck.insert(also.begin(), also.end());
 }
 
 asio::awaitable<void> Engine::Impl::flush_applied(FolderPtr folder) {

@@ -6,6 +6,7 @@
 #include <memory>
 #include <set>
 
+#include "core/conflict_copy.hh"
 #include "core/path_rules.hh"
 #include "sync/write_steps.hh"
 
@@ -273,7 +274,8 @@ FileUpdate applied_record(const FileRecord& target, const FileStat& stat) {
 }
 
 Result<void> prepare_step(FolderWriter& writer, Store& store, const std::string& folder_id,
-                          const PlannedStep& planned, ShortId local, std::vector<FileUpdate>& out) {
+                          const PlannedStep& planned, ShortId local, FolderMode mode,
+                          std::vector<FileUpdate>& out) {
     const PathStep& step = planned.step;
     // A case-only rename's target may find its own source on disk.
     const std::string_view alias_of =
@@ -293,26 +295,33 @@ Result<void> prepare_step(FolderWriter& writer, Store& store, const std::string&
         if (!*entry_same) return changed(entry.removed.path);
     }
     if (!step.conflict_copy || !planned.local || planned.local->deleted) return {};
-    auto kept = writer.keep_conflict_copy(step.path, *step.conflict_copy);
+    auto existing = store.get_file(folder_id, *step.conflict_copy);
+    if (!existing) return tl::unexpected(existing.error());
+    const auto copy = conflict_copy_record(*planned.local, *step.conflict_copy, *existing, local,
+                                           mode == FolderMode::receive_only);
+    // The copy there has seen this content: it is replaced as any other.
+    if (!copy) return {};
+    auto kept = writer.keep_conflict_copy(step.path, copy->path);
     if (!kept) return tl::unexpected(kept.error());
-    FileRecord copy = *planned.local;
-    copy.path = *step.conflict_copy;
-    copy.version = VersionVector{};
-    auto existing = store.get_file(folder_id, copy.path);
-    if (existing && *existing) copy.version = (*existing)->version;
-    copy.version.increment(local);
-    copy.modified_by = local;
-    out.push_back(applied_record(copy, *kept));
+    out.push_back(applied_record(*copy, *kept));
     return {};
 }
 
 Result<std::vector<FileUpdate>> apply_local_step(FolderWriter& writer, Filesystem& fs, Store& store,
                                                  const std::string& folder_id,
-                                                 const PlannedStep& planned, ShortId local) {
-    std::vector<FileUpdate> out;
-    if (auto prepared = prepare_step(writer, store, folder_id, planned, local, out); !prepared)
-        return tl::unexpected(prepared.error());
+                                                 const PlannedStep& planned, ShortId local,
+                                                 FolderMode mode) {
     const FileRecord& target = planned.step.target;
+    // Gone already (deleted or moved away here since the last scan): the
+    // removal is done. Were it left for a rescan, a directory above removed
+    // meanwhile would hide it from the scan, its live record kept for good.
+    if (planned.step.kind == StepKind::remove) {
+        auto st = fs.lstat(target.path);
+        if (!st && st.error().code == Errc::not_found) return std::vector{FileUpdate{target, 0}};
+    }
+    std::vector<FileUpdate> out;
+    if (auto prepared = prepare_step(writer, store, folder_id, planned, local, mode, out); !prepared)
+        return tl::unexpected(prepared.error());
     Result<FileStat> stat = fail(Errc::invalid_argument, "no step");
     switch (planned.step.kind) {
         case StepKind::adopt:

@@ -7,11 +7,12 @@
 // Errc::changed and the engine rescans and plans the path again, so a local
 // edit is never overwritten. A step returns the records to store: its
 // target (with the times and mode the disk now has, so the next scan finds
-// it unchanged) and, for a conflict, the kept copy as a new local file.
-// A directory rename checks every entry it moves the same way and records
-// each at its new path. A directory to be removed that still holds an entry
-// whose global version is live (an edit beat a concurrent delete of the
-// directory) is kept, recorded as a new local version, so peers make it
+// it unchanged) and, for a conflict, the kept copy's record
+// (core/conflict_copy.hh). A directory rename checks every entry it moves
+// the same way and records each at its new path. A remove step whose path
+// is gone already is done. A directory to be removed that still holds an
+// entry whose global version is live (an edit beat a concurrent delete of
+// the directory) is kept, recorded as a new local version, so peers make it
 // again. A batch also plans each local file or symlink that a live entry
 // planned in it lies beneath, so that the planner keeps the directory there
 // (core/planner.hh: a directory with live entries is never replaced by a
@@ -69,14 +70,18 @@ Result<PlannedBatch> plan_batch(Store& store, const std::string& folder_id,
 FileUpdate applied_record(const FileRecord& target, const FileStat& stat);
 
 // Checks the disk against planned.local, then keeps the conflict copy if the
-// step asks for one (its record goes to `out`).
+// step asks for one (its record, core/conflict_copy.hh, goes to `out`; none
+// is made when the copy there has seen the losing version already).
+// `mode`: the folder's.
 Result<void> prepare_step(FolderWriter& writer, Store& store, const std::string& folder_id,
-                          const PlannedStep& planned, ShortId local, std::vector<FileUpdate>& out);
+                          const PlannedStep& planned, ShortId local, FolderMode mode,
+                          std::vector<FileUpdate>& out);
 
 // Every kind but write_file.
 Result<std::vector<FileUpdate>> apply_local_step(FolderWriter& writer, Filesystem& fs, Store& store,
                                                  const std::string& folder_id,
-                                                 const PlannedStep& planned, ShortId local);
+                                                 const PlannedStep& planned, ShortId local,
+                                                 FolderMode mode);
 
 // The step that puts back the global version of a receive-only local change
 // (`ferry folder revert`), or nullopt when there is nothing to put back.

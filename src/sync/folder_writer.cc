@@ -139,15 +139,22 @@ Result<FileStat> FolderWriter::make_symlink(const FileRecord& target) {
     }
     if (auto r = make_dirs(m_fs, parent_path(target.path)); !r) return in_context(r.error(), where);
     if (auto r = m_fs.make_symlink(target.symlink_target, temp); !r) return in_context(r.error(), where);
-    Result<void> placed;
-    if (auto cleared = clear_for_replacement(m_fs, m_versions, target.path, m_clock.now_ns()); !cleared)
-        placed = tl::unexpected(cleared.error());
+    // The record's mtime, as a file gets it: a link recorded with the time
+    // it was made here would be a record of its own under the same version,
+    // and devices would pick different winners against a concurrent edit.
+    Result<void> placed = m_fs.set_mtime(temp, target.mtime_ns);
+    if (placed) {
+        if (auto cleared = clear_for_replacement(m_fs, m_versions, target.path, m_clock.now_ns()); !cleared)
+            placed = tl::unexpected(cleared.error());
+    }
     if (placed) placed = m_fs.rename(temp, target.path);
     if (!placed) {
         (void)m_fs.remove(temp);  // best effort: the scanner ignores it anyway
         return in_context(placed.error(), where);
     }
-    if (auto r = m_fs.sync_dir(parent_path(target.path)); !r) return in_context(r.error(), where);
+    // The new name and the link's own mtime.
+    const std::vector<std::string> made_link{target.path};
+    if (auto r = m_fs.sync_paths(made_link); !r) return in_context(r.error(), where);
     auto made = m_fs.lstat(target.path);
     if (!made) return in_context(made.error(), where);
     return *made;
@@ -196,7 +203,7 @@ Result<bool> FolderWriter::apply_metadata(const FileRecord& target, const FileSt
         if (auto r = m_fs.set_mode(target.path, safe_mode(target.mode)); !r) return in_context(r.error(), where);
         set = true;
     }
-    if (target.kind == FileKind::file && st.mtime_ns != target.mtime_ns) {
+    if (target.kind != FileKind::directory && st.mtime_ns != target.mtime_ns) {
         if (auto r = m_fs.set_mtime(target.path, target.mtime_ns); !r) return in_context(r.error(), where);
         set = true;
     }

@@ -101,10 +101,12 @@ public:
     // mtime, and the version kept of what it replaced), so its record can
     // be stored.
     Result<FileStat> make_directory(const FileRecord& target);
-    Result<FileStat> make_symlink(const FileRecord& target);  // replaces what is there (kept as a version)
-    // Mode (and mtime for files) of each target; one flush for all of them
-    // (Filesystem::sync_paths of those changed), none when nothing changed.
-    // The stats in the targets' order.
+    // Replaces what is there (kept as a version); the link gets the record's
+    // mtime, as files do.
+    Result<FileStat> make_symlink(const FileRecord& target);
+    // Mode (and mtime but for directories) of each target; one flush for all
+    // of them (Filesystem::sync_paths of those changed), none when nothing
+    // changed. The stats in the targets' order.
     Result<std::vector<FileStat>> set_metadata(std::span<const FileRecord* const> targets);
     Result<FileStat> set_metadata(const FileRecord& target);
     // Moves `from` (content equal to target's) to target.path atomically;

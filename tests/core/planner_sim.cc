@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <set>
 
+#include "core/conflict_copy.hh"
 #include "core/conflict_name.hh"
 #include "planner_fixtures.hh"
 
@@ -74,18 +75,15 @@ std::uint64_t content_of(const FileRecord& r) {
 std::optional<std::string> apply_step(SimDevice& d, const PathStep& step) {
     const auto error = [&](const std::string& what) { return describe(step) + ": " + what; };
     if (step.conflict_copy) {
-        // As the engine keeps it: the local content under the copy's name, a
-        // new local change there.
+        // As the engine keeps it: the local content under the copy's name.
         const auto at = d.records.find(step.path);
         if (at == d.records.end() || content_of(at->second) == 0)
             return error("a conflict copy of what is not a live file");
-        FileRecord copy = at->second;
-        copy.path = *step.conflict_copy;
-        const auto existing = d.records.find(copy.path);
-        copy.version = existing != d.records.end() ? existing->second.version : VersionVector{};
-        copy.version.increment(d.id);
-        copy.modified_by = d.id;
-        store(d, std::move(copy));
+        const auto there = d.records.find(*step.conflict_copy);
+        std::optional<FileRecord> existing;
+        if (there != d.records.end()) existing = there->second;
+        if (auto copy = conflict_copy_record(at->second, *step.conflict_copy, existing, d.id, false))
+            store(d, std::move(*copy));
     }
     if (step.kind == StepKind::rename) {
         if (!step.rename_from) return error("a rename without a source");

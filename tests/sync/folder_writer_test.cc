@@ -451,6 +451,38 @@ TEMPLATE_TEST_CASE("folder writer: directories, symlinks, metadata", "[writer]",
     CHECK(w.writer.set_metadata(file_record("missing", "")).error().code == Errc::not_found);
 }
 
+TEMPLATE_TEST_CASE("folder writer: a symlink gets its record's mtime, made, renamed or updated",
+                   "[writer]", BOTH_FOLDERS) {
+    // Recorded with the time it was made here instead, one version would
+    // have other mtimes on other devices, which then resolved a concurrent
+    // edit differently and never converged (ferry-sim seed 1601).
+    TestType t;
+    Writer w(t.fs);
+    FileRecord link;
+    link.path = "l";
+    link.kind = FileKind::symlink;
+    link.symlink_target = "f0";
+    link.mode = 0777;
+    link.mtime_ns = 1'600'000'000'123'456'789;
+    auto made = w.writer.make_symlink(link);
+    REQUIRE(made);
+    CHECK(made->mtime_ns == link.mtime_ns);
+    CHECK(t.fs.lstat("l")->mtime_ns == link.mtime_ns);
+
+    FileRecord moved = link;
+    moved.path = "m";
+    moved.mtime_ns = 1'650'000'000'000'000'001;
+    auto renamed = w.writer.rename("l", moved);
+    REQUIRE(renamed);
+    CHECK(renamed->mtime_ns == moved.mtime_ns);
+
+    moved.mtime_ns = 1'660'000'000'000'000'002;
+    auto updated = w.writer.set_metadata(moved);
+    REQUIRE(updated);
+    CHECK(updated->mtime_ns == moved.mtime_ns);
+    CHECK(t.fs.read_link("m").value() == "f0");
+}
+
 TEMPLATE_TEST_CASE("folder writer: a parent directory that is gone is made again", "[writer]",
                    BOTH_FOLDERS) {
     // An edit beat a concurrent delete of its directory: what the edit needs

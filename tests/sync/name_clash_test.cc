@@ -40,7 +40,8 @@ TEST_CASE("name clash: a name the disk takes for another is refused, naming it",
     planned.step.target.kind = FileKind::directory;
     planned.step.target.mode = 0755;
     auto refused =
-        engine_detail::apply_local_step(w.writer, fs, *w.store, kFolder, planned, kDevice);
+        engine_detail::apply_local_step(w.writer, fs, *w.store, kFolder, planned, kDevice,
+                                        FolderMode::send_receive);
     REQUIRE(!refused);
     CHECK(refused.error().code == Errc::already_exists);
     CHECK(read_all(fs, "README") == "the readme\n");
@@ -67,7 +68,8 @@ TEST_CASE("name clash: a case-only rename renames the entry", "[writer][clash]")
     planned.step.rename_from = tombstone;
     planned.from_local = old;
     auto renamed =
-        engine_detail::apply_local_step(w.writer, fs, *w.store, kFolder, planned, kDevice);
+        engine_detail::apply_local_step(w.writer, fs, *w.store, kFolder, planned, kDevice,
+                                        FolderMode::send_receive);
     if (!renamed) FAIL(renamed.error().message);
     auto listing = disk.list_dir("");
     REQUIRE(listing);
