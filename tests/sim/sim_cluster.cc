@@ -420,6 +420,12 @@ std::vector<Violation> SimCluster::finish() {
         l.partitioned_until = {};
         l.retry_at = std::min(l.retry_at, impl.time.now());
     }
+    // Crashed devices restart; then every device scans as if asked to (a
+    // periodic scan leaves a file changed a moment ago for later: a change
+    // a user made while the daemon was down would be found only then).
+    impl.run_for(1s);
+    for (auto& device : impl.devices)
+        if (device->up) device->engine->request_scan("");
     // A crash point may fall after quiescence (a periodic rescan commits):
     // then the devices settle again, at most a few times.
     for (int round = 0;; ++round) {
