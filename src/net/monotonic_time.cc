@@ -31,14 +31,6 @@ MonotonicClock::duration MonotonicWaitTraits::to_wait_duration(
     return d <= MonotonicClock::duration::zero() ? MonotonicClock::duration::zero() : kNever;
 }
 
-MonotonicClock::duration MonotonicWaitTraits::to_wait_duration(
-    const MonotonicClock::time_point& t) {
-    const auto now = MonotonicClock::now();
-    if (t <= now) return to_wait_duration(MonotonicClock::duration::zero());
-    if (t - now > kNever) return to_wait_duration(MonotonicClock::duration::max());
-    return to_wait_duration(t - now);
-}
-
 VirtualTime::VirtualTime(MonotonicClock::time_point start) : m_now(start) {
     assert(t_virtual == nullptr);
     t_virtual = this;

@@ -37,8 +37,8 @@ struct MonotonicClock {
 // asio's wait traits for Timer: the real wait, or none under virtual time
 // (where the wait is recorded as the VirtualTime's next due time instead).
 struct MonotonicWaitTraits {
+    // (asio asks only with a duration: detail/chrono_time_traits.hpp.)
     static MonotonicClock::duration to_wait_duration(const MonotonicClock::duration& d);
-    static MonotonicClock::duration to_wait_duration(const MonotonicClock::time_point& t);
 };
 
 using Timer = asio::basic_waitable_timer<MonotonicClock, MonotonicWaitTraits>;

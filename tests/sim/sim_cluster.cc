@@ -5,6 +5,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "core/path_rules.hh"
 #include "sim_impl.hh"
 
 namespace ferry::sim {
@@ -29,12 +30,6 @@ bool mutating(FsOp op) {
         default:
             return false;
     }
-}
-
-bool under(std::string_view path, std::string_view dir) {
-    if (dir.empty()) return true;
-    return path == dir || (path.size() > dir.size() && path.substr(0, dir.size()) == dir &&
-                           path[dir.size()] == '/');
 }
 
 }  // namespace
@@ -119,7 +114,7 @@ std::unique_ptr<Filesystem> SimCluster::Impl::disk_for(Device& device) {
         const TimePoint now = time.now();
         if (now < device.disk_full_until && op != FsOp::remove && op != FsOp::rename)
             return fail(Errc::no_space, "sim: no space left on device");
-        if (now < device.deny_until && under(path, device.deny_dir))
+        if (now < device.deny_until && is_within(path, device.deny_dir))
             return fail(Errc::permission_denied, "sim: permission denied");
         return {};
     });

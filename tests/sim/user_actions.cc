@@ -7,6 +7,7 @@
 #include <random>
 
 #include "core/conflict_name.hh"
+#include "core/path_rules.hh"
 #include "sim_impl.hh"
 
 namespace ferry::sim {
@@ -27,10 +28,6 @@ std::string make_bytes(std::uint64_t seed, std::size_t size) {
 std::string parent_of(const std::string& path) {
     const auto slash = path.rfind('/');
     return slash == std::string::npos ? std::string() : path.substr(0, slash);
-}
-
-std::string join(const std::string& dir, const std::string& name) {
-    return dir.empty() ? name : dir + "/" + name;
 }
 
 int depth(const std::string& path) {
@@ -88,8 +85,7 @@ void SimCluster::Impl::apply_user_step(const Step& step) {
     };
     auto replaced_tree = [&](Device& d, const std::string& dir) {
         for (const auto& [path, what] : tree_of(d, false))
-            if (what[0] == 'f' && path.size() > dir.size() && path.compare(0, dir.size(), dir) == 0 &&
-                path[dir.size()] == '/')
+            if (what[0] == 'f' && path != dir && is_within(path, dir))
                 replaced(d, path);
     };
     auto sync_dir = [&](Device& d, const std::string& path) {
@@ -112,7 +108,7 @@ void SimCluster::Impl::apply_user_step(const Step& step) {
     auto new_name = [&](const char* prefix, std::uint32_t pick, int pool) {
         const std::string* dir = pick_from(entries.dirs, pick);
         std::string parent = dir != nullptr && depth(*dir) < kMaxDepth ? *dir : std::string();
-        return join(parent, prefix + std::to_string((pick >> 8) % static_cast<std::uint32_t>(pool)));
+        return join_path(parent, prefix + std::to_string((pick >> 8) % static_cast<std::uint32_t>(pool)));
     };
 
     const std::string* file = pick_from(entries.files, step.pick);
@@ -183,8 +179,7 @@ void SimCluster::Impl::apply_user_step(const Step& step) {
             replaced_tree(device, dir);
             // Deepest first.
             for (auto it = tree.rbegin(); it != tree.rend(); ++it)
-                if (it->first.size() > dir.size() && it->first.compare(0, dir.size(), dir) == 0 &&
-                    it->first[dir.size()] == '/')
+                if (it->first != dir && is_within(it->first, dir))
                     (void)disk.remove(it->first);
             if (disk.remove(dir)) sync_dir(device, dir);
             break;
@@ -195,7 +190,7 @@ void SimCluster::Impl::apply_user_step(const Step& step) {
             const std::string source = *from;
             const bool is_dir = tree.at(source)[0] == 'd';
             std::string to = new_name(is_dir ? "d" : "f", step.pick2, is_dir ? 4 : 6);
-            if (to == source || to.compare(0, source.size() + 1, source + "/") == 0) break;
+            if (is_within(to, source)) break;
             auto it = tree.find(to);
             if (it != tree.end()) {
                 if (it->second[0] == 'd') break;  // only files are replaced
@@ -221,7 +216,7 @@ void SimCluster::Impl::apply_user_step(const Step& step) {
             for (std::size_t i = 1; i < entries.dirs.size(); ++i) {
                 const std::string& dir = entries.dirs[i];
                 auto next = tree.upper_bound(dir);
-                if (next == tree.end() || next->first.compare(0, dir.size() + 1, dir + "/") != 0)
+                if (next == tree.end() || !is_within(next->first, dir))
                     empty.push_back(dir);
             }
             const std::string* path = pick_from(empty, step.pick);
