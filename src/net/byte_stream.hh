@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -53,8 +54,17 @@ std::string address_text(const asio::ip::tcp::endpoint& endpoint);
 
 // Two connected in-memory streams: what one writes the other reads. Each
 // direction buffers at most `capacity` bytes (a writer waits beyond that),
-// like a socket's buffers.
+// like a socket's buffers. Both ends run on one thread; each may have its
+// own executor (two io_contexts of a simulation) and outlive the other's.
 std::pair<std::unique_ptr<ByteStream>, std::unique_ptr<ByteStream>> make_memory_pipe(
     asio::any_io_executor executor, std::size_t capacity = 256 * 1024);
+std::pair<std::unique_ptr<ByteStream>, std::unique_ptr<ByteStream>> make_memory_pipe(
+    asio::any_io_executor a_executor, asio::any_io_executor b_executor,
+    std::size_t capacity = 256 * 1024);
+
+// Opens a byte stream to "host:port": TCP in the daemon, in-memory pipes in
+// tests and the simulation.
+using StreamDialer =
+    std::function<asio::awaitable<Result<std::unique_ptr<ByteStream>>>(const std::string& address)>;
 
 }  // namespace ferry

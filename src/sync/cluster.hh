@@ -52,11 +52,6 @@ struct IdentityFiles {
     std::string certificate;  // device.cert (encoded DeviceCertificate, written atomically)
 };
 
-// Opens a byte stream to "host:port": TCP for join(), in-memory pipes in
-// tests and later in simulations.
-using StreamDialer =
-    std::function<asio::awaitable<Result<std::unique_ptr<ByteStream>>>(const std::string& address)>;
-
 // What changed after absorbing a peer's ClusterConfig.
 struct ClusterChanges {
     std::vector<DeviceRecord> new_or_updated;  // dial these
