@@ -175,21 +175,50 @@ struct RelayServer::Impl : std::enable_shared_from_this<RelayServer::Impl> {
         if (it != unauthenticated.end() && --it->second == 0) unauthenticated.erase(it);
     }
 
-    void accepted(tcp::socket socket) {
-        const std::string source = source_of(socket);
+    // Whether a new connection from `source` is within the limits; if so it
+    // counts as unauthenticated until release_unauthenticated(source).
+    bool admit(const std::string& source) {
         std::size_t& waiting = unauthenticated[source];
-        if (counters.connections >= options.max_connections ||
+        if (stopped || counters.connections >= options.max_connections ||
             waiting >= options.max_unauthenticated_per_address) {
             if (waiting == 0) unauthenticated.erase(source);
             ++counters.refused;
+            return false;
+        }
+        ++waiting;
+        return true;
+    }
+
+    void accepted(tcp::socket socket) {
+        const std::string source = source_of(socket);
+        if (!admit(source)) {
             std::error_code ignored;
             socket.close(ignored);
             return;
         }
-        ++waiting;
         OpenSocket open{std::move(socket), count_connection()};
         asio::co_spawn(io, serve_socket(shared_from_this(), std::move(open), source),
                        asio::detached);
+    }
+
+    void accepted(std::unique_ptr<ByteStream> stream, const std::string& source) {
+        if (!admit(source)) {
+            stream->close();
+            return;
+        }
+        start_maintaining();
+        const auto hello_by = MonotonicClock::now() + options.hello_timeout;
+        asio::co_spawn(io,
+                       serve_device(shared_from_this(), std::move(stream), count_connection(),
+                                    source, hello_by),
+                       asio::detached);
+    }
+
+    void start_maintaining() {
+        if (maintaining) return;
+        maintaining = true;
+        write_status();
+        asio::co_spawn(io, maintain_loop(shared_from_this()), asio::detached);
     }
 
     // Tells a forwarding preamble from a handshake, then serves either.
@@ -250,10 +279,26 @@ struct RelayServer::Impl : std::enable_shared_from_this<RelayServer::Impl> {
         }
         // The handshake has its own timeout; the hello gets what is left.
         const auto hello_by = MonotonicClock::now() + self->options.hello_timeout;
-        auto counted = std::move(open.counted);
-        auto accepted = co_await Connection::accept(
-            make_tcp_stream(std::move(open.socket), std::move(head)), self->identity.key,
-            self->identity.certificate, &Impl::authorize, self->connection_options());
+        std::unique_ptr<ByteStream> stream = make_tcp_stream(std::move(open.socket), std::move(head));
+        std::shared_ptr<void> counted = std::move(open.counted);
+        co_await serve_device(self, std::move(stream), std::move(counted), source, hello_by);
+    }
+
+    // A device connection (the forwarding preamble is ruled out): the
+    // handshake, RelayHello by `hello_by`, then its requests. It counts as
+    // unauthenticated for `source` until the hello is settled.
+    static asio::awaitable<void> serve_device(std::shared_ptr<Impl> self,
+                                              std::unique_ptr<ByteStream> stream,
+                                              std::shared_ptr<void> counted, std::string source,
+                                              MonotonicClock::time_point hello_by) {
+        bool released = false;
+        const auto release = [&] {
+            if (!released) self->release_unauthenticated(source);
+            released = true;
+        };
+        auto accepted = co_await Connection::accept(std::move(stream), self->identity.key,
+                                                    self->identity.certificate, &Impl::authorize,
+                                                    self->connection_options());
         if (!accepted || self->stopped) {
             release();
             ++self->counters.refused;
@@ -552,12 +597,12 @@ Result<std::string> RelayServer::listen(const std::string& address) {
     if (!listener) return tl::unexpected(listener.error());
     m_impl->acceptors.push_back(listener->acceptor);
     m_impl->bound.push_back(listener->bound);
-    if (!m_impl->maintaining) {
-        m_impl->maintaining = true;
-        m_impl->write_status();
-        asio::co_spawn(m_impl->io, Impl::maintain_loop(m_impl), asio::detached);
-    }
+    m_impl->start_maintaining();
     return listener->bound;
+}
+
+void RelayServer::serve(std::unique_ptr<ByteStream> stream, const std::string& source) {
+    m_impl->accepted(std::move(stream), source);
 }
 
 ServerStats RelayServer::stats() const { return m_impl->counters; }

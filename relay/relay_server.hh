@@ -40,6 +40,7 @@
 #include <asio/io_context.hpp>
 
 #include "core/error.hh"
+#include "net/byte_stream.hh"
 #include "relay/relay_identity.hh"
 #include "relay/relay_service.hh"
 
@@ -78,6 +79,10 @@ public:
 
     // Starts listening on "host:port" (port 0: any); returns the bound address.
     Result<std::string> listen(const std::string& address);
+    // Serves a device connection that arrived another way (an in-process
+    // pipe: the simulation), from `source` (its address, for the limits),
+    // as one accepted on a listener, except that it cannot be forwarded.
+    void serve(std::unique_ptr<ByteStream> stream, const std::string& source);
     ServerStats stats() const;
     void stop();
 

@@ -38,7 +38,7 @@ struct DaemonRelays::Impl : std::enable_shared_from_this<DaemonRelays::Impl> {
           hooks(std::move(hooks)),
           options(std::move(options)),
           check_timer(io),
-          started_at(std::chrono::steady_clock::now()) {}
+          started_at(MonotonicClock::now()) {}
 
     struct Client {
         std::shared_ptr<RelayClient> client;
@@ -51,18 +51,18 @@ struct DaemonRelays::Impl : std::enable_shared_from_this<DaemonRelays::Impl> {
     Cluster& cluster;
     DaemonRelaysHooks hooks;
     DaemonRelaysOptions options;
-    asio::steady_timer check_timer;
-    std::chrono::steady_clock::time_point started_at;
+    Timer check_timer;
+    MonotonicClock::time_point started_at;
     bool stopped = false;
     std::vector<wire::RelayEntry> list;
     std::map<std::string, Client> clients;  // by URL
     std::shared_ptr<RelayLinkContext> context;
     std::map<PublicKey, std::shared_ptr<RelayLink>> links;
-    std::map<PublicKey, std::chrono::steady_clock::time_point> last_direct;
-    std::map<PublicKey, std::chrono::steady_clock::time_point> last_forward;
+    std::map<PublicKey, MonotonicClock::time_point> last_direct;
+    std::map<PublicKey, MonotonicClock::time_point> last_forward;
     std::set<wire::MailboxMessageId> seen;
     std::string problem;  // "relay full: ..." while an upload waits
-    std::chrono::steady_clock::time_point last_fetch{};
+    MonotonicClock::time_point last_fetch{};
 
     PublicKey own_key() const {
         PublicKey key{};
@@ -205,7 +205,7 @@ struct DaemonRelays::Impl : std::enable_shared_from_this<DaemonRelays::Impl> {
         auto devices = store.devices();
         if (!devices) return;
         const PublicKey own = own_key();
-        const auto now = std::chrono::steady_clock::now();
+        const auto now = MonotonicClock::now();
         for (const DeviceRecord& device : *devices) {
             const PublicKey& key = device.key;
             if (key == own || hooks.directly_connected(key)) continue;
@@ -221,7 +221,7 @@ struct DaemonRelays::Impl : std::enable_shared_from_this<DaemonRelays::Impl> {
                          "the relay");
                 link_for(key, *certificate);
             }
-            if (own < key) try_forward(key);
+            if (options.forward && own < key) try_forward(key);
         }
         if (now - last_fetch >= options.fetch_interval)
             for (const auto& [url, c] : clients) fetch(url);
@@ -240,7 +240,7 @@ struct DaemonRelays::Impl : std::enable_shared_from_this<DaemonRelays::Impl> {
     // ---- forwarding ----
 
     void try_forward(const PublicKey& key) {
-        const auto now = std::chrono::steady_clock::now();
+        const auto now = MonotonicClock::now();
         auto it = last_forward.find(key);
         if (it != last_forward.end() && now - it->second < options.forward_interval) return;
         last_forward[key] = now;
@@ -287,7 +287,7 @@ struct DaemonRelays::Impl : std::enable_shared_from_this<DaemonRelays::Impl> {
     void fetch(const std::string& url) {
         auto it = clients.find(url);
         if (it == clients.end() || stopped) return;
-        last_fetch = std::chrono::steady_clock::now();
+        last_fetch = MonotonicClock::now();
         if (it->second.fetching) {
             it->second.fetch_again = true;
             return;
@@ -325,7 +325,7 @@ struct DaemonRelays::Impl : std::enable_shared_from_this<DaemonRelays::Impl> {
             if (it == self->clients.end()) co_return;
             if (!batch->more && !it->second.fetch_again) break;
             if (!fresh) {  // the oldest wait to be applied: give the links a moment
-                asio::steady_timer pause(self->io, std::chrono::milliseconds(200));
+                Timer pause(self->io, std::chrono::milliseconds(200));
                 std::error_code ec;
                 co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
             }
@@ -441,12 +441,12 @@ void DaemonRelays::set_retry_interval(std::chrono::milliseconds interval) {
 }
 
 void DaemonRelays::direct_connection(const PublicKey& device) {
-    m_impl->last_direct[device] = std::chrono::steady_clock::now();
+    m_impl->last_direct[device] = MonotonicClock::now();
     m_impl->links.erase(device);  // the engine replaces it with the direct connection
 }
 
 void DaemonRelays::direct_disconnection(const PublicKey& device) {
-    m_impl->last_direct[device] = std::chrono::steady_clock::now();
+    m_impl->last_direct[device] = MonotonicClock::now();
 }
 
 nlohmann::json DaemonRelays::status_json() const {

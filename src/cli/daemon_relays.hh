@@ -34,9 +34,9 @@
 #include <vector>
 
 #include <asio/io_context.hpp>
-#include <asio/steady_timer.hpp>
 #include <nlohmann/json.hpp>
 
+#include "net/monotonic_time.hh"
 #include "net/relay_client.hh"
 #include "store/store.hh"
 #include "sync/cluster.hh"
@@ -60,6 +60,7 @@ struct DaemonRelaysOptions {
     std::chrono::milliseconds check_interval{1'000};
     std::chrono::milliseconds fetch_interval{60'000};
     std::chrono::milliseconds forward_interval{30'000};
+    bool forward = true;  // false: mailboxes only (the simulation's relay joins no streams)
     std::chrono::milliseconds retry_interval{30'000};  // a full relay is tried again after this
     RelayClientOptions client;
 };

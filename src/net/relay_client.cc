@@ -127,7 +127,7 @@ struct RelayClient::Impl : std::enable_shared_from_this<Impl> {
           where("relay " + url.address + ": "),
           hooks(std::move(client_hooks)),
           options(std::move(opts)),
-          random(std::random_device{}()),
+          random(options.jitter_seed ? *options.jitter_seed : std::random_device{}()),
           wake(context) {}
 
     asio::io_context& io;
@@ -222,15 +222,24 @@ struct RelayClient::Impl : std::enable_shared_from_this<Impl> {
         }
     }
 
+    // A stream to the relay: options.dial's, or TCP (`cancel` aborts it).
+    static asio::awaitable<Result<std::unique_ptr<ByteStream>>> dial(
+        std::shared_ptr<Impl> self, std::shared_ptr<DialCancel> cancel) {
+        if (self->options.dial) co_return co_await self->options.dial(self->url.address);
+        auto socket = co_await dial_tcp(self->url.address, self->options.dial_timeout, cancel);
+        if (!socket) co_return tl::unexpected(socket.error());
+        co_return make_tcp_stream(std::move(*socket));
+    }
+
     // Dial, handshake, RelayHello, RelayWelcome: connected on success.
     static asio::awaitable<Result<void>> connect(std::shared_ptr<Impl> self) {
         auto cancel = std::make_shared<DialCancel>();
         self->dialing = cancel;
-        auto socket = co_await dial_tcp(self->url.address, self->options.dial_timeout, cancel);
+        auto dialed = co_await dial(self, cancel);
         if (self->dialing == cancel) self->dialing.reset();
-        if (!socket) co_return tl::unexpected(socket.error());
+        if (!dialed) co_return tl::unexpected(dialed.error());
         if (self->stopped) co_return fail(Errc::io, self->where + "client stopped");
-        auto stream = make_tcp_stream(std::move(*socket));
+        std::unique_ptr<ByteStream> stream = std::move(*dialed);
         self->handshaking = stream.get();
         Authorizer pinned = self->authorizer();
         auto opened =
@@ -368,9 +377,9 @@ struct RelayClient::Impl : std::enable_shared_from_this<Impl> {
 
     static asio::awaitable<Result<std::unique_ptr<ByteStream>>> open_forwarded(
         std::shared_ptr<Impl> self, wire::ForwardSession session) {
-        auto socket = co_await dial_tcp(self->url.address, self->options.dial_timeout);
-        if (!socket) co_return tl::unexpected(socket.error());
-        std::unique_ptr<ByteStream> stream = make_tcp_stream(std::move(*socket));
+        auto dialed = co_await dial(self, nullptr);
+        if (!dialed) co_return tl::unexpected(dialed.error());
+        std::unique_ptr<ByteStream> stream = std::move(*dialed);
         std::vector<std::uint8_t> preamble(kForwardMagic.begin(), kForwardMagic.end());
         preamble.insert(preamble.end(), session.begin(), session.end());
         auto written = co_await stream->write_all(preamble);

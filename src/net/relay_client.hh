@@ -78,6 +78,12 @@ struct RelayClientOptions {
     // The RelayHello to send (token, revocations), asked at every connect;
     // null: an empty hello.
     std::function<wire::RelayHello()> hello;
+    // How to reach the URL's address; empty: TCP (bounded by dial_timeout).
+    // The simulation (tests/sim) joins its devices to an in-process relay.
+    StreamDialer dial;
+    // Seeds the backoff's jitter; empty: a random seed. Fixed where a run
+    // must replay exactly (the simulation).
+    std::optional<std::uint64_t> jitter_seed;
 };
 
 struct RelayStatus {
