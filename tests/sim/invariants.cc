@@ -50,7 +50,9 @@ std::string index_entry(const FileRecord& r) {
            r.version.to_string();
 }
 
-std::map<std::string, FileRecord> index_of(Device& device) {
+}  // namespace
+
+std::map<std::string, FileRecord> SimCluster::Impl::index_of(Device& device) {
     std::map<std::string, FileRecord> out;
     if (!device.store) return out;  // down: converged() says so
     auto records = device.store->files_since(kFolderId, Sequence{}, 10'000'000);
@@ -58,8 +60,6 @@ std::map<std::string, FileRecord> index_of(Device& device) {
     for (FileRecord& r : *records) out[r.path] = std::move(r);
     return out;
 }
-
-}  // namespace
 
 Tree SimCluster::Impl::tree_of(Device& device, bool with_internal) {
     Tree tree;
@@ -110,23 +110,17 @@ void SimCluster::Impl::check_visible_files() {
     }
 }
 
-std::vector<Violation> SimCluster::Impl::check_final() {
-    std::vector<Violation> out;
-    auto add = [&](const char* invariant, std::string detail) {
-        if (out.size() < kMaxViolations) out.push_back({invariant, std::move(detail)});
-    };
-    check_visible_files();
-
-    // (1) The same index everywhere (trees were compared by converged()). A
-    // tombstone and no entry at all mean the same: a device that never had
-    // a file needs no record of its deletion.
+// A tombstone and no entry at all mean the same: a device that never had a
+// file needs no record of its deletion.
+std::vector<std::string> SimCluster::Impl::index_differences(std::size_t max) {
+    std::vector<std::string> out;
     std::vector<std::map<std::string, FileRecord>> indexes;
     for (auto& device : devices) indexes.push_back(index_of(*device));
     auto entry_at = [&](std::size_t i, const std::string& path) -> std::string {
         auto it = indexes[i].find(path);
         return it == indexes[i].end() ? "nothing" : index_entry(it->second);
     };
-    for (std::size_t i = 1; i < devices.size(); ++i) {
+    for (std::size_t i = 1; i < devices.size() && out.size() < max; ++i) {
         std::set<std::string> paths;
         for (const auto& [path, record] : indexes[0]) paths.insert(path);
         for (const auto& [path, record] : indexes[i]) paths.insert(path);
@@ -137,10 +131,26 @@ std::vector<Violation> SimCluster::Impl::check_final() {
             const bool here_gone = here == "nothing" || here.starts_with("deleted");
             const bool there_gone = there == "nothing" || there.starts_with("deleted");
             if (here_gone && there_gone && (here == "nothing" || there == "nothing")) continue;
-            add("convergence", "index entry of " + path + ": d0 has " + here + ", " +
-                                   devices[i]->name + " has " + there);
+            out.push_back("index entry of " + path + ": d0 has " + here + ", " +
+                          devices[i]->name + " has " + there);
+            if (out.size() == max) break;
         }
     }
+    return out;
+}
+
+std::vector<Violation> SimCluster::Impl::check_final() {
+    std::vector<Violation> out;
+    auto add = [&](const char* invariant, std::string detail) {
+        if (out.size() < kMaxViolations) out.push_back({invariant, std::move(detail)});
+    };
+    check_visible_files();
+
+    // (1) The same index everywhere (trees were compared by converged()).
+    for (std::string& difference : index_differences(kMaxViolations))
+        add("convergence", std::move(difference));
+    std::vector<std::map<std::string, FileRecord>> indexes;
+    for (auto& device : devices) indexes.push_back(index_of(*device));
 
     // (4) Each index agrees with its disk.
     for (std::size_t i = 0; i < devices.size(); ++i) {

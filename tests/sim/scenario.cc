@@ -22,6 +22,11 @@ constexpr Weighted kFaultSteps[] = {
     {StepKind::crash, 6}, {StepKind::partition, 4}, {StepKind::cut, 4},
     {StepKind::disk_full, 2}, {StepKind::deny, 2},   {StepKind::skew, 2},
 };
+constexpr Weighted kRelayFaultSteps[] = {
+    {StepKind::crash, 6},     {StepKind::partition, 4}, {StepKind::cut, 4},
+    {StepKind::disk_full, 2}, {StepKind::deny, 2},      {StepKind::skew, 2},
+    {StepKind::relay_restart, 3}, {StepKind::alone, 8},
+};
 
 template <std::size_t N>
 StepKind choose(std::mt19937_64& rng, const Weighted (&table)[N]) {
@@ -53,7 +58,9 @@ std::vector<Step> make_scenario(std::uint64_t seed, const ScenarioOptions& optio
     for (int i = 0; i < options.steps; ++i) {
         Step step;
         const bool fault = options.faults && rng() % 5 == 0;
-        step.kind = fault ? choose(rng, kFaultSteps) : choose(rng, kUserSteps);
+        step.kind = !fault          ? choose(rng, kUserSteps)
+                    : options.relay ? choose(rng, kRelayFaultSteps)
+                                    : choose(rng, kFaultSteps);
         step.device = static_cast<int>(rng() % static_cast<std::uint64_t>(options.devices));
         step.pick = static_cast<std::uint32_t>(rng());
         step.pick2 = static_cast<std::uint32_t>(rng());
@@ -94,6 +101,8 @@ const char* step_kind_name(StepKind kind) {
         case StepKind::disk_full: return "disk-full";
         case StepKind::deny: return "deny";
         case StepKind::skew: return "skew";
+        case StepKind::relay_restart: return "relay-restart";
+        case StepKind::alone: return "alone";
     }
     return "?";
 }
@@ -115,6 +124,8 @@ std::string describe(const Step& step) {
             out << " pick " << step.pick << " for " << step.duration_ms << " ms";
             break;
         case StepKind::skew: out << " by " << step.amount << " s"; break;
+        case StepKind::relay_restart: out << ", relay down " << step.duration_ms << " ms"; break;
+        case StepKind::alone: out << " for " << alone_ms(step) << " ms"; break;
         case StepKind::edit_shared:
             out << " with devices " << step.devices << " pick " << step.pick << " size "
                 << step.size;

@@ -38,6 +38,18 @@ enum class StepKind : std::uint8_t {
     disk_full,  // the device's writes fail with "no space" for `duration_ms`
     deny,       // writes under one directory fail with "permission denied" for `duration_ms`
     skew,       // the device's wall clock jumps by `amount` seconds (signed)
+    // Faults of scenarios with a relay (ScenarioOptions::relay).
+    relay_restart,  // the relay goes down (its connections cut) and restarts after `duration_ms`
+    alone,          // only this device's daemon runs: the others stop (and this one starts)
+                    // for alone_ms(step), so devices that are never online together sync
+                    // through the relay's mailboxes
+};
+
+// Whether and how the devices have a relay (the simulation's --relay).
+enum class RelayMode : std::uint8_t {
+    none,  // direct connections only
+    also,  // direct connections, and a relay for devices not connected directly
+    only,  // no direct connections: everything goes through the relay
 };
 
 struct Step {
@@ -57,7 +69,11 @@ struct ScenarioOptions {
     int devices = 3;
     int steps = 40;
     bool faults = true;
+    bool relay = false;  // draws relay faults too (other scenarios stay as they were)
 };
+
+// How long an `alone` step keeps the other devices stopped.
+inline std::uint32_t alone_ms(const Step& step) { return 5'000 + 3 * step.duration_ms; }
 
 std::vector<Step> make_scenario(std::uint64_t seed, const ScenarioOptions& options);
 

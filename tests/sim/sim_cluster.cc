@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <filesystem>
 #include <sstream>
 #include <stdexcept>
 
@@ -61,9 +62,10 @@ SimCluster::Impl::Impl(const SimConfig& config_)
                                                           FolderMode::send_receive});
             !added)
             throw std::runtime_error("sim: folder: " + added.error().message);
-        device->setup_commits = device->database->commits();
         devices.push_back(std::move(device));
     }
+    if (config.relay != RelayMode::none) setup_relay();
+    for (auto& device : devices) device->setup_commits = device->database->commits();
     if (config.crash_point && config.crash_point->at_commit) {
         Device& target = *devices.at(static_cast<std::size_t>(config.crash_point->device));
         target.database->crash_after_commits(config.crash_point->after,
@@ -76,9 +78,15 @@ SimCluster::Impl::~Impl() {
     for (auto& [pair, l] : links) close_link(l, pair.first, pair.second);
     for (auto& device : devices) {
         device->up = false;
+        stop_relays_of(*device);
         device->engine.reset();
         device->io.reset();
         device->store.reset();
+    }
+    if (relay) stop_relay(0ms);
+    if (!home.empty()) {
+        std::error_code ignored;
+        std::filesystem::remove_all(home, ignored);
     }
 }
 
@@ -149,6 +157,7 @@ void SimCluster::Impl::start(Device& device) {
         device.clock, options);
     if (auto started_ok = device.engine->start(); !started_ok)
         violations.push_back({"restart", device.name + ": " + started_ok.error().message});
+    if (relay) start_relays_of(device);
     mix(device.name + " start");
 }
 
@@ -160,6 +169,7 @@ void SimCluster::Impl::crash(Device& device, std::chrono::milliseconds down, boo
     for (auto& [pair, l] : links)
         if (pair.first == device.index || pair.second == device.index)
             close_link(l, pair.first, pair.second);
+    stop_relays_of(device);
     device.engine.reset();
     device.io.reset();     // what the daemon had not done yet is gone
     device.store.reset();  // and the transaction it had open
@@ -187,8 +197,19 @@ void SimCluster::Impl::close_link(Link& l, int a, int b) {
     l.b_end->close("sim: connection cut");
     l.a_end.reset();
     l.b_end.reset();
+    direct_link_changed(*devices[a], *devices[b], false);
     // As a peer manager's backoff: a while before the next attempt.
     l.retry_at = time.now() + std::chrono::milliseconds(300 + net_rng() % 1'700);
+}
+
+// What a direct connection's peer says of itself: with a relay, kept for a
+// later relay link to start from, as the daemon does.
+std::function<void(const wire::ClusterConfig&)> SimCluster::Impl::remember_config(Device& here,
+                                                                                  Device& peer) {
+    if (!relay) return [](const wire::ClusterConfig&) {};
+    return [&here, id = peer.id](const wire::ClusterConfig& config) {
+        if (here.store) (void)save_peer_config(*here.store, id, config);
+    };
 }
 
 void SimCluster::Impl::housekeeping() {
@@ -197,6 +218,8 @@ void SimCluster::Impl::housekeeping() {
         if (device->up && device->dead) crash(*device, std::chrono::seconds(1), true);
     for (auto& device : devices)
         if (!device->up && now >= device->restart_at) start(*device);
+    if (relay && !relay->server && now >= relay->restart_at) start_relay();
+    if (config.relay == RelayMode::only) return;  // no direct connections
     for (int a = 0; a < config.devices; ++a) {
         for (int b = a + 1; b < config.devices; ++b) {
             Link& l = link(a, b);
@@ -218,9 +241,9 @@ void SimCluster::Impl::housekeeping() {
             l.a_end = end_a;
             l.b_end = end_b;
             auto config_fn = [] { return wire::ClusterConfig{}; };
-            auto ignore = [](const wire::ClusterConfig&) {};
-            da.engine->add_connection(end_a, config_fn, ignore);
-            db.engine->add_connection(end_b, config_fn, ignore);
+            da.engine->add_connection(end_a, config_fn, remember_config(da, db));
+            db.engine->add_connection(end_b, config_fn, remember_config(db, da));
+            direct_link_changed(da, db, true);
             mix("link " + std::to_string(a) + "-" + std::to_string(b));
         }
     }
@@ -242,6 +265,7 @@ std::optional<TimePoint> SimCluster::Impl::next_housekeeping() const {
         consider(l.retry_at);
         consider(l.partitioned_until);
     }
+    if (relay && !relay->server) consider(relay->restart_at);
     return next;
 }
 
@@ -249,6 +273,7 @@ void SimCluster::Impl::advance_to(TimePoint when) {
     time.advance_to(when);
     for (auto& device : devices)
         if (device->io) VirtualTime::recheck(*device->io);
+    if (relay && relay->io) VirtualTime::recheck(*relay->io);
     VirtualTime::recheck(net_io);
 }
 
@@ -258,6 +283,10 @@ std::size_t SimCluster::Impl::poll_all() {
         if (!device->io) continue;
         device->io->restart();
         ran += device->io->poll();
+    }
+    if (relay && relay->io) {
+        relay->io->restart();
+        ran += relay->io->poll();
     }
     net_io.restart();
     ran += net_io.poll();
@@ -332,6 +361,16 @@ void SimCluster::Impl::apply_fault(const Step& step) {
         case StepKind::skew:
             device.clock.skew_ns += std::int64_t{step.amount} * 1'000'000'000;
             break;
+        case StepKind::relay_restart:
+            if (relay) stop_relay(duration);
+            break;
+        case StepKind::alone: {
+            const auto period = std::chrono::milliseconds(alone_ms(step));
+            for (auto& other : devices)
+                if (other.get() != &device) crash(*other, period, false);
+            if (!device.up) start(device);
+            break;
+        }
         default:
             break;
     }
@@ -345,12 +384,32 @@ bool SimCluster::Impl::converged(std::string* why) {
         }
     }
     for (const auto& [pair, l] : links) {
+        if (config.relay == RelayMode::only) break;
         if (!l.a_end || !l.a_end->is_open()) {
             *why = "link " + std::to_string(pair.first) + "-" + std::to_string(pair.second) +
                    " is not up";
             return false;
         }
     }
+    const Tree first = tree_of(*devices[0], false);
+    for (std::size_t i = 1; i < devices.size(); ++i) {
+        const Tree other = tree_of(*devices[i], false);
+        if (other == first) continue;
+        auto a = first.begin();
+        auto b = other.begin();
+        while (a != first.end() && b != other.end() && *a == *b) ++a, ++b;
+        const std::string& path = a == first.end() || (b != other.end() && b->first < a->first)
+                                      ? b->first
+                                      : a->first;
+        const auto entry = [&path](const Tree& tree) {
+            auto it = tree.find(path);
+            return it == tree.end() ? std::string("nothing") : it->second;
+        };
+        *why = "trees of d0 and " + devices[i]->name + " differ at " + path + ": " + entry(first) +
+               ", " + entry(other);
+        return false;
+    }
+    if (relay && !relay_settled(why)) return false;
     std::string not_in_sync;
     for (auto& device : devices) {
         const EngineStatus status = device->engine->status();
@@ -372,13 +431,6 @@ bool SimCluster::Impl::converged(std::string* why) {
     if (!not_in_sync.empty()) {
         *why = not_in_sync;
         return false;
-    }
-    const Tree first = tree_of(*devices[0], false);
-    for (std::size_t i = 1; i < devices.size(); ++i) {
-        if (tree_of(*devices[i], false) != first) {
-            *why = "trees of d0 and " + devices[i]->name + " differ";
-            return false;
-        }
     }
     return true;
 }
@@ -415,6 +467,7 @@ std::vector<Violation> SimCluster::finish() {
         l.partitioned_until = {};
         l.retry_at = std::min(l.retry_at, impl.time.now());
     }
+    if (impl.relay) impl.relay->restart_at = impl.time.now();
     // Crashed devices restart; then every device scans as if asked to (a
     // periodic scan leaves a file changed a moment ago for later: a change
     // a user made while the daemon was down would be found only then).

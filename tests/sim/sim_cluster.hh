@@ -5,11 +5,17 @@
 // arrive; all time is virtual (net/monotonic_time.hh) and all randomness
 // comes from the seed, so a seed replays exactly (the trace says so).
 //
+// With a relay (SimConfig::relay), a real ferry-relay (service and server,
+// relay/) runs on its own io_context and stores under a temporary folder;
+// each device runs the daemon's own relay code (cli/daemon_relays.hh: relay
+// client, mailboxes, relay links) and reaches the relay over in-memory byte
+// pipes, with the real handshake and encryption.
+//
 // run_step() applies one scenario step (a user's change, or a fault: a
 // daemon crash or a power cut, which also loses what was not fsynced
 // (MemoryFilesystem::power_cut, a store transaction not committed), a partition, cut
-// connections, a full disk, denied writes, a skewed clock) and lets the
-// step's virtual time pass. finish() ends the faults, runs to quiescence and
+// connections, a full disk, denied writes, a skewed clock, a relay restart,
+// one device running alone) and lets the step's virtual time pass. finish() ends the faults, runs to quiescence and
 // checks the invariants (invariants.hh), returning what broke.
 //
 // Thread rule: one thread; it installs the virtual time for its lifetime.
@@ -44,6 +50,7 @@ struct SimConfig {
     std::uint64_t seed = 1;
     int devices = 3;
     std::optional<CrashPoint> crash_point;
+    RelayMode relay = RelayMode::none;
 };
 
 class SimCluster {

@@ -14,6 +14,7 @@
 
 #include <asio/io_context.hpp>
 
+#include "cli/daemon_relays.hh"
 #include "core/ignore.hh"
 #include "crypto/identity.hh"
 #include "fs/fault_filesystem.hh"
@@ -23,6 +24,10 @@
 #include "sim_cluster.hh"
 #include "store/store.hh"
 #include "support/crashable_store.hh"
+#include "relay/relay_identity.hh"
+#include "relay/relay_server.hh"
+#include "relay/relay_service.hh"
+#include "sync/cluster.hh"
 #include "sync/engine.hh"
 #include "../sync/message_pipe.hh"
 
@@ -61,9 +66,12 @@ struct Device {
     std::unique_ptr<test::CrashableDatabase> database;  // outlives crashes: what was committed
     std::unique_ptr<Store> store;                         // one per life
     std::uint64_t setup_commits = 0;  // the simulation's own, before the first start
+    IdentityFiles identity;  // with a relay: key and certificate files (the relay needs them)
     // One life of the daemon: made at start, dropped at a crash.
     std::unique_ptr<asio::io_context> io;
     std::unique_ptr<Engine> engine;
+    std::unique_ptr<Cluster> cluster;           // with a relay
+    std::unique_ptr<cli::DaemonRelays> relays;  // with a relay
     std::uint64_t life = 0;  // counts starts; a disk wrapper of an earlier life fails every call
     bool up = false;
     bool dead = false;  // reached a crash point: its disk and store refuse all, until crash()
@@ -72,6 +80,19 @@ struct Device {
     TimePoint disk_full_until{};
     TimePoint deny_until{};
     std::string deny_dir;
+};
+
+// The relay (SimConfig::relay): its data folder outlives restarts.
+struct SimRelay {
+    std::string data_dir;
+    std::string url;
+    std::unique_ptr<relay::RelayIdentity> identity;
+    // One life: made at start, dropped at a restart.
+    std::unique_ptr<asio::io_context> io;
+    std::unique_ptr<relay::RelayService> service;
+    std::unique_ptr<relay::RelayServer> server;
+    TimePoint restart_at{};
+    std::uint64_t dials = 0;
 };
 
 struct Link {
@@ -100,10 +121,21 @@ struct SimCluster::Impl {
     void housekeeping();
     std::optional<TimePoint> next_housekeeping() const;
     Link& link(int a, int b);
+    std::function<void(const wire::ClusterConfig&)> remember_config(Device& here, Device& peer);
     void close_link(Link& link, int a, int b);
     std::unique_ptr<Filesystem> disk_for(Device& device);
     bool converged(std::string* why);
     void mix(const std::string& event);
+
+    // sim_relay.cc (with a relay)
+    void setup_relay();       // identities, the account, each store's relay entry
+    void start_relay();
+    void stop_relay(std::chrono::milliseconds down);
+    void start_relays_of(Device& device);  // the device's DaemonRelays, once its engine runs
+    void stop_relays_of(Device& device);
+    void direct_link_changed(Device& a, Device& b, bool up);
+    Result<std::unique_ptr<ByteStream>> dial_relay(Device& device);
+    bool relay_settled(std::string* why);
 
     // user_actions.cc: one user's step on a device's disk (the daemon may
     // be down); records each write and what each change replaced.
@@ -111,6 +143,9 @@ struct SimCluster::Impl {
 
     // invariants.cc
     Tree tree_of(Device& device, bool with_internal);
+    std::map<std::string, FileRecord> index_of(Device& device);
+    // Where the devices' indexes differ (at most `max`), one line each.
+    std::vector<std::string> index_differences(std::size_t max);
     std::vector<Violation> check_final();
     void check_visible_files();
     void check_path(std::string_view path, const Device& device);
@@ -120,6 +155,8 @@ struct SimCluster::Impl {
     TimePoint started;
     std::mt19937_64 net_rng;  // latencies, reconnection delays
     asio::io_context net_io;   // messages on their way
+    std::string home;          // with a relay: a temporary folder for identities and the relay
+    std::unique_ptr<SimRelay> relay;
     std::vector<std::unique_ptr<Device>> devices;
     std::map<std::pair<int, int>, Link> links;
     std::uint64_t trace = 0;

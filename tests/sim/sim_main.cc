@@ -35,6 +35,12 @@ each seed that breaks an invariant, shrunk to the steps that still break it.
   --steps N        steps per scenario (default 40)
   --keep I,J,...   replay only these steps of the scenario (from a report)
   --no-faults      changes only, no crashes, partitions or disk faults
+  --relay MODE     none (default): devices connect directly; also: and a
+                   ferry-relay carries what they cannot send directly; only:
+                   no direct connections, everything goes through the relay.
+                   With a relay, faults include relay restarts and devices
+                   running alone (the others stopped), so devices that are
+                   never online together sync through mailboxes
   --no-shrink      report failures without shrinking them
   --jobs N         processes to run seeds in (default 1)
   --replay-every K re-run every K-th passing seed to check the trace is the
@@ -52,9 +58,10 @@ each seed that breaks an invariant, shrunk to the steps that still break it.
                    call or store commit (from a crash-points report)
   --regressions FILE
                    run the seeds FILE lists (lines "SEED [options]  # note")
-  --known FILE     seeds FILE lists (lines "SEED  # the bug") fail for a known,
-                   not yet fixed bug: reported, not counted as failures; such
-                   a seed that passes is counted as a failure (take it off)
+  --known FILE     seeds FILE lists (lines "SEED [RELAY-MODE]  # the bug"; no
+                   mode: none) fail for a known, not yet fixed bug: reported,
+                   not counted as failures; such a seed that passes is
+                   counted as a failure (take it off)
 )";
 
 struct Options {
@@ -63,6 +70,7 @@ struct Options {
     int devices = 3;
     int steps = 40;
     bool faults = true;
+    RelayMode relay = RelayMode::none;
     bool shrink = true;
     int jobs = 1;
     std::uint64_t replay_every = 50;
@@ -138,6 +146,16 @@ Options parse(int argc, char** argv) {
                 o.keep.push_back(number(arg, item.c_str(), 10'000));
         } else if (arg == "--no-faults") {
             o.faults = false;
+        } else if (arg == "--relay") {
+            const std::string mode = value();
+            if (mode == "none")
+                o.relay = RelayMode::none;
+            else if (mode == "also")
+                o.relay = RelayMode::also;
+            else if (mode == "only")
+                o.relay = RelayMode::only;
+            else
+                usage_error("--relay takes none, also or only, not \"" + mode + "\"");
         } else if (arg == "--no-shrink") {
             o.shrink = false;
         } else if (arg == "--jobs") {
@@ -164,10 +182,24 @@ Options parse(int argc, char** argv) {
     return o;
 }
 
+std::string relay_mode_name(RelayMode mode) {
+    switch (mode) {
+        case RelayMode::none: return "none";
+        case RelayMode::also: return "also";
+        case RelayMode::only: return "only";
+    }
+    return "?";
+}
+
+ScenarioOptions scenario_options(const Options& o) {
+    return ScenarioOptions{o.devices, o.steps, o.faults, o.relay != RelayMode::none};
+}
+
 std::string command_for(const Options& o, std::uint64_t seed) {
     std::string out = "./dev sim --seed " + std::to_string(seed) + " --devices " +
                       std::to_string(o.devices) + " --steps " + std::to_string(o.steps);
     if (!o.faults) out += " --no-faults";
+    if (o.relay != RelayMode::none) out += " --relay " + relay_mode_name(o.relay);
     if (o.crash_at) out += " --crash-at " + crash_point_text(*o.crash_at);
     return out;
 }
@@ -177,7 +209,7 @@ std::string command_for(const Options& o, std::uint64_t seed) {
 bool run_crash_points(const Options& o, std::uint64_t seed, const std::vector<Step>& steps,
                       std::ostream& out) {
     const int device = static_cast<int>(seed % static_cast<std::uint64_t>(o.devices));
-    SimConfig config{seed, o.devices, CrashPoint{device, false, UINT64_MAX / 2}};
+    SimConfig config{seed, o.devices, CrashPoint{device, false, UINT64_MAX / 2}, o.relay};
     ferry::test::seed_sqlite_random(static_cast<int>(seed));
     const RunOutcome counted = run_scenario(config, steps);
     int failures = 0;
@@ -215,8 +247,8 @@ bool run_crash_points(const Options& o, std::uint64_t seed, const std::vector<St
 // Runs one seed; returns whether it passed, writing any report to `out`.
 bool run_seed(const Options& o, std::uint64_t seed, std::ostream& out) {
     // SQLite's random() makes each index's id: seeded, it is the same each run.
-    const SimConfig config{seed, o.devices, o.crash_at};
-    std::vector<Step> steps = make_scenario(seed, ScenarioOptions{o.devices, o.steps, o.faults});
+    const SimConfig config{seed, o.devices, o.crash_at, o.relay};
+    std::vector<Step> steps = make_scenario(seed, scenario_options(o));
     std::vector<std::size_t> indexes;
     if (!o.keep.empty()) {
         std::vector<Step> kept;
@@ -277,15 +309,21 @@ struct Tally {
     std::uint64_t known = 0;  // failed for a known bug
 };
 
-std::set<std::uint64_t> read_known(const std::string& file) {
+// Lines "SEED [RELAY-MODE]  # the bug": the seeds listed for `mode` (a line
+// without a mode is for runs without a relay).
+std::set<std::uint64_t> read_known(const std::string& file, RelayMode mode) {
     std::ifstream in(file);
     if (!in) usage_error("cannot read " + file);
     std::set<std::uint64_t> seeds;
     std::string line;
     while (std::getline(in, line)) {
         std::istringstream words(line.substr(0, line.find('#')));
-        std::string word;
-        if (words >> word) seeds.insert(number("--known", word.c_str(), UINT64_MAX / 2));
+        std::string seed;
+        std::string relay = "none";
+        if (!(words >> seed)) continue;
+        words >> relay;
+        if (relay == relay_mode_name(mode))
+            seeds.insert(number("--known", seed.c_str(), UINT64_MAX / 2));
     }
     return seeds;
 }
@@ -357,7 +395,7 @@ Tally run_regressions(const std::string& file, std::ostream& out) {
 
 int main(int argc, char** argv) {
     Options o = parse(argc, argv);
-    if (!o.known_file.empty()) o.known = read_known(o.known_file);
+    if (!o.known_file.empty()) o.known = read_known(o.known_file, o.relay);
     const auto started = std::chrono::steady_clock::now();
     Tally total;
     if (!o.regressions.empty()) {
@@ -429,7 +467,9 @@ int main(int argc, char** argv) {
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     const std::uint64_t seeds = total.passed + total.failed + total.known;
     std::cout << "ferry-sim: " << seeds << " seeds (" << o.devices << " devices, " << o.steps
-              << " steps" << (o.faults ? ", faults" : "") << (o.crash_points ? ", crash points" : "")
+              << " steps" << (o.faults ? ", faults" : "")
+              << (o.relay != RelayMode::none ? ", relay " + relay_mode_name(o.relay) : "")
+              << (o.crash_points ? ", crash points" : "")
               << "), " << total.failed << " failed, " << total.known
               << " failed for known bugs, " << seconds << " s, "
               << (seconds > 0 ? static_cast<double>(seeds) / seconds : 0.0) << " seeds/s on "

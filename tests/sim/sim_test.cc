@@ -1,5 +1,7 @@
 // The simulation's own checks: a seed replays exactly, the invariants catch
-// a bug played on a disk, and the shrinker keeps only the steps that matter.
+// a bug played on a disk, the shrinker keeps only the steps that matter, and
+// a device gets what another posted to the relay while they were never
+// online together.
 #include <algorithm>
 
 #include <catch2/catch.hpp>
@@ -60,6 +62,40 @@ TEST_CASE("a quiet scenario converges without violations", "[sim]") {
     for (const auto& v : violations) UNSCOPED_INFO(v.invariant << ": " << v.detail);
     CHECK(violations.empty());
     CHECK(root_files(cluster, 1) == root_files(cluster, 3));
+}
+
+TEST_CASE("devices never online together sync through the relay alone", "[sim]") {
+    SimCluster cluster(SimConfig{8, 3, std::nullopt, RelayMode::only});
+    // First all are online a while: each learns through its mailbox which
+    // folders the others share (a device posts only for folders it knows a
+    // peer shares).
+    Step wait;
+    wait.kind = StepKind::cut;  // no direct connections to cut: a pause
+    wait.gap_ms = 15'000;
+    cluster.run_step(wait);
+    Step alone;
+    alone.kind = StepKind::alone;
+    alone.duration_ms = 20'000;  // alone_ms(): 65 s
+    alone.gap_ms = 1'000;
+    alone.device = 0;
+    cluster.run_step(alone);
+    Step create = create_on(0, 5);
+    create.gap_ms = 10'000;  // posted to the relay meanwhile
+    cluster.run_step(create);
+    REQUIRE(root_files(cluster, 0) == std::vector<std::string>{"f0"});
+    CHECK(root_files(cluster, 1).empty());
+    alone.device = 1;  // d0 stops as d1 starts
+    alone.gap_ms = 30'000;
+    cluster.run_step(alone);
+    CHECK(root_files(cluster, 1) == std::vector<std::string>{"f0"});
+    const auto received = cluster.disk(1).contents("f0");
+    const auto written = cluster.disk(0).contents("f0");
+    REQUIRE(received);
+    REQUIRE(written);
+    CHECK(*received == *written);
+    const auto violations = cluster.finish();
+    for (const auto& v : violations) UNSCOPED_INFO(v.invariant << ": " << v.detail);
+    CHECK(violations.empty());
 }
 
 TEST_CASE("a write that vanishes without a user deleting it is reported", "[sim]") {
