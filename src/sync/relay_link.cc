@@ -120,7 +120,7 @@ struct RelayLink::State : std::enable_shared_from_this<RelayLink::State> {
     struct PendingAck {
         std::weak_ptr<RelayClient> relay;
         wire::MailboxMessageId id{};
-        std::optional<wire::IndexUpdate> covers;  // records only (no chunk lists kept)
+        std::optional<wire::IndexUpdate> covers;  // paths and sequences of its records only
     };
     struct ChunkWait {
         explicit ChunkWait(const asio::any_io_executor& e) : done(e) {}
@@ -191,10 +191,21 @@ struct RelayLink::State : std::enable_shared_from_this<RelayLink::State> {
         return config;
     }
 
+    // Whether the store holds what `update` says: the peer's index state
+    // reaches its last sequence, and each of its records is stored (or a
+    // later one of its path). An update answering a ResendRequest repeats
+    // records below that sequence which the store lacks (their delta had
+    // no base here): those still go to the engine.
     bool covered(const wire::IndexUpdate& update) {
         auto state = store().peer_index_state(update.folder, device.short_id());
-        return state && state->index_id == update.index_id &&
-               state->max_sequence >= update.last_sequence;
+        if (!state || state->index_id != update.index_id ||
+            state->max_sequence < update.last_sequence)
+            return false;
+        for (const wire::WireRecord& wired : update.records) {
+            auto stored = store().announced_file(update.folder, device.short_id(), wired.record.path);
+            if (!stored || !*stored || (*stored)->sequence < wired.record.sequence) return false;
+        }
+        return true;
     }
 
     void add_ack(PendingAck ack) {
@@ -439,7 +450,14 @@ void RelayLink::deliver(std::shared_ptr<RelayClient> relay, const wire::MailboxM
     State& s = *m_state;
     if (!s.open || !s.seen.insert(id).second) return;
     if (const auto* update = std::get_if<wire::IndexUpdate>(&message)) {
+        // What the acknowledgement waits for: the records, without their chunks.
         wire::IndexUpdate covers{update->folder, update->index_id, update->last_sequence, {}};
+        for (const wire::WireRecord& wired : update->records) {
+            wire::WireRecord stripped;
+            stripped.record.path = wired.record.path;
+            stripped.record.sequence = wired.record.sequence;
+            covers.records.push_back(std::move(stripped));
+        }
         if (s.covered(*update)) {  // a redelivery of what is stored
             s.add_ack({relay, id, std::nullopt});
             return;
