@@ -22,16 +22,22 @@ wire::ClusterConfig config_with(std::uint64_t peer_index_id, std::int64_t peer_m
     return config;
 }
 
-// The first message a new link to `peer` gives the engine.
-wire::ClusterConfig first_config(Home& home, const KeyPair& user, const KeyPair& device,
-                                 const OtherDevice& peer) {
-    asio::io_context io;
+// What the links of `home`'s daemon share, with no relay connected.
+std::shared_ptr<RelayLinkContext> context_of(Home& home, const KeyPair& user,
+                                             const KeyPair& device) {
     auto context = std::make_shared<RelayLinkContext>();
     context->user = &user;
     context->device = &device;
     context->store = home.store.get();
     context->pick_relay = [] { return std::shared_ptr<RelayClient>(); };
-    RelayLink link(io.get_executor(), context, peer.certificate);
+    return context;
+}
+
+// The first message a new link to `peer` gives the engine.
+wire::ClusterConfig first_config(Home& home, const KeyPair& user, const KeyPair& device,
+                                 const OtherDevice& peer) {
+    asio::io_context io;
+    RelayLink link(io.get_executor(), context_of(home, user, device), peer.certificate);
     std::optional<Result<wire::Message>> message;
     asio::co_spawn(io, link.receive(),
                    [&](std::exception_ptr, Result<wire::Message> got) { message = std::move(got); });
@@ -70,12 +76,7 @@ TEST_CASE("a relay link skips a redelivered index update, not a resent record", 
                                          PeerIndexState{77, Sequence{10}}));
 
     asio::io_context io;
-    auto context = std::make_shared<RelayLinkContext>();
-    context->user = &user;
-    context->device = &device;
-    context->store = home.store.get();
-    context->pick_relay = [] { return std::shared_ptr<RelayClient>(); };
-    RelayLink link(io.get_executor(), context, phone.certificate);
+    RelayLink link(io.get_executor(), context_of(home, user, device), phone.certificate);
     wire::MailboxMessageId first{};
     first[0] = 1;
     wire::MailboxMessageId second{};
