@@ -1,6 +1,7 @@
 #include "core/file_record.hh"
 
 #include <algorithm>
+#include <tuple>
 
 #include "core/leb128.hh"
 
@@ -13,6 +14,16 @@ const char* file_kind_name(FileKind kind) {
         case FileKind::symlink: return "symlink";
     }
     return "unknown";
+}
+
+bool same_record(const FileRecord& a, const FileRecord& b) {
+    const auto fields = [](const FileRecord& r) {
+        return std::tie(r.path, r.kind, r.size, r.mode, r.deleted, r.version, r.chunks,
+                        r.symlink_target, r.modified_by);
+    };
+    const bool directories = a.kind == FileKind::directory && !a.deleted &&
+                             b.kind == FileKind::directory && !b.deleted;
+    return fields(a) == fields(b) && (directories || a.mtime_ns == b.mtime_ns);
 }
 
 bool same_content(const FileRecord& a, const FileRecord& b) {

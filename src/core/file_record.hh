@@ -43,6 +43,10 @@ struct FileRecord {
     friend bool operator==(const FileRecord&, const FileRecord&) = default;
 };
 
+// Whether two records are the same version of a path: equal in every field
+// but those each device has of its own: the sequence, and a live
+// directory's mtime (which follows its entries on each disk).
+bool same_record(const FileRecord& a, const FileRecord& b);
 // Whether two records hold the same content: both tombstones, or the same
 // kind and chunk list (files), symlink target (symlinks); directories
 // always do.

@@ -25,15 +25,6 @@ Dot dot_of(const FileRecord& r) {
     return {r.modified_by, r.version.counter(r.modified_by)};
 }
 
-// Equal but for the sequence, the only field that is each device's own.
-bool same_record(const FileRecord& a, const FileRecord& b) {
-    const auto fields = [](const FileRecord& r) {
-        return std::tie(r.path, r.kind, r.size, r.mtime_ns, r.mode, r.deleted, r.version, r.chunks,
-                        r.symlink_target, r.modified_by);
-    };
-    return fields(a) == fields(b);
-}
-
 bool chunks_less(const std::vector<ChunkRef>& a, const std::vector<ChunkRef>& b) {
     return std::lexicographical_compare(
         a.begin(), a.end(), b.begin(), b.end(), [](const ChunkRef& x, const ChunkRef& y) {

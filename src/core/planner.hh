@@ -19,10 +19,13 @@
 // plan keeps it first under conflict_copy_path() (only a device that holds
 // the losing content makes the copy, and the name is the same everywhere,
 // so copies never multiply). Versions with equal vectors but different
-// content (never made honestly; seen after a device lost its database) are
+// content (made when devices settle a conflict among different contenders
+// and reach one merged vector, or after a device lost its database) are
 // settled by the same order, so devices agree instead of keeping two
-// contents under one version. Every step moves a device's record up (newer
-// vector, or the same vector and a winning content), so planning terminates.
+// contents under one version. Records that are the same version
+// (same_record(): a live directory's mtime is each disk's own) need no step.
+// Every step moves a device's record up (newer vector, or the same vector
+// and a winning record), so planning terminates.
 //
 // A directory with live entries is never replaced by a file or symlink:
 // when the winner is one, a live directory is among the candidates and

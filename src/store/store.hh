@@ -172,15 +172,10 @@ public:
     // The full record of one path, or nullopt when the index has none.
     Result<std::optional<FileRecord>> get_file(std::string_view folder_id, std::string_view path);
 
-    // Per path, the local record's version and whether it is a tombstone
-    // (nullopt: no record): one read transaction, no chunk lists. What
-    // absorbing a peer's index compares, record by record.
-    struct StoredVersion {
-        VersionVector version;
-        bool deleted = false;
-    };
-    Result<std::vector<std::optional<StoredVersion>>> versions_of(
-        std::string_view folder_id, std::span<const std::string> paths);
+    // Per path, the full local record (nullopt: none), all read in one
+    // transaction: what absorbing a peer's index compares, record by record.
+    Result<std::vector<std::optional<FileRecord>>> files_at(std::string_view folder_id,
+                                                            std::span<const std::string> paths);
 
     // Writes new versions of records in one transaction (all or none), giving
     // each the folder's next local sequence (written back into

@@ -109,9 +109,6 @@ Result<void> store::prepare_file_statements(store::State& impl) {
          "read a directory entry"},
         {&impl.get_file, select_records + " WHERE folder = ? AND parent = ? AND name = ?",
          "read a file record"},
-        {&impl.version_of,
-         "SELECT version, deleted FROM files WHERE folder = ? AND parent = ? AND name = ?",
-         "read a file's version"},
         {&impl.files_since,
          select_records + " WHERE folder = ? AND sequence > ? ORDER BY sequence LIMIT ?",
          "read changes since a sequence"},
@@ -402,32 +399,22 @@ Result<std::optional<FileRecord>> Store::get_file(std::string_view folder_id,
     return store::step_record(impl, impl.get_file, folder_id);
 }
 
-Result<std::vector<std::optional<Store::StoredVersion>>> Store::versions_of(
+Result<std::vector<std::optional<FileRecord>>> Store::files_at(
     std::string_view folder_id, std::span<const std::string> paths) {
     std::lock_guard lock(m_impl->mutex);
     auto& impl = *m_impl;
-    if (auto ok = impl.db->control(sqlite::Database::Control::begin_read, "read file versions"); !ok)
+    if (auto ok = impl.db->control(sqlite::Database::Control::begin_read, "read file records"); !ok)
         return error_of(ok);
     sqlite::EndReadOnExit end_read(*impl.db);
-    auto folder = impl.folder(folder_id);
-    if (!folder) return error_of(folder);
-    std::vector<std::optional<StoredVersion>> out;
+    std::vector<std::optional<FileRecord>> out;
     out.reserve(paths.size());
     for (const std::string& path : paths) {
-        ResetOnExit reset(impl.version_of);
-        const auto parts = split_path(path);
-        impl.version_of.bind_int(1, folder->rowid);
-        impl.version_of.bind_text(2, parts.parent);
-        impl.version_of.bind_text(3, parts.name);
-        auto row = impl.version_of.step();
-        if (!row) return error_of(row);
-        if (!*row) {
-            out.emplace_back();
-            continue;
-        }
-        auto version = stored_version(impl, folder_id, path, impl.version_of.column_blob(0));
-        if (!version) return error_of(version);
-        out.push_back(StoredVersion{std::move(*version), impl.version_of.column_int(1) != 0});
+        ResetOnExit reset(impl.get_file);
+        if (auto ok = store::bind_path(impl, impl.get_file, folder_id, path); !ok)
+            return error_of(ok);
+        auto record = store::step_record(impl, impl.get_file, folder_id);
+        if (!record) return error_of(record);
+        out.push_back(std::move(*record));
     }
     return out;
 }

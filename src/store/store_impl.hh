@@ -84,7 +84,6 @@ struct State {
     sqlite::Statement children;
     sqlite::Statement entry;
     sqlite::Statement get_file;
-    sqlite::Statement version_of;
     sqlite::Statement files_since;
     sqlite::Statement files_page;
     sqlite::Statement chunk_probe;

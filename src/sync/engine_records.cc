@@ -189,14 +189,16 @@ Result<Absorbed> absorb_update(Store& store, const std::string& folder_id, Short
         out.stored.push_back(record.path);
         accepted.push_back(std::move(record));
     }
-    // A peer that announces the version we have (it just received it)
-    // changes nothing to plan; only the progress walk needs its record.
-    auto local = store.versions_of(folder_id, out.stored);
+    // A peer that announces the record we have (it just received it)
+    // changes nothing to plan; only the progress walk needs its record. The
+    // same vector is not enough: two devices that settled a conflict among
+    // different contenders can reach one vector with different contents,
+    // which the planner settles (planner.hh).
+    auto local = store.files_at(folder_id, out.stored);
     if (!local) return tl::unexpected(local.error());
     for (std::size_t i = 0; i < accepted.size(); ++i) {
         const auto& have = (*local)[i];
-        if (!have || have->version != accepted[i].version || have->deleted != accepted[i].deleted)
-            out.touched.push_back(accepted[i].path);
+        if (!have || !same_record(*have, accepted[i])) out.touched.push_back(accepted[i].path);
     }
     PeerIndexState next{update.index_id, std::max(state->max_sequence, update.last_sequence)};
     if (auto stored = store.put_announced(folder_id, peer, accepted, next); !stored)

@@ -313,9 +313,24 @@ TEST_CASE("planner: the holder keeps its content even under a peer's further mer
     CHECK(step.target.version == vv({{kA, 1}, {kD, 1}}));
 }
 
+TEST_CASE("planner: a directory's mtime is each device's own", "[planner]") {
+    // The same version of a directory, recorded where its entries gave it
+    // other mtimes: nothing to do (an adopt would record the local mtime
+    // again, and the peers would plan it again, for ever).
+    const FileRecord here = directory("d", vv({{kB, 1}}), kB, 100);
+    const FileRecord there = directory("d", vv({{kB, 1}}), kB, 250);
+    CHECK(plan(here, {{kB, there}}).kind == StepKind::none);
+    // A newer version is still adopted.
+    FileRecord newer = there;
+    newer.version = vv({{kB, 2}});
+    CHECK(plan(here, {{kB, newer}}).kind == StepKind::adopt);
+}
+
 TEST_CASE("planner: equal vectors with different content settle on one", "[planner]") {
-    // Never made honestly (a device that lost its database can): both sides
-    // must pick the same content, and stop there.
+    // Made when two devices settle a conflict among different contenders
+    // (each saw other merged versions) and reach one merged vector, or by a
+    // device that lost its database: both sides must pick the same content,
+    // and stop there.
     const FileRecord mine = file("f", vv({{kA, 1}, {kB, 1}}), kA, 100, 1);
     const FileRecord theirs = file("f", vv({{kA, 1}, {kB, 1}}), kB, 200, 2);
     const PathStep at_a = plan(mine, {{kB, theirs}});

@@ -303,6 +303,7 @@ void SimCluster::Impl::run_for(std::chrono::nanoseconds span) {
                 violations.push_back({"termination", "more than " +
                                                          std::to_string(kMaxPollRounds) +
                                                          " rounds of handlers (livelock)"});
+                violations.push_back({"termination", "engines: " + engine_states()});
                 return;
             }
             housekeeping();
@@ -374,6 +375,25 @@ void SimCluster::Impl::apply_fault(const Step& step) {
         default:
             break;
     }
+}
+
+std::string SimCluster::Impl::engine_states() {
+    std::string out;
+    for (auto& device : devices) {
+        out += (out.empty() ? "" : "; ") + device->name + ":";
+        if (!device->up) {
+            out += " down";
+            continue;
+        }
+        for (const FolderStatus& folder : device->engine->status().folders) {
+            out += " " + folder.state + ", need " + std::to_string(folder.need_files) + " files";
+            for (const PathProblem& problem : folder.problems)
+                out += ", problem " + problem.path + ": " + problem.message;
+            if (!folder.error.empty()) out += ", error " + folder.error;
+        }
+        if (device->relays) out += ", relay " + device->relays->status_json().dump();
+    }
+    return out;
 }
 
 bool SimCluster::Impl::converged(std::string* why) {
@@ -489,9 +509,10 @@ std::vector<Violation> SimCluster::finish() {
                      std::to_string(
                          std::chrono::duration_cast<std::chrono::seconds>(kSettleLimit).count()) +
                      " s after the faults ended: " + why});
-            // What differs, to tell why.
+            // What differs, and what each engine says it is doing, to tell why.
             auto differences = impl.check_final();
             impl.violations.insert(impl.violations.end(), differences.begin(), differences.end());
+            impl.violations.push_back({"termination", "engines: " + impl.engine_states()});
             return impl.violations;
         }
         // Quiescent: nothing may change any more (no ping-pong between devices).

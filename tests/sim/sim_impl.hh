@@ -125,6 +125,8 @@ struct SimCluster::Impl {
     void close_link(Link& link, int a, int b);
     std::unique_ptr<Filesystem> disk_for(Device& device);
     bool converged(std::string* why);
+    // Each device's folder state, needs and problems, and its relay state: for reports.
+    std::string engine_states();
     void mix(const std::string& event);
 
     // sim_relay.cc (with a relay)

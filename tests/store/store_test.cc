@@ -250,31 +250,33 @@ TEST_CASE("store: sequences increase per folder and are written back", "[store]"
     CHECK(unknown.error().message.find("'three'") != std::string::npos);
 }
 
-TEST_CASE("store: versions_of reads versions and tombstones, nullopt for unknown paths", "[store]") {
+TEST_CASE("store: files_at reads whole records and tombstones, nullopt for unknown paths",
+          "[store]") {
     auto store = open_store();
     add_folder(*store, "f", "/f");
     add_folder(*store, "g", "/g");
     FileRecord gone = file_record("d/gone", {});
     gone.deleted = true;
     gone.version = version_of(3, 4);
-    REQUIRE_OK(put(*store, "f", {file_record("d/a", {}), gone, dir_record("d")}));
+    std::mt19937_64 rng(7);
+    const FileRecord a = file_record("d/a", {{random_hash(rng), 100}, {random_hash(rng), 50}});
+    REQUIRE_OK(put(*store, "f", {a, gone, dir_record("d")}));
     REQUIRE_OK(put(*store, "g", {file_record("only-in-g", {})}));
 
     const std::vector<std::string> paths{"d/a", "nope", "d/gone", "d", "only-in-g"};
-    auto got = store->versions_of("f", paths);
+    auto got = store->files_at("f", paths);
     REQUIRE(got);
     REQUIRE(got->size() == paths.size());
     REQUIRE((*got)[0]);
-    CHECK((*got)[0]->version == file_record("d/a", {}).version);
-    CHECK_FALSE((*got)[0]->deleted);
+    CHECK(same_record(*(*got)[0], a));  // chunk list included
     CHECK_FALSE((*got)[1]);
     REQUIRE((*got)[2]);
     CHECK((*got)[2]->version == version_of(3, 4));
     CHECK((*got)[2]->deleted);
     CHECK((*got)[3]->version == dir_record("d").version);
     CHECK_FALSE((*got)[4]);  // another folder's
-    CHECK(store->versions_of("f", {})->empty());
-    CHECK(store->versions_of("missing", paths).error().code == Errc::not_found);
+    CHECK(store->files_at("f", {})->empty());
+    CHECK(store->files_at("missing", paths).error().code == Errc::not_found);
 }
 
 TEST_CASE("store: files_since returns changes in sequence order, limited", "[store]") {

@@ -26,7 +26,7 @@ wire::IndexUpdate update_of(std::vector<FileRecord> records) {
 
 }  // namespace
 
-TEST_CASE("absorb_update: a record at our own version is stored, not planned", "[records]") {
+TEST_CASE("absorb_update: a record we have is stored, not planned", "[records]") {
     auto store = open_store();
     add_folder(*store, "f", "/f");
     std::mt19937_64 rng(1);
@@ -36,7 +36,9 @@ TEST_CASE("absorb_update: a record at our own version is stored, not planned", "
     gone.deleted = true;
     FileRecord deleted_here = gone;
     deleted_here.path = "revived";
-    REQUIRE_OK(put(*store, "f", {same, ours_older, gone, deleted_here}));
+    const FileRecord ours_contended = file_record("contended", {{random_hash(rng), 10}});
+    const FileRecord dir = dir_record("dir");
+    REQUIRE_OK(put(*store, "f", {same, ours_older, gone, deleted_here, ours_contended, dir}));
 
     FileRecord newer = ours_older;
     newer.version.increment(k_peer);
@@ -44,13 +46,23 @@ TEST_CASE("absorb_update: a record at our own version is stored, not planned", "
     FileRecord revived = deleted_here;   // the same version, but live: not ours
     revived.deleted = false;
     const FileRecord unknown = file_record("unknown", {{random_hash(rng), 5}});
+    // The same vector with other content (a conflict settled among other
+    // contenders there): the planner must settle it.
+    FileRecord contended = ours_contended;
+    contended.chunks = {{random_hash(rng), 10}};
+    contended.modified_by = k_peer;
+    // A directory's mtime is each disk's own: the same version.
+    FileRecord dir_there = dir;
+    dir_there.mtime_ns += 5'000'000'000;
 
     auto absorbed = engine_detail::absorb_update(
-        *store, "f", k_peer, "peer", update_of({same, newer, still_gone, revived, unknown}));
+        *store, "f", k_peer, "peer",
+        update_of({same, newer, still_gone, revived, unknown, contended, dir_there}));
     REQUIRE(absorbed);
     CHECK(absorbed->problems.empty());
-    CHECK(absorbed->stored == std::vector<std::string>{"same", "newer", "gone", "revived", "unknown"});
-    CHECK(absorbed->touched == std::vector<std::string>{"newer", "revived", "unknown"});
+    CHECK(absorbed->stored == std::vector<std::string>{"same", "newer", "gone", "revived",
+                                                       "unknown", "contended", "dir"});
+    CHECK(absorbed->touched == std::vector<std::string>{"newer", "revived", "unknown", "contended"});
     // Every one of them is stored as the peer's.
     for (const std::string& path : absorbed->stored) {
         auto record = store->announced_file("f", k_peer, path);
