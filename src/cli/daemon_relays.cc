@@ -367,11 +367,17 @@ struct DaemonRelays::Impl : std::enable_shared_from_this<DaemonRelays::Impl> {
         return false;
     }
 
-    void restart_link(const PublicKey& key) {
+    // What was posted to the device may never be applied: a link to it
+    // starts again from what the device itself last said it has.
+    void forget_posted(const PublicKey& key) {
         const DeviceId device = DeviceId::from_public_key(key);
         if (auto folders = store.folders(); folders)
             for (const Folder& folder : *folders)
                 (void)store.set_setting(relay_posted_key(device, folder.id), "");
+    }
+
+    void restart_link(const PublicKey& key) {
+        forget_posted(key);
         auto it = links.find(key);
         if (it != links.end()) {
             it->second->close("starting again after an expired message");
@@ -443,6 +449,10 @@ void DaemonRelays::set_retry_interval(std::chrono::milliseconds interval) {
 void DaemonRelays::direct_connection(const PublicKey& device) {
     m_impl->last_direct[device] = MonotonicClock::now();
     m_impl->links.erase(device);  // the engine replaces it with the direct connection
+    // While connected here the device drops this device's mailbox messages
+    // (take()), so what they carried comes over the connection, from what
+    // the device says it has, and a later link must start from that too.
+    m_impl->forget_posted(device);
 }
 
 void DaemonRelays::direct_disconnection(const PublicKey& device) {

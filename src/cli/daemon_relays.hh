@@ -89,6 +89,9 @@ public:
     // From ferry.toml's relay_retry_seconds; waits already started keep theirs.
     void set_retry_interval(std::chrono::milliseconds interval);
 
+    // `device` is connected directly: its link is dropped, and what was
+    // posted to it forgotten (it drops mailbox messages of a device it is
+    // connected to; the connection sends what it says it lacks instead).
     void direct_connection(const PublicKey& device);
     void direct_disconnection(const PublicKey& device);
 

@@ -395,6 +395,9 @@ struct RelayLink::State : std::enable_shared_from_this<RelayLink::State> {
         const wire::Message message = update;  // named: see store_on_relay's callers
         auto posted = co_await post(work->relay, message, std::move(work->ids));
         if (!posted) co_return posted;
+        // Closed meanwhile (the device connected directly, say): no mark, the
+        // next link starts from what the device says it has.
+        if (!open) co_return fail(Errc::io, close_reason);
         const std::string mark =
             std::to_string(update.index_id) + " " + std::to_string(update.last_sequence.value);
         if (auto saved = store().set_setting(relay_posted_key(device, update.folder), mark); !saved)

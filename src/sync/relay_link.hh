@@ -24,7 +24,8 @@
 // What receive() returns: first the device's last known ClusterConfig (from
 // the store: save_peer_config() of every one it sent), with each
 // folder's peer_max_sequence raised to what was already posted, so the
-// engine starts where the mailbox left off; then the messages the mailbox
+// engine starts where the mailbox left off (DaemonRelays forgets what was
+// posted once the device connects directly: it then drops those messages); then the messages the mailbox
 // dispatcher delivers (deliver()), in mailbox order; and the Responses and
 // Requests described above. An IndexUpdate the store already covers (a
 // redelivery) is acknowledged and skipped. Acknowledgements go back to the
