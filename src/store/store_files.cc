@@ -184,11 +184,15 @@ Result<void> store::bind_path(store::State& impl, Statement& stmt, std::string_v
                               std::string_view path) {
     auto folder = impl.folder(folder_id);
     if (!folder) return error_of(folder);
+    store::bind_path(stmt, folder->rowid, path);
+    return {};
+}
+
+void store::bind_path(Statement& stmt, std::int64_t folder_rowid, std::string_view path) {
     const auto parts = split_path(path);
-    stmt.bind_int(1, folder->rowid);
+    stmt.bind_int(1, folder_rowid);
     stmt.bind_text(2, parts.parent);
     stmt.bind_text(3, parts.name);
-    return {};
 }
 
 Result<std::optional<FileRecord>> store::step_record(const store::State& impl, Statement& stmt,
@@ -406,12 +410,13 @@ Result<std::vector<std::optional<FileRecord>>> Store::files_at(
     if (auto ok = impl.db->control(sqlite::Database::Control::begin_read, "read file records"); !ok)
         return error_of(ok);
     sqlite::EndReadOnExit end_read(*impl.db);
+    auto folder = impl.folder(folder_id);  // once for all the paths
+    if (!folder) return error_of(folder);
     std::vector<std::optional<FileRecord>> out;
     out.reserve(paths.size());
     for (const std::string& path : paths) {
         ResetOnExit reset(impl.get_file);
-        if (auto ok = store::bind_path(impl, impl.get_file, folder_id, path); !ok)
-            return error_of(ok);
+        store::bind_path(impl.get_file, folder->rowid, path);
         auto record = store::step_record(impl, impl.get_file, folder_id);
         if (!record) return error_of(record);
         out.push_back(std::move(*record));

@@ -139,6 +139,8 @@ void bind_record(sqlite::Statement& write, int first, const FileRecord& record,
 // there is no such folder.
 Result<void> bind_path(State& impl, sqlite::Statement& stmt, std::string_view folder_id,
                        std::string_view path);
+// The same, for a folder already looked up.
+void bind_path(sqlite::Statement& stmt, std::int64_t folder_rowid, std::string_view path);
 
 // Steps `stmt` once: the record its row holds from column 0 on, or nullopt
 // when it has none.
