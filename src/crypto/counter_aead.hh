@@ -1,15 +1,13 @@
 // XChaCha20-Poly1305-IETF for messages whose 24-byte nonce is 16 zero
-// bytes and a 64-bit counter (the secure channel's frames), computed with
-// OpenSSL's ChaCha20-Poly1305.
+// bytes and a 64-bit counter (the secure channel's frames), on OpenSSL's
+// ChaCha20-Poly1305 (crypto/chacha_poly.hh says why).
 //
 // Promises: byte for byte what libsodium's crypto_aead_xchacha20poly1305_ietf
 // gives for the same key, nonce and associated data (a test checks): the
 // subkey is HChaCha20(key, 16 zero bytes), taken once per key, and each
 // message is RFC 8439 ChaCha20-Poly1305 under it with the nonce
-// 0x00000000 || counter (big-endian). Why not libsodium itself: Debian's
-// libsodium 1.0.18 runs this AEAD on its portable ChaCha20 (~1 GB/s here);
-// OpenSSL's vectorised one is about twice as fast, and every byte ferry
-// sends goes through it. Keys are wiped on destruction and on set_key.
+// 0x00000000 || counter (big-endian). Keys are wiped on destruction and on
+// set_key.
 // Thread rule: one thread at a time.
 #pragma once
 

@@ -6,13 +6,14 @@
 
 #include <sodium.h>
 
+#include "crypto/chacha_poly.hh"
 #include "crypto/sodium.hh"
 
 namespace ferry::crypto_detail {
 namespace {
 
 static_assert(kSealNonceBytes == crypto_aead_xchacha20poly1305_ietf_NPUBBYTES);
-static_assert(kSealTagBytes == crypto_aead_xchacha20poly1305_ietf_ABYTES);
+static_assert(kSealTagBytes == kChaChaPolyTagBytes);
 static_assert(kSealKeyBytes == crypto_aead_xchacha20poly1305_ietf_KEYBYTES);
 
 std::uint8_t* bytes_of(std::string& s) {
@@ -53,9 +54,10 @@ std::string seal_padded(std::span<const std::uint8_t, kSealKeyBytes> key,
     for (int i = 0; i < 4; ++i) p[1 + i] = static_cast<std::uint8_t>(length >> (24 - 8 * i));
     std::uint8_t* at = p + kSealHeaderBytes;
     for (const auto part : body) at = std::copy(part.begin(), part.end(), at);
-    // libsodium encrypts in place; the tag lands after the plaintext.
-    crypto_aead_xchacha20poly1305_ietf_encrypt(p, nullptr, p, plain, associated_data.data(),
-                                               associated_data.size(), nullptr, nonce, key.data());
+    // Encrypted in place; the tag lands after the plaintext.
+    xchacha_seal(key, std::span<const std::uint8_t, kSealNonceBytes>(nonce, kSealNonceBytes),
+                 associated_data, std::span(p, plain),
+                 std::span<std::uint8_t, kSealTagBytes>(p + plain, kSealTagBytes));
     return out;
 }
 
@@ -70,10 +72,9 @@ Result<PaddedPlaintext> open_padded(std::span<const std::uint8_t, kSealKeyBytes>
     }
     const std::size_t plain = sealed.size() - kSealNonceBytes - kSealTagBytes;
     std::string out(plain, '\0');
-    if (crypto_aead_xchacha20poly1305_ietf_decrypt(
-            bytes_of(out), nullptr, nullptr, sealed.data() + kSealNonceBytes,
-            sealed.size() - kSealNonceBytes, associated_data.data(), associated_data.size(),
-            sealed.data(), key.data()) != 0) {
+    if (!xchacha_open(key, sealed.first<kSealNonceBytes>(), associated_data,
+                      sealed.subspan(kSealNonceBytes, plain), std::span(bytes_of(out), plain),
+                      sealed.last<kSealTagBytes>())) {
         return fail(Errc::corrupt,
                     "does not authenticate (changed, under another key, or for another id)");
     }
