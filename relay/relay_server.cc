@@ -46,8 +46,9 @@ constexpr std::size_t kPumpBuffer = 64 * 1024;
 struct Session {
     DeviceSession device;
     std::shared_ptr<Connection> connection;
-    std::size_t in_flight = 0;
-    std::shared_ptr<Signal> slot;  // fired when a request finishes
+    std::size_t in_flight = 0;        // requests being handled
+    std::size_t bytes_in_flight = 0;  // their bytes_held()
+    std::shared_ptr<Signal> slot;     // fired when a request finishes
     std::size_t forwards_pending = 0;  // sessions it asked for, not yet joined or expired
 };
 
@@ -101,6 +102,14 @@ std::size_t stored_bytes(const wire::Message& message) {
     if (const auto* post = std::get_if<wire::MailboxPost>(&message))
         return post->payload.size() * post->recipients.size();
     return 0;
+}
+
+// The chunk and payload bytes handling `message` holds here: what it
+// stores, or for a ChunkGet the largest chunk it may read.
+std::size_t bytes_held(const wire::Message& message) {
+    if (std::holds_alternative<wire::ChunkGet>(message)) return wire::kMaxSealedChunk;
+    if (const auto* post = std::get_if<wire::MailboxPost>(&message)) return post->payload.size();
+    return stored_bytes(message);
 }
 
 }  // namespace
@@ -377,7 +386,9 @@ struct RelayServer::Impl : std::enable_shared_from_this<RelayServer::Impl> {
 
     asio::awaitable<void> serve_session(std::shared_ptr<Session> session) {
         while (!stopped) {
-            while (session->in_flight >= options.max_requests_in_flight) {
+            while (session->in_flight >= options.max_requests_in_flight ||
+                   (session->in_flight > 0 &&
+                    session->bytes_in_flight >= options.max_bytes_in_flight)) {
                 session->slot->reset();
                 co_await session->slot->wait();
             }
@@ -389,6 +400,7 @@ struct RelayServer::Impl : std::enable_shared_from_this<RelayServer::Impl> {
                 break;
             } else {
                 ++session->in_flight;
+                session->bytes_in_flight += bytes_held(*message);
                 asio::co_spawn(io, handle_request(shared_from_this(), session, std::move(*message)),
                                asio::detached);
             }
@@ -406,6 +418,7 @@ struct RelayServer::Impl : std::enable_shared_from_this<RelayServer::Impl> {
                                                 std::shared_ptr<Session> session,
                                                 wire::Message request) {
         const std::size_t bytes = stored_bytes(request);
+        const std::size_t held = bytes_held(request);
         if (bytes > 0 && self->options.account_bytes_per_second > 0) {
             auto limiter = self->account_limit(session->device.account);
             Timer wait(self->io);
@@ -423,6 +436,7 @@ struct RelayServer::Impl : std::enable_shared_from_this<RelayServer::Impl> {
             co_await send_or_close(session->connection, std::move(handled.first),
                                    self->options.reply_timeout);
         --session->in_flight;
+        session->bytes_in_flight -= held;
         session->slot->fire();
         for (const PublicKey& key : handled.second) self->notify(key);
     }

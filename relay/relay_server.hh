@@ -9,12 +9,14 @@
 // `max_unauthenticated_per_address` such connections per source address and
 // `max_connections` in all (more are closed at once); at most
 // `max_connections_per_account` per account; a connection has at most
-// `max_requests_in_flight` requests being handled (its frames are not read
-// meanwhile, so TCP back-pressure slows it) and sends at most
-// `connection_bytes_per_second`; a connection that does not take
-// a reply within `reply_timeout` is closed (a client that stops reading); a
-// silent one is closed after `idle_timeout`; chunk and payload bytes an
-// account stores pass a per-account rate limit; frames over the limits of
+// `max_requests_in_flight` requests being handled, holding at most
+// `max_bytes_in_flight` chunk and payload bytes (a ChunkGet counts as the
+// largest sealed chunk; one request over the limit is let through alone),
+// and its frames are not read meanwhile, so TCP back-pressure slows it;
+// it sends at most `connection_bytes_per_second`; a connection that does
+// not take a reply within `reply_timeout` is closed (a client that stops
+// reading); a silent one is closed after `idle_timeout`; chunk and payload
+// bytes an account stores pass a per-account rate limit; frames over the limits of
 // net/messages.hh close the connection. A device whose account is removed
 // or which is revoked is disconnected within `maintain_interval`.
 //
@@ -54,7 +56,10 @@ struct ServerOptions {
     std::size_t max_connections = 4'096;
     std::size_t max_unauthenticated_per_address = 16;
     std::size_t max_connections_per_account = 256;
-    std::size_t max_requests_in_flight = 16;
+    // Many small puts at once keep a device's upload from waiting on each
+    // sync; the byte limit keeps what a connection holds near 4 MiB.
+    std::size_t max_requests_in_flight = 64;
+    std::size_t max_bytes_in_flight = 4u << 20;
     std::uint64_t account_bytes_per_second = 0;  // chunk and payload bytes stored; 0: unlimited
     std::uint64_t connection_bytes_per_second = 0;  // what one connection may send; 0: unlimited
     std::chrono::milliseconds forward_wait{10'000};
