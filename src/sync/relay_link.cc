@@ -26,8 +26,11 @@ namespace ferry {
 
 namespace {
 
-// Chunks of one index update being read, sealed and put at a time.
-constexpr std::size_t kUploadWindow = 16;  // the relay handles 16 requests of a connection at once
+// Chunk puts under way over one link, over all its queued index updates
+// (a relay handles up to 64 requests of a connection at once: relay_server.hh).
+constexpr std::size_t kUploadWindow = 64;
+// Messages queued on one link for posting; send() waits for room beyond it.
+constexpr std::size_t kQueuedPosts = 4;
 
 // The chunks a receiver of `update` may have to fetch: whole lists of live
 // files, or what a delta inserts (the rest it has: the delta's base).
@@ -104,7 +107,8 @@ struct RelayLink::State : std::enable_shared_from_this<RelayLink::State> {
           arrived(executor),
           closed_signal(executor),
           ack_timer(executor),
-          retry_timer(executor) {
+          retry_timer(executor),
+          room(executor) {
         peer.device_key = certificate.device_key;
         peer.certificate = std::move(certificate);
         device = peer.device_id();
@@ -127,6 +131,23 @@ struct RelayLink::State : std::enable_shared_from_this<RelayLink::State> {
         Signal done;
         std::optional<wire::Response> response;
     };
+    // A message waiting in the post queue: posted once the chunks its
+    // records need are stored (an IndexUpdate), after every message sent
+    // before it.
+    struct QueuedPost {
+        explicit QueuedPost(const asio::any_io_executor& e) : stored(e) {}
+        wire::Message message;
+        std::shared_ptr<RelayClient> relay;
+        std::vector<wire::RelayChunkId> chunks;  // kept on the relay until delivered
+        std::size_t uploads_left = 0;            // its chunks not yet put
+        Signal stored;                           // fired when uploads_left reaches 0
+    };
+    struct Upload {
+        std::shared_ptr<QueuedPost> post;
+        std::string folder;
+        ChunkRef chunk;
+        wire::RelayChunkId id;
+    };
 
     asio::any_io_executor executor;
     std::shared_ptr<RelayLinkContext> context;
@@ -145,6 +166,17 @@ struct RelayLink::State : std::enable_shared_from_this<RelayLink::State> {
     Timer retry_timer;
     std::set<wire::MailboxMessageId> seen;
     std::map<std::uint32_t, std::shared_ptr<ChunkWait>> chunk_waits;
+    // The post queue (each entry counted in context->sends_in_progress until
+    // it leaves), the chunk puts waiting for a place in the window (each
+    // counted in context->pending_uploads), the puts running, and the chunks
+    // queued or being put here, with their relay: a later update need not
+    // put them again, since it is posted after the one that puts them.
+    std::deque<std::shared_ptr<QueuedPost>> posts;
+    std::deque<Upload> uploads;
+    std::size_t uploads_running = 0;
+    std::map<wire::RelayChunkId, const RelayClient*> putting;
+    bool posting = false;
+    Signal room;  // fired when a message leaves the post queue
     std::uint32_t next_request = 1;
     std::map<std::string, FolderRelayKeys> keys;
     std::uint64_t in = 0;
@@ -328,81 +360,137 @@ struct RelayLink::State : std::enable_shared_from_this<RelayLink::State> {
         co_return co_await store_on_relay(relay, std::move(chunk_to_store), size, std::move(what));
     }
 
-    // The chunks of one IndexUpdate the relay lacks, put by kUploadWindow
-    // coroutines at a time (each waits for the engine, then the relay).
-    struct Uploads {
-        explicit Uploads(const asio::any_io_executor& e) : done(e) {}
-        std::shared_ptr<RelayClient> relay;
-        std::string folder;
-        std::vector<ChunkRef> chunks;
-        std::vector<wire::RelayChunkId> ids;
-        std::vector<std::size_t> missing;  // indexes into chunks
-        std::size_t next = 0;
-        std::size_t running = 0;
-        std::optional<Error> error;
-        Signal done;
-    };
-
-    static asio::awaitable<void> upload_worker(std::shared_ptr<State> self,
-                                               std::shared_ptr<Uploads> work) {
-        while (work->next < work->missing.size() && !work->error && self->open) {
-            const std::size_t i = work->missing[work->next++];
-            auto uploaded = co_await self->upload(work->relay, work->folder, work->chunks[i],
-                                                  work->ids[i]);
-            --self->context->pending_uploads;
-            if (!uploaded && !work->error) work->error = uploaded.error();
-        }
-        if (--work->running == 0) {
-            // Those never started (a failure or the link closed) are not pending either.
-            self->context->pending_uploads -= work->missing.size() - work->next;
-            work->next = work->missing.size();
-            work->done.fire();
-        }
-    }
-
-    asio::awaitable<Result<void>> post_index(const wire::IndexUpdate& update) {
-        auto work = std::make_shared<Uploads>(executor);
-        work->relay = context->pick_relay();
-        if (!work->relay) co_return fail(Errc::io, "no relay connected");
-        work->folder = update.folder;
-        work->chunks = needed_chunks(update);
-        const FolderRelayKeys& folder_keys = keys_of(update.folder);
-        work->ids.reserve(work->chunks.size());
-        for (const ChunkRef& chunk : work->chunks) work->ids.push_back(folder_keys.chunk_id(chunk.hash));
-        const std::vector<wire::RelayChunkId>& ids = work->ids;
+    // The indexes of `ids` that `relay` lacks (ChunkHave, in batches).
+    asio::awaitable<Result<std::vector<std::size_t>>> missing_on(
+        RelayClient& relay, const std::vector<wire::RelayChunkId>& ids) {
+        std::vector<std::size_t> missing;
         for (std::size_t start = 0; start < ids.size() && open; start += wire::kMaxHaveBatch) {
             const std::size_t end = std::min(ids.size(), start + wire::kMaxHaveBatch);
             wire::Message have = wire::ChunkHave{
                 0, std::vector<wire::RelayChunkId>(ids.begin() + static_cast<std::ptrdiff_t>(start),
                                                    ids.begin() + static_cast<std::ptrdiff_t>(end))};
-            auto reply = co_await work->relay->request(std::move(have));
+            auto reply = co_await relay.request(std::move(have));
             if (!reply) co_return tl::unexpected(reply.error());
             const auto* present = std::get_if<wire::ChunkHaveReply>(&*reply);
             if (present == nullptr || present->present.size() != end - start)
                 co_return fail(Errc::corrupt, "the relay answered ChunkHave wrongly");
             for (std::size_t i = start; i < end; ++i)
-                if (!present->present[i - start]) work->missing.push_back(i);
+                if (!present->present[i - start]) missing.push_back(i);
         }
-        if (!work->missing.empty()) {
-            context->pending_uploads += work->missing.size();
-            work->running = std::min(kUploadWindow, work->missing.size());
-            for (std::size_t i = 0, n = work->running; i < n; ++i)
-                asio::co_spawn(executor, upload_worker(shared_from_this(), work), asio::detached);
-            co_await work->done.wait();
+        co_return missing;
+    }
+
+    // Queues `message` for posting through the relay picked now, after the
+    // chunks its records need that the relay lacks (an IndexUpdate's) are
+    // put. Waits while kQueuedPosts messages are queued.
+    asio::awaitable<Result<void>> queue_post(const wire::Message& message) {
+        while (open && posts.size() >= kQueuedPosts) {
+            room.reset();
+            if (open && posts.size() >= kQueuedPosts) co_await room.wait();
         }
-        if (work->error) co_return tl::unexpected(*work->error);
         if (!open) co_return fail(Errc::io, close_reason);
-        const wire::Message message = update;  // named: see store_on_relay's callers
-        auto posted = co_await post(work->relay, message, std::move(work->ids));
-        if (!posted) co_return posted;
-        // Closed meanwhile (the device connected directly, say): no mark, the
-        // next link starts from what the device says it has.
-        if (!open) co_return fail(Errc::io, close_reason);
-        const std::string mark =
-            std::to_string(update.index_id) + " " + std::to_string(update.last_sequence.value);
-        if (auto saved = store().set_setting(relay_posted_key(device, update.folder), mark); !saved)
-            co_return tl::unexpected(saved.error());
+        // Counted from here: a send asking the relay what it lacks is under way.
+        ++context->sends_in_progress;
+        auto queued = co_await make_post(message);
+        if (!queued || !open) {
+            --context->sends_in_progress;
+            if (!queued) co_return tl::unexpected(queued.error());
+            co_return fail(Errc::io, close_reason);
+        }
+        std::shared_ptr<QueuedPost>& post = *queued;
+        context->pending_uploads += post->uploads_left;
+        posts.push_back(std::move(post));
+        start_uploads();
+        if (!posting) {
+            posting = true;
+            asio::co_spawn(executor, post_queued(shared_from_this()), asio::detached);
+        }
         co_return Result<void>{};
+    }
+
+    // `message` ready for the post queue, its chunks the relay lacks (and
+    // no earlier queued update puts) added to `uploads`.
+    asio::awaitable<Result<std::shared_ptr<QueuedPost>>> make_post(const wire::Message& message) {
+        auto post = std::make_shared<QueuedPost>(executor);
+        post->message = message;
+        post->relay = context->pick_relay();
+        if (!post->relay) co_return fail(Errc::io, "no relay connected");
+        const auto* update = std::get_if<wire::IndexUpdate>(&message);
+        if (update == nullptr) {
+            post->stored.fire();
+            co_return post;
+        }
+        const std::vector<ChunkRef> chunks = needed_chunks(*update);
+        const FolderRelayKeys& folder_keys = keys_of(update->folder);
+        for (const ChunkRef& chunk : chunks) post->chunks.push_back(folder_keys.chunk_id(chunk.hash));
+        auto missing = co_await missing_on(*post->relay, post->chunks);
+        if (!missing) co_return tl::unexpected(missing.error());
+        if (!open) co_return post;  // the caller sees the link closed
+        for (const std::size_t i : *missing) {
+            const wire::RelayChunkId& id = post->chunks[i];
+            auto it = putting.find(id);
+            if (it != putting.end() && it->second == post->relay.get()) continue;
+            putting[id] = post->relay.get();
+            uploads.push_back(Upload{post, update->folder, chunks[i], id});
+            ++post->uploads_left;
+        }
+        if (post->uploads_left == 0) post->stored.fire();
+        co_return post;
+    }
+
+    void start_uploads() {
+        while (open && uploads_running < kUploadWindow && !uploads.empty()) {
+            ++uploads_running;
+            asio::co_spawn(executor, put_one(shared_from_this(), std::move(uploads.front())),
+                           asio::detached);
+            uploads.pop_front();
+        }
+    }
+
+    static asio::awaitable<void> put_one(std::shared_ptr<State> self, Upload upload) {
+        auto put = co_await self->upload(upload.post->relay, upload.folder, upload.chunk, upload.id);
+        --self->uploads_running;
+        --self->context->pending_uploads;
+        self->putting.erase(upload.id);
+        if (!put) {
+            self->close(put.error().message);  // what the engine then reports
+            co_return;
+        }
+        if (--upload.post->uploads_left == 0) upload.post->stored.fire();
+        self->start_uploads();
+    }
+
+    // Posts the queued messages in order, each once its chunks are stored;
+    // remembers how far each folder's index was posted. A failure closes
+    // the link: nothing queued is posted, and the next link starts from
+    // the marks saved.
+    static asio::awaitable<void> post_queued(std::shared_ptr<State> self) {
+        while (self->open && !self->posts.empty()) {
+            const std::shared_ptr<QueuedPost> next = self->posts.front();
+            co_await next->stored.wait();
+            if (!self->open) break;
+            std::vector<wire::RelayChunkId> chunks = next->chunks;  // named: see post's callers
+            auto posted = co_await self->post(next->relay, next->message, std::move(chunks));
+            if (!self->open) break;  // closed meanwhile (the device connected directly, say)
+            if (!posted) {
+                self->close(posted.error().message);
+                break;
+            }
+            if (const auto* update = std::get_if<wire::IndexUpdate>(&next->message)) {
+                const std::string mark = std::to_string(update->index_id) + " " +
+                                         std::to_string(update->last_sequence.value);
+                auto saved = self->store().set_setting(
+                    relay_posted_key(self->device, update->folder), mark);
+                if (!saved) {
+                    self->close(saved.error().message);
+                    break;
+                }
+            }
+            self->posts.pop_front();
+            --self->context->sends_in_progress;
+            self->room.fire();
+        }
+        self->posting = false;
     }
 
     static asio::awaitable<void> fetch(std::shared_ptr<State> self, wire::Request request) {
@@ -437,6 +525,13 @@ struct RelayLink::State : std::enable_shared_from_this<RelayLink::State> {
         closed_signal.fire();
         retry_timer.cancel();
         for (auto& [id, wait] : chunk_waits) wait->done.fire();
+        // What is queued is not posted; puts running end with the link.
+        context->pending_uploads -= uploads.size();
+        uploads.clear();
+        context->sends_in_progress -= posts.size();
+        for (const auto& post : posts) post->stored.fire();
+        posts.clear();
+        room.fire();
     }
 };
 
@@ -496,13 +591,10 @@ asio::awaitable<Result<wire::Message>> RelayLink::receive() {
 asio::awaitable<Result<void>> RelayLink::send(const wire::Message& message) {
     auto self = m_state;
     if (!self->open) co_return fail(Errc::io, self->label + ": " + self->close_reason);
-    struct Sending {  // counted for `ferry status` while this send lasts
-        RelayLinkContext& context;
-        explicit Sending(RelayLinkContext& c) : context(c) { ++context.sends_in_progress; }
-        ~Sending() { --context.sends_in_progress; }
-    } sending(*self->context);
-    if (const auto* update = std::get_if<wire::IndexUpdate>(&message)) {
-        co_return co_await self->post_index(*update);
+    if (std::holds_alternative<wire::IndexUpdate>(message) ||
+        std::holds_alternative<wire::ClusterConfig>(message) ||
+        std::holds_alternative<wire::ResendRequest>(message)) {
+        co_return co_await self->queue_post(message);
     }
     if (const auto* request = std::get_if<wire::Request>(&message)) {
         asio::co_spawn(self->executor, State::fetch(self, *request), asio::detached);
@@ -515,12 +607,6 @@ asio::awaitable<Result<void>> RelayLink::send(const wire::Message& message) {
             it->second->done.fire();
         }
         co_return Result<void>{};
-    }
-    if (std::holds_alternative<wire::ClusterConfig>(message) ||
-        std::holds_alternative<wire::ResendRequest>(message)) {
-        auto relay = self->context->pick_relay();
-        if (!relay) co_return fail(Errc::io, "no relay connected");
-        co_return co_await self->post(relay, message, {});
     }
     co_return Result<void>{};  // Ping, Close: nothing to carry
 }

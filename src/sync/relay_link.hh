@@ -4,22 +4,26 @@
 // chunk fetching need no relay-specific code.
 //
 // What the engine sends becomes, through the relay picked for the send:
-// - ClusterConfig, ResendRequest: a message posted to the device's mailbox,
-//   sealed so only the user's devices can read it (crypto/relay_seal.hh).
-// - IndexUpdate: first the chunks its records need that the relay lacks
-//   (ChunkHave, then 16 chunks at a time: the link asks the engine for
-//   each with a Request of its own, which the engine serves from local
-//   files, seals it with the folder's relay key and puts it), then the
-//   message, naming those chunks so the relay keeps them until delivered.
-//   When the post is acknowledged (durable on the relay), the sequence it
-//   reached is remembered in the store, so a restarted link does not post
-//   the same records again.
+// - ClusterConfig, ResendRequest, IndexUpdate: a message posted to the
+//   device's mailbox, sealed so only the user's devices can read it
+//   (crypto/relay_seal.hh). Sends are queued and posted in order, so send()
+//   returns once a message is queued (it waits while 4 are); a failure to
+//   post closes the link.
+// - Before an IndexUpdate is posted, the chunks its records need that the
+//   relay lacks (ChunkHave) are put, up to 64 at a time over all queued
+//   updates: the link asks the engine for each with a Request of its own,
+//   which the engine serves from local files, seals it with the folder's
+//   relay key and puts it. A chunk an earlier queued update puts is not put
+//   again. The post names the update's chunks so the relay keeps them until
+//   delivered. When the post is acknowledged (durable on the relay), the
+//   sequence it reached is remembered in the store, so a restarted link
+//   does not post the same records again.
 // - Request (the engine fetching a chunk this device lacks): ChunkGet; the
 //   sealed chunk is opened and verified and comes back as a Response.
-// A relay that is full (quota) or cannot store makes the send wait and
-// retry every `retry_interval`, reporting "relay full" in status(); other
-// relay failures fail the send, which closes the link (the daemon makes a
-// new one when a relay is connected again).
+// A relay that is full (quota) or cannot store makes the puts and posts wait
+// and retry every `retry_interval`, reporting "relay full" in status(); other
+// relay failures close the link (the daemon makes a new one when a relay is
+// connected again).
 //
 // What receive() returns: first the device's last known ClusterConfig (from
 // the store: save_peer_config() of every one it sent), with each
@@ -63,8 +67,8 @@ struct RelayLinkContext {
     std::function<void(const std::string& problem)> report;
     // Chunks found missing on the relay and not yet put, over all links.
     std::uint64_t pending_uploads = 0;
-    // Sends to the relay under way (uploads and posts), over all links: 0
-    // means what the engine gave the links is on the relay.
+    // Messages queued for posting or being posted, over all links: 0 means
+    // what the engine gave the links is on the relay.
     std::uint64_t sends_in_progress = 0;
 };
 
