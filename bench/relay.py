@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
 """./dev bench relay [--devices N] [--seconds S] [--small-files N] [--big-files N] [--only load|handoff]
+                   [--relay-delay-ms MS]
 
 1. Load. One ferry-relay; bench/relay_load.cc (relay-load) connects
    --devices (500) devices to it from one process, in waves of 16
@@ -21,7 +22,9 @@
    Both copies are compared byte for byte afterwards. Hand-off time = upload
    + download; its ratio to the direct sync (target <= 2). The relay's RSS
    before, during (sampled) and after, next to the bytes it stores (target:
-   bounded, not growing with them).
+   bounded, not growing with them). With --relay-delay-ms the devices reach
+   the relay through bench/delay_proxy.py, which delays every byte by MS
+   each way (a relay far away; the direct sync is not delayed).
 
 Prints a table and one line of JSON, also written to $BUILD/bench/relay.json.
 Network: loopback only. Every wait is bounded; only the processes started
@@ -43,6 +46,7 @@ import threading
 import time
 
 from bench_util import cpu_seconds, free_port, memory_mib, wait_for
+from delay_proxy import DelayProxy
 from ferry_daemon import FerryDaemon, ferry, live_status
 
 BUILD = os.environ["BUILD"]
@@ -65,6 +69,9 @@ def parse_args():
     p.add_argument("--big-files", type=int, default=8, metavar="N",
                    help="64 MiB files in the hand-off (default 8)")
     p.add_argument("--only", choices=("load", "handoff"), help="run one part")
+    p.add_argument("--relay-delay-ms", type=float, default=0, metavar="MS",
+                   help="in the hand-off, delay every byte to and from the relay by MS each way "
+                        "(a relay far away; bench/delay_proxy.py; default 0)")
     args = p.parse_args()
     if not 1 <= args.devices <= 10_000:
         p.error("--devices takes 1 to 10000")
@@ -163,6 +170,7 @@ class Started:
 
     def __init__(self, work):
         self.work, self.all = work, []
+        self.proxy = None  # a DelayProxy in front of the hand-off's relay
 
     def relay(self, name):
         self.all.append(Relay(self.work, name))
@@ -175,6 +183,9 @@ class Started:
     def stop_all(self):
         for process in self.all:
             process.stop()
+        if self.proxy:
+            self.proxy.stop()
+            self.proxy = None
 
 
 # ---- 1. load ----
@@ -298,11 +309,21 @@ def relays_connected(home):
     return status is not None and status["relays"] and all(r["connected"] for r in status["relays"])
 
 
-def measure_handoff(work, stack, stage, expected):
+def proxied_url(url, proxy):
+    """`url` (relay://HOST:PORT#ID) with the proxy's address instead."""
+    return f"relay://127.0.0.1:{proxy.port}#{url.split('#', 1)[1]}"
+
+
+def measure_handoff(work, stack, stage, expected, delay_ms):
     relay = stack.relay("relay-handoff")
     token = relay.add_user("handoff")
+    url = relay.url
+    if delay_ms > 0:
+        port = int(url.split("#", 1)[0].rsplit(":", 1)[1])
+        stack.proxy = DelayProxy("127.0.0.1", port, delay_ms / 1000)
+        url = proxied_url(url, stack.proxy)
     a, b, fa, fb, port_b = joined_pair(work, stack, "handoff")
-    ferry(a.home, "relay", "add", relay.url, "--token", token)
+    ferry(a.home, "relay", "add", url, "--token", token)
     for d in (a, b):
         wait_for(f"{d.home} to connect to the relay", 60, lambda: relays_connected(d.home))
     b.stop()
@@ -371,7 +392,8 @@ def measure_handoffs(work, stack, args):
     print("bench relay: direct sync (both online)", file=sys.stderr)
     r["direct"] = measure_direct(work, stack, stages["direct"], expected)
     stack.stop_all()
-    r["relay"] = measure_handoff(work, stack, stages["handoff"], expected)
+    r["relay_delay_ms"] = args.relay_delay_ms
+    r["relay"] = measure_handoff(work, stack, stages["handoff"], expected, args.relay_delay_ms)
     r["ratio_handoff_to_direct"] = round(r["relay"]["handoff_s"] / r["direct"]["sync_s"], 2)
     return r
 
@@ -402,7 +424,9 @@ def print_table(r):
     if "handoff" in r:
         h = r["handoff"]
         d, rl = h["direct"], h["relay"]
-        print(f"hand-off: {h['files']:,} files, {h['bytes'] / 1e6:,.0f} MB, a -> b on 127.0.0.1")
+        far = (f", the relay {h['relay_delay_ms']:g} ms away each way"
+               if h.get("relay_delay_ms") else "")
+        print(f"hand-off: {h['files']:,} files, {h['bytes'] / 1e6:,.0f} MB, a -> b on 127.0.0.1{far}")
         print(f"  {'':34} {'s':>8} {'CPU s a/b':>14} {'peak RSS MiB a/b':>18}")
         print(f"  {'direct sync (both online)':34} {d['sync_s']:8.2f} "
               f"{d['a']['cpu_s']:6.2f}/{d['b']['cpu_s']:<7.2f} "

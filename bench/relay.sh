@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # ./dev bench relay [--devices N] [--seconds S] [--small-files N] [--big-files N] [--only load|handoff]
+#                   [--relay-delay-ms MS]
 # One ferry-relay under load: N devices (default 500) putting and getting
 # 64 KiB chunks (bench/relay_load.cc), with the relay's RSS and CPU; then
 # an offline hand-off through a relay (10,000 small files + 8 x 64 MiB: a
