@@ -40,7 +40,11 @@ std::int64_t SimWallClock::now_ns() const {
 }
 
 SimCluster::Impl::Impl(const SimConfig& config_)
-    : config(config_), time(TimePoint(1h)), started(TimePoint(1h)), net_rng(config_.seed ^ 0x6e6574) {
+    : config(config_),
+      time(TimePoint(1h)),
+      started(TimePoint(1h)),
+      net_rng(config_.seed ^ 0x6e6574),
+      wall_deadline(std::chrono::steady_clock::now() + config_.wall_limit) {
     for (int i = 0; i < config.devices; ++i) {
         auto device = std::make_unique<Device>();
         device->index = i;
@@ -293,22 +297,38 @@ std::size_t SimCluster::Impl::poll_all() {
     return ran;
 }
 
+bool SimCluster::Impl::exhausted() {
+    if (iterations > kMaxPollRounds) {
+        violations.push_back({"termination", "more than " + std::to_string(kMaxPollRounds) +
+                                                 " rounds of handlers (livelock)"});
+    } else if (config.wall_limit.count() > 0 && iterations % 64 == 0 &&
+               std::chrono::steady_clock::now() > wall_deadline) {
+        violations.push_back(
+            {kWallTimeInvariant,
+             "the run took over " + std::to_string(config.wall_limit.count() / 1000) +
+                 " s of real time (" + std::to_string(iterations) + " rounds of handlers, " +
+                 std::to_string(std::chrono::duration_cast<std::chrono::seconds>(time.now() - started)
+                                    .count()) +
+                 " s of virtual time): livelock suspected"});
+    } else {
+        return false;
+    }
+    livelock = true;
+    violations.push_back({"termination", "engines: " + engine_states()});
+    return true;
+}
+
 void SimCluster::Impl::run_for(std::chrono::nanoseconds span) {
     const TimePoint until = time.now() + span;
     while (!livelock) {
         housekeeping();
         while (poll_all() > 0) {
-            if (++iterations > kMaxPollRounds) {
-                livelock = true;
-                violations.push_back({"termination", "more than " +
-                                                         std::to_string(kMaxPollRounds) +
-                                                         " rounds of handlers (livelock)"});
-                violations.push_back({"termination", "engines: " + engine_states()});
-                return;
-            }
+            ++iterations;
+            if (exhausted()) return;
             housekeeping();
         }
         ++iterations;
+        if (exhausted()) return;
         std::optional<TimePoint> next = time.take_next_due();
         if (auto h = next_housekeeping(); h && (!next || *h < *next)) next = h;
         if (!next || *next >= until) {

@@ -21,6 +21,7 @@
 // Thread rule: one thread; it installs the virtual time for its lifetime.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -51,7 +52,14 @@ struct SimConfig {
     int devices = 3;
     std::optional<CrashPoint> crash_point;
     RelayMode relay = RelayMode::none;
+    // Real time one run may take (0: no limit). A run past it stops with a
+    // "wall time" violation: a livelock whose rounds grow slower would
+    // otherwise outlast the bound on rounds by hours. Unlike every other
+    // violation it depends on the machine, so it is not replayed or shrunk.
+    std::chrono::milliseconds wall_limit{0};
 };
+
+inline constexpr const char* kWallTimeInvariant = "wall time";
 
 class SimCluster {
 public:

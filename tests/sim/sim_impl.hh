@@ -115,6 +115,9 @@ struct SimCluster::Impl {
     void crash_point_reached(Device& device);
     void apply_fault(const Step& step);
     void run_for(std::chrono::nanoseconds span);
+    // Whether the run must stop: past kMaxPollRounds or its wall-time limit
+    // (then `livelock` is set and the violation recorded).
+    bool exhausted();
     // Moves virtual time on, and has every io_context look at its timers.
     void advance_to(TimePoint when);
     std::size_t poll_all();
@@ -165,6 +168,7 @@ struct SimCluster::Impl {
     std::uint64_t disk_changes = 0;  // changes engines made to disks
     std::vector<std::string> recent_changes;  // the latest few, for reports
     std::uint64_t iterations = 0;    // poll rounds, against livelock
+    std::chrono::steady_clock::time_point wall_deadline{};  // config.wall_limit from the start
     int steps_run = 0;
     std::uint64_t crashes = 0;
     bool livelock = false;

@@ -42,7 +42,14 @@ each seed that breaks an invariant, shrunk to the steps that still break it.
                    running alone (the others stopped), so devices that are
                    never online together sync through mailboxes
   --no-shrink      report failures without shrinking them
-  --jobs N         processes to run seeds in (default 1)
+  --jobs N         processes to run seeds in (default 1); with more than
+                   one, each failing seed's first line is also printed to
+                   stderr at once, so a long run that is stopped still
+                   names its failures
+  --seed-timeout S a run of a seed that takes over S seconds of real time
+                   fails ("wall time": livelock suspected; not replayed or
+                   shrunk, since the limit depends on the machine); 0: no
+                   limit (default 300)
   --replay-every K re-run every K-th passing seed to check the trace is the
                    same (default 50; every failing seed is re-run)
   --verbose        print every step of each failing scenario
@@ -73,6 +80,7 @@ struct Options {
     RelayMode relay = RelayMode::none;
     bool shrink = true;
     int jobs = 1;
+    std::chrono::milliseconds seed_timeout{300'000};
     std::uint64_t replay_every = 50;
     bool verbose = false;
     std::vector<std::size_t> keep;
@@ -161,6 +169,8 @@ Options parse(int argc, char** argv) {
         } else if (arg == "--jobs") {
             o.jobs = static_cast<int>(number(arg, value(), 64));
             if (o.jobs < 1) usage_error("--jobs takes 1 or more");
+        } else if (arg == "--seed-timeout") {
+            o.seed_timeout = std::chrono::seconds(number(arg, value(), 86'400));
         } else if (arg == "--replay-every") {
             o.replay_every = number(arg, value(), 1'000'000'000);
         } else if (arg == "--verbose") {
@@ -209,7 +219,8 @@ std::string command_for(const Options& o, std::uint64_t seed) {
 bool run_crash_points(const Options& o, std::uint64_t seed, const std::vector<Step>& steps,
                       std::ostream& out) {
     const int device = static_cast<int>(seed % static_cast<std::uint64_t>(o.devices));
-    SimConfig config{seed, o.devices, CrashPoint{device, false, UINT64_MAX / 2}, o.relay};
+    SimConfig config{seed, o.devices, CrashPoint{device, false, UINT64_MAX / 2}, o.relay,
+                     o.seed_timeout};
     ferry::test::seed_sqlite_random(static_cast<int>(seed));
     const RunOutcome counted = run_scenario(config, steps);
     int failures = 0;
@@ -247,7 +258,7 @@ bool run_crash_points(const Options& o, std::uint64_t seed, const std::vector<St
 // Runs one seed; returns whether it passed, writing any report to `out`.
 bool run_seed(const Options& o, std::uint64_t seed, std::ostream& out) {
     // SQLite's random() makes each index's id: seeded, it is the same each run.
-    const SimConfig config{seed, o.devices, o.crash_at, o.relay};
+    const SimConfig config{seed, o.devices, o.crash_at, o.relay, o.seed_timeout};
     std::vector<Step> steps = make_scenario(seed, scenario_options(o));
     std::vector<std::size_t> indexes;
     if (!o.keep.empty()) {
@@ -265,7 +276,8 @@ bool run_seed(const Options& o, std::uint64_t seed, std::ostream& out) {
     ferry::test::seed_sqlite_random(static_cast<int>(seed));
     RunOutcome outcome = run_scenario(config, steps);
     const bool failed = !outcome.violations.empty();
-    if (failed || (o.replay_every != 0 && seed % o.replay_every == 0)) {
+    const bool timed_out = failed && outcome.violations.front().invariant == kWallTimeInvariant;
+    if (!timed_out && (failed || (o.replay_every != 0 && seed % o.replay_every == 0))) {
         ferry::test::seed_sqlite_random(static_cast<int>(seed));
         const RunOutcome again = run_scenario(config, steps);
         if (again.trace != outcome.trace)
@@ -284,7 +296,7 @@ bool run_seed(const Options& o, std::uint64_t seed, std::ostream& out) {
             << "\n";
     std::vector<std::size_t> shown = indexes;
     std::vector<Step> shown_steps = steps;
-    if (o.shrink && first.invariant != "determinism") {
+    if (o.shrink && first.invariant != "determinism" && !timed_out) {
         const Shrunk shrunk =
             shrink(simulation_runner(config, first.invariant), steps, first, 300);
         shown.clear();
@@ -299,7 +311,8 @@ bool run_seed(const Options& o, std::uint64_t seed, std::ostream& out) {
             out << "    #" << shown[i] << " " << describe(shown_steps[i]) << "\n";
     std::string keep;
     for (std::size_t i : shown) keep += (keep.empty() ? "" : ",") + std::to_string(i);
-    out << "  replay: " << command_for(o, seed) << " --keep " << keep << "\n";
+    out << "  replay: " << command_for(o, seed) << " --keep " << keep
+        << (timed_out ? " --seed-timeout 0" : "") << "\n";
     return false;
 }
 
@@ -356,6 +369,11 @@ Tally run_share(const Options& o, int job, std::ostream& out) {
          i += static_cast<std::uint64_t>(o.jobs)) {
         std::ostringstream report;
         const bool passed = run_seed(o, o.seed + i, report);
+        if (!passed && o.jobs > 1) {
+            const std::string text = report.str();
+            std::cerr << "ferry-sim: job " << job << ": " << text.substr(0, text.find('\n'))
+                      << std::endl;
+        }
         count(o, o.seed + i, passed, report.str(), tally, out);
         out.flush();
         const std::uint64_t done = tally.passed + tally.failed + tally.known;

@@ -54,6 +54,17 @@ TEST_CASE("a seed replays exactly, and another seed differs", "[sim]") {
     CHECK(other.trace != first.trace);
 }
 
+TEST_CASE("a run past its wall-time limit stops with a wall time violation", "[sim]") {
+    SimConfig config{5, 3, std::nullopt};
+    config.wall_limit = std::chrono::milliseconds(1);
+    SimCluster cluster(config);
+    cluster.run_step(create_on(0, 1));
+    const auto violations = cluster.finish();
+    REQUIRE_FALSE(violations.empty());
+    CHECK(violations.front().invariant == kWallTimeInvariant);
+    CHECK(violations.front().detail.find("livelock suspected") != std::string::npos);
+}
+
 TEST_CASE("a quiet scenario converges without violations", "[sim]") {
     SimCluster cluster(SimConfig{5, 4, std::nullopt});
     cluster.run_step(create_on(0, 1));
