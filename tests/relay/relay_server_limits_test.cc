@@ -341,51 +341,13 @@ private:
 
 }  // namespace
 
-TEST_CASE("a connection has at most max_requests_in_flight requests handled at once",
+TEST_CASE("a connection's requests handled at once are bounded in count and in bytes",
           "[relay][server]") {
     ServerFixture f;
     GatedService gated(*f.relay.service);
     ServerOptions options = fast_options();
-    options.max_requests_in_flight = 2;
-    f.start(options, &gated);
     User alice = f.relay.add_user("alice", 0);
-    auto client = f.connected(alice, 0);
-
-    constexpr int kRequests = 6;
-    int answered = 0;
-    for (int i = 0; i < kRequests; ++i) {
-        asio::co_spawn(
-            f.io,
-            [&]() -> asio::awaitable<void> {
-                const wire::Message reply = co_await ask(*client, have_request());
-                if (is_have_reply(reply)) ++answered;
-            },
-            asio::detached);
-    }
-    REQUIRE(f.wait_for([&] { return gated.running() == 2; }));
-    // The pool has 4 threads: without the limit the other requests would
-    // reach the service now.
-    f.wait_for([] { return false; }, 300ms);
-    CHECK(gated.most() == 2);
-    CHECK(answered == 0);
-    gated.open();
-    REQUIRE(f.wait_for([&] { return answered == kRequests; }));
-    CHECK(gated.most() == 2);
-}
-
-TEST_CASE("a connection's requests in flight hold at most max_bytes_in_flight bytes",
-          "[relay][server]") {
-    ServerFixture f;
-    GatedService gated(*f.relay.service);
-    ServerOptions options = fast_options();
-    options.max_requests_in_flight = 64;
-    options.max_bytes_in_flight = 2 * wire::kMaxSealedChunk;
-    f.start(options, &gated);
-    User alice = f.relay.add_user("alice", 0);
-    auto client = f.connected(alice, 0);
-
-    // Small puts: the pool's 4 threads all take one; the bytes allow it.
-    // Gets count as the largest chunk each: two, then the limit holds.
+    std::unique_ptr<RelayClient> client;
     int answered = 0;
     const auto send_all = [&](const std::vector<wire::Message>& requests) {
         for (const wire::Message& request : requests) {
@@ -398,28 +360,49 @@ TEST_CASE("a connection's requests in flight hold at most max_bytes_in_flight by
                 asio::detached);
         }
     };
-    std::vector<wire::Message> puts;
-    for (std::uint8_t i = 0; i < 4; ++i)
-        puts.push_back(wire::ChunkPut{0, chunk_id(static_cast<std::uint8_t>(20 + i)),
-                                      std::string(1000, 'p')});
-    send_all(puts);
-    REQUIRE(f.wait_for([&] { return gated.running() == 4; }));
-    gated.open();
-    REQUIRE(f.wait_for([&] { return answered == 4; }));
-    CHECK(gated.most() == 4);
+    const auto start = [&] {
+        f.start(options, &gated);
+        client = f.connected(alice, 0);
+    };
 
-    GatedService gets_gate(*f.relay.service);
-    f.server.reset();
-    f.start(options, &gets_gate);
-    client = f.connected(alice, 0);
-    answered = 0;
-    send_all(std::vector<wire::Message>(4, wire::ChunkGet{0, chunk_id(20)}));
-    REQUIRE(f.wait_for([&] { return gets_gate.running() == 2; }));
-    f.wait_for([] { return false; }, 300ms);
-    CHECK(gets_gate.most() == 2);
-    gets_gate.open();
-    REQUIRE(f.wait_for([&] { return answered == 4; }));
-    CHECK(gets_gate.most() == 2);
+    SECTION("at most max_requests_in_flight") {
+        options.max_requests_in_flight = 2;
+        start();
+        send_all(std::vector<wire::Message>(6, have_request()));
+        REQUIRE(f.wait_for([&] { return gated.running() == 2; }));
+        // The pool has 4 threads: without the limit the other requests would
+        // reach the service now.
+        f.wait_for([] { return false; }, 300ms);
+        CHECK(gated.most() == 2);
+        CHECK(answered == 0);
+        gated.open();
+        REQUIRE(f.wait_for([&] { return answered == 6; }));
+        CHECK(gated.most() == 2);
+    }
+    SECTION("small puts are not held back by max_bytes_in_flight") {
+        options.max_bytes_in_flight = 2 * wire::kMaxSealedChunk;
+        start();
+        std::vector<wire::Message> puts;
+        for (std::uint8_t i = 0; i < 4; ++i)
+            puts.push_back(wire::ChunkPut{0, chunk_id(static_cast<std::uint8_t>(20 + i)),
+                                          std::string(1000, 'p')});
+        send_all(puts);
+        // The pool's 4 threads all take one.
+        REQUIRE(f.wait_for([&] { return gated.running() == 4; }));
+        gated.open();
+        REQUIRE(f.wait_for([&] { return answered == 4; }));
+    }
+    SECTION("a get counts as the largest chunk against max_bytes_in_flight") {
+        options.max_bytes_in_flight = 2 * wire::kMaxSealedChunk;
+        start();
+        send_all(std::vector<wire::Message>(4, wire::ChunkGet{0, chunk_id(20)}));
+        REQUIRE(f.wait_for([&] { return gated.running() == 2; }));
+        f.wait_for([] { return false; }, 300ms);
+        CHECK(gated.most() == 2);
+        gated.open();
+        REQUIRE(f.wait_for([&] { return answered == 4; }));
+        CHECK(gated.most() == 2);
+    }
 }
 
 TEST_CASE("a device that stops reading its replies is disconnected after reply_timeout",
