@@ -193,9 +193,12 @@ asio::awaitable<void> Engine::Impl::apply_step(FolderPtr folder, PlannedStep pla
                                                std::function<void()> fetched) {
     const std::string path = planned.step.path;
     // A rename stands for its source too; a directory rename for every path
-    // beneath both of its ends.
+    // beneath both of its ends; a step that keeps a conflict copy for the
+    // copy's path (the planner may have dropped a peer's record of that
+    // copy in its favour: if the step fails, that path must be planned again).
     std::vector<std::string> also;
     if (planned.step.rename_from) also.push_back(planned.step.rename_from->path);
+    if (planned.step.conflict_copy) also.push_back(*planned.step.conflict_copy);
     for (const MovedEntry& entry : planned.step.moved) {
         also.push_back(entry.removed.path);
         also.push_back(entry.target.path);
