@@ -217,14 +217,15 @@ private:
 
     asio::awaitable<void> work(Device& device) {
         while (Clock::now() < m_end) {
-            wire::ChunkPut put;
-            for (auto& byte : put.chunk) byte = static_cast<std::uint8_t>(device.random());
-            put.data = random_chunk(device);
-            const auto id = put.chunk;
+            wire::SealedChunk chunk;
+            for (auto& byte : chunk.chunk) byte = static_cast<std::uint8_t>(device.random());
+            chunk.data = random_chunk(device);
+            const auto id = chunk.chunk;
+            wire::ChunkPut put{0, {std::move(chunk)}};
             const bool stored = co_await timed(device, wire::Message(std::move(put)), m_put);
             if (stored) device.stored.push_back(id);
             if (device.stored.empty()) continue;
-            const wire::ChunkGet get{0, device.stored[device.random() % device.stored.size()]};
+            const wire::ChunkGet get{0, {device.stored[device.random() % device.stored.size()]}};
             co_await timed(device, wire::Message(get), m_get);
         }
         if (--m_running == 0) m_all_done->cancel();
@@ -247,9 +248,10 @@ private:
                 co_return false;
             }
         } else if (const auto* data = std::get_if<wire::ChunkData>(&*answer)) {
-            if (data->code != wire::RelayCode::ok || data->data.size() != m_sealed_bytes) {
+            const std::size_t size = data->chunks.size() == 1 ? data->chunks[0].size() : 0;
+            if (data->code != wire::RelayCode::ok || size != m_sealed_bytes) {
                 kind.failed("ChunkData code " + std::to_string(static_cast<int>(data->code)) +
-                            ", " + std::to_string(data->data.size()) + " bytes");
+                            ", " + std::to_string(size) + " bytes");
                 co_return false;
             }
         }

@@ -9,7 +9,7 @@
 // objects to pack files under DATA/chunks/packs and indexes them in
 // DATA/chunks/index.db.
 //
-// Guarantees: put() returns only once the object is durable, and an object
+// Guarantees: put() returns only once its objects are durable, and an object
 // is either absent or complete, never partial. remove() of an absent key
 // succeeds. Keys are checked (parse_chunk_key): a malformed key is
 // Errc::invalid_argument.
@@ -27,6 +27,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -46,12 +47,19 @@ struct ChunkKeyParts {
 // The parts of a key chunk_key() made; nullopt for anything else.
 std::optional<ChunkKeyParts> parse_chunk_key(std::string_view key);
 
+struct ChunkObject {
+    std::string key;  // chunk_key()
+    std::string_view data;
+};
+
 class ChunkStore {
 public:
     virtual ~ChunkStore() = default;
 
-    // Stores `data` under `key`, replacing what was there; durable on return.
-    virtual Result<void> put(const std::string& key, std::string_view data) = 0;
+    // Stores each object's `data` under its `key`, replacing what was
+    // there; all durable on return (together: one sync for them all). On
+    // failure some of them may be stored.
+    virtual Result<void> put(std::span<const ChunkObject> objects) = 0;
     // The object's bytes (at most wire::kMaxSealedChunk: a larger object is
     // Errc::corrupt). Errc::not_found when there is none.
     virtual Result<std::string> get(const std::string& key) = 0;

@@ -12,7 +12,8 @@
 //   for a chunk ChunkGet cannot deliver.
 //
 // Thread rule: as RelayService; a put and the removal of one chunk hold its
-// KeyLocks stripe across their row and object changes.
+// KeyLocks stripe across their row and object changes (a put of several
+// chunks holds all their stripes).
 #pragma once
 
 #include <chrono>
@@ -47,6 +48,9 @@ private:
     Result<std::optional<Account>> session_account(const DeviceSession& session);
     // A RelayReply refusing a store when the disk is too full; nullopt to go on.
     std::optional<wire::RelayReply> disk_refusal(std::uint32_t id);
+    // A RelayReply refusing a ChunkPut over the limits, or any store when
+    // the disk is too full; nullopt to go on.
+    std::optional<wire::RelayReply> put_refusal(const wire::ChunkPut& request);
 
     wire::Message put(const Account& account, const wire::ChunkPut& request);
     wire::Message have(const Account& account, const wire::ChunkHave& request);

@@ -25,96 +25,125 @@ void bind_ref(sqlite::Statement& stmt, int first, const ChunkRef& chunk) {
 // result when they get the database in turn. Each is checked in queue
 // order against the usage the ones before it left, so the quota holds
 // exactly as if they had been committed one by one.
-Result<Reservation> SqliteMetadata::reserve_chunk(const ChunkRef& chunk, std::uint64_t size,
-                                                  std::int64_t now_ns) {
-    return m_reservations.submit(
-        ReservationRequest{chunk, size, now_ns}, [this](ReservationCommit::Batch& batch) {
-            std::lock_guard lock(m_mutex);
-            const auto fail_all = [&](const Error& error) {
-                for (const auto& entry : batch) entry->outcome = tl::unexpected(error);
-            };
-            auto txn = Transaction::begin(*m_db, "reserve chunks");
-            if (!txn) return fail_all(txn.error());
-            for (const auto& entry : batch) {
-                const ReservationRequest& request = entry->item;
-                auto reserved = reserve_locked(request.chunk, request.size, request.now_ns);
-                // The transaction is rolled back: none of them holds.
-                if (!reserved) return fail_all(reserved.error());
-                entry->outcome = std::move(reserved);
-            }
-            if (auto ok = txn->commit(); !ok) fail_all(ok.error());
-        });
-}
-
-Result<Reservation> SqliteMetadata::reserve_locked(const ChunkRef& chunk, std::uint64_t size,
+Result<Reservation> SqliteMetadata::reserve_chunks(std::int64_t account,
+                                                   std::span<const ChunkSize> chunks,
                                                    std::int64_t now_ns) {
-    auto usage = usage_locked(chunk.account);
-    if (!usage) return error_of(usage);
-    auto existing =
-        statement("SELECT state FROM chunks WHERE account = ? AND chunk = ?", "look up a chunk");
-    if (!existing) return error_of(existing);
-    std::optional<std::int64_t> state;
-    {
-        ResetOnExit reset(**existing);
-        bind_ref(**existing, 1, chunk);
-        auto row = (*existing)->step();
-        if (!row) return error_of(row);
-        if (*row) state = (*existing)->column_int(0);
-    }
-    if (state == kPending) return Reservation{ReserveOutcome::pending, *usage};
-    if (state == kStored) {
-        // A put of a stored chunk restarts its grace: the device is about to
-        // post a message that refers to it.
-        auto touch =
-            statement("UPDATE chunks SET put_ns = max(put_ns, ?) WHERE account = ? AND chunk = ?",
-                      "refresh a chunk's put time");
-        if (!touch) return error_of(touch);
-        (*touch)->bind_int(1, now_ns);
-        bind_ref(**touch, 2, chunk);
-        if (auto ok = (*touch)->run(); !ok) return error_of(ok);
-        return Reservation{ReserveOutcome::stored, *usage};
-    }
-    if (usage->quota_bytes != 0 &&
-        (size > usage->quota_bytes || usage->used_bytes > usage->quota_bytes - size)) {
-        return Reservation{ReserveOutcome::quota_exceeded, *usage};
-    }
-    auto insert =
-        statement("INSERT INTO chunks (account, chunk, size, state, put_ns) VALUES (?, ?, ?, 0, ?)",
-                  "reserve a chunk");
-    if (!insert) return error_of(insert);
-    bind_ref(**insert, 1, chunk);
-    (*insert)->bind_int(3, to_sql(size));
-    (*insert)->bind_int(4, now_ns);
-    if (auto ok = (*insert)->run(); !ok) return error_of(ok);
-    if (auto ok = charge_locked(chunk.account, to_sql(size)); !ok) return error_of(ok);
-    usage->used_bytes += size;
-    return Reservation{ReserveOutcome::reserved, *usage};
+    return m_reservations.submit(ReservationRequest{account, chunks, now_ns},
+                                 [this](ReservationCommit::Batch& batch) {
+                                     std::lock_guard lock(m_mutex);
+                                     const auto fail_all = [&](const Error& error) {
+                                         for (const auto& entry : batch)
+                                             entry->outcome = tl::unexpected(error);
+                                     };
+                                     auto txn = Transaction::begin(*m_db, "reserve chunks");
+                                     if (!txn) return fail_all(txn.error());
+                                     for (const auto& entry : batch) {
+                                         auto reserved = reserve_locked(entry->item);
+                                         // The transaction is rolled back: none of them holds.
+                                         if (!reserved) return fail_all(reserved.error());
+                                         entry->outcome = std::move(reserved);
+                                     }
+                                     if (auto ok = txn->commit(); !ok) fail_all(ok.error());
+                                 });
 }
 
-Result<void> SqliteMetadata::mark_stored(const ChunkRef& chunk) {
-    std::lock_guard lock(m_mutex);
-    // This commit need not reach the disk before the put is answered: the
-    // object is durable already, and a pending row whose object exists is
-    // marked stored again by a retried put or by maintain() after a crash.
-    // So it does not wait for an fsync of its own (the next FULL commit
-    // syncs it with its own); that halves the syncs of a put.
-    if (auto ok = m_db->exec("PRAGMA synchronous = NORMAL", "mark a chunk stored"); !ok)
-        return ok;
-    struct FullAgain {
-        sqlite::Database& db;
-        ~FullAgain() { (void)db.exec("PRAGMA synchronous = FULL", "mark a chunk stored"); }
-    } full_again{*m_db};
-    auto stmt = statement("UPDATE chunks SET state = 1 WHERE account = ? AND chunk = ? RETURNING 1",
-                          "mark a chunk stored");
+Result<std::optional<std::int64_t>> SqliteMetadata::chunk_state_locked(const ChunkRef& chunk) {
+    auto stmt =
+        statement("SELECT state FROM chunks WHERE account = ? AND chunk = ?", "look up a chunk");
     if (!stmt) return error_of(stmt);
     ResetOnExit reset(**stmt);
     bind_ref(**stmt, 1, chunk);
     auto row = (*stmt)->step();
     if (!row) return error_of(row);
-    if (!*row) {
-        return fail(Errc::not_found, m_db->path() +
-                                         ": the chunk's reservation is gone "
-                                         "(dropped as a stale put); put it again");
+    if (!*row) return std::optional<std::int64_t>();
+    return std::optional<std::int64_t>((*stmt)->column_int(0));
+}
+
+Result<Reservation> SqliteMetadata::reserve_locked(const ReservationRequest& request) {
+    auto usage = usage_locked(request.account);
+    if (!usage) return error_of(usage);
+    Reservation out;
+    out.outcomes.reserve(request.chunks.size());
+    std::uint64_t needed = 0;
+    for (const ChunkSize& chunk : request.chunks) {
+        auto state = chunk_state_locked(ChunkRef{request.account, chunk.chunk});
+        if (!state) return error_of(state);
+        if (*state == kPending) {
+            out.outcomes.push_back(ReserveOutcome::pending);
+        } else if (*state == kStored) {
+            out.outcomes.push_back(ReserveOutcome::stored);
+        } else {
+            out.outcomes.push_back(ReserveOutcome::reserved);
+            needed += chunk.size;
+        }
+    }
+    if (usage->quota_bytes != 0 &&
+        (needed > usage->quota_bytes || usage->used_bytes > usage->quota_bytes - needed)) {
+        return Reservation{true, *usage, {}};
+    }
+    for (std::size_t i = 0; i < request.chunks.size(); ++i) {
+        const ChunkRef ref{request.account, request.chunks[i].chunk};
+        if (out.outcomes[i] == ReserveOutcome::stored) {
+            // A put of a stored chunk restarts its grace: the device is about
+            // to post a message that refers to it.
+            auto touch = statement(
+                "UPDATE chunks SET put_ns = max(put_ns, ?) WHERE account = ? AND chunk = ?",
+                "refresh a chunk's put time");
+            if (!touch) return error_of(touch);
+            (*touch)->bind_int(1, request.now_ns);
+            bind_ref(**touch, 2, ref);
+            if (auto ok = (*touch)->run(); !ok) return error_of(ok);
+        } else if (out.outcomes[i] == ReserveOutcome::reserved) {
+            auto insert = statement(
+                "INSERT INTO chunks (account, chunk, size, state, put_ns) VALUES (?, ?, ?, 0, ?)",
+                "reserve a chunk");
+            if (!insert) return error_of(insert);
+            bind_ref(**insert, 1, ref);
+            (*insert)->bind_int(3, to_sql(request.chunks[i].size));
+            (*insert)->bind_int(4, request.now_ns);
+            if (auto ok = (*insert)->run(); !ok) return error_of(ok);
+        }
+    }
+    if (needed != 0) {
+        if (auto ok = charge_locked(request.account, to_sql(needed)); !ok) return error_of(ok);
+    }
+    usage->used_bytes += needed;
+    out.usage = *usage;
+    return out;
+}
+
+Result<void> SqliteMetadata::mark_stored(std::int64_t account,
+                                         std::span<const wire::RelayChunkId> chunks) {
+    std::lock_guard lock(m_mutex);
+    // This commit need not reach the disk before the put is answered: the
+    // objects are durable already, and a pending row whose object exists is
+    // marked stored again by a retried put or by maintain() after a crash.
+    // So it does not wait for an fsync of its own (the next FULL commit
+    // syncs it with its own); that halves the syncs of a put.
+    if (auto ok = m_db->exec("PRAGMA synchronous = NORMAL", "mark chunks stored"); !ok) return ok;
+    struct FullAgain {
+        sqlite::Database& db;
+        ~FullAgain() { (void)db.exec("PRAGMA synchronous = FULL", "mark chunks stored"); }
+    } full_again{*m_db};
+    auto txn = Transaction::begin(*m_db, "mark chunks stored");
+    if (!txn) return error_of(txn);
+    auto stmt = statement("UPDATE chunks SET state = 1 WHERE account = ? AND chunk = ? RETURNING 1",
+                          "mark a chunk stored");
+    if (!stmt) return error_of(stmt);
+    std::size_t gone = 0;
+    for (const wire::RelayChunkId& chunk : chunks) {
+        ResetOnExit reset(**stmt);
+        bind_ref(**stmt, 1, ChunkRef{account, chunk});
+        auto row = (*stmt)->step();
+        if (!row) return error_of(row);
+        if (!*row) ++gone;
+    }
+    if (auto ok = txn->commit(); !ok) return ok;
+    if (gone != 0) {
+        return fail(Errc::not_found,
+                    m_db->path() + ": the reservation of " + std::to_string(gone) + " of " +
+                        std::to_string(chunks.size()) +
+                        " chunks is gone (dropped as a stale put); put them again");
     }
     return {};
 }

@@ -77,9 +77,10 @@ public:
     Result<void> device_seen(std::int64_t account, const PublicKey& device_key,
                              std::int64_t now_ns) override;
 
-    Result<Reservation> reserve_chunk(const ChunkRef& chunk, std::uint64_t size,
-                                      std::int64_t now_ns) override;
-    Result<void> mark_stored(const ChunkRef& chunk) override;
+    Result<Reservation> reserve_chunks(std::int64_t account, std::span<const ChunkSize> chunks,
+                                       std::int64_t now_ns) override;
+    Result<void> mark_stored(std::int64_t account,
+                             std::span<const wire::RelayChunkId> chunks) override;
     Result<std::vector<bool>> stored(std::int64_t account,
                                      std::span<const wire::RelayChunkId> chunks) override;
     Result<bool> row_exists(const ChunkRef& chunk) override;
@@ -111,16 +112,16 @@ private:
     Result<std::vector<ChunkRef>> chunk_refs_locked(std::string_view text, std::string_view purpose,
                                                     std::int64_t parameter);
     Error corrupt(std::string_view what) const;
-    // One reservation inside the caller's transaction (caller holds m_mutex).
-    Result<Reservation> reserve_locked(const ChunkRef& chunk, std::uint64_t size,
-                                       std::int64_t now_ns);
-
-    // Concurrent reserve_chunk() calls share one synced transaction.
+    // Concurrent reserve_chunks() calls share one synced transaction.
     struct ReservationRequest {
-        ChunkRef chunk;
-        std::uint64_t size = 0;
+        std::int64_t account = 0;
+        std::span<const ChunkSize> chunks;  // the caller's, alive until it returns
         std::int64_t now_ns = 0;
     };
+    // One put's reservation inside the caller's transaction (caller holds m_mutex).
+    Result<Reservation> reserve_locked(const ReservationRequest& request);
+    // A chunk row's state (kPending, kStored), nullopt when there is none.
+    Result<std::optional<std::int64_t>> chunk_state_locked(const ChunkRef& chunk);
     using ReservationCommit = GroupCommit<ReservationRequest, Result<Reservation>>;
     ReservationCommit m_reservations;
 

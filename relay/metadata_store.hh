@@ -58,16 +58,22 @@ struct ChunkRef {
     friend bool operator==(const ChunkRef&, const ChunkRef&) = default;
 };
 
+// One chunk of a put, with the size it is stored at.
+struct ChunkSize {
+    wire::RelayChunkId chunk{};
+    std::uint64_t size = 0;
+};
+
 enum class ReserveOutcome {
-    reserved,        // a new pending row; usage charged: write the object
-    pending,         // another put of it is unfinished; nothing charged: write the object
-    stored,          // already stored: nothing to do, nothing charged
-    quota_exceeded,  // nothing changed
+    reserved,  // a new pending row; usage charged: write the object
+    pending,   // another put of it is unfinished; nothing charged: write the object
+    stored,    // already stored: nothing to do, nothing charged
 };
 
 struct Reservation {
-    ReserveOutcome outcome = ReserveOutcome::reserved;
-    Usage usage;  // after the call
+    bool quota_exceeded = false;           // nothing changed
+    Usage usage;                           // after the call
+    std::vector<ReserveOutcome> outcomes;  // one per chunk (none when quota_exceeded)
 };
 
 // One MailboxPost as the relay stores it.
@@ -140,9 +146,17 @@ public:
                                      std::int64_t now_ns) = 0;
 
     // ---- chunks ----
-    virtual Result<Reservation> reserve_chunk(const ChunkRef& chunk, std::uint64_t size,
-                                              std::int64_t now_ns) = 0;
-    virtual Result<void> mark_stored(const ChunkRef& chunk) = 0;
+    // The chunks of one put (distinct ids), together: those neither stored
+    // nor pending get pending rows and are charged if they all fit the
+    // quota, else nothing changes (quota_exceeded). A stored one has its
+    // put time refreshed (a message referring to it follows).
+    virtual Result<Reservation> reserve_chunks(std::int64_t account,
+                                               std::span<const ChunkSize> chunks,
+                                               std::int64_t now_ns) = 0;
+    // Marks these pending rows stored; Errc::not_found when some row is gone
+    // (dropped as a stale put; the others are marked).
+    virtual Result<void> mark_stored(std::int64_t account,
+                                     std::span<const wire::RelayChunkId> chunks) = 0;
     // Per id: whether it is stored (pending counts as absent).
     virtual Result<std::vector<bool>> stored(std::int64_t account,
                                              std::span<const wire::RelayChunkId> chunks) = 0;

@@ -215,11 +215,16 @@ public:
           m_statements(*m_db),
           m_next_pack(next_pack) {}
 
-    Result<void> put(const std::string& key, std::string_view data) override {
-        if (auto ok = check_key(key); !ok) return ok;
-        auto placed = append(data);
-        if (!placed) return error_of(placed);
-        return m_commits.submit(IndexEntry{key, std::move(*placed)},
+    Result<void> put(std::span<const ChunkObject> objects) override {
+        std::vector<IndexEntry> entries;
+        entries.reserve(objects.size());
+        for (const ChunkObject& object : objects) {
+            if (auto ok = check_key(object.key); !ok) return ok;
+            auto placed = append(object.data);
+            if (!placed) return error_of(placed);
+            entries.push_back(IndexEntry{object.key, std::move(*placed)});
+        }
+        return m_commits.submit(std::move(entries),
                                 [this](Commit::Batch& batch) { commit(batch); });
     }
 
@@ -324,7 +329,8 @@ private:
         std::string key;
         Placement placement;
     };
-    using Commit = GroupCommit<IndexEntry, Result<void>>;
+    // One put's objects: committed together.
+    using Commit = GroupCommit<std::vector<IndexEntry>, Result<void>>;
 
     Result<void> check_key(const std::string& key) const {
         if (parse_chunk_key(key)) return {};
@@ -396,31 +402,35 @@ private:
             for (const auto& entry : batch) entry->outcome = outcome;
         };
         std::vector<const Placement*> placements;
-        for (const auto& entry : batch) placements.push_back(&entry->item.placement);
+        for (const auto& entry : batch)
+            for (const IndexEntry& object : entry->item) placements.push_back(&object.placement);
         if (auto ok = make_durable(placements); !ok) return finish(ok);
         std::lock_guard lock(m_db_mutex);
         auto txn = Transaction::begin(*m_db, "index new objects");
         if (!txn) return finish(error_of(txn));
-        auto stmt = statement("INSERT OR REPLACE INTO objects (key, pack, offset, size) "
-                              "VALUES (?, ?, ?, ?)",
-                              "index an object");
+        auto stmt = statement(
+            "INSERT OR REPLACE INTO objects (key, pack, offset, size) "
+            "VALUES (?, ?, ?, ?)",
+            "index an object");
         if (!stmt) return finish(error_of(stmt));
         for (const auto& entry : batch) {
-            const Placement& placed = entry->item.placement;
-            (*stmt)->reset();
-            (*stmt)->bind_text(1, entry->item.key);
-            (*stmt)->bind_int(2, static_cast<std::int64_t>(placed.pack->id));
-            (*stmt)->bind_int(3, static_cast<std::int64_t>(placed.offset));
-            (*stmt)->bind_int(4, static_cast<std::int64_t>(placed.size));
-            if (auto ok = (*stmt)->run(); !ok) return finish(ok);
+            for (const IndexEntry& object : entry->item) {
+                const Placement& placed = object.placement;
+                (*stmt)->reset();
+                (*stmt)->bind_text(1, object.key);
+                (*stmt)->bind_int(2, static_cast<std::int64_t>(placed.pack->id));
+                (*stmt)->bind_int(3, static_cast<std::int64_t>(placed.offset));
+                (*stmt)->bind_int(4, static_cast<std::int64_t>(placed.size));
+                if (auto ok = (*stmt)->run(); !ok) return finish(ok);
+            }
         }
         finish(txn->commit());
     }
 
     Result<std::optional<Location>> lookup(const std::string& key) {
         std::lock_guard lock(m_db_mutex);
-        auto stmt = statement("SELECT pack, offset, size FROM objects WHERE key = ?",
-                              "look up an object");
+        auto stmt =
+            statement("SELECT pack, offset, size FROM objects WHERE key = ?", "look up an object");
         if (!stmt) return error_of(stmt);
         ResetOnExit reset(**stmt);
         (*stmt)->bind_text(1, key);

@@ -50,7 +50,7 @@ Result<void> LocalService::settle_unfinished_puts(std::int64_t now) {
         // The object is complete whenever it exists (renamed into place only
         // once durable): keep it; else the put never finished.
         if (*exists) {
-            auto ok = m_meta->mark_stored(ref);
+            auto ok = m_meta->mark_stored(ref.account, std::span(&ref.chunk, 1));
             if (!ok && ok.error().code != Errc::not_found) return ok;
         } else if (auto dropped = m_meta->drop_pending(ref); !dropped) {
             return tl::unexpected(dropped.error());

@@ -46,16 +46,21 @@ std::string source_of(const tcp::socket& socket) {
 
 // Bytes a request asks the relay to store (for the per-account rate).
 std::size_t stored_bytes(const wire::Message& message) {
-    if (const auto* put = std::get_if<wire::ChunkPut>(&message)) return put->data.size();
+    if (const auto* put = std::get_if<wire::ChunkPut>(&message)) {
+        std::size_t bytes = 0;
+        for (const wire::SealedChunk& chunk : put->chunks) bytes += chunk.data.size();
+        return bytes;
+    }
     if (const auto* post = std::get_if<wire::MailboxPost>(&message))
         return post->payload.size() * post->recipients.size();
     return 0;
 }
 
 // The chunk and payload bytes handling `message` holds here: what it
-// stores, or for a ChunkGet the largest chunk it may read.
+// stores, or for a ChunkGet the largest chunks it may read.
 std::size_t bytes_held(const wire::Message& message) {
-    if (std::holds_alternative<wire::ChunkGet>(message)) return wire::kMaxSealedChunk;
+    if (const auto* get = std::get_if<wire::ChunkGet>(&message))
+        return get->chunks.size() * wire::kMaxSealedChunk;
     if (const auto* post = std::get_if<wire::MailboxPost>(&message)) return post->payload.size();
     return stored_bytes(message);
 }

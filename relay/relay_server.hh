@@ -10,8 +10,9 @@
 // `max_connections` in all (more are closed at once); at most
 // `max_connections_per_account` per account; a connection has at most
 // `max_requests_in_flight` requests being handled, holding at most
-// `max_bytes_in_flight` chunk and payload bytes (a ChunkGet counts as the
-// largest sealed chunk; one request over the limit is let through alone),
+// `max_bytes_in_flight` chunk and payload bytes (a ChunkGet counts as its
+// chunks at the largest sealed size; one request over the limit is let
+// through alone),
 // and its frames are not read meanwhile, so TCP back-pressure slows it;
 // it sends at most `connection_bytes_per_second`; a connection that does
 // not take a reply within `reply_timeout` is closed (a client that stops

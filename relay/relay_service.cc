@@ -3,6 +3,7 @@
 // Store order and crash repair: relay/local_service.hh.
 #include <algorithm>
 #include <mutex>
+#include <set>
 
 #include "core/bytes.hh"
 #include "relay/account_token.hh"
@@ -175,31 +176,64 @@ std::optional<wire::RelayReply> LocalService::disk_refusal(std::uint32_t id) {
     return std::nullopt;
 }
 
+std::optional<wire::RelayReply> LocalService::put_refusal(const wire::ChunkPut& request) {
+    const auto too_large = [&](const std::string& why) {
+        return reply(request.id, wire::RelayCode::too_large, "relay: " + why);
+    };
+    if (request.chunks.empty() || request.chunks.size() > wire::kMaxPutBatch) {
+        return too_large("a ChunkPut carries 1 to " + std::to_string(wire::kMaxPutBatch) +
+                         " chunks, this one " + std::to_string(request.chunks.size()));
+    }
+    std::size_t total = 0;
+    for (const wire::SealedChunk& chunk : request.chunks) {
+        if (chunk.data.size() > wire::kMaxSealedChunk) {
+            return too_large("a chunk of " + std::to_string(chunk.data.size()) +
+                             " bytes is over the limit of " +
+                             std::to_string(wire::kMaxSealedChunk));
+        }
+        total += chunk.data.size();
+    }
+    if (total > wire::kMaxPutBytes) {
+        return too_large("a ChunkPut of " + std::to_string(total) + " bytes is over the limit of " +
+                         std::to_string(wire::kMaxPutBytes));
+    }
+    return disk_refusal(request.id);
+}
+
 wire::Message LocalService::put(const Account& account, const wire::ChunkPut& request) {
-    if (request.data.size() > wire::kMaxSealedChunk) {
-        return reply(request.id, wire::RelayCode::too_large,
-                     "relay: a chunk of " + std::to_string(request.data.size()) +
-                         " bytes is over the limit of " + std::to_string(wire::kMaxSealedChunk));
+    if (auto refusal = put_refusal(request)) return *refusal;
+    // A chunk named twice in one put is stored once, with its first data.
+    std::vector<const wire::SealedChunk*> chunks;
+    std::set<wire::RelayChunkId> seen;
+    for (const wire::SealedChunk& chunk : request.chunks)
+        if (seen.insert(chunk.chunk).second) chunks.push_back(&chunk);
+    std::vector<ChunkSize> sizes;
+    std::vector<std::string> keys;
+    for (const wire::SealedChunk* chunk : chunks) {
+        sizes.push_back(ChunkSize{chunk->chunk, chunk->data.size()});
+        keys.push_back(chunk_key(account.id, chunk->chunk));
     }
-    if (auto refusal = disk_refusal(request.id)) return *refusal;
-    const ChunkRef ref{account.id, request.chunk};
-    const std::string key = chunk_key(account.id, request.chunk);
-    std::lock_guard lock(m_locks.of(key));
-    auto reservation = m_meta->reserve_chunk(ref, request.data.size(), m_options.now_ns());
+    const auto held = m_locks.of_all(keys);
+    auto reservation = m_meta->reserve_chunks(account.id, sizes, m_options.now_ns());
     if (!reservation) return error_reply(request.id, reservation.error());
-    switch (reservation->outcome) {
-        case ReserveOutcome::quota_exceeded:
-            return reply(request.id, wire::RelayCode::quota_exceeded,
-                         quota_message(account, reservation->usage), reservation->usage);
-        case ReserveOutcome::stored:
-            return reply(request.id, wire::RelayCode::ok, {}, reservation->usage);
-        case ReserveOutcome::reserved:
-        case ReserveOutcome::pending: break;
+    if (reservation->quota_exceeded) {
+        return reply(request.id, wire::RelayCode::quota_exceeded,
+                     quota_message(account, reservation->usage), reservation->usage);
     }
-    // On failure the pending row stays: a retry finishes it without a second
-    // charge, or maintain() drops it.
-    if (auto ok = m_chunks->put(key, request.data); !ok) return error_reply(request.id, ok.error());
-    if (auto ok = m_meta->mark_stored(ref); !ok) return error_reply(request.id, ok.error());
+    std::vector<ChunkObject> objects;
+    std::vector<wire::RelayChunkId> written;
+    for (std::size_t i = 0; i < chunks.size(); ++i) {
+        if (reservation->outcomes[i] == ReserveOutcome::stored) continue;
+        objects.push_back(ChunkObject{keys[i], chunks[i]->data});
+        written.push_back(chunks[i]->chunk);
+    }
+    // On failure the pending rows stay: a retry finishes them without a
+    // second charge, or maintain() drops them.
+    if (!objects.empty()) {
+        if (auto ok = m_chunks->put(objects); !ok) return error_reply(request.id, ok.error());
+        if (auto ok = m_meta->mark_stored(account.id, written); !ok)
+            return error_reply(request.id, ok.error());
+    }
     return reply(request.id, wire::RelayCode::ok, {}, reservation->usage);
 }
 
@@ -215,18 +249,25 @@ wire::Message LocalService::have(const Account& account, const wire::ChunkHave& 
 }
 
 wire::Message LocalService::get(const Account& account, const wire::ChunkGet& request) {
-    const wire::RelayChunkId ids[] = {request.chunk};
-    auto present = m_meta->stored(account.id, ids);
-    if (!present) return error_reply(request.id, present.error());
-    if (!present->front()) return wire::ChunkData{request.id, wire::RelayCode::not_found, {}};
-    auto data = m_chunks->get(chunk_key(account.id, request.chunk));
-    if (!data) {
-        if (data.error().code == Errc::not_found) {
-            return wire::ChunkData{request.id, wire::RelayCode::not_found, {}};
-        }
-        return error_reply(request.id, data.error());
+    if (request.chunks.empty() || request.chunks.size() > wire::kMaxGetBatch) {
+        return reply(request.id, wire::RelayCode::too_large,
+                     "relay: a ChunkGet asks for 1 to " + std::to_string(wire::kMaxGetBatch) +
+                         " chunks, this one for " + std::to_string(request.chunks.size()));
     }
-    return wire::ChunkData{request.id, wire::RelayCode::ok, std::move(*data)};
+    auto present = m_meta->stored(account.id, request.chunks);
+    if (!present) return error_reply(request.id, present.error());
+    wire::ChunkData out{request.id, wire::RelayCode::ok, {}};
+    out.chunks.resize(request.chunks.size());
+    for (std::size_t i = 0; i < request.chunks.size(); ++i) {
+        if (!(*present)[i]) continue;
+        auto data = m_chunks->get(chunk_key(account.id, request.chunks[i]));
+        if (data) {
+            out.chunks[i] = std::move(*data);
+        } else if (data.error().code != Errc::not_found) {
+            return error_reply(request.id, data.error());
+        }
+    }
+    return out;
 }
 
 wire::Message LocalService::post(const Account& account, const DeviceSession& session,

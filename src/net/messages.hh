@@ -217,11 +217,18 @@ enum class RelayCode : std::uint8_t {
     error = 6,           // anything else; `message` says what
 };
 
-// Requests carry an id chosen by the device; the answer echoes it.
-struct ChunkPut {
-    std::uint32_t id = 0;
+// One chunk of a ChunkPut.
+struct SealedChunk {
     RelayChunkId chunk{};
     std::string data;  // sealed and padded (crypto/relay_seal.hh), at most kMaxSealedChunk
+    friend bool operator==(const SealedChunk&, const SealedChunk&) = default;
+};
+
+// Requests carry an id chosen by the device; the answer echoes it.
+// Stores 1..kMaxPutBatch chunks of at most kMaxPutBytes together.
+struct ChunkPut {
+    std::uint32_t id = 0;
+    std::vector<SealedChunk> chunks;
     friend bool operator==(const ChunkPut&, const ChunkPut&) = default;
 };
 
@@ -231,9 +238,10 @@ struct ChunkHave {
     friend bool operator==(const ChunkHave&, const ChunkHave&) = default;
 };
 
+// Asks for 1..kMaxGetBatch chunks.
 struct ChunkGet {
     std::uint32_t id = 0;
-    RelayChunkId chunk{};
+    std::vector<RelayChunkId> chunks;
     friend bool operator==(const ChunkGet&, const ChunkGet&) = default;
 };
 
@@ -283,10 +291,12 @@ struct ChunkHaveReply {
     friend bool operator==(const ChunkHaveReply&, const ChunkHaveReply&) = default;
 };
 
+// When ok, one entry per asked chunk, in order: the sealed chunk as put, or
+// empty when the relay does not hold it. Otherwise no entries.
 struct ChunkData {
     std::uint32_t id = 0;
     RelayCode code = RelayCode::ok;
-    std::string data;  // the sealed chunk as put
+    std::vector<std::string> chunks;
     friend bool operator==(const ChunkData&, const ChunkData&) = default;
 };
 
@@ -343,6 +353,10 @@ struct ForwardOffer {
 inline constexpr std::size_t kMaxSealedChunk = (256u << 10) + 4096;  // a padded 256 KiB chunk
 inline constexpr std::size_t kMaxMailboxPayload = 16u << 20;
 inline constexpr std::size_t kMaxHaveBatch = 4096;
+inline constexpr std::size_t kMaxPutBatch = 64;        // chunks in one ChunkPut
+inline constexpr std::size_t kMaxPutBytes = 4u << 20;  // their sealed bytes together
+inline constexpr std::size_t kMaxGetBatch = 16;        // chunks in one ChunkGet
+static_assert(kMaxPutBytes >= kMaxSealedChunk);
 inline constexpr std::size_t kMaxRecipients = 256;
 inline constexpr std::size_t kMaxRelayUrl = 512;  // RelayEntry::url, in bytes
 

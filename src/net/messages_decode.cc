@@ -27,7 +27,7 @@ std::size_t field_count(MessageType type) {
         case MessageType::resend_request: return 3;
         case MessageType::relay_hello: return 3;
         case MessageType::relay_welcome: return 4;
-        case MessageType::chunk_put: return 4;
+        case MessageType::chunk_put: return 3;
         case MessageType::chunk_have: return 3;
         case MessageType::chunk_get: return 3;
         case MessageType::mailbox_post: return 7;

@@ -39,8 +39,26 @@ RelayWelcome Decoder::relay_welcome() {
 ChunkPut Decoder::chunk_put() {
     ChunkPut out;
     out.id = id();
-    fixed("chunk", out.chunk);
-    out.data = sealed("data", true, kMaxSealedChunk);
+    // An entry is at least [bin 32, bin 8 of 1 byte]: 1 + 34 + 3 bytes.
+    const std::size_t n = m_r.enter("chunks", kMaxPutBatch, 38);
+    if (m_r.ok() && n == 0) m_r.fail(nullptr, "empty (at least one)");
+    out.chunks.reserve(n);
+    std::size_t total = 0;
+    for (std::size_t i = 0; i < n && m_r.ok(); ++i) {
+        m_r.at_element(i);
+        m_r.enter_tuple(nullptr, 2);
+        SealedChunk& chunk = out.chunks.emplace_back();
+        fixed("chunk", chunk.chunk);
+        chunk.data = sealed("data", true, kMaxSealedChunk);
+        total += chunk.data.size();
+        if (m_r.ok() && total > kMaxPutBytes) {
+            m_r.fail("data", "the chunks' data come to " + std::to_string(total) +
+                                 " bytes or more, above the limit of " +
+                                 std::to_string(kMaxPutBytes));
+        }
+        m_r.leave();
+    }
+    m_r.leave();
     return out;
 }
 
@@ -54,7 +72,8 @@ ChunkHave Decoder::chunk_have() {
 ChunkGet Decoder::chunk_get() {
     ChunkGet out;
     out.id = id();
-    fixed("chunk", out.chunk);
+    out.chunks = fixed_list<32>("chunks", kMaxGetBatch);
+    if (m_r.ok() && out.chunks.empty()) m_r.fail("chunks", "empty (at least one)");
     return out;
 }
 
@@ -112,7 +131,18 @@ ChunkData Decoder::chunk_data() {
     ChunkData out;
     out.id = id();
     out.code = relay_code();
-    out.data = sealed("data", out.code == RelayCode::ok, kMaxSealedChunk);
+    // Each entry is a bin (empty: a chunk the relay does not hold).
+    const std::size_t n = m_r.enter("chunks", kMaxGetBatch, 2);
+    if (m_r.ok() && out.code != RelayCode::ok && n != 0) {
+        m_r.fail(nullptr, std::to_string(n) + " entries in an answer that is not ok");
+    }
+    out.chunks.reserve(n);
+    for (std::size_t i = 0; i < n && m_r.ok(); ++i) {
+        m_r.at_element(i);
+        const auto data = m_r.read_bin(nullptr, kMaxSealedChunk);
+        out.chunks.emplace_back(data.begin(), data.end());
+    }
+    m_r.leave();
     return out;
 }
 

@@ -200,10 +200,14 @@ public:
     }
 
     void operator()(const ChunkPut& m) {
-        head(MessageType::chunk_put, 3);
+        head(MessageType::chunk_put, 2);
         uint(m.id);
-        bin(m.chunk);
-        bin(m.data);
+        array(m.chunks.size());
+        for (const SealedChunk& c : m.chunks) {
+            array(2);
+            bin(c.chunk);
+            bin(c.data);
+        }
     }
 
     void operator()(const ChunkHave& m) {
@@ -215,7 +219,7 @@ public:
     void operator()(const ChunkGet& m) {
         head(MessageType::chunk_get, 2);
         uint(m.id);
-        bin(m.chunk);
+        bins(m.chunks);
     }
 
     void operator()(const MailboxPost& m) {
@@ -261,7 +265,8 @@ public:
         head(MessageType::chunk_data, 3);
         uint(m.id);
         uint(static_cast<std::uint8_t>(m.code));
-        bin(m.data);
+        array(m.chunks.size());
+        for (const std::string& data : m.chunks) bin(data);
     }
 
     void operator()(const MailboxBatch& m) {

@@ -4,6 +4,7 @@
 
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
+#include <asio/post.hpp>
 #include <asio/redirect_error.hpp>
 #include <asio/use_awaitable.hpp>
 
@@ -16,6 +17,12 @@
 namespace ferry {
 
 namespace {
+
+// ChunkGets under way over one link: with wire::kMaxGetBatch chunks each,
+// enough for the engine's parallel fetches. (ferry-relay counts a ChunkGet
+// as its chunks at the largest size against its 4 MiB per connection, so it
+// works on about one at a time; the next ones wait in the socket, ready.)
+constexpr std::size_t kGetsInFlight = 4;
 
 struct PostedMark {
     std::uint64_t index_id = 0;
@@ -126,28 +133,67 @@ asio::awaitable<void> RelayLink::State::ack_loop(std::shared_ptr<State> self) {
     self->acking = false;
 }
 
-asio::awaitable<void> RelayLink::State::fetch(std::shared_ptr<State> self, wire::Request request) {
-    wire::Response response;
-    response.id = request.id;
-    response.code = wire::ResponseCode::not_found;
-    if (auto relay = self->context->pick_relay()) {
-        const FolderRelayKeys& folder_keys = self->keys_of(request.folder);
-        wire::Message get = wire::ChunkGet{0, folder_keys.chunk_id(request.hash)};
-        auto reply = co_await relay->request(std::move(get));
+void RelayLink::State::queue_get(wire::Request request) {
+    gets.push_back(std::move(request));
+    // Started after the engine's current burst of requests has queued, so
+    // they share ChunkGets.
+    if (get_start_posted || getters >= kGetsInFlight) return;
+    get_start_posted = true;
+    asio::post(executor, [self = shared_from_this()] {
+        self->get_start_posted = false;
+        while (self->open && self->getters < kGetsInFlight && !self->gets.empty()) {
+            ++self->getters;
+            asio::co_spawn(self->executor, get_loop(self), asio::detached);
+        }
+    });
+}
+
+asio::awaitable<void> RelayLink::State::get_loop(std::shared_ptr<State> self) {
+    while (self->open && !self->gets.empty()) {
+        std::vector<wire::Request> batch;
+        while (!self->gets.empty() && batch.size() < wire::kMaxGetBatch) {
+            batch.push_back(std::move(self->gets.front()));
+            self->gets.pop_front();
+        }
+        co_await self->fetch(std::move(batch));
+    }
+    --self->getters;
+}
+
+asio::awaitable<void> RelayLink::State::fetch(std::vector<wire::Request> batch) {
+    std::vector<wire::Response> responses;
+    wire::ChunkGet get;
+    for (const wire::Request& request : batch) {
+        responses.push_back(wire::Response{});
+        responses.back().id = request.id;
+        responses.back().code = wire::ResponseCode::not_found;
+        get.chunks.push_back(keys_of(request.folder).chunk_id(request.hash));
+    }
+    if (auto relay = context->pick_relay()) {
+        wire::Message message = std::move(get);
+        auto reply = co_await relay->request(std::move(message));
         const auto* data = reply ? std::get_if<wire::ChunkData>(&*reply) : nullptr;
-        if (data != nullptr && data->code == wire::RelayCode::ok) {
-            self->in += data->data.size();
-            auto opened = self->keys_of(request.folder)
-                              .open_chunk(request.hash, bytes_of(data->data), request.size);
-            if (opened) {
-                response.code = wire::ResponseCode::ok;
-                response.data = std::move(*opened);
-            } else {
-                response.code = wire::ResponseCode::error;
+        if (data != nullptr && data->code == wire::RelayCode::ok &&
+            data->chunks.size() == batch.size()) {
+            for (std::size_t i = 0; i < batch.size(); ++i) {
+                const std::string& sealed = data->chunks[i];
+                if (sealed.empty()) continue;  // not on the relay
+                in += sealed.size();
+                const wire::Request& request = batch[i];
+                auto opened = keys_of(request.folder)
+                                  .open_chunk(request.hash, bytes_of(sealed), request.size);
+                if (opened) {
+                    responses[i].code = wire::ResponseCode::ok;
+                    responses[i].data = std::move(*opened);
+                } else {
+                    responses[i].code = wire::ResponseCode::error;
+                }
             }
         }
     }
-    if (self->open) self->push(Inbound{nullptr, std::nullopt, std::move(response)});
+    if (!open) co_return;
+    for (wire::Response& response : responses)
+        push(Inbound{nullptr, std::nullopt, std::move(response)});
 }
 
 void RelayLink::State::close(std::string reason) {
@@ -231,7 +277,7 @@ asio::awaitable<Result<void>> RelayLink::send(const wire::Message& message) {
         co_return co_await self->queue_post(message);
     }
     if (const auto* request = std::get_if<wire::Request>(&message)) {
-        asio::co_spawn(self->executor, State::fetch(self, *request), asio::detached);
+        self->queue_get(*request);
         co_return Result<void>{};
     }
     if (const auto* response = std::get_if<wire::Response>(&message)) {

@@ -1,6 +1,6 @@
 // RelayLink's post queue: what the engine sends through the relay is
 // queued, the chunks each index update needs are put first (ChunkHave, then
-// up to kUploadWindow puts over all queued updates), and the messages are
+// batched ChunkPuts over all queued updates), and the messages are
 // posted in the order sent (sync/relay_link.hh).
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
@@ -19,9 +19,16 @@ namespace ferry {
 
 namespace {
 
-// Chunk puts under way over one link, over all its queued index updates
-// (a relay handles up to 64 requests of a connection at once: relay_server.hh).
-constexpr std::size_t kUploadWindow = 64;
+// Chunks go to the relay in ChunkPuts of up to kPutBatchChunks chunks and
+// (beyond the first chunk) kPutBatchBytes of chunk data, well inside the
+// protocol's limits (wire::kMaxPutBatch, kMaxPutBytes: sealing adds at most
+// an eighth and a few bytes), with up to kPutsInFlight of them under way
+// over one link, over all its queued index updates. A ChunkPut of many
+// small chunks costs the relay one request, one reservation and one sync.
+constexpr std::size_t kPutBatchChunks = 32;
+constexpr std::uint64_t kPutBatchBytes = 1u << 20;
+constexpr std::size_t kPutsInFlight = 4;
+static_assert(kPutBatchChunks <= wire::kMaxPutBatch);
 // Messages queued on one link for posting; send() waits for room beyond it.
 constexpr std::size_t kQueuedPosts = 4;
 
@@ -121,31 +128,48 @@ asio::awaitable<Result<void>> RelayLink::State::store_on_relay(std::shared_ptr<R
 }
 
 asio::awaitable<Result<void>> RelayLink::State::upload(std::shared_ptr<RelayClient> relay,
-                                                       const std::string& folder,
-                                                       const ChunkRef& chunk,
-                                                       const wire::RelayChunkId& id) {
-    const std::uint32_t request_id = next_request++;
-    auto wait = std::make_shared<ChunkWait>(executor);
-    chunk_waits[request_id] = wait;
-    push(Inbound{nullptr, std::nullopt, wire::Request{request_id, folder, chunk.hash, chunk.size}});
-    co_await wait->done.wait();
-    chunk_waits.erase(request_id);
-    if (!open || !wait->response) co_return fail(Errc::io, close_reason);
-    wire::Response& response = *wait->response;
-    if (response.code != wire::ResponseCode::ok) co_return Result<void>{};  // changed since
-    std::string data = std::move(response.data);
-    if (response.compressed) {
-        auto plain = decompress(bytes_of(data), chunk.size);
-        if (!plain) co_return tl::unexpected(plain.error());
-        data = std::move(*plain);
+                                                       const std::vector<Upload>& batch) {
+    // Every chunk asked for at once, so the engine reads them side by side.
+    std::vector<std::pair<std::uint32_t, std::shared_ptr<ChunkWait>>> waits;
+    for (const Upload& upload : batch) {
+        const std::uint32_t request_id = next_request++;
+        auto wait = std::make_shared<ChunkWait>(executor);
+        chunk_waits[request_id] = wait;
+        waits.emplace_back(request_id, wait);
+        push(Inbound{
+            nullptr, std::nullopt,
+            wire::Request{request_id, upload.folder, upload.chunk.hash, upload.chunk.size}});
     }
+    struct Forget {
+        State& state;
+        const std::vector<std::pair<std::uint32_t, std::shared_ptr<ChunkWait>>>& waits;
+        ~Forget() {
+            for (const auto& [id, wait] : waits) state.chunk_waits.erase(id);
+        }
+    } forget{*this, waits};
     wire::ChunkPut put;
-    put.chunk = id;
-    put.data = keys_of(folder).seal_chunk(chunk.hash, bytes_of(data));
-    const std::size_t size = put.data.size();
-    wire::Message chunk_to_store = std::move(put);
-    std::string what = "a chunk";
-    co_return co_await store_on_relay(relay, std::move(chunk_to_store), size, std::move(what));
+    std::size_t size = 0;
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+        co_await waits[i].second->done.wait();
+        if (!open || !waits[i].second->response) co_return fail(Errc::io, close_reason);
+        wire::Response& response = *waits[i].second->response;
+        if (response.code != wire::ResponseCode::ok) continue;  // changed since
+        std::string data = std::move(response.data);
+        if (response.compressed) {
+            auto plain = decompress(bytes_of(data), batch[i].chunk.size);
+            if (!plain) co_return tl::unexpected(plain.error());
+            data = std::move(*plain);
+        }
+        const Upload& upload = batch[i];
+        std::string sealed = keys_of(upload.folder).seal_chunk(upload.chunk.hash, bytes_of(data));
+        size += sealed.size();
+        put.chunks.push_back(wire::SealedChunk{upload.id, std::move(sealed)});
+    }
+    if (put.chunks.empty()) co_return Result<void>{};
+    std::string what = put.chunks.size() == 1 ? std::string("a chunk")
+                                              : std::to_string(put.chunks.size()) + " chunks";
+    wire::Message chunks_to_store = std::move(put);
+    co_return co_await store_on_relay(relay, std::move(chunks_to_store), size, std::move(what));
 }
 
 asio::awaitable<Result<std::vector<std::size_t>>> RelayLink::State::missing_on(
@@ -222,24 +246,36 @@ asio::awaitable<Result<std::shared_ptr<RelayLink::State::QueuedPost>>> RelayLink
 }
 
 void RelayLink::State::start_uploads() {
-    while (open && uploads_running < kUploadWindow && !uploads.empty()) {
+    while (open && uploads_running < kPutsInFlight && !uploads.empty()) {
+        // The next uploads for the same relay, up to a batch.
+        std::vector<Upload> batch;
+        std::uint64_t bytes = 0;
+        const RelayClient* relay = uploads.front().post->relay.get();
+        while (!uploads.empty() && batch.size() < kPutBatchChunks &&
+               uploads.front().post->relay.get() == relay &&
+               (batch.empty() || bytes + uploads.front().chunk.size <= kPutBatchBytes)) {
+            bytes += uploads.front().chunk.size;
+            batch.push_back(std::move(uploads.front()));
+            uploads.pop_front();
+        }
         ++uploads_running;
-        asio::co_spawn(executor, put_one(shared_from_this(), std::move(uploads.front())),
-                       asio::detached);
-        uploads.pop_front();
+        asio::co_spawn(executor, put_batch(shared_from_this(), std::move(batch)), asio::detached);
     }
 }
 
-asio::awaitable<void> RelayLink::State::put_one(std::shared_ptr<State> self, Upload upload) {
-    auto put = co_await self->upload(upload.post->relay, upload.folder, upload.chunk, upload.id);
+asio::awaitable<void> RelayLink::State::put_batch(std::shared_ptr<State> self,
+                                                  std::vector<Upload> batch) {
+    auto relay = batch.front().post->relay;
+    auto put = co_await self->upload(relay, batch);
     --self->uploads_running;
-    --self->context->pending_uploads;
-    self->putting.erase(upload.id);
+    self->context->pending_uploads -= batch.size();
+    for (const Upload& upload : batch) self->putting.erase(upload.id);
     if (!put) {
         self->close(put.error().message);  // what the engine then reports
         co_return;
     }
-    if (--upload.post->uploads_left == 0) upload.post->stored.fire();
+    for (const Upload& upload : batch)
+        if (--upload.post->uploads_left == 0) upload.post->stored.fire();
     self->start_uploads();
 }
 

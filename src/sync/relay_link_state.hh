@@ -84,9 +84,12 @@ struct RelayLink::State : std::enable_shared_from_this<RelayLink::State> {
     Timer retry_timer;
     std::set<wire::MailboxMessageId> seen;
     std::map<std::uint32_t, std::shared_ptr<ChunkWait>> chunk_waits;
+    std::deque<wire::Request> gets;  // waiting for a ChunkGet
+    std::size_t getters = 0;         // get_loop()s running
+    bool get_start_posted = false;
     // The post queue (each entry counted in context->sends_in_progress until
-    // it leaves), the chunk puts waiting for a place in the window (each
-    // counted in context->pending_uploads), the puts running, and the chunks
+    // it leaves), the chunks waiting to be put (each counted in
+    // context->pending_uploads until its put ends), the puts running, and the chunks
     // queued or being put here, with their relay: a later update need not
     // put them again, since it is posted after the one that puts them.
     std::deque<std::shared_ptr<QueuedPost>> posts;
@@ -136,10 +139,11 @@ struct RelayLink::State : std::enable_shared_from_this<RelayLink::State> {
                                                  wire::Message request, std::size_t size,
                                                  std::string what);
 
-    // Asks the engine for a chunk (a Request of the link's own) and puts it.
+    // Asks the engine for the chunks of `batch` (Requests of the link's
+    // own), seals them and puts them in one ChunkPut; a chunk the engine no
+    // longer has (changed since) is left out.
     asio::awaitable<Result<void>> upload(std::shared_ptr<RelayClient> relay,
-                                         const std::string& folder, const ChunkRef& chunk,
-                                         const wire::RelayChunkId& id);
+                                         const std::vector<Upload>& batch);
 
     // The indexes of `ids` that `relay` lacks (ChunkHave, in batches).
     asio::awaitable<Result<std::vector<std::size_t>>> missing_on(
@@ -154,9 +158,11 @@ struct RelayLink::State : std::enable_shared_from_this<RelayLink::State> {
     // no earlier queued update puts) added to `uploads`.
     asio::awaitable<Result<std::shared_ptr<QueuedPost>>> make_post(const wire::Message& message);
 
+    // Starts puts of the waiting uploads, in batches, while fewer than
+    // kPutsInFlight are under way.
     void start_uploads();
 
-    static asio::awaitable<void> put_one(std::shared_ptr<State> self, Upload upload);
+    static asio::awaitable<void> put_batch(std::shared_ptr<State> self, std::vector<Upload> batch);
 
     // Posts the queued messages in order, each once its chunks are stored;
     // remembers how far each folder's index was posted. A failure closes
@@ -164,7 +170,14 @@ struct RelayLink::State : std::enable_shared_from_this<RelayLink::State> {
     // the marks saved.
     static asio::awaitable<void> post_queued(std::shared_ptr<State> self);
 
-    static asio::awaitable<void> fetch(std::shared_ptr<State> self, wire::Request request);
+    // The engine's Requests for chunks, answered from the relay: queued,
+    // then fetched in ChunkGets of up to wire::kMaxGetBatch chunks by up to
+    // kGetsInFlight get_loop()s.
+    void queue_get(wire::Request request);
+    static asio::awaitable<void> get_loop(std::shared_ptr<State> self);
+    // One ChunkGet for `batch`; a Response for each (not_found when the
+    // relay lacks the chunk or fails, error when it does not open).
+    asio::awaitable<void> fetch(std::vector<wire::Request> batch);
 
     void close(std::string reason);
 };

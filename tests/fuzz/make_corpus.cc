@@ -238,6 +238,8 @@ std::vector<wire::Message> one_of_each() {
     accept.folders = {"photos"};
     wire::RelayChunkId chunk{};
     chunk.fill(8);
+    wire::RelayChunkId other_chunk{};
+    other_chunk.fill(12);
     wire::MailboxMessageId message_id{};
     message_id.fill(9);
     wire::DeviceKey device_key{};
@@ -257,15 +259,15 @@ std::vector<wire::Message> one_of_each() {
             wire::ResendRequest{"photos", {"a/b.txt"}},
             wire::RelayHello{std::string(64, 'a'), {}},
             wire::RelayWelcome{"alice", 100, 1000},
-            wire::ChunkPut{1, chunk, "sealed chunk"},
+            wire::ChunkPut{1, {{chunk, "sealed chunk"}, {other_chunk, "another"}}},
             wire::ChunkHave{2, {chunk, chunk}},
-            wire::ChunkGet{3, chunk},
+            wire::ChunkGet{3, {chunk, other_chunk}},
             post,
             wire::MailboxFetch{4, 10, 1 << 20},
             wire::MailboxAck{5, {message_id}},
             wire::RelayReply{6, wire::RelayCode::quota_exceeded, "relay full", 10, 20},
             wire::ChunkHaveReply{7, {true, false}},
-            wire::ChunkData{8, wire::RelayCode::ok, "sealed chunk"},
+            wire::ChunkData{8, wire::RelayCode::ok, {"sealed chunk", ""}},  // the second not held
             wire::MailboxBatch{9, {entry}, true},
             wire::MailboxNotify{},
             wire::ForwardRequest{10, device_key},

@@ -166,8 +166,13 @@ TEST_CASE("hostile lengths fail before anything is allocated", "[messages]") {
              .raw({0xc6, 0x01, 0x00, 0x00, 0x00}).bytes(),
          "payload: truncated"},
         {"bin32 of 4 GiB as sealed chunk data",
-         Builder().array(4).uint(12).uint(1).bin(std::string(32, 'c')).raw({0xc6, 0xff, 0xff, 0xff, 0xff}).bytes(),
-         "data: binary of 4294967295 bytes, above the limit of 266240"},
+         Builder().array(3).uint(12).uint(1).array(1).array(2).bin(std::string(32, 'c'))
+             .raw({0xc6, 0xff, 0xff, 0xff, 0xff}).bytes(),
+         "chunks[0].data: binary of 4294967295 bytes, above the limit of 266240"},
+        {"array16 of 64 chunks to put with 3 bytes", {0x93, 0x0c, 0x01, 0xdc, 0x00, 0x40, 0x92, 0xc4, 0x20},
+         "chunks: declares 64 elements but only 3 bytes follow"},
+        {"array16 of 16 entries of ChunkData with 2 bytes", {0x94, 0x14, 0x01, 0x00, 0xdc, 0x00, 0x10, 0xc4, 0x00},
+         "chunks: declares 16 elements but only 2 bytes follow"},
     };
     for (const Case& c : cases) {
         INFO(c.what);

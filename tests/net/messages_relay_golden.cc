@@ -32,14 +32,16 @@ std::vector<Golden> relay_golden_vectors() {
                    "930aae4b5837512d4d3250442d3933544191c402aabb"});
     out.push_back({"RelayWelcome", RelayWelcome{"alice", 1048576, 10737418240},
                    "940ba5616c696365ce00100000cf0000000280000000"});
-    out.push_back({"ChunkPut", ChunkPut{3, filled<32>(0x5a), "\x01\x02\x03\x04"},
-                   "940c03c4205a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5ac40401"
-                   "020304"});
+    out.push_back({"ChunkPut", ChunkPut{3, {{filled<32>(0x5a), "\x01\x02\x03\x04"}, {filled<32>(0x5b), "\x05"}}},
+                   "930c039292c4205a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5ac4"
+                   "040102030492c4205b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b"
+                   "c40105"});
     out.push_back({"ChunkHave", ChunkHave{4, {filled<32>(0x5a), filled<32>(0x5b)}},
                    "930d0492c4205a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5ac420"
                    "5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b"});
-    out.push_back({"ChunkGet", ChunkGet{5, filled<32>(0x5a)},
-                   "930e05c4205a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a"});
+    out.push_back({"ChunkGet", ChunkGet{5, {filled<32>(0x5a), filled<32>(0x5b)}},
+                   "930e0592c4205a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5ac420"
+                   "5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b"});
     out.push_back({"MailboxPost", MailboxPost{6, counting<16>(0x00), {filled<32>(0xd1), filled<32>(0xd2)}, "\xc0\xff\xee", {filled<32>(0x5a)}, 86400},
                    "970f06c410000102030405060708090a0b0c0d0e0f92c420d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1"
                    "d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1c420d2d2d2d2d2d2d2d2d2d2d2d2d2d2d2d2d2d2d2d2d2d2"
@@ -55,10 +57,10 @@ std::vector<Golden> relay_golden_vectors() {
                    "96120302aa72656c61792066756c6ccf000000027fffff10cf0000000280000000"});
     out.push_back({"ChunkHaveReply", ChunkHaveReply{4, {true, false}},
                    "93130492c3c2"});
-    out.push_back({"ChunkData (ok)", ChunkData{5, RelayCode::ok, "\x01\x02\x03\x04"},
-                   "94140500c40401020304"});
-    out.push_back({"ChunkData (not found)", ChunkData{9, RelayCode::not_found, ""},
-                   "94140901c400"});
+    out.push_back({"ChunkData (ok)", ChunkData{5, RelayCode::ok, {"\x01\x02\x03\x04", ""}},
+                   "9414050092c40401020304c400"});
+    out.push_back({"ChunkData (not ok)", ChunkData{9, RelayCode::error, {}},
+                   "9414090690"});
     MailboxBatch batch{7, {}, true};
     batch.entries.push_back(
         MailboxEntry{counting<16>(0x10), filled<32>(0xd1), 1700000000123456789, false, "\xbe\xef"});

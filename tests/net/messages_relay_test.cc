@@ -33,6 +33,15 @@ std::vector<std::array<std::uint8_t, N>> distinct(std::size_t count) {
     return out;
 }
 
+// `count` chunks with distinct ids, each of `bytes` sealed bytes.
+std::vector<SealedChunk> sealed_chunks(std::size_t count, std::size_t bytes) {
+    std::vector<SealedChunk> out;
+    for (const RelayChunkId& id : distinct<32>(count)) {
+        out.push_back(SealedChunk{id, std::string(bytes, 's')});
+    }
+    return out;
+}
+
 void check_round_trip(const Message& m) {
     INFO(message_type_name(message_type(m)));
     const Bytes bytes = encode(m);
@@ -54,11 +63,19 @@ TEST_CASE("relay messages round-trip with values at their limits", "[messages][r
     messages.push_back(RelayHello{"", {}});
     messages.push_back(RelayWelcome{"caf\xc3\xa9", ~0ull, ~0ull});
     messages.push_back(RelayWelcome{"", 0, 0});
-    messages.push_back(ChunkPut{0xffffffff, filled<32>(0xff), std::string(kMaxSealedChunk, 's')});
-    messages.push_back(ChunkPut{0, filled<32>(0), "x"});
+    // 64 chunks of 64 KiB: the count and the byte limit at once.
+    messages.push_back(ChunkPut{0xffffffff, sealed_chunks(kMaxPutBatch, kMaxPutBytes / kMaxPutBatch)});
+    // 15 of the largest sealed size and the rest of 4 MiB.
+    std::vector<SealedChunk> largest = sealed_chunks(16, kMaxSealedChunk);
+    largest.back().data.resize(kMaxPutBytes - 15 * kMaxSealedChunk);
+    messages.push_back(ChunkPut{1, largest});
+    messages.push_back(ChunkPut{0, {SealedChunk{filled<32>(0), "x"}}});
+    // A chunk named twice is the relay's to store once; the codec keeps both.
+    messages.push_back(ChunkPut{2, {SealedChunk{filled<32>(7), "a"}, SealedChunk{filled<32>(7), "b"}}});
     messages.push_back(ChunkHave{1, distinct<32>(kMaxHaveBatch)});
     messages.push_back(ChunkHave{2, {}});
-    messages.push_back(ChunkGet{3, filled<32>(0x01)});
+    messages.push_back(ChunkGet{3, distinct<32>(kMaxGetBatch)});
+    messages.push_back(ChunkGet{3, {filled<32>(0x01)}});
     messages.push_back(MailboxPost{4, filled<16>(0xee), distinct<32>(kMaxRecipients),
                                    std::string(kMaxMailboxPayload, 'p'), distinct<32>(1000),
                                    0xffffffff});
@@ -70,14 +87,16 @@ TEST_CASE("relay messages round-trip with values at their limits", "[messages][r
     for (int code = 0; code <= static_cast<int>(RelayCode::error); ++code) {
         messages.push_back(RelayReply{8, static_cast<RelayCode>(code), "why", 1, 2});
         messages.push_back(ForwardReply{9, static_cast<RelayCode>(code), "", filled<32>(0)});
-        if (code != 0) messages.push_back(ChunkData{10, static_cast<RelayCode>(code), ""});
+        if (code != 0) messages.push_back(ChunkData{10, static_cast<RelayCode>(code), {}});
     }
     messages.push_back(RelayReply{11, RelayCode::error, long_text, ~0ull, ~0ull});
     std::vector<bool> present(kMaxHaveBatch);
     for (std::size_t i = 0; i < present.size(); ++i) present[i] = i % 3 == 0;
     messages.push_back(ChunkHaveReply{12, present});
     messages.push_back(ChunkHaveReply{13, {}});
-    messages.push_back(ChunkData{14, RelayCode::ok, std::string(kMaxSealedChunk, 'd')});
+    const std::string largest_chunk(kMaxSealedChunk, 'd');
+    messages.push_back(ChunkData{14, RelayCode::ok, std::vector(kMaxGetBatch, largest_chunk)});
+    messages.push_back(ChunkData{14, RelayCode::ok, {"", "d", ""}});  // two chunks not held
     MailboxBatch batch{15, {}, false};
     batch.entries.push_back(MailboxEntry{filled<16>(1), filled<32>(2), INT64_MIN, false,
                                          std::string(kMaxMailboxPayload, 'm')});
@@ -136,15 +155,22 @@ TEST_CASE("random mailbox batches and posts round-trip exactly", "[messages][rel
 }
 
 TEST_CASE("fixed-size relay fields must have exactly their size", "[messages][relay]") {
-    const auto chunk_get = [](std::size_t bytes) {
-        return Builder().array(3).uint(14).uint(1).bin(std::string(bytes, 'c')).bytes();
+    const auto chunk_get = [](std::size_t first, std::size_t second) {
+        return Builder().array(3).uint(14).uint(1).array(2)
+            .bin(std::string(first, 'c')).bin(std::string(second, 'c')).bytes();
     };
-    CHECK(decode_error(chunk_get(32)).empty());
-    CHECK_THAT(decode_error(chunk_get(31)), Catch::Contains("malformed ChunkGet message: chunk: 31 bytes, expected 32"));
-    CHECK_THAT(decode_error(chunk_get(33)), Catch::Contains("chunk: binary of 33 bytes, above the limit of 32"));
-    CHECK_THAT(decode_error(chunk_get(0)), Catch::Contains("chunk: 0 bytes, expected 32"));
-    CHECK_THAT(decode_error(Builder().array(4).uint(12).uint(1).bin(std::string(31, 'c')).bin("d").bytes()),
-               Catch::Contains("ChunkPut message: chunk: 31 bytes, expected 32"));
+    CHECK(decode_error(chunk_get(32, 32)).empty());
+    CHECK_THAT(decode_error(chunk_get(31, 33)), Catch::Contains("malformed ChunkGet message: chunks[0]: 31 bytes, expected 32"));
+    CHECK_THAT(decode_error(chunk_get(33, 32)), Catch::Contains("chunks[0]: binary of 33 bytes, above the limit of 32"));
+    // Refused up front: two ids need more bytes than follow.
+    CHECK_THAT(decode_error(chunk_get(0, 32)), Catch::Contains("chunks: declares 2 elements but only 36 bytes follow"));
+    const auto chunk_put = [](std::size_t bytes) {
+        return Builder().array(3).uint(12).uint(1).array(2).array(2).bin(k32).bin("d")
+            .array(2).bin(std::string(bytes, 'c')).bin("dddd").bytes();
+    };
+    CHECK(decode_error(chunk_put(32)).empty());
+    CHECK_THAT(decode_error(chunk_put(31)), Catch::Contains("ChunkPut message: chunks[1].chunk: 31 bytes, expected 32"));
+    CHECK_THAT(decode_error(chunk_put(33)), Catch::Contains("ChunkPut message: chunks[1].chunk: binary of 33 bytes"));
     CHECK_THAT(decode_error(Builder().array(3).uint(13).uint(1).array(3).bin(k32).bin(k32).bin(std::string(33, 'c')).bytes()),
                Catch::Contains("ChunkHave message: chunks[2]: binary of 33 bytes, above the limit of 32"));
     // A short last id leaves fewer bytes than the ids need: refused up front.
@@ -178,10 +204,10 @@ TEST_CASE("relay messages over their limits are refused", "[messages][relay]") {
                Catch::Contains("ChunkHaveReply message: present: 4097 elements, above the limit of 4096"));
     CHECK_THAT(decode_error(encode(MailboxPost{1, {}, distinct<32>(kMaxRecipients + 1), "p", {}, 0})),
                Catch::Contains("MailboxPost message: recipients: 257 elements, above the limit of 256"));
-    CHECK_THAT(decode_error(encode(ChunkPut{1, {}, std::string(kMaxSealedChunk + 1, 'd')})),
-               Catch::Contains("ChunkPut message: data: binary of 266241 bytes, above the limit of 266240"));
-    CHECK_THAT(decode_error(encode(ChunkData{1, RelayCode::ok, std::string(kMaxSealedChunk + 1, 'd')})),
-               Catch::Contains("ChunkData message: data: binary of 266241 bytes, above the limit"));
+    CHECK_THAT(decode_error(encode(ChunkPut{1, {SealedChunk{{}, std::string(kMaxSealedChunk + 1, 'd')}}})),
+               Catch::Contains("ChunkPut message: chunks[0].data: binary of 266241 bytes, above the limit of 266240"));
+    CHECK_THAT(decode_error(encode(ChunkData{1, RelayCode::ok, {"x", std::string(kMaxSealedChunk + 1, 'd')}})),
+               Catch::Contains("ChunkData message: chunks[1]: binary of 266241 bytes, above the limit of 266240"));
     const std::string too_big(kMaxMailboxPayload + 1, 'p');
     CHECK_THAT(decode_error(encode(MailboxPost{1, {}, {filled<32>(1)}, too_big, {}, 0})),
                Catch::Contains("MailboxPost message: payload: binary of 16777217 bytes, above the limit of 16777216"));
@@ -218,17 +244,73 @@ TEST_CASE("relay messages over their limits are refused", "[messages][relay]") {
                Catch::Contains("RelayReply message: message: string of 101 bytes"));
 }
 
+TEST_CASE("batched chunk messages keep to their counts and bytes", "[messages][relay]") {
+    // ChunkPut: 1..64 chunks of at most 4 MiB together.
+    CHECK_THAT(decode_error(encode(ChunkPut{1, {}})),
+               Catch::Contains("malformed ChunkPut message: chunks: empty (at least one)"));
+    CHECK(decode_error(encode(ChunkPut{1, sealed_chunks(kMaxPutBatch, 1)})).empty());
+    CHECK_THAT(decode_error(encode(ChunkPut{1, sealed_chunks(kMaxPutBatch + 1, 1)})),
+               Catch::Contains("ChunkPut message: chunks: 65 elements, above the limit of 64"));
+    // 64 chunks of 64 KiB are exactly 4 MiB; one byte more is refused at
+    // the chunk that passes the limit.
+    std::vector<SealedChunk> chunks = sealed_chunks(kMaxPutBatch, kMaxPutBytes / kMaxPutBatch);
+    CHECK(decode_error(encode(ChunkPut{1, chunks})).empty());
+    chunks.back().data += 's';
+    CHECK_THAT(decode_error(encode(ChunkPut{1, chunks})),
+               Catch::Contains("ChunkPut message: chunks[63].data: the chunks' data come to 4194305 "
+                               "bytes or more, above the limit of 4194304"));
+    chunks.back().data.pop_back();
+    chunks.front().data += 's';
+    CHECK_THAT(decode_error(encode(ChunkPut{1, chunks})),
+               Catch::Contains("ChunkPut message: chunks[63].data: the chunks' data come to 4194305"));
+    // Chunks of the largest sealed size: the 16th passes 4 MiB, whatever follows.
+    CHECK(decode_error(encode(ChunkPut{1, sealed_chunks(15, kMaxSealedChunk)})).empty());
+    std::vector<SealedChunk> largest = sealed_chunks(16, kMaxSealedChunk);
+    largest.push_back(SealedChunk{{}, "x"});
+    CHECK_THAT(decode_error(encode(ChunkPut{1, largest})),
+               Catch::Contains("ChunkPut message: chunks[15].data: the chunks' data come to 4259840 "
+                               "bytes or more, above the limit of 4194304"));
+
+    // ChunkGet: 1..16 chunk ids.
+    CHECK_THAT(decode_error(encode(ChunkGet{1, {}})),
+               Catch::Contains("malformed ChunkGet message: chunks: empty (at least one)"));
+    CHECK(decode_error(encode(ChunkGet{1, distinct<32>(kMaxGetBatch)})).empty());
+    CHECK_THAT(decode_error(encode(ChunkGet{1, distinct<32>(kMaxGetBatch + 1)})),
+               Catch::Contains("ChunkGet message: chunks: 17 elements, above the limit of 16"));
+
+    // ChunkData: at most 16 entries of at most 266,240 bytes, none when not ok.
+    const std::vector<std::string> full(kMaxGetBatch, std::string(kMaxSealedChunk, 'd'));
+    CHECK(decode_error(encode(ChunkData{1, RelayCode::ok, full})).empty());
+    CHECK_THAT(decode_error(encode(ChunkData{1, RelayCode::ok, std::vector<std::string>(17, "d")})),
+               Catch::Contains("ChunkData message: chunks: 17 elements, above the limit of 16"));
+    CHECK_THAT(decode_error(encode(ChunkData{1, RelayCode::ok, {std::string(kMaxSealedChunk + 1, 'd')}})),
+               Catch::Contains("ChunkData message: chunks[0]: binary of 266241 bytes, above the limit of 266240"));
+    CHECK_THAT(decode_error(encode(ChunkData{1, RelayCode::not_found, {"abc"}})),
+               Catch::Contains("malformed ChunkData message: chunks: 1 entries in an answer that is not ok"));
+    CHECK_THAT(decode_error(encode(ChunkData{1, RelayCode::error, {"", ""}})),
+               Catch::Contains("malformed ChunkData message: chunks: 2 entries in an answer that is not ok"));
+    CHECK(decode_error(encode(ChunkData{1, RelayCode::unavailable, {}})).empty());
+
+    // An empty entry of an ok answer is a chunk the relay does not hold.
+    auto not_held = decode(encode(ChunkData{7, RelayCode::ok, {""}}));
+    REQUIRE(not_held);
+    CHECK(std::get<ChunkData>(*not_held) == ChunkData{7, RelayCode::ok, {""}});
+    auto some_held = decode(from_hex("9414070093c400c40161c400"));  // [20, 7, 0, ["", "a", ""]]
+    REQUIRE(some_held);
+    CHECK(std::get<ChunkData>(*some_held).chunks == std::vector<std::string>{"", "a", ""});
+}
+
 TEST_CASE("relay message values outside their ranges are refused", "[messages][relay]") {
     const auto reply = [](std::uint64_t code) {
         return Builder().array(6).uint(18).uint(1).uint(code).str("").uint(0).uint(0).bytes();
     };
     CHECK(decode_error(reply(6)).empty());
     CHECK_THAT(decode_error(reply(7)), Catch::Contains("RelayReply message: code: 7 is above the limit of 6"));
-    CHECK_THAT(decode_error(Builder().array(4).uint(20).uint(1).uint(7).bin("").bytes()),
+    CHECK_THAT(decode_error(Builder().array(4).uint(20).uint(1).uint(7).array(0).bytes()),
                Catch::Contains("ChunkData message: code: 7 is above the limit of 6"));
     CHECK_THAT(decode_error(Builder().array(5).uint(24).uint(1).uint(200).str("").bin(k32).bytes()),
                Catch::Contains("ForwardReply message: code: 200 is above the limit of 6"));
-    CHECK_THAT(decode_error(Builder().array(3).uint(14).uint(1ull << 32).bin(k32).bytes()),
+    CHECK_THAT(decode_error(Builder().array(3).uint(14).uint(1ull << 32).array(1).bin(k32).bytes()),
                Catch::Contains("ChunkGet message: id: 4294967296 is above the limit of 4294967295"));
     CHECK_THAT(decode_error(Builder().array(4).uint(16).uint(1).uint(1ull << 32).uint(0).bytes()),
                Catch::Contains("MailboxFetch message: max_messages: 4294967296 is above the limit"));
@@ -256,12 +338,10 @@ TEST_CASE("booleans in relay messages are msgpack bools and nothing else", "[mes
 }
 
 TEST_CASE("sealed bytes are present exactly where they belong", "[messages][relay]") {
-    CHECK_THAT(decode_error(encode(ChunkPut{1, {}, ""})),
-               Catch::Contains("ChunkPut message: data: empty (sealed bytes are never empty)"));
-    CHECK_THAT(decode_error(encode(ChunkData{1, RelayCode::ok, ""})),
-               Catch::Contains("ChunkData message: data: empty"));
-    CHECK_THAT(decode_error(encode(ChunkData{1, RelayCode::not_found, "abc"})),
-               Catch::Contains("ChunkData message: data: 3 bytes where none belong"));
+    CHECK_THAT(decode_error(encode(ChunkPut{1, {SealedChunk{{}, "aa"}, SealedChunk{{}, ""}}})),
+               Catch::Contains("ChunkPut message: chunks[1].data: empty (sealed bytes are never empty)"));
+    // A ChunkData entry may be empty: a chunk the relay does not hold (the
+    // batch limits' test case).
     CHECK_THAT(decode_error(encode(MailboxPost{1, {}, {filled<32>(1)}, "", {}, 0})),
                Catch::Contains("MailboxPost message: payload: empty"));
     CHECK_THAT(decode_error(encode(MailboxPost{1, {}, {}, "p", {}, 0})),
@@ -296,13 +376,29 @@ TEST_CASE("relay messages with missing or extra elements are refused", "[message
                Catch::Contains("ClusterConfig message: has 5 elements, expected 6"));
     CHECK_THAT(decode_error(Builder().array(4).uint(25).bin(k32).bin(k32).nil().bytes()),
                Catch::Contains("ForwardOffer message: has 4 elements, expected 3"));
+    // A ChunkPut, ChunkGet and ChunkData of before the batches.
+    CHECK_THAT(decode_error(Builder().array(4).uint(12).uint(1).bin(k32).bin("d").bytes()),
+               Catch::Contains("ChunkPut message: has 4 elements, expected 3"));
+    CHECK_THAT(decode_error(Builder().array(3).uint(14).uint(1).bin(k32).bytes()),
+               Catch::Contains("ChunkGet message: chunks: expected an array, found a bin"));
+    CHECK_THAT(decode_error(Builder().array(4).uint(20).uint(1).uint(0).bin("d").bytes()),
+               Catch::Contains("ChunkData message: chunks: expected an array, found a bin"));
+    CHECK_THAT(decode_error(Builder().array(3).uint(12).uint(1).array(1).array(1).bin(std::string(40, 'c')).bytes()),
+               Catch::Contains("ChunkPut message: chunks[0]: has 1 elements, expected 2"));
+    CHECK_THAT(decode_error(Builder().array(3).uint(12).uint(1).array(1).bin(std::string(40, 'c')).bytes()),
+               Catch::Contains("ChunkPut message: chunks[0]: expected an array, found a bin"));
 }
 
 TEST_CASE("relay fields not in msgpack's shortest form are refused", "[messages][relay]") {
     // ChunkGet's chunk as bin 16.
-    Bytes wide{0x93, 0x0e, 0x01, 0xc5, 0x00, 0x20};
+    Bytes wide{0x93, 0x0e, 0x01, 0x91, 0xc5, 0x00, 0x20};
     wide.insert(wide.end(), 32, 0x5a);
-    CHECK_THAT(decode_error(wide), Catch::Contains("ChunkGet message: chunk: not in msgpack's shortest form"));
+    CHECK_THAT(decode_error(wide), Catch::Contains("ChunkGet message: chunks[0]: not in msgpack's shortest form"));
+    // ChunkPut's chunks as array 16 of 1 element.
+    Bytes put{0x93, 0x0c, 0x01, 0xdc, 0x00, 0x01, 0x92, 0xc4, 0x20};
+    put.insert(put.end(), 32, 0x5a);
+    put.insert(put.end(), {0xc4, 0x01, 0x64});
+    CHECK_THAT(decode_error(put), Catch::Contains("ChunkPut message: chunks: not in msgpack's shortest form"));
     // A MailboxBatch entry's posted_ns of 1 as int 64.
     const Bytes entry = Builder().array(4).uint(21).uint(1).array(1).array(5).bin(k16).bin(k32)
                             .raw({0xd3, 0, 0, 0, 0, 0, 0, 0, 1}).boolean(true).bin("").boolean(false).bytes();

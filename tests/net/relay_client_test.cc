@@ -264,8 +264,11 @@ TEST_CASE("replies reach their requests by id, whatever their order", "[relay_cl
         if (const auto* get = std::get_if<wire::ChunkGet>(&m)) held.push_back(*get);
         if (held.size() == 3) {  // all three in flight: answer the newest first
             for (auto it = held.rbegin(); it != held.rend(); ++it) {
-                replies.push_back(wire::ChunkData{it->id, wire::RelayCode::ok,
-                                                  "chunk " + std::to_string(it->chunk[0])});
+                // The relay holds the first chunk of each, not the second.
+                replies.push_back(
+                    wire::ChunkData{it->id,
+                                    wire::RelayCode::ok,
+                                    {"chunk " + std::to_string(it->chunks[0][0]), ""}});
             }
             held.clear();
         }
@@ -276,7 +279,8 @@ TEST_CASE("replies reach their requests by id, whatever their order", "[relay_cl
 
     std::vector<Reply> replies(3);
     for (std::uint8_t i = 0; i < 3; ++i) {
-        asio::co_spawn(s.io, ask(*s.client, wire::ChunkGet{0, chunk_id(i)}, replies[i]),
+        asio::co_spawn(s.io,
+                       ask(*s.client, wire::ChunkGet{0, {chunk_id(i), chunk_id(100)}}, replies[i]),
                        asio::detached);
     }
     REQUIRE(s.wait([&] { return replies[0] && replies[1] && replies[2]; }));
@@ -284,7 +288,7 @@ TEST_CASE("replies reach their requests by id, whatever their order", "[relay_cl
         REQUIRE(*replies[i]);
         const auto* data = std::get_if<wire::ChunkData>(&**replies[i]);
         REQUIRE(data != nullptr);
-        CHECK(data->data == "chunk " + std::to_string(i));
+        CHECK(data->chunks == std::vector<std::string>{"chunk " + std::to_string(i), ""});
     }
     REQUIRE(s.relay.requests.size() == 3);
     std::set<std::uint32_t> ids;
@@ -293,7 +297,8 @@ TEST_CASE("replies reach their requests by id, whatever their order", "[relay_cl
     CHECK_FALSE(ids.contains(0));
 
     // Every RelayReply carries the account's usage.
-    auto stored = run_bounded(s.io, s.client->request(wire::ChunkPut{0, chunk_id(9), "sealed"}));
+    const wire::ChunkPut put{0, {{chunk_id(9), "sealed"}, {chunk_id(10), "too"}}};
+    auto stored = run_bounded(s.io, s.client->request(put));
     REQUIRE(stored);
     CHECK(std::get<wire::RelayReply>(*stored).code == wire::RelayCode::ok);
     CHECK(s.client->status().used_bytes == 500);
@@ -303,7 +308,7 @@ TEST_CASE("replies reach their requests by id, whatever their order", "[relay_cl
 TEST_CASE("a reply of a type that does not fit its request fails that request", "[relay_client]") {
     Setup s;
     s.relay.answer = [](const wire::Message& m) {
-        return std::vector<wire::Message>{wire::ChunkData{id_of(m), wire::RelayCode::ok, "x"}};
+        return std::vector<wire::Message>{wire::ChunkData{id_of(m), wire::RelayCode::ok, {"x"}}};
     };
     s.start();
     REQUIRE(s.connected());
@@ -323,7 +328,7 @@ TEST_CASE("a request without a reply in time fails, and its late reply is droppe
     s.start(std::move(options));
     REQUIRE(s.connected());
 
-    auto late = run_bounded(s.io, s.client->request(wire::ChunkGet{0, chunk_id(1)}));
+    auto late = run_bounded(s.io, s.client->request(wire::ChunkGet{0, {chunk_id(1)}}));
     REQUIRE_FALSE(late);
     CHECK(late.error().code == Errc::io);
     CHECK(contains(late.error().message,
@@ -331,13 +336,14 @@ TEST_CASE("a request without a reply in time fails, and its late reply is droppe
 
     // The late reply arrives; the next request gets its own.
     REQUIRE(s.relay.requests.size() == 1);
-    s.relay.push(wire::ChunkData{id_of(s.relay.requests[0]), wire::RelayCode::ok, "late"});
+    s.relay.push(wire::ChunkData{id_of(s.relay.requests[0]), wire::RelayCode::ok, {"late"}});
     s.relay.answer = [](const wire::Message& m) {
-        return std::vector<wire::Message>{wire::ChunkData{id_of(m), wire::RelayCode::ok, "fresh"}};
+        return std::vector<wire::Message>{
+            wire::ChunkData{id_of(m), wire::RelayCode::ok, {"fresh"}}};
     };
-    auto fresh = run_bounded(s.io, s.client->request(wire::ChunkGet{0, chunk_id(2)}));
+    auto fresh = run_bounded(s.io, s.client->request(wire::ChunkGet{0, {chunk_id(2)}}));
     REQUIRE(fresh);
-    CHECK(std::get<wire::ChunkData>(*fresh).data == "fresh");
+    CHECK(std::get<wire::ChunkData>(*fresh).chunks == std::vector<std::string>{"fresh"});
     CHECK(s.client->status().connected);
     CHECK(s.seen.disconnects.empty());
 }
@@ -345,7 +351,7 @@ TEST_CASE("a request without a reply in time fails, and its late reply is droppe
 TEST_CASE("requests fail clearly when not connected, not requests, or stopped", "[relay_client]") {
     Setup s;
     s.make();
-    auto early = run_bounded(s.io, s.client->request(wire::ChunkGet{0, chunk_id(1)}));
+    auto early = run_bounded(s.io, s.client->request(wire::ChunkGet{0, {chunk_id(1)}}));
     REQUIRE_FALSE(early);
     CHECK(early.error().code == Errc::io);
     CHECK(early.error().message == "relay " + s.relay.address + ": not connected");
@@ -382,7 +388,7 @@ TEST_CASE("the client reconnects after the relay closes, failing what was in fli
     REQUIRE(s.connected());
 
     Reply pending;
-    asio::co_spawn(s.io, ask(*s.client, wire::ChunkGet{0, chunk_id(1)}, pending), asio::detached);
+    asio::co_spawn(s.io, ask(*s.client, wire::ChunkGet{0, {chunk_id(1)}}, pending), asio::detached);
     REQUIRE(s.wait([&] { return s.relay.requests.size() == 1; }));
     s.relay.connections[0]->close("maintenance");
     REQUIRE(s.wait([&] { return pending.has_value(); }));

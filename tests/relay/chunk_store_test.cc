@@ -12,10 +12,12 @@
 #include <sys/stat.h>
 #include <utime.h>
 
+#include "relay_test_util.hh"
 #include "temp_dir.hh"
 
 using namespace ferry;
 using namespace ferry::relay;
+using ferry::relay::test::one_object;
 using ferry::test::TempDir;
 
 namespace {
@@ -97,13 +99,13 @@ TEST_CASE("the local chunk store puts, gets, lists and removes objects", "[relay
 
     CHECK((*store)->get(a).error().code == Errc::not_found);
     CHECK(*(*store)->exists(a) == false);
-    REQUIRE((*store)->put(a, "sealed bytes"));
-    REQUIRE((*store)->put(b, std::string(1000, '\0')));
+    REQUIRE((*store)->put(one_object(a, "sealed bytes")));
+    REQUIRE((*store)->put(one_object(b, std::string(1000, '\0'))));
     CHECK(*(*store)->get(a) == "sealed bytes");
     CHECK((*store)->get(b)->size() == 1000);
     CHECK(*(*store)->exists(a));
 
-    REQUIRE((*store)->put(a, "replaced"));
+    REQUIRE((*store)->put(one_object(a, "replaced")));
     CHECK(*(*store)->get(a) == "replaced");
 
     auto keys = (*store)->list();
@@ -124,18 +126,42 @@ TEST_CASE("the local chunk store puts, gets, lists and removes objects", "[relay
     CHECK((*reopened)->get(a).error().code == Errc::not_found);
 }
 
+TEST_CASE("one put of the local chunk store stores several objects", "[relay][chunk_store]") {
+    TempDir dir;
+    auto store = open_local_chunk_store(dir.path());
+    REQUIRE(store);
+    std::vector<ChunkObject> objects;
+    std::vector<std::string> contents;
+    for (std::uint8_t i = 0; i < 40; ++i)
+        contents.push_back(std::string(100u + i, char('a' + i % 26)));
+    for (std::uint8_t i = 0; i < 40; ++i)
+        objects.push_back(ChunkObject{chunk_key(1, id_of(i)), contents[i]});
+    REQUIRE((*store)->put(objects));
+    store->reset();
+    auto reopened = open_local_chunk_store(dir.path());
+    REQUIRE(reopened);
+    for (std::uint8_t i = 0; i < 40; ++i)
+        CHECK(*(*reopened)->get(chunk_key(1, id_of(i))) == contents[i]);
+    CHECK((*reopened)->list()->size() == 40);
+
+    // A malformed key among them is refused.
+    objects.push_back(ChunkObject{"../x", "y"});
+    CHECK((*reopened)->put(objects).error().code == Errc::invalid_argument);
+}
+
 TEST_CASE("the local chunk store refuses malformed keys and reports damaged packs",
           "[relay][chunk_store]") {
     TempDir dir;
     auto store = open_local_chunk_store(dir.path());
     REQUIRE(store);
-    CHECK((*store)->put("../../etc/passwd", "x").error().code == Errc::invalid_argument);
+    CHECK((*store)->put(one_object("../../etc/passwd", "x")).error().code ==
+          Errc::invalid_argument);
     CHECK((*store)->get("tmp").error().code == Errc::invalid_argument);
     CHECK((*store)->exists("").error().code == Errc::invalid_argument);
     CHECK((*store)->remove("x").error().code == Errc::invalid_argument);
 
     const auto key = chunk_key(3, id_of(3));
-    REQUIRE((*store)->put(key, "0123456789"));
+    REQUIRE((*store)->put(one_object(key, "0123456789")));
     REQUIRE(pack_names(dir) == std::vector<std::string>{"1.pack"});
     std::filesystem::resize_file(dir / "chunks/packs/1.pack", 4);
     CHECK((*store)->get(key).error().code == Errc::corrupt);
@@ -154,7 +180,7 @@ TEST_CASE("concurrent puts are all durable and readable", "[relay][chunk_store]"
             for (int i = 0; i < kEach; ++i) {
                 const auto n = static_cast<std::uint8_t>(t * kEach + i);
                 const auto key = chunk_key(t + 1, id_of(n));
-                if (!(*store)->put(key, content_of(t * kEach + i))) ++failures;
+                if (!(*store)->put(one_object(key, content_of(t * kEach + i)))) ++failures;
             }
         });
     }
@@ -180,7 +206,7 @@ TEST_CASE("a full pack is closed and the next put starts a new one", "[relay][ch
     const std::string big(wire::kMaxSealedChunk, 'b');
     const int count = static_cast<int>((64u << 20) / big.size()) + 2;
     for (int i = 0; i < count; ++i) {
-        REQUIRE((*store)->put(chunk_key(1, id_of(static_cast<std::uint8_t>(i))), big));
+        REQUIRE((*store)->put(one_object(chunk_key(1, id_of(static_cast<std::uint8_t>(i))), big)));
     }
     CHECK(pack_names(dir) == std::vector<std::string>{"1.pack", "2.pack"});
     CHECK(std::filesystem::file_size(dir / "chunks/packs/1.pack") <= (64u << 20));
@@ -195,9 +221,9 @@ TEST_CASE("reclaim deletes unused packs and rewrites mostly dead ones", "[relay]
     {
         auto store = open_local_chunk_store(dir.path());
         REQUIRE(store);
-        REQUIRE((*store)->put(a, std::string(1000, 'a')));
-        REQUIRE((*store)->put(b, std::string(1000, 'b')));
-        REQUIRE((*store)->put(c, std::string(100, 'c')));
+        REQUIRE((*store)->put(one_object(a, std::string(1000, 'a'))));
+        REQUIRE((*store)->put(one_object(b, std::string(1000, 'b'))));
+        REQUIRE((*store)->put(one_object(c, std::string(100, 'c'))));
         REQUIRE((*store)->remove(a));
         // The active pack is never reclaimed, however old.
         age(dir / "chunks/packs/1.pack");
@@ -224,7 +250,7 @@ TEST_CASE("reclaim deletes unused packs and rewrites mostly dead ones", "[relay]
     CHECK(std::filesystem::exists(dir / "chunks/packs/stray"));
 
     // A pack less than half dead is kept as it is.
-    REQUIRE((*store)->put(a, std::string(50, 'a')));
+    REQUIRE((*store)->put(one_object(a, std::string(50, 'a'))));
     store->reset();
     age(dir / "chunks/packs/8.pack");
     auto reopened = open_local_chunk_store(dir.path());

@@ -37,7 +37,8 @@ TEST_CASE("users() and totals() report accounts, devices, usage and messages", "
     relay.add_user("bob", 0);
     const DeviceSession a = relay.connect(alice, 0);
     relay.connect(alice, 1);
-    REQUIRE(relay.reply(a, wire::ChunkPut{1, chunk_id(1), "12345"}).code == wire::RelayCode::ok);
+    REQUIRE(relay.reply(a, wire::ChunkPut{1, {{chunk_id(1), "12345"}}}).code ==
+            wire::RelayCode::ok);
     REQUIRE(
         relay.reply(a, wire::MailboxPost{2, message_id(1), {alice.device(1)}, "abc", {}, 0}).code ==
         wire::RelayCode::ok);

@@ -13,13 +13,13 @@ TEST_CASE("chunks are put once, found by Have and read back by Get", "[relay][ch
     const DeviceSession a = relay.connect(alice, 0);
     const DeviceSession b = relay.connect(alice, 1);
 
-    auto put = relay.reply(a, wire::ChunkPut{1, chunk_id(1), "sealed one"});
+    auto put = relay.reply(a, wire::ChunkPut{1, {{chunk_id(1), "sealed one"}}});
     CHECK(put.id == 1);
     CHECK(put.code == wire::RelayCode::ok);
     CHECK(put.used_bytes == 10);
 
     // The same chunk again (from any device of the account): ok, not charged.
-    put = relay.reply(b, wire::ChunkPut{2, chunk_id(1), "sealed one"});
+    put = relay.reply(b, wire::ChunkPut{2, {{chunk_id(1), "sealed one"}}});
     CHECK(put.code == wire::RelayCode::ok);
     CHECK(put.used_bytes == 10);
 
@@ -28,19 +28,66 @@ TEST_CASE("chunks are put once, found by Have and read back by Get", "[relay][ch
     CHECK(std::get<wire::ChunkHaveReply>(have).id == 3);
     CHECK(std::get<wire::ChunkHaveReply>(have).present == std::vector<bool>{false, true});
 
-    auto got = relay.handle(b, wire::ChunkGet{4, chunk_id(1)});
+    auto got = relay.handle(b, wire::ChunkGet{4, {chunk_id(1)}});
     REQUIRE(std::holds_alternative<wire::ChunkData>(got));
-    CHECK(std::get<wire::ChunkData>(got) == wire::ChunkData{4, wire::RelayCode::ok, "sealed one"});
+    CHECK(std::get<wire::ChunkData>(got) ==
+          wire::ChunkData{4, wire::RelayCode::ok, {"sealed one"}});
 
-    auto missing = relay.handle(b, wire::ChunkGet{5, chunk_id(2)});
+    // A chunk the relay does not hold comes back empty.
+    auto missing = relay.handle(b, wire::ChunkGet{5, {chunk_id(2)}});
     REQUIRE(std::holds_alternative<wire::ChunkData>(missing));
-    CHECK(std::get<wire::ChunkData>(missing).code == wire::RelayCode::not_found);
+    CHECK(std::get<wire::ChunkData>(missing) == wire::ChunkData{5, wire::RelayCode::ok, {""}});
 
     // Another account sees none of it.
     User bob = relay.add_user("bob", 0);
     const DeviceSession other = relay.connect(bob, 0);
-    auto foreign = relay.handle(other, wire::ChunkGet{6, chunk_id(1)});
-    CHECK(std::get<wire::ChunkData>(foreign).code == wire::RelayCode::not_found);
+    auto foreign = relay.handle(other, wire::ChunkGet{6, {chunk_id(1)}});
+    CHECK(std::get<wire::ChunkData>(foreign).chunks == std::vector<std::string>{""});
+}
+
+TEST_CASE("one ChunkPut stores several chunks and one ChunkGet reads several back",
+          "[relay][chunks]") {
+    TestRelay relay;
+    User alice = relay.add_user("alice", 0);
+    const DeviceSession a = relay.connect(alice, 0);
+
+    // A chunk named twice is stored once, with its first data.
+    auto put = relay.reply(
+        a, wire::ChunkPut{1, {{chunk_id(1), "aaa"}, {chunk_id(2), "bb"}, {chunk_id(1), "zzz"}}});
+    CHECK(put.code == wire::RelayCode::ok);
+    CHECK(put.used_bytes == 5);
+    // One already stored, one new: only the new one is charged.
+    put = relay.reply(a, wire::ChunkPut{2, {{chunk_id(2), "bb"}, {chunk_id(3), "c"}}});
+    CHECK(put.code == wire::RelayCode::ok);
+    CHECK(put.used_bytes == 6);
+
+    auto got = relay.handle(
+        a, wire::ChunkGet{3, {chunk_id(1), chunk_id(4), chunk_id(3), chunk_id(2), chunk_id(1)}});
+    CHECK(std::get<wire::ChunkData>(got) ==
+          wire::ChunkData{3, wire::RelayCode::ok, {"aaa", "", "c", "bb", "aaa"}});
+}
+
+TEST_CASE("a ChunkPut whose new chunks pass the quota together stores none of them",
+          "[relay][chunks]") {
+    TestRelay relay;
+    User alice = relay.add_user("alice", 25);
+    const DeviceSession a = relay.connect(alice, 0);
+
+    auto full = relay.reply(
+        a, wire::ChunkPut{1, {{chunk_id(1), std::string(20, 'x')}, {chunk_id(2), "123456"}}});
+    CHECK(full.code == wire::RelayCode::quota_exceeded);
+    CHECK(full.used_bytes == 0);
+    CHECK(std::get<wire::ChunkHaveReply>(
+              relay.handle(a, wire::ChunkHave{2, {chunk_id(1), chunk_id(2)}}))
+              .present == std::vector<bool>{false, false});
+
+    // Counted once each, a chunk already stored free: exactly the quota.
+    REQUIRE(relay.reply(a, wire::ChunkPut{3, {{chunk_id(1), std::string(20, 'x')}}}).code ==
+            wire::RelayCode::ok);
+    auto fits = relay.reply(
+        a, wire::ChunkPut{4, {{chunk_id(1), std::string(20, 'x')}, {chunk_id(2), "12345"}}});
+    CHECK(fits.code == wire::RelayCode::ok);
+    CHECK(fits.used_bytes == 25);
 }
 
 TEST_CASE("chunk requests over the limits are refused", "[relay][chunks]") {
@@ -48,11 +95,29 @@ TEST_CASE("chunk requests over the limits are refused", "[relay][chunks]") {
     User alice = relay.add_user("alice", 0);
     const DeviceSession a = relay.connect(alice, 0);
 
-    auto big =
-        relay.reply(a, wire::ChunkPut{1, chunk_id(1), std::string(wire::kMaxSealedChunk + 1, 'x')});
+    auto big = relay.reply(
+        a, wire::ChunkPut{1, {{chunk_id(1), std::string(wire::kMaxSealedChunk + 1, 'x')}}});
     CHECK(big.code == wire::RelayCode::too_large);
-    CHECK(relay.reply(a, wire::ChunkPut{2, chunk_id(1), std::string(wire::kMaxSealedChunk, 'x')})
-              .code == wire::RelayCode::ok);
+    CHECK(
+        relay.reply(a, wire::ChunkPut{2, {{chunk_id(1), std::string(wire::kMaxSealedChunk, 'x')}}})
+            .code == wire::RelayCode::ok);
+
+    // Over the count, and over the bytes of one put.
+    wire::ChunkPut many{4, {}};
+    for (std::size_t i = 0; i <= wire::kMaxPutBatch; ++i)
+        many.chunks.push_back({chunk_id(static_cast<std::uint8_t>(i)), "x"});
+    CHECK(relay.reply(a, many).code == wire::RelayCode::too_large);
+    wire::ChunkPut heavy{5, {}};
+    for (std::size_t i = 0; i * wire::kMaxSealedChunk <= wire::kMaxPutBytes; ++i) {
+        heavy.chunks.push_back(
+            {chunk_id(static_cast<std::uint8_t>(i)), std::string(wire::kMaxSealedChunk, 'h')});
+    }
+    auto refused = relay.reply(a, heavy);
+    CHECK(refused.code == wire::RelayCode::too_large);
+    CHECK(relay.reply(a, wire::ChunkPut{6, {}}).code == wire::RelayCode::too_large);
+    CHECK(relay.reply(a, wire::ChunkGet{7, {}}).code == wire::RelayCode::too_large);
+    CHECK(relay.reply(a, wire::ChunkGet{8, std::vector<wire::RelayChunkId>(wire::kMaxGetBatch + 1)})
+              .code == wire::RelayCode::too_large);
 
     wire::ChunkHave have{3, std::vector<wire::RelayChunkId>(wire::kMaxHaveBatch + 1)};
     CHECK(relay.reply(a, have).code == wire::RelayCode::too_large);
@@ -67,9 +132,9 @@ TEST_CASE("a put over the quota is refused until the quota is raised", "[relay][
     User alice = relay.add_user("alice", 25);
     const DeviceSession a = relay.connect(alice, 0);
 
-    CHECK(relay.reply(a, wire::ChunkPut{1, chunk_id(1), std::string(20, 'x')}).code ==
+    CHECK(relay.reply(a, wire::ChunkPut{1, {{chunk_id(1), std::string(20, 'x')}}}).code ==
           wire::RelayCode::ok);
-    auto full = relay.reply(a, wire::ChunkPut{2, chunk_id(2), std::string(10, 'x')});
+    auto full = relay.reply(a, wire::ChunkPut{2, {{chunk_id(2), std::string(10, 'x')}}});
     CHECK(full.code == wire::RelayCode::quota_exceeded);
     CHECK(full.message == "relay full: account alice uses 20 of 25 bytes");
     CHECK(full.used_bytes == 20);
@@ -78,12 +143,12 @@ TEST_CASE("a put over the quota is refused until the quota is raised", "[relay][
     CHECK(std::get<wire::ChunkHaveReply>(relay.handle(a, wire::ChunkHave{3, {chunk_id(2)}}))
               .present == std::vector<bool>{false});
     // Exactly up to the quota is fine.
-    CHECK(relay.reply(a, wire::ChunkPut{4, chunk_id(3), std::string(5, 'x')}).code ==
+    CHECK(relay.reply(a, wire::ChunkPut{4, {{chunk_id(3), std::string(5, 'x')}}}).code ==
           wire::RelayCode::ok);
 
     CHECK(relay.admin->set_quota("nobody", 10).error().code == Errc::not_found);
     REQUIRE(relay.admin->set_quota("alice", 100));
-    auto ok = relay.reply(a, wire::ChunkPut{5, chunk_id(2), std::string(10, 'x')});
+    auto ok = relay.reply(a, wire::ChunkPut{5, {{chunk_id(2), std::string(10, 'x')}}});
     CHECK(ok.code == wire::RelayCode::ok);
     CHECK(ok.used_bytes == 35);
     CHECK(ok.quota_bytes == 100);
@@ -105,7 +170,7 @@ TEST_CASE("concurrent puts never take an account over its quota", "[relay][chunk
                 wire::RelayChunkId id = chunk_id(i);
                 id[0] = static_cast<std::uint8_t>(t);
                 const auto answer = relay.service->handle(
-                    sessions[t], wire::ChunkPut{i, id, std::string(30, 'x')}, {});
+                    sessions[t], wire::ChunkPut{i, {{id, std::string(30, 'x')}}}, {});
                 const auto code = std::get<wire::RelayReply>(answer).code;
                 if (code == wire::RelayCode::ok)
                     ++accepted;
@@ -131,7 +196,7 @@ TEST_CASE("stores are refused while the disk is fuller than max_disk_fraction", 
     TestRelay relay(options);
     User alice = relay.add_user("alice", 0);
     const DeviceSession a = relay.connect(alice, 0);
-    auto put = relay.reply(a, wire::ChunkPut{1, chunk_id(1), "x"});
+    auto put = relay.reply(a, wire::ChunkPut{1, {{chunk_id(1), "x"}}});
     CHECK(put.code == wire::RelayCode::unavailable);
     CHECK(put.message == "relay disk nearly full");
     auto post = relay.reply(a, wire::MailboxPost{2, message_id(1), {alice.device(1)}, "x", {}, 0});

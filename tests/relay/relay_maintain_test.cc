@@ -109,7 +109,7 @@ TEST_CASE("chunks live while a message needs them and for the grace after", "[re
     const DeviceSession b = relay.connect(alice, 1);
     const std::int64_t start = relay.now;
     for (std::uint8_t i = 1; i <= 3; ++i) {
-        REQUIRE(relay.reply(a, wire::ChunkPut{i, chunk_id(i), "chunk"}).code ==
+        REQUIRE(relay.reply(a, wire::ChunkPut{i, {{chunk_id(i), "chunk"}}}).code ==
                 wire::RelayCode::ok);
     }
     // Chunk 4 is referenced before it is put (recorded anyway).
@@ -122,7 +122,8 @@ TEST_CASE("chunks live while a message needs them and for the grace after", "[re
         relay
             .reply(a, wire::MailboxPost{6, message_id(2), {alice.device(1)}, "n", {chunk_id(2)}, 0})
             .code == wire::RelayCode::ok);
-    REQUIRE(relay.reply(a, wire::ChunkPut{7, chunk_id(4), "chunk"}).code == wire::RelayCode::ok);
+    REQUIRE(relay.reply(a, wire::ChunkPut{7, {{chunk_id(4), "chunk"}}}).code ==
+            wire::RelayCode::ok);
 
     relay.now = start + 59 * kSecond;
     REQUIRE(relay.service->maintain());
@@ -166,9 +167,11 @@ TEST_CASE("a put again restarts the chunk's grace", "[relay][maintain]") {
     TestRelay relay(options);
     User alice = relay.add_user("alice", 0);
     const DeviceSession a = relay.connect(alice, 0);
-    REQUIRE(relay.reply(a, wire::ChunkPut{1, chunk_id(1), "chunk"}).code == wire::RelayCode::ok);
+    REQUIRE(relay.reply(a, wire::ChunkPut{1, {{chunk_id(1), "chunk"}}}).code ==
+            wire::RelayCode::ok);
     relay.now += 50 * kSecond;
-    REQUIRE(relay.reply(a, wire::ChunkPut{2, chunk_id(1), "chunk"}).code == wire::RelayCode::ok);
+    REQUIRE(relay.reply(a, wire::ChunkPut{2, {{chunk_id(1), "chunk"}}}).code ==
+            wire::RelayCode::ok);
     relay.now += 50 * kSecond;
     REQUIRE(relay.service->maintain());
     CHECK(have(relay, a, 1));
@@ -185,13 +188,13 @@ TEST_CASE("maintain repairs what an interrupted put left", "[relay][maintain]") 
         // Two puts reserved (charged), one object written, then "a crash".
         auto meta = open_local_metadata(relay.dir.path());
         REQUIRE(meta);
-        REQUIRE((*meta)->reserve_chunk(relay::ChunkRef{account, chunk_id(1)}, 100, relay.now));
-        REQUIRE((*meta)->reserve_chunk(relay::ChunkRef{account, chunk_id(2)}, 7, relay.now));
+        const relay::ChunkSize two[] = {{chunk_id(1), 100}, {chunk_id(2), 7}};
+        REQUIRE((*meta)->reserve_chunks(account, two, relay.now));
         auto chunks = open_local_chunk_store(relay.dir.path());
         REQUIRE(chunks);
-        REQUIRE((*chunks)->put(chunk_key(account, chunk_id(2)), "written"));
+        REQUIRE((*chunks)->put(one_object(chunk_key(account, chunk_id(2)), "written")));
         // An object of no row at all (its row was removed before the crash).
-        REQUIRE((*chunks)->put(chunk_key(account, chunk_id(3)), "orphan"));
+        REQUIRE((*chunks)->put(one_object(chunk_key(account, chunk_id(3)), "orphan")));
     }
     relay.reopen();
     CHECK(used(relay) == 107);
@@ -207,8 +210,8 @@ TEST_CASE("maintain repairs what an interrupted put left", "[relay][maintain]") 
     CHECK(used(relay) == 7);
     CHECK_FALSE(have(relay, a, 1));
     CHECK(have(relay, a, 2));
-    auto got = relay.handle(a, wire::ChunkGet{1, chunk_id(2)});
-    CHECK(std::get<wire::ChunkData>(got).data == "written");
+    auto got = relay.handle(a, wire::ChunkGet{1, {chunk_id(2)}});
+    CHECK(std::get<wire::ChunkData>(got).chunks == std::vector<std::string>{"written"});
 }
 
 TEST_CASE("the orphan sweep runs at the first maintain, then once per sweep_interval",
@@ -222,7 +225,7 @@ TEST_CASE("the orphan sweep runs at the first maintain, then once per sweep_inte
     {
         auto chunks = open_local_chunk_store(relay.dir.path());
         REQUIRE(chunks);
-        REQUIRE((*chunks)->put(chunk_key(account, chunk_id(3)), "orphan"));
+        REQUIRE((*chunks)->put(one_object(chunk_key(account, chunk_id(3)), "orphan")));
     }
     relay.now += 3599 * kSecond;
     REQUIRE(relay.service->maintain());
@@ -240,10 +243,10 @@ TEST_CASE("a put after an interrupted one finishes it without charging twice",
     {
         auto meta = open_local_metadata(relay.dir.path());
         REQUIRE(meta);
-        REQUIRE((*meta)->reserve_chunk(relay::ChunkRef{account_id(relay, "alice"), chunk_id(1)}, 5,
-                                       relay.now));
+        const relay::ChunkSize one[] = {{chunk_id(1), 5}};
+        REQUIRE((*meta)->reserve_chunks(account_id(relay, "alice"), one, relay.now));
     }
-    auto put = relay.reply(a, wire::ChunkPut{1, chunk_id(1), "chunk"});
+    auto put = relay.reply(a, wire::ChunkPut{1, {{chunk_id(1), "chunk"}}});
     CHECK(put.code == wire::RelayCode::ok);
     CHECK(put.used_bytes == 5);
     CHECK(have(relay, a, 1));
@@ -255,8 +258,10 @@ TEST_CASE("removing an account deletes its mailboxes and chunk objects", "[relay
     User bob = relay.add_user("bob", 0);
     const DeviceSession a = relay.connect(alice, 0);
     const DeviceSession b = relay.connect(bob, 0);
-    REQUIRE(relay.reply(a, wire::ChunkPut{1, chunk_id(1), "alice's"}).code == wire::RelayCode::ok);
-    REQUIRE(relay.reply(b, wire::ChunkPut{1, chunk_id(1), "bob's"}).code == wire::RelayCode::ok);
+    REQUIRE(relay.reply(a, wire::ChunkPut{1, {{chunk_id(1), "alice's"}}}).code ==
+            wire::RelayCode::ok);
+    REQUIRE(relay.reply(b, wire::ChunkPut{1, {{chunk_id(1), "bob's"}}}).code ==
+            wire::RelayCode::ok);
     REQUIRE(
         relay
             .reply(a, wire::MailboxPost{2, message_id(1), {alice.device(1)}, "m", {chunk_id(1)}, 0})
@@ -276,6 +281,6 @@ TEST_CASE("removing an account deletes its mailboxes and chunk objects", "[relay
     CHECK(totals->mailboxes == 0);
     CHECK(totals->chunks == 1);
     CHECK(totals->stored_bytes == 5);
-    CHECK(std::get<wire::ChunkData>(relay.handle(b, wire::ChunkGet{3, chunk_id(1)})).data ==
-          "bob's");
+    CHECK(std::get<wire::ChunkData>(relay.handle(b, wire::ChunkGet{3, {chunk_id(1)}})).chunks ==
+          std::vector<std::string>{"bob's"});
 }

@@ -191,7 +191,7 @@ TEST_CASE("a ChunkPut over kMaxSealedChunk is refused and nothing is stored", "[
     RawDevice raw = f.run(raw_device(f, alice, 1));
 
     const wire::Message put =
-        wire::ChunkPut{1, chunk_id(9), std::string(wire::kMaxSealedChunk + 1, 'x')};
+        wire::ChunkPut{1, {{chunk_id(9), std::string(wire::kMaxSealedChunk + 1, 'x')}}};
     REQUIRE(f.run(raw.send(put)));
     // Refused by the codec (the relay closes with a reason) or by the
     // service (too_large).
@@ -210,7 +210,7 @@ TEST_CASE("a ChunkPut over kMaxSealedChunk is refused and nothing is stored", "[
 
     // One at the limit is taken (from a connection in good standing).
     const wire::Message fits =
-        wire::ChunkPut{0, chunk_id(10), std::string(wire::kMaxSealedChunk, 'y')};
+        wire::ChunkPut{0, {{chunk_id(10), std::string(wire::kMaxSealedChunk, 'y')}}};
     const wire::Message stored = f.run(ask(*client, fits));
     const auto* reply = std::get_if<wire::RelayReply>(&stored);
     REQUIRE(reply != nullptr);
@@ -384,18 +384,18 @@ TEST_CASE("a connection's requests handled at once are bounded in count and in b
         start();
         std::vector<wire::Message> puts;
         for (std::uint8_t i = 0; i < 4; ++i)
-            puts.push_back(wire::ChunkPut{0, chunk_id(static_cast<std::uint8_t>(20 + i)),
-                                          std::string(1000, 'p')});
+            puts.push_back(wire::ChunkPut{
+                0, {{chunk_id(static_cast<std::uint8_t>(20 + i)), std::string(1000, 'p')}}});
         send_all(puts);
         // The pool's 4 threads all take one.
         REQUIRE(f.wait_for([&] { return gated.running() == 4; }));
         gated.open();
         REQUIRE(f.wait_for([&] { return answered == 4; }));
     }
-    SECTION("a get counts as the largest chunk against max_bytes_in_flight") {
-        options.max_bytes_in_flight = 2 * wire::kMaxSealedChunk;
+    SECTION("a get counts as its chunks at the largest size against max_bytes_in_flight") {
+        options.max_bytes_in_flight = 4 * wire::kMaxSealedChunk;
         start();
-        send_all(std::vector<wire::Message>(4, wire::ChunkGet{0, chunk_id(20)}));
+        send_all(std::vector<wire::Message>(4, wire::ChunkGet{0, {chunk_id(20), chunk_id(21)}}));
         REQUIRE(f.wait_for([&] { return gated.running() == 2; }));
         f.wait_for([] { return false; }, 300ms);
         CHECK(gated.most() == 2);
@@ -414,14 +414,14 @@ TEST_CASE("a device that stops reading its replies is disconnected after reply_t
     User alice = f.relay.add_user("alice", 0);
     auto client = f.connected(alice, 0);
     const wire::Message put =
-        wire::ChunkPut{0, chunk_id(1), std::string(wire::kMaxSealedChunk, 'z')};
+        wire::ChunkPut{0, {{chunk_id(1), std::string(wire::kMaxSealedChunk, 'z')}}};
     REQUIRE(std::get<wire::RelayReply>(f.run(ask(*client, put))).code == wire::RelayCode::ok);
 
     // Many gets of a big chunk, never reading: the replies fill the socket
     // buffers, the relay's send waits, and its deadline closes the connection.
     RawDevice raw = f.run(raw_device(f, alice, 1));
     for (std::uint32_t id = 1; id <= 200; ++id) {
-        const wire::Message get = wire::ChunkGet{id, chunk_id(1)};
+        const wire::Message get = wire::ChunkGet{id, {chunk_id(1)}};
         if (!f.run(raw.send(get))) break;  // the relay stopped reading: fine
     }
     CHECK(f.wait_for([&] { return f.server->stats().authenticated == 1; }, 10s));
@@ -438,9 +438,9 @@ TEST_CASE("a connection under connection_bytes_per_second still puts and gets",
     User alice = f.relay.add_user("alice", 0);
     auto client = f.connected(alice, 0);
     const std::string data(wire::kMaxSealedChunk, 'r');
-    const wire::Message put = wire::ChunkPut{0, chunk_id(5), data};
+    const wire::Message put = wire::ChunkPut{0, {{chunk_id(5), data}}};
     REQUIRE(std::get<wire::RelayReply>(f.run(ask(*client, put))).code == wire::RelayCode::ok);
-    const wire::Message get = wire::ChunkGet{0, chunk_id(5)};
+    const wire::Message get = wire::ChunkGet{0, {chunk_id(5)}};
     const auto got = f.run(ask(*client, get));
-    CHECK(std::get<wire::ChunkData>(got).data == data);
+    CHECK(std::get<wire::ChunkData>(got).chunks == std::vector<std::string>{data});
 }

@@ -89,7 +89,7 @@ TEST_CASE("revocations in a hello refuse the revoked device, now and later", "[r
 
     // The session it already had is refused too.
     CHECK_FALSE(relay.service->allowed(laptop));
-    const auto reply = relay.reply(laptop, wire::ChunkGet{7, chunk_id(1)});
+    const auto reply = relay.reply(laptop, wire::ChunkGet{7, {chunk_id(1)}});
     CHECK(reply.id == 7);
     CHECK(reply.code == wire::RelayCode::refused);
 }

@@ -10,6 +10,7 @@
 
 #include "crypto/certificate.hh"
 #include "crypto/identity.hh"
+#include "relay/chunk_store.hh"
 #include "relay/relay_service.hh"
 #include "temp_dir.hh"
 
@@ -51,6 +52,10 @@ public:
 };
 
 wire::RelayChunkId chunk_id(std::uint8_t seed);
+// One object for ChunkStore::put (`data` must outlive the put).
+inline std::vector<ChunkObject> one_object(std::string key, std::string_view data) {
+    return {ChunkObject{std::move(key), data}};
+}
 wire::MailboxMessageId message_id(std::uint8_t seed);
 
 }  // namespace ferry::relay::test
