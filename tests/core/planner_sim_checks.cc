@@ -96,8 +96,8 @@ std::vector<std::string> Sim::check_nothing_lost() {
             // entry's directory stays.
             const auto& others = m_changes_made[path];
             if (std::none_of(others.begin(), others.end(),
-                             [&](const Change& c) {
-                                 return c.version.compare(made.version) == Ordering::concurrent;
+                             [&version = made.version](const Change& c) {
+                                 return c.version.compare(version) == Ordering::concurrent;
                              }) &&
                 !buried_entry(path, made))
                 broken.push_back("conflict copy '" + copy + "' of " + what +

@@ -18,7 +18,7 @@ TEST_CASE("a memory pipe carries bytes both ways through a buffer smaller than t
     std::optional<Result<void>> forth, back_again;
     asio::co_spawn(
         io,
-        [&]() -> asio::awaitable<void> {
+        [&, &a = a, &b = b]() -> asio::awaitable<void> {
             forth = co_await a->write_all(data);
             back_again = co_await b->write_all(std::span(data).first(3));
         },
@@ -42,7 +42,7 @@ TEST_CASE("a memory pipe: close wakes a waiting reader; the peer drains, then se
     std::optional<Result<void>> pending;
     std::array<std::uint8_t, 8> buffer{};
     asio::co_spawn(
-        io, [&]() -> asio::awaitable<void> { pending = co_await a->read_exact(buffer); },
+        io, [&, &a = a]() -> asio::awaitable<void> { pending = co_await a->read_exact(buffer); },
         asio::detached);
     io.poll();
     CHECK_FALSE(pending.has_value());

@@ -353,7 +353,7 @@ TEST_CASE("a handshake frame over the handshake limit is refused", "[connection]
     std::optional<Opened> accepted;
     asio::co_spawn(
         f.io,
-        [&]() -> asio::awaitable<void> {
+        [&, &b = b]() -> asio::awaitable<void> {
             accepted = co_await Connection::accept(std::move(b), f.desktop.key,
                                                    f.desktop.certificate, f.user.authorizer());
         },

@@ -18,17 +18,26 @@ using namespace ferry::wire;
 // its operator new inside libstdc++ would come back to this free().
 // This replaces operator new for the whole test_net executable, so it is
 // defined here and nowhere else.
+// GCC says __SANITIZE_ADDRESS__, clang __has_feature(address_sanitizer).
+#if defined(__SANITIZE_ADDRESS__)
+#define FERRY_TEST_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define FERRY_TEST_ASAN 1
+#endif
+#endif
+
 namespace {
 thread_local bool g_counting = false;
 thread_local std::size_t g_allocated = 0;
-#ifdef __SANITIZE_ADDRESS__
+#ifdef FERRY_TEST_ASAN
 constexpr bool kCountsAllocations = false;
 #else
 constexpr bool kCountsAllocations = true;
 #endif
 }  // namespace
 
-#ifndef __SANITIZE_ADDRESS__
+#ifndef FERRY_TEST_ASAN
 // GCC 12 warns that free() meets memory from operator new; here both are ours.
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"

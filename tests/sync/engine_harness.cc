@@ -174,7 +174,7 @@ bool TestCluster::link_secure(Node& a, Node& b, const KeyPair& user) {
     // Named arguments only: GCC 12 mishandles temporaries in co_await expressions.
     asio::co_spawn(
         io,
-        [&]() -> asio::awaitable<void> {
+        [&, &stream_a = stream_a]() -> asio::awaitable<void> {
             ConnectionOptions options;
             opened_a = co_await Connection::initiate(std::move(stream_a), *a.keys, credential_a,
                                                      trust_all, options);
@@ -182,7 +182,7 @@ bool TestCluster::link_secure(Node& a, Node& b, const KeyPair& user) {
         asio::detached);
     asio::co_spawn(
         io,
-        [&]() -> asio::awaitable<void> {
+        [&, &stream_b = stream_b]() -> asio::awaitable<void> {
             ConnectionOptions options;
             opened_b = co_await Connection::accept(std::move(stream_b), *b.keys, certificate_b,
                                                    trust_all, options);

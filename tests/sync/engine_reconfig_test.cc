@@ -119,7 +119,8 @@ TEST_CASE("engine reconfig: a new folder's index goes out only after the config 
     TempDir later_a;
     TempDir later_b;
     add_folder(b, kLater, later_b.path());
-    REQUIRE(cluster.run_until([&] { return idle(b, kLater) && configs_sent(*end_b) >= 2; }));
+    REQUIRE(cluster.run_until(
+        [&, &end_b = end_b] { return idle(b, kLater) && configs_sent(*end_b) >= 2; }));
     cluster.io.poll();  // a takes b's config: it knows b shares the folder
 
     write_file(later_a / "from-a.txt", "a's\n");

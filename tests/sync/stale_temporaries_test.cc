@@ -17,7 +17,7 @@ std::string cut_transfer(Writer& w, const FileRecord& target, std::string_view c
     return assembly->temporary_path();
 }
 
-void announce(Store& store, FileRecord record, std::uint64_t sequence) {
+void announce(Store& store, FileRecord record, std::int64_t sequence) {
     record.version.increment(kPeer);
     record.modified_by = kPeer;
     record.sequence = Sequence{sequence};
