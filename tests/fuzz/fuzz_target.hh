@@ -2,9 +2,9 @@
 //
 // Each target feeds arbitrary bytes to one decoder of untrusted input and
 // checks what must hold for any input: no crash, no sanitizer report, and
-// for accepted inputs the decoder's own round-trip property. Built with
-// -Dlibfuzzer=true and clang they are libFuzzer binaries; otherwise
-// replay_main.cc drives them as ordinary tests.
+// for accepted inputs the decoder's own round-trip property. replay_main.cc
+// drives each as an ordinary test; with -Dlibfuzzer=true and clang each is
+// also linked as a libFuzzer binary.
 #pragma once
 
 #include <cstddef>
