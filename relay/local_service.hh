@@ -11,9 +11,10 @@
 //   could leave a row whose object is gone: ChunkHave would say "present"
 //   for a chunk ChunkGet cannot deliver.
 //
-// Thread rule: as RelayService; a put and the removal of one chunk hold its
-// KeyLocks stripe across their row and object changes (a put of several
-// chunks holds all their stripes).
+// Thread rule: as RelayService; the removal of a chunk holds its KeyLocks
+// stripe alone across its row and object changes, a put holds the stripes
+// of its chunks shared across its own (puts overlap each other, never a
+// removal).
 #pragma once
 
 #include <chrono>

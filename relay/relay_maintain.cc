@@ -28,7 +28,7 @@ Result<void> LocalService::free_unreferenced(std::int64_t now) {
     if (!chunks) return tl::unexpected(chunks.error());
     for (const ChunkRef& ref : *chunks) {
         const std::string key = chunk_key(ref.account, ref.chunk);
-        std::lock_guard lock(m_locks.of(key));
+        const auto lock = m_locks.exclusive(key);
         // Checked again in the dropping transaction: a post may have referred to it since.
         auto dropped = m_meta->drop_unreferenced(ref, cutoff);
         if (!dropped) return tl::unexpected(dropped.error());
@@ -44,7 +44,7 @@ Result<void> LocalService::settle_unfinished_puts(std::int64_t now) {
     if (!pending) return tl::unexpected(pending.error());
     for (const ChunkRef& ref : *pending) {
         const std::string key = chunk_key(ref.account, ref.chunk);
-        std::lock_guard lock(m_locks.of(key));
+        const auto lock = m_locks.exclusive(key);
         auto exists = m_chunks->exists(key);
         if (!exists) return tl::unexpected(exists.error());
         // The object is complete whenever it exists (renamed into place only
@@ -65,7 +65,7 @@ Result<void> LocalService::sweep_orphans() {
     for (const std::string& key : *keys) {
         const auto parts = parse_chunk_key(key);
         if (!parts) continue;  // list() returns only chunk keys
-        std::lock_guard lock(m_locks.of(key));
+        const auto lock = m_locks.exclusive(key);
         auto exists = m_meta->row_exists(ChunkRef{parts->account, parts->chunk});
         if (!exists) return tl::unexpected(exists.error());
         if (!*exists) {

@@ -213,7 +213,7 @@ wire::Message LocalService::put(const Account& account, const wire::ChunkPut& re
         sizes.push_back(ChunkSize{chunk->chunk, chunk->data.size()});
         keys.push_back(chunk_key(account.id, chunk->chunk));
     }
-    const auto held = m_locks.of_all(keys);
+    const auto held = m_locks.shared_all(keys);
     auto reservation = m_meta->reserve_chunks(account.id, sizes, m_options.now_ns());
     if (!reservation) return error_reply(request.id, reservation.error());
     if (reservation->quota_exceeded) {

@@ -190,6 +190,42 @@ TEST_CASE("concurrent puts never take an account over its quota", "[relay][chunk
     CHECK(users->front().used_bytes == 30 * (1000 / 30));
 }
 
+TEST_CASE("concurrent puts of the same chunks store each once and charge it once",
+          "[relay][chunks]") {
+    TestRelay relay;
+    User alice = relay.add_user("alice", 0, 4);
+    std::vector<DeviceSession> sessions;
+    for (std::size_t i = 0; i < 4; ++i) sessions.push_back(relay.connect(alice, i));
+    wire::ChunkPut put{1, {}};
+    for (std::uint8_t i = 0; i < 16; ++i)
+        put.chunks.push_back({chunk_id(i), std::string(i + 1, 'c')});
+
+    std::atomic<int> refused{0};
+    std::vector<std::thread> threads;
+    for (std::size_t t = 0; t < 4; ++t) {
+        threads.emplace_back([&, t] {
+            for (int round = 0; round < 5; ++round) {
+                const auto answer = relay.service->handle(sessions[t], put, {});
+                if (std::get<wire::RelayReply>(answer).code != wire::RelayCode::ok) ++refused;
+            }
+        });
+    }
+    for (auto& thread : threads) thread.join();
+    CHECK(refused == 0);
+    auto users = relay.admin->users();
+    REQUIRE(users);
+    CHECK(users->front().used_bytes == 16 * 17 / 2);
+    // maintain() afterwards keeps every chunk and the charge.
+    REQUIRE(relay.service->maintain());
+    wire::ChunkGet get{2, {}};
+    for (const wire::SealedChunk& chunk : put.chunks) get.chunks.push_back(chunk.chunk);
+    const auto got = std::get<wire::ChunkData>(relay.handle(sessions[0], get));
+    for (std::size_t i = 0; i < put.chunks.size(); ++i) CHECK(got.chunks[i] == put.chunks[i].data);
+    users = relay.admin->users();
+    REQUIRE(users);
+    CHECK(users->front().used_bytes == 16 * 17 / 2);
+}
+
 TEST_CASE("stores are refused while the disk is fuller than max_disk_fraction", "[relay][chunks]") {
     ServiceOptions options;
     options.max_disk_fraction = 0.0;
