@@ -301,6 +301,15 @@ Result<void> prepare_step(FolderWriter& writer, Store& store, const std::string&
                                            mode == FolderMode::receive_only);
     // The copy there has seen this content: it is replaced as any other.
     if (!copy) return {};
+    // Noted before the copy is made: should the step fail, or the daemon
+    // die, before the copy's record is stored, the next scan adopts the file
+    // at the copy's path as this record (fs/pending_targets.hh). Taken for a
+    // new file of this device's, it would be concurrent with every other
+    // device's copy of the same losing version: a conflict copy of a
+    // conflict copy (simulation seed 241303).
+    const FileRecord noted[] = {*copy};
+    if (auto ok = store.put_pending_targets(folder_id, noted); !ok)
+        return tl::unexpected(ok.error());
     auto kept = writer.keep_conflict_copy(step.path, copy->path);
     if (!kept) return tl::unexpected(kept.error());
     out.push_back(applied_record(*copy, *kept));

@@ -70,8 +70,10 @@ Result<PlannedBatch> plan_batch(Store& store, const std::string& folder_id,
 FileUpdate applied_record(const FileRecord& target, const FileStat& stat);
 
 // Checks the disk against planned.local, then keeps the conflict copy if the
-// step asks for one (its record, core/conflict_copy.hh, goes to `out`; none
-// is made when the copy there has seen the losing version already).
+// step asks for one (its record, core/conflict_copy.hh, goes to `out`, and
+// is noted as a pending target first, so a scan after a failure or crash
+// adopts it; none is made when the copy there has seen the losing version
+// already).
 // `mode`: the folder's.
 Result<void> prepare_step(FolderWriter& writer, Store& store, const std::string& folder_id,
                           const PlannedStep& planned, ShortId local, FolderMode mode,

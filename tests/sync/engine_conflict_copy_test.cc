@@ -1,11 +1,12 @@
 // Conflict copies between devices that each kept a losing version on their
-// own (found by the cluster simulation, seeds 897 and 918).
-#include <fcntl.h>
-#include <sys/stat.h>
-
+// own (found by the cluster simulation, seeds 897 and 918), and a copy whose
+// step failed after it was made (seed 241303).
+#include <atomic>
 #include <filesystem>
 
 #include <catch2/catch.hpp>
+#include <fcntl.h>
+#include <sys/stat.h>
 
 #include "engine_harness.hh"
 
@@ -97,4 +98,65 @@ TEST_CASE("engine: copies of two saves within one second, kept on two devices, d
         CHECK(holds(*node, copy, second_save));
         CHECK(holds(*node, "f", winner));
     }
+}
+
+TEST_CASE(
+    "engine: a conflict copy made by a step that then fails keeps the losing version, "
+    "not a new one of this device's",
+    "[engine][conflict]") {
+    TestCluster cluster;
+    cluster.fault_filesystems = true;
+    Node& a = cluster.add("a");
+    Node& b = cluster.add("b");
+    const std::int64_t second = (cluster.clock.now_ns() / 1'000'000'000 - 100) * 1'000'000'000;
+    save(b, random_bytes(1000, 1), second);
+    scan(cluster, b);
+    auto a_b = cluster.link(a, b);
+    REQUIRE(cluster.run_until([&] { return holds(a, "f", read_file(b.path("f"))); }));
+    cut(a_b);
+
+    // Both change f apart; a's later save wins, b keeps its own as a copy.
+    const std::string losing = random_bytes(2000, 2);
+    save(b, losing, second + 1'000'000'000);
+    scan(cluster, b);
+    auto lost = b.store->get_file(kFolderId, "f");
+    REQUIRE(lost);
+    REQUIRE(lost->has_value());
+    const std::string winner = random_bytes(3000, 3);
+    save(a, winner, second + 5'000'000'000);
+    scan(cluster, a);
+
+    // b's disk is full once the copy is made: the winner's temporary file
+    // cannot be made, the step fails after the copy is on disk.
+    REQUIRE(b.faults != nullptr);
+    std::atomic<bool> full{true};
+    b.faults->set_hook([&](FsOp op, std::string_view path) -> Result<void> {
+        if (full && op == FsOp::open_update && path.find(".ferry-tmp.") != std::string_view::npos)
+            return fail(Errc::no_space, "No space left on device");
+        return {};
+    });
+    cluster.link(a, b);
+    REQUIRE(
+        cluster.run_until([&] { return b.has_problem("f") && conflict_copies(b).size() == 1; }));
+    const std::string copy = conflict_copies(b).front();
+    CHECK(holds(b, copy, losing));
+
+    // Space again: the copy is recorded as the losing version itself, not as
+    // a new file of b's (which would conflict with any other device's copy
+    // of that version).
+    full = false;
+    b.engine->request_scan("");
+    REQUIRE(cluster.settle());
+    for (const auto& node : cluster.nodes) {
+        INFO(node->name);
+        CHECK(conflict_copies(*node) == std::vector<std::string>{copy});
+        CHECK(holds(*node, copy, losing));
+        CHECK(holds(*node, "f", winner));
+        auto recorded = node->store->get_file(kFolderId, copy);
+        REQUIRE(recorded);
+        REQUIRE(recorded->has_value());
+        CHECK((*recorded)->version == (*lost)->version);
+        CHECK((*recorded)->modified_by == b.id.short_id());
+    }
+    CHECK(b.store->pending_targets(kFolderId)->empty());
 }
