@@ -37,6 +37,7 @@
 #include "net/monotonic_time.hh"
 #include "sync/engine.hh"
 #include "sync/engine_async.hh"
+#include "sync/engine_records.hh"
 #include "sync/folder_writer.hh"
 #include "sync/versions.hh"
 
@@ -60,6 +61,7 @@ struct FolderRuntime;
 struct PeerFolder {
     Sequence sent;                 // our records up to here are sent
     std::set<std::string> resend;  // paths to send again with whole chunk lists
+    engine_detail::AwaitedRecords awaited;  // records of its index asked again of it
     std::shared_ptr<Signal> wake;  // new local records or resend requests
     bool sending = false;
     std::weak_ptr<FolderRuntime> folder;  // the runtime it was shared as

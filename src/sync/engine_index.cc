@@ -285,8 +285,8 @@ asio::awaitable<void> Engine::Impl::store_index_updates(PeerPtr peer) {
         if (!folder || !folder->fs || peer->folders.count(update.folder) == 0)
             continue;  // not shared
         auto work4 = [&s = store, id = folder->folder.id, device = peer->short_id, label,
-                      u = std::move(update)] {
-            return engine_detail::absorb_update(s, id, device, label, u);
+                      a = peer->folders.at(update.folder).awaited, u = std::move(update)] {
+            return engine_detail::absorb_update(s, id, device, label, u, a);
         };
         auto absorbed = co_await offload(workers, std::move(work4));
         if (folder->removed) continue;
@@ -295,6 +295,8 @@ asio::awaitable<void> Engine::Impl::store_index_updates(PeerPtr peer) {
                 "storing the index of " + label + ": " + absorbed.error().message;
             continue;
         }
+        if (auto shared = peer->folders.find(folder->folder.id); shared != peer->folders.end())
+            shared->second.awaited = std::move(absorbed->awaited);
         for (PathProblem& problem : absorbed->problems)
             folder->problems[problem.path] = std::move(problem.message);
         for (const std::string& path : absorbed->stored) folder->problems.erase(path);

@@ -136,9 +136,11 @@ Result<std::optional<std::vector<ChunkRef>>> delta_base(Store& store, const std:
 }  // namespace
 
 Result<Absorbed> absorb_update(Store& store, const std::string& folder_id, ShortId peer,
-                               const std::string& peer_name, const wire::IndexUpdate& update) {
+                               const std::string& peer_name, const wire::IndexUpdate& update,
+                               AwaitedRecords awaited) {
     Absorbed out;
     auto refuse = [&](const std::string& path, const std::string& why) {
+        awaited.paths.erase(path);
         out.problems.push_back(
             PathProblem{printable_path(path), "refused from " + peer_name + ": " + why});
     };
@@ -154,6 +156,7 @@ Result<Absorbed> absorb_update(Store& store, const std::string& folder_id, Short
             return tl::unexpected(dropped.error());
         out.replaced_index = true;
         *state = PeerIndexState{};
+        awaited = AwaitedRecords{};
     }
     std::vector<FileRecord> accepted;
     accepted.reserve(update.records.size());
@@ -172,6 +175,7 @@ Result<Absorbed> absorb_update(Store& store, const std::string& folder_id, Short
                     continue;
                 }
                 out.resend.push_back(record.path);
+                awaited.paths[record.path] = record.sequence;
                 continue;
             }
             auto chunks =
@@ -186,6 +190,7 @@ Result<Absorbed> absorb_update(Store& store, const std::string& folder_id, Short
             refuse(record.path, *problem);
             continue;
         }
+        awaited.paths.erase(record.path);
         out.stored.push_back(record.path);
         accepted.push_back(std::move(record));
     }
@@ -200,9 +205,13 @@ Result<Absorbed> absorb_update(Store& store, const std::string& folder_id, Short
         const auto& have = (*local)[i];
         if (!have || !same_record(*have, accepted[i])) out.touched.push_back(accepted[i].path);
     }
-    PeerIndexState next{update.index_id, std::max(state->max_sequence, update.last_sequence)};
+    awaited.received = std::max(awaited.received, update.last_sequence);
+    PeerIndexState next{update.index_id, std::max(state->max_sequence, awaited.received)};
+    for (const auto& [path, sequence] : awaited.paths)
+        next.max_sequence = std::min(next.max_sequence, Sequence{sequence.value - 1});
     if (auto stored = store.put_announced(folder_id, peer, accepted, next); !stored)
         return tl::unexpected(stored.error());
+    out.awaited = std::move(awaited);
     return out;
 }
 

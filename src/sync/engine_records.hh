@@ -8,6 +8,7 @@
 // failures but problems, one per record, and the rest is stored.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -47,16 +48,30 @@ Result<wire::WireRecord> to_wire(Store& store, const std::string& folder_id, Sho
 // Why a received record (chunks resolved) cannot be accepted, if it cannot.
 std::optional<std::string> record_problem(const FileRecord& record);
 
+// What this device still waits for from a peer's index of one folder, over
+// one connection: records that came as deltas against a list it did not
+// have, asked for again (ResendRequest). Until they come, the sequence
+// stored as the peer's mark stays below the first of them, so that if the
+// connection ends first (the request lost with it), the peer sends them
+// again from there over the next one.
+struct AwaitedRecords {
+    std::map<std::string, Sequence> paths;  // path -> the peer's sequence of it
+    Sequence received;                      // the highest last_sequence over this connection
+};
+
 struct Absorbed {
     std::vector<std::string> stored;    // paths stored
     std::vector<std::string> touched;   // of those, the ones to plan: not at our version
     std::vector<PathProblem> problems;  // refused records
     std::vector<std::string> resend;    // deltas whose base did not match
     bool replaced_index = false;        // the peer's index id changed: plan everything
+    AwaitedRecords awaited;             // after this update
 };
 
-// Checks and stores a peer's IndexUpdate (Store::put_announced).
+// Checks and stores a peer's IndexUpdate (Store::put_announced); `awaited`
+// is what the updates before it over this connection left awaited.
 Result<Absorbed> absorb_update(Store& store, const std::string& folder_id, ShortId peer,
-                               const std::string& peer_name, const wire::IndexUpdate& update);
+                               const std::string& peer_name, const wire::IndexUpdate& update,
+                               AwaitedRecords awaited);
 
 }  // namespace ferry::engine_detail

@@ -57,7 +57,7 @@ TEST_CASE("absorb_update: a record we have is stored, not planned", "[records]")
 
     auto absorbed = engine_detail::absorb_update(
         *store, "f", k_peer, "peer",
-        update_of({same, newer, still_gone, revived, unknown, contended, dir_there}));
+        update_of({same, newer, still_gone, revived, unknown, contended, dir_there}), {});
     REQUIRE(absorbed);
     CHECK(absorbed->problems.empty());
     CHECK(absorbed->stored == std::vector<std::string>{"same", "newer", "gone", "revived",
@@ -68,5 +68,65 @@ TEST_CASE("absorb_update: a record we have is stored, not planned", "[records]")
         auto record = store->announced_file("f", k_peer, path);
         REQUIRE(record);
         CHECK(record->has_value());
+    }
+}
+
+TEST_CASE(
+    "absorb_update: a record asked for again keeps the peer's mark below it until it comes "
+    "(a lost ResendRequest is made good by the next connection)",
+    "[records]") {
+    auto store = open_store();
+    add_folder(*store, "f", "/f");
+    std::mt19937_64 rng(2);
+    auto numbered = [&](const std::string& path, std::int64_t sequence) {
+        FileRecord r = file_record(path, {{random_hash(rng), 10}});
+        r.sequence = Sequence{sequence};
+        return r;
+    };
+    auto mark = [&] {
+        auto state = store->peer_index_state("f", k_peer);
+        REQUIRE(state);
+        return state->max_sequence.value;
+    };
+    // b comes as a delta against a list this device never had.
+    FileRecord b = numbered("b", 2);
+    wire::IndexUpdate first = update_of({numbered("a", 1), numbered("c", 3)});
+    FileRecord b_wired = b;
+    b_wired.chunks.clear();
+    first.records.insert(first.records.begin() + 1,
+                         wire::WireRecord{b_wired, ChunkDelta{ChunkListDigest{}, {}}});
+    first.last_sequence = Sequence{3};
+    auto absorbed = engine_detail::absorb_update(*store, "f", k_peer, "peer", first, {});
+    REQUIRE(absorbed);
+    CHECK(absorbed->resend == std::vector<std::string>{"b"});
+    CHECK(absorbed->stored == std::vector<std::string>{"a", "c"});
+    CHECK(mark() == 1);
+
+    // Later records over the same connection do not move the mark past b.
+    wire::IndexUpdate second = update_of({numbered("d", 5)});
+    second.last_sequence = Sequence{5};
+    absorbed = engine_detail::absorb_update(*store, "f", k_peer, "peer", second,
+                                            std::move(absorbed->awaited));
+    REQUIRE(absorbed);
+    CHECK(mark() == 1);
+
+    SECTION("b sent again whole: the mark is all that came") {
+        wire::IndexUpdate resent = update_of({b});
+        resent.last_sequence = Sequence{3};
+        absorbed = engine_detail::absorb_update(*store, "f", k_peer, "peer", resent,
+                                                std::move(absorbed->awaited));
+        REQUIRE(absorbed);
+        CHECK(absorbed->awaited.paths.empty());
+        CHECK(mark() == 5);
+    }
+    SECTION("a new index of the peer's awaits nothing of the old one") {
+        wire::IndexUpdate renewed = update_of({numbered("e", 1)});
+        renewed.index_id = 10;
+        absorbed = engine_detail::absorb_update(*store, "f", k_peer, "peer", renewed,
+                                                std::move(absorbed->awaited));
+        REQUIRE(absorbed);
+        CHECK(absorbed->replaced_index);
+        CHECK(absorbed->awaited.paths.empty());
+        CHECK(mark() == 1);
     }
 }
