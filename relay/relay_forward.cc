@@ -49,12 +49,12 @@ asio::awaitable<void> RelayServer::Impl::serve_socket(std::shared_ptr<Impl> self
     // (`settled`): a handler already queued when cancel() runs would
     // otherwise close a socket this frame no longer holds.
     struct Deadline {
+        Deadline(asio::io_context& io, MonotonicClock::duration wait) : timer(io, wait) {}
         Timer timer;
         bool settled = false;
         bool fired = false;
     };
-    auto deadline =
-        std::make_shared<Deadline>(Deadline{Timer(self->io, self->options.hello_timeout)});
+    auto deadline = std::make_shared<Deadline>(self->io, self->options.hello_timeout);
     const auto settle = [&deadline] {
         deadline->settled = true;
         deadline->timer.cancel();

@@ -1,5 +1,6 @@
 #include "net/monotonic_time.hh"
 
+#include <atomic>
 #include <cassert>
 #include <memory>
 #include <utility>
@@ -8,10 +9,20 @@ namespace ferry {
 namespace {
 
 thread_local VirtualTime* t_virtual = nullptr;
+std::atomic<std::uint64_t> g_serials{0};
 
 // A wait longer than this is a timer that never expires (Signal and the
 // "wait for a wake-up" timers are set to time_point::max()).
 constexpr auto kNever = std::chrono::hours(24 * 365);
+
+// Makes `io` look at its timers on its next poll(): a timer due before any
+// other (virtual time starts later than the clock's zero) is the earliest,
+// so scheduling it makes asio re-arm its kernel timer to fire at once.
+void recheck(asio::io_context& io) {
+    auto due = std::make_shared<asio::basic_waitable_timer<MonotonicClock, MonotonicWaitTraits>>(
+        io, MonotonicClock::time_point{});
+    due->async_wait([due](const asio::error_code&) {});
+}
 
 }  // namespace
 
@@ -21,17 +32,13 @@ MonotonicClock::time_point MonotonicClock::now() noexcept {
         std::chrono::steady_clock::now().time_since_epoch()));
 }
 
-// Under virtual time a due timer is waited for not at all, a later one "for
-// ever": the kernel timer asio arms fires at once or never, and the owner's
-// recheck() takes the place of its firing.
 MonotonicClock::duration MonotonicWaitTraits::to_wait_duration(
     const MonotonicClock::duration& d) {
     if (t_virtual == nullptr) return d;
-    t_virtual->note_wait(d);
     return d <= MonotonicClock::duration::zero() ? MonotonicClock::duration::zero() : kNever;
 }
 
-VirtualTime::VirtualTime(MonotonicClock::time_point start) : m_now(start) {
+VirtualTime::VirtualTime(MonotonicClock::time_point start) : m_now(start), m_serial(++g_serials) {
     assert(t_virtual == nullptr);
     t_virtual = this;
 }
@@ -39,25 +46,37 @@ VirtualTime::VirtualTime(MonotonicClock::time_point start) : m_now(start) {
 VirtualTime::~VirtualTime() { t_virtual = nullptr; }
 
 void VirtualTime::advance_to(MonotonicClock::time_point when) {
-    if (when > m_now) m_now = when;
+    if (when <= m_now) return;
+    for (auto it = m_armed.upper_bound(m_now); it != m_armed.end() && it->first <= when; ++it)
+        m_due.insert(it->second);
+    m_now = when;
 }
 
-std::optional<MonotonicClock::time_point> VirtualTime::take_next_due() {
-    return std::exchange(m_next_due, std::nullopt);
+std::optional<MonotonicClock::time_point> VirtualTime::next_due() const {
+    const auto next = m_armed.upper_bound(m_now);
+    if (next == m_armed.end()) return std::nullopt;
+    return next->first;
 }
 
-void VirtualTime::recheck(asio::io_context& io) {
-    // A timer due before any other (virtual time starts later than the
-    // clock's zero) is the earliest: scheduling it makes asio re-arm its
-    // kernel timer to fire at once, and the next poll() checks every timer.
-    auto due = std::make_shared<Timer>(io, MonotonicClock::time_point{});
-    due->async_wait([due](const asio::error_code&) {});
+void VirtualTime::recheck_if_due(asio::io_context& io) {
+    if (m_due.erase(&io) != 0) recheck(io);
 }
 
-void VirtualTime::note_wait(MonotonicClock::duration wait) {
-    if (wait <= MonotonicClock::duration::zero() || wait > kNever) return;
-    const auto due = m_now + wait;
-    if (!m_next_due || due < *m_next_due) m_next_due = due;
+void Timer::armed() {
+    disarmed();
+    VirtualTime* time = t_virtual;
+    if (time == nullptr) return;
+    const auto at = expiry();
+    // Due already (asio fires it at once), or never.
+    if (at <= time->m_now || at - time->m_now > kNever) return;
+    m_entry = time->m_armed.emplace(at, &asio::query(get_executor(), asio::execution::context));
+    m_serial = time->m_serial;
+}
+
+void Timer::disarmed() {
+    if (m_serial != 0 && t_virtual != nullptr && t_virtual->m_serial == m_serial)
+        t_virtual->m_armed.erase(m_entry);
+    m_serial = 0;
 }
 
 }  // namespace ferry

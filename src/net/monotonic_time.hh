@@ -6,19 +6,24 @@
 // has installed a VirtualTime (the deterministic simulation, tests/sim):
 // then now() is that virtual time, which moves only when its owner advances
 // it, and a Timer is due once the virtual time reaches its expiry. The owner
-// runs its io_contexts with poll() only. Each io_context tells the
-// VirtualTime the earliest expiry it has ahead whenever it looks at its
-// timers, so the owner can jump straight there when nothing is ready; after
-// each jump the owner calls recheck() on each io_context, which then looks
-// at its timers on its next poll() (asio does so only when its earliest
-// timer changes, or when the kernel timer it armed fires).
+// runs its io_contexts with poll() only. Every Timer tells the VirtualTime
+// the expiry it is set to, so the owner can jump straight to the next one
+// when nothing is ready; after each jump the owner calls recheck_if_due()
+// on each io_context, which makes those with a Timer due look at their
+// timers on their next poll() (asio looks only when its earliest timer
+// changes, or when the kernel timer it armed fires). Making an io_context
+// look costs two timerfd_settime calls: done for every io_context after
+// every jump, they took a third of the simulation's time.
 //
 // Thread rule: a VirtualTime belongs to the thread that created it; only an
 // io_context run by that thread (with poll()) may use timers under it.
 #pragma once
 
 #include <chrono>
+#include <cstdint>
+#include <map>
 #include <optional>
+#include <set>
 
 #include <asio/basic_waitable_timer.hpp>
 #include <asio/io_context.hpp>
@@ -34,14 +39,15 @@ struct MonotonicClock {
     static time_point now() noexcept;
 };
 
-// asio's wait traits for Timer: the real wait, or none under virtual time
-// (where the wait is recorded as the VirtualTime's next due time instead).
+// asio's wait traits for Timer: the real wait, or under virtual time none
+// for a due timer and "for ever" for a later one (the owner's recheck
+// takes the place of the kernel timer's firing).
 struct MonotonicWaitTraits {
     // (asio asks only with a duration: detail/chrono_time_traits.hpp.)
     static MonotonicClock::duration to_wait_duration(const MonotonicClock::duration& d);
 };
 
-using Timer = asio::basic_waitable_timer<MonotonicClock, MonotonicWaitTraits>;
+class Timer;
 
 class VirtualTime {
 public:
@@ -55,18 +61,62 @@ public:
     MonotonicClock::time_point now() const { return m_now; }
     // Moves time forward (never back).
     void advance_to(MonotonicClock::time_point when);
-    // The earliest timer expiry after now() that an io_context reported
-    // since the last call, then forgets it. Empty: no timer is pending.
-    std::optional<MonotonicClock::time_point> take_next_due();
-    // Makes `io` look at its timers on its next poll() (see above).
-    static void recheck(asio::io_context& io);
+    // The earliest expiry after now() of a Timer neither cancelled nor
+    // destroyed since it was set. Empty: none.
+    std::optional<MonotonicClock::time_point> next_due() const;
+    // Makes `io` look at its timers on its next poll() if one of its Timers
+    // fell due in an advance_to() since its last recheck here.
+    void recheck_if_due(asio::io_context& io);
 
 private:
-    friend struct MonotonicWaitTraits;
-    void note_wait(MonotonicClock::duration wait);
+    friend class Timer;
+    using Armed = std::multimap<MonotonicClock::time_point, const asio::execution_context*>;
 
     MonotonicClock::time_point m_now;
-    std::optional<MonotonicClock::time_point> m_next_due;
+    std::uint64_t m_serial;  // tells this VirtualTime from an earlier one at its address
+    Armed m_armed;           // the expiries Timers are set to, with their io_contexts
+    std::set<const asio::execution_context*> m_due;  // io_contexts to recheck
+};
+
+// asio's timer on MonotonicClock; under virtual time it keeps the
+// VirtualTime told of its expiry. Neither copied nor moved.
+class Timer : public asio::basic_waitable_timer<MonotonicClock, MonotonicWaitTraits> {
+    using Base = asio::basic_waitable_timer<MonotonicClock, MonotonicWaitTraits>;
+
+public:
+    explicit Timer(const executor_type& executor) : Base(executor) {}
+    explicit Timer(asio::io_context& io) : Base(io) {}
+    Timer(const executor_type& executor, const time_point& expiry) : Base(executor, expiry) {
+        armed();
+    }
+    Timer(asio::io_context& io, const time_point& expiry) : Base(io, expiry) { armed(); }
+    Timer(const executor_type& executor, const duration& wait) : Base(executor, wait) { armed(); }
+    Timer(asio::io_context& io, const duration& wait) : Base(io, wait) { armed(); }
+    ~Timer() { disarmed(); }
+    Timer(const Timer&) = delete;
+    Timer& operator=(const Timer&) = delete;
+
+    std::size_t expires_at(const time_point& expiry) {
+        const std::size_t cancelled = Base::expires_at(expiry);
+        armed();
+        return cancelled;
+    }
+    std::size_t expires_after(const duration& wait) {
+        const std::size_t cancelled = Base::expires_after(wait);
+        armed();
+        return cancelled;
+    }
+    std::size_t cancel() {
+        disarmed();
+        return Base::cancel();
+    }
+
+private:
+    void armed();
+    void disarmed();
+
+    std::uint64_t m_serial = 0;  // of the VirtualTime holding m_entry; 0: none
+    VirtualTime::Armed::iterator m_entry;
 };
 
 }  // namespace ferry

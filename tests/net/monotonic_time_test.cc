@@ -43,37 +43,75 @@ TEST_CASE("timers under virtual time fire when the owner advances it", "[monoton
     never.async_wait([&](const asio::error_code&) { fired.push_back(9); });
 
     const auto started = std::chrono::steady_clock::now();
-    // Nothing is ready; the earliest due time was reported.
+    // Nothing is ready; the earliest due time is known.
     io.poll();
     CHECK(fired.empty());
-    auto due = time.take_next_due();
+    auto due = time.next_due();
     REQUIRE(due.has_value());
     CHECK(*due == MonotonicClock::time_point(1h + 3s));
-    CHECK_FALSE(time.take_next_due().has_value());  // taken
 
-    // Time moved, but without recheck() the io_context does not look.
+    // Time moved, but without a recheck the io_context does not look.
     time.advance_to(*due);
     io.poll();
     CHECK(fired.empty());
-    VirtualTime::recheck(io);
+    time.recheck_if_due(io);
     io.poll();
     CHECK(fired == std::vector<int>{1});
-    // Looking at its timers, it reported the next one.
-    due = time.take_next_due();
+    due = time.next_due();
     REQUIRE(due.has_value());
     CHECK(*due == MonotonicClock::time_point(1h + 10min));
 
     time.advance_to(*due);
-    VirtualTime::recheck(io);
+    time.recheck_if_due(io);
     io.poll();
     CHECK(fired == std::vector<int>{1, 2});
     // Only the timer that never expires is left: no due time to jump to.
-    CHECK_FALSE(time.take_next_due().has_value());
+    CHECK_FALSE(time.next_due().has_value());
     never.cancel();
     io.poll();
     CHECK(fired == std::vector<int>{1, 2, 9});
     // Ten virtual minutes took no real waiting.
     CHECK(std::chrono::steady_clock::now() - started < 5s);
+}
+
+TEST_CASE("under virtual time only an io_context with a timer due is made to look", "[monotonic]") {
+    asio::io_context quiet;
+    asio::io_context busy;
+    VirtualTime time(MonotonicClock::time_point(1h));
+    Timer later(quiet, 1min);
+    Timer soon(busy, 1s);
+    bool soon_fired = false;
+    later.async_wait([](const asio::error_code&) {});
+    soon.async_wait([&](const asio::error_code& ec) { soon_fired = !ec; });
+
+    time.advance_to(MonotonicClock::time_point(1h + 1s));
+    time.recheck_if_due(quiet);
+    time.recheck_if_due(busy);
+    // The recheck is a handler of its own: it runs where one was made.
+    CHECK(quiet.poll() == 0);
+    CHECK(busy.poll() == 2);
+    CHECK(soon_fired);
+    // Made to look once per time it falls due.
+    time.recheck_if_due(busy);
+    CHECK(busy.poll() == 0);
+}
+
+TEST_CASE("under virtual time a timer cancelled, set again or destroyed is no longer due",
+          "[monotonic]") {
+    asio::io_context io;
+    VirtualTime time(MonotonicClock::time_point(1h));
+    Timer moved(io, 1s);
+    moved.expires_after(5s);
+    CHECK(time.next_due() == MonotonicClock::time_point(1h + 5s));
+    {
+        Timer gone(io, 2s);
+        CHECK(time.next_due() == MonotonicClock::time_point(1h + 2s));
+    }
+    CHECK(time.next_due() == MonotonicClock::time_point(1h + 5s));
+    moved.cancel();
+    CHECK_FALSE(time.next_due().has_value());
+    moved.expires_at(MonotonicClock::time_point(1h + 7s));
+    CHECK(time.next_due() == MonotonicClock::time_point(1h + 7s));
 }
 
 TEST_CASE("virtual time never goes back", "[monotonic]") {

@@ -276,9 +276,9 @@ std::optional<TimePoint> SimCluster::Impl::next_housekeeping() const {
 void SimCluster::Impl::advance_to(TimePoint when) {
     time.advance_to(when);
     for (auto& device : devices)
-        if (device->io) VirtualTime::recheck(*device->io);
-    if (relay && relay->io) VirtualTime::recheck(*relay->io);
-    VirtualTime::recheck(net_io);
+        if (device->io) time.recheck_if_due(*device->io);
+    if (relay && relay->io) time.recheck_if_due(*relay->io);
+    time.recheck_if_due(net_io);
 }
 
 std::size_t SimCluster::Impl::poll_all() {
@@ -329,7 +329,7 @@ void SimCluster::Impl::run_for(std::chrono::nanoseconds span) {
         }
         ++iterations;
         if (exhausted()) return;
-        std::optional<TimePoint> next = time.take_next_due();
+        std::optional<TimePoint> next = time.next_due();
         if (auto h = next_housekeeping(); h && (!next || *h < *next)) next = h;
         if (!next || *next >= until) {
             advance_to(until);
