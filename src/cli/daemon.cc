@@ -184,11 +184,13 @@ void Daemon::on_connected(std::shared_ptr<Connection> connection) {
         !noted) {
         log_warn("cannot record activity: " + noted.error().message);
     }
-    m_sessions.push_back({connection, 0, 0});
+    m_sessions.push_back({connection, 0, 0, false});
     m_relays->direct_connection(peer.device_key);  // the engine replaces its relay link
     m_engine->add_connection(
         connection, [this] { return describe_cluster(); },
-        [this, peer, address](const wire::ClusterConfig& config) {
+        [this, peer, address, session = connection.get()](const wire::ClusterConfig& config) {
+            for (Session& s : m_sessions)
+                if (s.connection.get() == session) s.configured = true;
             absorb_config(peer, address, config, true);
         });
 }

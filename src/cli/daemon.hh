@@ -156,6 +156,9 @@ private:
         std::shared_ptr<Connection> connection;
         std::uint64_t noted_in = 0;
         std::uint64_t noted_out = 0;
+        // Its ClusterConfig came: the peer accepted us. Until then a device
+        // that removed this one may still refuse the connection.
+        bool configured = false;
     };
 
     Device m_device;

@@ -139,9 +139,11 @@ nlohmann::json Daemon::devices_json() {
     if (!devices) return control_error("cannot read the devices: " + devices.error().message);
     nlohmann::json out = nlohmann::json::array();
     for (const DeviceRecord& device : *devices) {
-        const bool online = std::any_of(m_sessions.begin(), m_sessions.end(), [&](const Session& s) {
-            return s.connection->is_open() && s.connection->peer().device_key == device.key;
-        });
+        const bool online =
+            std::any_of(m_sessions.begin(), m_sessions.end(), [&](const Session& s) {
+                return s.configured && s.connection->is_open() &&
+                       s.connection->peer().device_key == device.key;
+            });
         out.push_back(device_json(device, online));
     }
     return out;
