@@ -146,6 +146,7 @@ Result<Absorbed> absorb_update(Store& store, const std::string& folder_id, Short
     };
     if (update.index_id == 0) {
         refuse("", "index update with index id 0");
+        out.awaited = std::move(awaited);
         return out;
     }
     auto state = store.peer_index_state(folder_id, peer);

@@ -110,6 +110,15 @@ TEST_CASE(
     REQUIRE(absorbed);
     CHECK(mark() == 1);
 
+    SECTION("an update refused whole leaves b awaited") {
+        wire::IndexUpdate bad = update_of({numbered("e", 6)});
+        bad.index_id = 0;
+        absorbed = engine_detail::absorb_update(*store, "f", k_peer, "peer", bad,
+                                                std::move(absorbed->awaited));
+        REQUIRE(absorbed);
+        CHECK(absorbed->awaited.paths.count("b") == 1);
+        CHECK(mark() == 1);
+    }
     SECTION("b sent again whole: the mark is all that came") {
         wire::IndexUpdate resent = update_of({b});
         resent.last_sequence = Sequence{3};
