@@ -98,6 +98,12 @@ TEST_CASE(
     first.last_sequence = Sequence{3};
     auto absorbed = engine_detail::absorb_update(*store, "f", k_peer, "peer", first, {});
     REQUIRE(absorbed);
+    // The next update over the same connection, after what came before.
+    auto absorb_next = [&](const wire::IndexUpdate& update) {
+        absorbed = engine_detail::absorb_update(*store, "f", k_peer, "peer", update,
+                                                std::move(absorbed->awaited));
+        REQUIRE(absorbed);
+    };
     CHECK(absorbed->resend == std::vector<std::string>{"b"});
     CHECK(absorbed->stored == std::vector<std::string>{"a", "c"});
     CHECK(mark() == 1);
@@ -105,35 +111,27 @@ TEST_CASE(
     // Later records over the same connection do not move the mark past b.
     wire::IndexUpdate second = update_of({numbered("d", 5)});
     second.last_sequence = Sequence{5};
-    absorbed = engine_detail::absorb_update(*store, "f", k_peer, "peer", second,
-                                            std::move(absorbed->awaited));
-    REQUIRE(absorbed);
+    absorb_next(second);
     CHECK(mark() == 1);
 
     SECTION("an update refused whole leaves b awaited") {
         wire::IndexUpdate bad = update_of({numbered("e", 6)});
         bad.index_id = 0;
-        absorbed = engine_detail::absorb_update(*store, "f", k_peer, "peer", bad,
-                                                std::move(absorbed->awaited));
-        REQUIRE(absorbed);
+        absorb_next(bad);
         CHECK(absorbed->awaited.paths.count("b") == 1);
         CHECK(mark() == 1);
     }
     SECTION("b sent again whole: the mark is all that came") {
         wire::IndexUpdate resent = update_of({b});
         resent.last_sequence = Sequence{3};
-        absorbed = engine_detail::absorb_update(*store, "f", k_peer, "peer", resent,
-                                                std::move(absorbed->awaited));
-        REQUIRE(absorbed);
+        absorb_next(resent);
         CHECK(absorbed->awaited.paths.empty());
         CHECK(mark() == 5);
     }
     SECTION("a new index of the peer's awaits nothing of the old one") {
         wire::IndexUpdate renewed = update_of({numbered("e", 1)});
         renewed.index_id = 10;
-        absorbed = engine_detail::absorb_update(*store, "f", k_peer, "peer", renewed,
-                                                std::move(absorbed->awaited));
-        REQUIRE(absorbed);
+        absorb_next(renewed);
         CHECK(absorbed->replaced_index);
         CHECK(absorbed->awaited.paths.empty());
         CHECK(mark() == 1);
