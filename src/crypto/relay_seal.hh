@@ -14,8 +14,10 @@
 //   - open_chunk() takes untrusted bytes (from the relay): size checked before
 //     anything is allocated; authenticated (a chunk moved to another id, or
 //     sealed for another folder, fails); decompressed to at most the expected
-//     size (no decompression bombs); the result's BLAKE3 must be the hash.
-//     Any failure is Errc::corrupt naming the chunk.
+//     size (no decompression bombs). Any failure is Errc::corrupt naming the
+//     chunk. The contents are not checked against the hash: only a device
+//     holding the folder key can seal, and the caller hashes the chunk anyway
+//     (the puller checks every chunk it writes, whichever source sent it).
 //
 // seal_chunk() REQUIRES 1 <= size <= kMaxRelayChunk (the chunker's maximum;
 // std::invalid_argument otherwise, a bug: chunks from other devices' records
