@@ -29,11 +29,17 @@ def wait_for(what, seconds, check, step=0.1):
     raise SystemExit(f"bench: timed out after {seconds} s waiting for {what}")
 
 
-def cpu_seconds(pid):
-    """User + system CPU time process `pid` has used so far."""
+def cpu_split(pid):
+    """(user, system) CPU seconds process `pid` has used so far."""
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    tick = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / tick, int(fields[12]) / tick
+
+
+def cpu_seconds(pid):
+    """User + system CPU time process `pid` has used so far."""
+    return sum(cpu_split(pid))
 
 
 def memory_mib(pid):
