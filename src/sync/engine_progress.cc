@@ -159,12 +159,13 @@ asio::awaitable<void> Engine::Impl::evaluate(FolderPtr folder) {
     std::vector<ShortId> devices;
     for (const auto& peer : peers)
         if (peer->folders.count(folder->folder.id) != 0) devices.push_back(peer->short_id);
-    auto work = [&s = store, f = folder, devices, device = local]()
+    auto work = [&s = store, f = folder, devices, device = local,
+                 release = options.release_memory_when_quiet]()
         -> Result<std::map<ShortId, DeviceFolderProgress>> {
         auto ignore = read_ignore_file(*f->fs);
         if (!ignore) return tl::unexpected(ignore.error());
         auto evaluated = evaluate_folder(s, f->folder.id, devices, device, f->folder.mode, *ignore);
-        release_free_memory();
+        if (release) release_free_memory();
         return evaluated;
     };
     const auto started = MonotonicClock::now();

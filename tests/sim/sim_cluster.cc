@@ -153,6 +153,7 @@ void SimCluster::Impl::start(Device& device) {
     options.request_timeout = 5s;
     options.pull_window_bytes = 256u << 10;
     options.scan_threads = 1;
+    options.release_memory_when_quiet = false;
     device.engine = std::make_unique<Engine>(
         *device.io, device.io->get_executor(), *device.store,
         [this, &device](const Folder&) -> Result<std::unique_ptr<Filesystem>> {
