@@ -24,6 +24,7 @@ namespace {
 
 struct Begun {
     std::vector<FileUpdate> copies;  // a conflict copy's record
+    std::optional<Error> failed;     // the file could not be begun (after the copy was made)
     std::shared_ptr<SharedAssembly> file;
     std::vector<std::size_t> missing;
 };
@@ -69,7 +70,10 @@ asio::awaitable<Result<std::vector<FileUpdate>>> Engine::Impl::write_file(
             !prepared)
             return tl::unexpected(prepared.error());
         auto assembly = f->writer->begin_file(p.step.target);
-        if (!assembly) return tl::unexpected(assembly.error());
+        if (!assembly) {
+            out.failed = assembly.error();
+            return out;
+        }
         out.missing = (*assembly)->missing();
         out.file = std::make_shared<SharedAssembly>();
         out.file->assembly = std::move(*assembly);
@@ -77,8 +81,10 @@ asio::awaitable<Result<std::vector<FileUpdate>>> Engine::Impl::write_file(
     };
     auto begun = co_await offload(workers, std::move(work));
     if (!begun) co_return tl::unexpected(begun.error());
-    // The conflict copy is made: keep its record even if the fetch fails.
+    // The conflict copy is made: keep its record even if the file cannot be
+    // begun or fetched (engine_steps.hh apply_local_step says why).
     for (FileUpdate& copy : begun->copies) folder->applied.push_back(std::move(copy));
+    if (begun->failed) co_return tl::unexpected(*begun->failed);
     // No copy is made when one there has seen this content already.
     const bool copied_away = !begun->copies.empty();
 

@@ -207,11 +207,14 @@ asio::awaitable<void> Engine::Impl::apply_step(FolderPtr folder, PlannedStep pla
     if (planned.step.kind == StepKind::write_file) {
         outcome = co_await write_file(folder, std::move(planned), std::move(fetched));
     } else {
-        auto work3 = [f = folder, &s = store, p = std::move(planned), device = local] {
+        std::vector<FileUpdate> copies;
+        auto work3 = [f = folder, &s = store, p = std::move(planned), device = local, &copies] {
             return engine_detail::apply_local_step(*f->writer, *f->fs, s, f->folder.id, p, device,
-                                                   f->folder.mode);
+                                                   f->folder.mode, copies);
         };
         outcome = co_await offload(workers, std::move(work3));
+        // The conflict copy is made: its record is kept even if the step failed.
+        for (FileUpdate& copy : copies) folder->applied.push_back(std::move(copy));
     }
     step_done(folder, path, std::move(outcome), also);
 }

@@ -319,7 +319,7 @@ Result<void> prepare_step(FolderWriter& writer, Store& store, const std::string&
 Result<std::vector<FileUpdate>> apply_local_step(FolderWriter& writer, Filesystem& fs, Store& store,
                                                  const std::string& folder_id,
                                                  const PlannedStep& planned, ShortId local,
-                                                 FolderMode mode) {
+                                                 FolderMode mode, std::vector<FileUpdate>& copies) {
     const FileRecord& target = planned.step.target;
     // Gone already (deleted or moved away here since the last scan): the
     // removal is done. Were it left for a rescan, a directory above removed
@@ -328,9 +328,10 @@ Result<std::vector<FileUpdate>> apply_local_step(FolderWriter& writer, Filesyste
         auto st = fs.lstat(target.path);
         if (!st && st.error().code == Errc::not_found) return std::vector{FileUpdate{target, 0}};
     }
-    std::vector<FileUpdate> out;
-    if (auto prepared = prepare_step(writer, store, folder_id, planned, local, mode, out); !prepared)
+    if (auto prepared = prepare_step(writer, store, folder_id, planned, local, mode, copies);
+        !prepared)
         return tl::unexpected(prepared.error());
+    std::vector<FileUpdate> out;
     Result<FileStat> stat = fail(Errc::invalid_argument, "no step");
     switch (planned.step.kind) {
         case StepKind::adopt:

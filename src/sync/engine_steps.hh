@@ -79,11 +79,15 @@ Result<void> prepare_step(FolderWriter& writer, Store& store, const std::string&
                           const PlannedStep& planned, ShortId local, FolderMode mode,
                           std::vector<FileUpdate>& out);
 
-// Every kind but write_file.
+// Every kind but write_file. The record of the conflict copy the step
+// keeps goes to `copies`, also when the step fails after making it: the
+// copy stays on disk, and its record must be stored at once, not left to a
+// pending target that a later step at the copy's path may replace
+// (simulation seed 352002).
 Result<std::vector<FileUpdate>> apply_local_step(FolderWriter& writer, Filesystem& fs, Store& store,
                                                  const std::string& folder_id,
                                                  const PlannedStep& planned, ShortId local,
-                                                 FolderMode mode);
+                                                 FolderMode mode, std::vector<FileUpdate>& copies);
 
 // The step that puts back the global version of a receive-only local change
 // (`ferry folder revert`), or nullopt when there is nothing to put back.

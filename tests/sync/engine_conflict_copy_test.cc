@@ -1,6 +1,6 @@
 // Conflict copies between devices that each kept a losing version on their
 // own (found by the cluster simulation, seeds 897 and 918), and a copy whose
-// step failed after it was made (seed 241303).
+// step failed after it was made (seeds 241303 and 352002).
 #include <atomic>
 #include <filesystem>
 
@@ -140,6 +140,14 @@ TEST_CASE(
         cluster.run_until([&] { return b.has_problem("f") && conflict_copies(b).size() == 1; }));
     const std::string copy = conflict_copies(b).front();
     CHECK(holds(b, copy, losing));
+    // Recorded at once, as the losing version, by the step that failed: not
+    // left to the next scan (a pull of another device's record of the copy
+    // would replace its pending target before then: seed 352002).
+    const auto recorded_now = [&] {
+        auto now = b.store->get_file(kFolderId, copy);
+        return now && now->has_value() && (*now)->version == (*lost)->version;
+    };
+    CHECK(cluster.run_until(recorded_now));
 
     // Space again: the copy is recorded as the losing version itself, not as
     // a new file of b's (which would conflict with any other device's copy
