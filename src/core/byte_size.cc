@@ -2,6 +2,7 @@
 
 #include <array>
 #include <cctype>
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <string>
@@ -9,6 +10,8 @@
 namespace ferry {
 
 namespace {
+
+constexpr std::size_t kMaxNumberLength = 32;
 
 std::string lower(std::string_view text) {
     std::string out;
@@ -46,10 +49,16 @@ Result<std::uint64_t> parse_byte_size(std::string_view text) {
         number.find('.') != number.rfind('.')) {
         return bad("not a number");
     }
+    // Longer numbers cannot name a size below 2^63 bytes usefully, and would
+    // overflow (or underflow) a double.
+    if (number.size() > kMaxNumberLength) return bad("too many digits");
     while (i < s.size() && s[i] == ' ') ++i;
     const double factor = unit_factor(s.substr(i));
     if (factor == 0) return bad("unknown unit");
-    const double value = std::stod(number) * factor;
+    double parsed = 0;
+    const auto [end, error] = std::from_chars(number.data(), number.data() + number.size(), parsed);
+    if (error != std::errc{} || end != number.data() + number.size()) return bad("not a number");
+    const double value = parsed * factor;
     if (!(value < 9.2e18)) return bad("too large");
     return static_cast<std::uint64_t>(std::llround(value));
 }

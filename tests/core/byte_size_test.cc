@@ -32,6 +32,19 @@ TEST_CASE("byte sizes: refusals say what is wrong", "[byte_size]") {
     }
 }
 
+TEST_CASE("byte sizes: numbers too long for a double are refused, not thrown", "[byte_size]") {
+    // Found by fuzz_relay_text: std::stod threw std::out_of_range on these.
+    for (const std::string& bad : {"1" + std::string(400, '0'), "0." + std::string(400, '0') + "1",
+                                   std::string(33, '1') + "k"}) {
+        auto parsed = parse_byte_size(bad);
+        REQUIRE_FALSE(parsed);
+        CHECK(parsed.error().message.find("too many digits") != std::string::npos);
+    }
+    CHECK(parse_byte_size(std::string(32, '0') + "1k").error().message.find("too many digits") !=
+          std::string::npos);
+    CHECK(parse_byte_size("0." + std::string(29, '0') + "1").value() == 0);
+}
+
 TEST_CASE("byte sizes: shown in decimal units", "[byte_size]") {
     CHECK(human_bytes(999) == "999 B");
     CHECK(human_bytes(1000) == "1.0 kB");
