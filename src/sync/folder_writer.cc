@@ -279,10 +279,21 @@ Result<bool> FolderWriter::remove_if_stale(std::string_view temporary) {
     const std::string target = join_path(parent_path(temporary), *name);
     auto announced = m_store.announced_versions(m_folder_id, target);
     if (!announced) return in_context(announced.error(), where);
-    for (const AnnouncedRecord& peer : *announced) {
-        const FileRecord& r = peer.record;
-        if (!r.deleted && r.kind == FileKind::file && assembly_path(r) == temporary) return false;
-    }
+    auto local = m_store.get_file(m_folder_id, target);
+    if (!local) return in_context(local.error(), where);
+    // A version this device already holds (the same content, as when it
+    // was made here too) or has seen is never fetched again.
+    const auto needed = [&](const FileRecord& r) {
+        if (r.deleted || r.kind != FileKind::file || assembly_path(r) != temporary) return false;
+        if (!*local) return true;
+        const FileRecord& held = **local;
+        if (!held.deleted && held.kind == FileKind::file && held.chunks == r.chunks) return false;
+        const Ordering order = held.version.compare(r.version);
+        return order != Ordering::equal && order != Ordering::newer;
+    };
+    if (std::any_of(announced->begin(), announced->end(),
+                    [&](const AnnouncedRecord& peer) { return needed(peer.record); }))
+        return false;
     auto st = m_fs.lstat(temporary);
     if (!st) return st.error().code == Errc::not_found ? Result<bool>(false) : in_context(st.error(), where);
     if (st->kind == EntryKind::directory) return fail(Errc::unsupported, where + ": it is a directory");

@@ -120,10 +120,11 @@ public:
     // Removes the temporary file `temporary` (a folder-relative path the
     // scanner found) unless begin_file() would resume it: one a peer still
     // announces the version of, among the live files (its name derives
-    // from the path and chunk list). What a transfer cut by a crash or a
-    // stop leaves behind is stale once the peer replaced, deleted or renamed
-    // that version (and one whose name was shortened to fit, which is not
-    // recognised). Returns whether it was removed (false: kept, or already
+    // from the path and chunk list), that this device neither holds (the
+    // same chunks) nor has seen. What a transfer cut by a crash or a stop
+    // leaves behind is stale once the peer replaced, deleted or renamed
+    // that version, or this device got its content another way (and one
+    // whose name was shortened to fit, which is not recognised). Returns whether it was removed (false: kept, or already
     // gone). Call only while nothing writes to the folder (no pull); a
     // `ferry restore` building its file at that moment fails, and can be
     // run again.

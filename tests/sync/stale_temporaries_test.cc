@@ -84,3 +84,46 @@ TEMPLATE_TEST_CASE("stale temporaries: removed once no peer announces their vers
     CHECK(refused.error().code == Errc::invalid_argument);
     CHECK(exists(t.fs, "d/plain.txt"));
 }
+
+TEMPLATE_TEST_CASE("stale temporaries: removed when this device holds or has seen the announced "
+                   "version",
+                   "[writer][temporaries]", MemoryFolder, PosixFolder) {
+    TestType t;
+    Writer w(t.fs);
+    REQUIRE(t.fs.make_dir("d", 0755));
+    const std::string content = noise(600'000, 33);
+    const FileRecord version = file_record("d/big.bin", content);
+    const std::string temporary = cut_transfer(w, version, content);
+    announce(*w.store, version, 1);
+    auto removed = w.writer.remove_if_stale(temporary);
+    REQUIRE(removed);
+    CHECK(!*removed);
+
+    // The same content is made here too (concurrent with the peer's, found
+    // by sim seed 411881): the two versions merge without a transfer, and
+    // the peer keeps announcing it.
+    put(t.fs, "d/big.bin", content);
+    w.scan();
+    REQUIRE(w.local("d/big.bin").chunks == version.chunks);
+    removed = w.writer.remove_if_stale(temporary);
+    REQUIRE(removed);
+    CHECK(*removed);
+    CHECK(!exists(t.fs, temporary));
+
+    // The peer edits the file, and this device replaces that edit; until
+    // the peer hears of it, it still announces its edit.
+    const std::string older_content = noise(600'000, 34);
+    FileRecord older = file_record("d/big.bin", older_content);
+    older.version.increment(kPeer);
+    const std::string older_temporary = cut_transfer(w, older, older_content);
+    announce(*w.store, older, 2);
+    FileRecord newer = w.local("d/big.bin");
+    newer.version = newer.version.merged(w.store->announced_file(kFolder, kPeer, "d/big.bin")->value().version);
+    newer.version.increment(kDevice);
+    std::vector<FileUpdate> updates{FileUpdate{newer, 0}};
+    REQUIRE(w.store->put_files(kFolder, updates));
+    removed = w.writer.remove_if_stale(older_temporary);
+    REQUIRE(removed);
+    CHECK(*removed);
+    CHECK(!exists(t.fs, older_temporary));
+}
