@@ -190,7 +190,10 @@ PathStep plan_send_receive(std::string_view path, const PathInput& input,
         step.target = local ? *local : std::move(target);
         return step;
     }
-    if (global.local_contends && live_file(*local) && !same_content(*local, target)) {
+    // A conflict copy that loses a conflict of its own is not copied again
+    // (as in Syncthing): replacing it keeps it in the versions area.
+    if (global.local_contends && live_file(*local) && !same_content(*local, target) &&
+        !is_conflict_copy(path)) {
         step.conflict_copy = conflict_copy_path(path, local->mtime_ns, local->modified_by);
     }
     if (live_file(target)) {

@@ -18,7 +18,9 @@
 // If the local version loses with different content and is a live file, the
 // plan keeps it first under conflict_copy_path() (only a device that holds
 // the losing content makes the copy, and the name is the same everywhere,
-// so copies never multiply). Versions with equal vectors but different
+// so copies never multiply). A conflict copy that loses is not copied again:
+// the step replaces it, and the writer keeps it in the versions area, so a
+// conflict never produces a copy of a copy. Versions with equal vectors but different
 // content (made when devices settle a conflict among different contenders
 // and reach one merged vector, or after a device lost its database) are
 // settled by the same order, so devices agree instead of keeping two

@@ -438,3 +438,23 @@ TEST_CASE("planner: step kind names", "[planner]") {
 }
 
 // ---- batches ----
+
+TEST_CASE("planner: a conflict copy that loses a conflict is not copied again", "[planner]") {
+    // Two losing versions kept under one name (saved within one second on
+    // one device), the earlier brought back here by a power cut that undid
+    // its deletion (simulation seed 368575): truly concurrent, but a copy
+    // of the copy would only be a worse name for the same content. The
+    // step replaces it; the folder writer keeps it as a version.
+    const std::string path = conflict_copy_path("dir/r.txt", seconds(10), kC);
+    const FileRecord local = file(path, vv({{kC, 1}, {kA, 5}}), kA, 100, 1);
+    const FileRecord remote = file(path, vv({{kC, 2}, {kB, 1}, {kA, 4}}), kC, 200, 2);
+    const PathStep loses = plan(local, {{kC, remote}});
+    CHECK(loses.kind == StepKind::write_file);
+    CHECK(loses.conflict);
+    CHECK_FALSE(loses.conflict_copy);
+    CHECK(loses.target.chunks == remote.chunks);
+    CHECK(loses.target.version == vv({{kC, 2}, {kB, 1}, {kA, 5}}));
+
+    // Seen from the winner's side: nothing to do.
+    CHECK(plan(remote, {{kA, local}}, FolderMode::send_receive, kC).kind == StepKind::none);
+}
