@@ -20,11 +20,11 @@
 // the losing content makes the copy, and the name is the same everywhere,
 // so copies never multiply). A conflict copy that loses is not copied again:
 // the step replaces it, and the writer keeps it in the versions area, so a
-// conflict never produces a copy of a copy. Versions with equal vectors but different
-// content (made when devices settle a conflict among different contenders
-// and reach one merged vector, or after a device lost its database) are
-// settled by the same order, so devices agree instead of keeping two
-// contents under one version. Records that are the same version
+// conflict never produces a copy of a copy. Versions with equal vectors but
+// different content (made when devices settle a conflict among different
+// contenders and reach one merged vector, or after a device lost its
+// database) are settled by the same order, so devices agree instead of
+// keeping two contents under one version. Records that are the same version
 // (same_record(): a live directory's mtime is each disk's own) need no step.
 // Every step moves a device's record up (newer vector, or the same vector
 // and a winning record), so planning terminates.

@@ -124,10 +124,10 @@ public:
     // same chunks) nor has seen. What a transfer cut by a crash or a stop
     // leaves behind is stale once the peer replaced, deleted or renamed
     // that version, or this device got its content another way (and one
-    // whose name was shortened to fit, which is not recognised). Returns whether it was removed (false: kept, or already
-    // gone). Call only while nothing writes to the folder (no pull); a
-    // `ferry restore` building its file at that moment fails, and can be
-    // run again.
+    // whose name was shortened to fit, which is not recognised). Returns
+    // whether it was removed (false: kept, or already gone). Call only
+    // while nothing writes to the folder (no pull); a `ferry restore`
+    // building its file at that moment fails, and can be run again.
     Result<bool> remove_if_stale(std::string_view temporary);
     // Keeps the local content of `path` as `copy_path` (a rename; the
     // caller then writes the winner at `path`).
