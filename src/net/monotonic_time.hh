@@ -14,7 +14,7 @@
 // changes, or when the kernel timer it armed fires). Making an io_context
 // look costs two timerfd_settime calls, so it is done only for those with
 // a Timer due; the simulation's programs also run without asio's kernel
-// timer (tests/sim/no_kernel_timers.cc), which makes it one epoll_ctl.
+// timer (tests/sim/no_idle_kernel_calls.cc), which makes it one epoll_ctl.
 //
 // Thread rule: a VirtualTime belongs to the thread that created it; only an
 // io_context run by that thread (with poll()) may use timers under it.
