@@ -72,6 +72,11 @@ private:
     // something else, which is now gone too).
     Result<void> tombstone(const std::string& path, const StoredEntry& stored, bool descend = true);
     Result<void> tombstone_descendants(const std::string& dir);
+    // Nothing is on disk at `path`: a live record becomes a tombstone. Below
+    // a directory already tombstoned, live records can remain: a peer's
+    // deletion of the directory was recorded after this device's user had
+    // removed it with files the peer never saw. They are gone too.
+    Result<void> gone(const std::string& path, const StoredEntry* stored);
     // Keeps the stored record but notes the file's new inode (a copy that
     // replaced it with the same content, times and mode).
     Result<void> refresh_inode(const std::string& path, std::uint64_t inode);
@@ -187,10 +192,9 @@ Result<void> DirectoryStep::merge(const DirEntryStat* disk, const StoredEntry* s
                             ? disk->stat->kind == EntryKind::directory
                             : stored != nullptr && stored->kind == FileKind::directory;
     if (!m_ctx.ignore.empty() && m_ctx.ignore.is_ignored_entry(path, is_dir)) return {};
-    if (disk == nullptr) return live ? tombstone(path, *live) : Result<void>{};
+    if (disk == nullptr) return gone(path, stored);
     if (!disk->stat) {
-        if (disk->stat.error().code == Errc::not_found)  // vanished since the listing
-            return live ? tombstone(path, *live) : Result<void>{};
+        if (disk->stat.error().code == Errc::not_found) return gone(path, stored);  // vanished since the listing
         issue(path, disk->stat.error().message + "; it is kept as last indexed");
         return {};
     }
@@ -203,8 +207,9 @@ Result<void> DirectoryStep::merge(const DirEntryStat* disk, const StoredEntry* s
         return {};
     }
     if (!valid_name(path)) return {};
-    // A directory that became something else: what was below it is gone.
-    if (live != nullptr && live->kind == FileKind::directory && st.kind != EntryKind::directory) {
+    // A directory (even one already tombstoned, see gone()) that became
+    // something else: what was below it is gone.
+    if (stored != nullptr && stored->kind == FileKind::directory && st.kind != EntryKind::directory) {
         if (auto r = tombstone_descendants(path); !r) return r;
     }
     switch (st.kind) {
@@ -391,6 +396,13 @@ Result<void> DirectoryStep::tombstone(const std::string& path, const StoredEntry
     record.modified_by = m_ctx.local_device;
     ++m_out.deleted;
     return hand_on(std::move(update), &stored);
+}
+
+Result<void> DirectoryStep::gone(const std::string& path, const StoredEntry* stored) {
+    if (stored == nullptr) return {};
+    if (!stored->deleted) return tombstone(path, *stored);
+    if (stored->kind == FileKind::directory) return tombstone_descendants(path);
+    return {};
 }
 
 Result<void> DirectoryStep::tombstone_descendants(const std::string& dir) {

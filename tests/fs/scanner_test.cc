@@ -192,6 +192,64 @@ TEMPLATE_TEST_CASE("scanner: deleted files and subtrees become tombstones; re-cr
     CHECK(record(*store, "a/b/deep.txt").deleted);
 }
 
+// Sim seed 606028: this device's user removed a directory with a file no
+// peer had seen yet; a peer's deletion of the (for it, empty) directory was
+// recorded before the next scan, which then took the directory as deleted
+// already and kept the file's record live for good.
+TEMPLATE_TEST_CASE("scanner: files left live under a directory already tombstoned become tombstones",
+                   "[scanner]", BOTH_FILESYSTEMS) {
+    TestType t;
+    auto store = open_store();
+    REQUIRE(t.fs.make_dir("d", 0755));
+    REQUIRE(t.fs.make_dir("d/sub", 0755));
+    put(t.fs, "d/sub/new.txt", "no peer has seen this");
+    scan(t.fs, *store);
+    const FileRecord old_file = record(*store, "d/sub/new.txt");
+    const FileRecord old_dir = record(*store, "d");
+
+    REQUIRE(t.fs.remove("d/sub/new.txt"));
+    REQUIRE(t.fs.remove("d/sub"));
+    REQUIRE(t.fs.remove("d"));
+    constexpr ShortId kPeer{0xB2};
+    std::vector<FileUpdate> peer_deletions;
+    for (const char* path : {"d/sub", "d"}) {
+        FileRecord tomb = record(*store, path);
+        tomb.deleted = true;
+        tomb.version.increment(kPeer);
+        tomb.modified_by = kPeer;
+        peer_deletions.push_back(FileUpdate{tomb, 0});
+    }
+    REQUIRE(store->put_files(kFolder, peer_deletions));
+
+    const ScanResult result = scan(t.fs, *store);
+    CHECK(result.deleted == 1);
+    const FileRecord file = record(*store, "d/sub/new.txt");
+    CHECK(file.deleted);
+    CHECK(file.version.compare(old_file.version) == Ordering::newer);
+    CHECK(file.modified_by == kDevice);
+    // The peer's tombstones stay as they were.
+    CHECK(record(*store, "d").version.compare(old_dir.version) == Ordering::newer);
+    CHECK(record(*store, "d").modified_by == kPeer);
+
+    // A file where that directory was: what was below it goes too.
+    REQUIRE(t.fs.make_dir("e", 0755));
+    put(t.fs, "e/inside.txt", "inside");
+    scan(t.fs, *store);
+    REQUIRE(t.fs.remove("e/inside.txt"));
+    REQUIRE(t.fs.remove("e"));
+    FileRecord e_tomb = record(*store, "e");
+    e_tomb.deleted = true;
+    e_tomb.version.increment(kPeer);
+    e_tomb.modified_by = kPeer;
+    std::vector<FileUpdate> e_deletion{FileUpdate{e_tomb, 0}};
+    REQUIRE(store->put_files(kFolder, e_deletion));
+    put(t.fs, "e", "now a file");
+    scan(t.fs, *store);
+    CHECK(record(*store, "e/inside.txt").deleted);
+    CHECK(!record(*store, "e").deleted);
+    CHECK(record(*store, "e").kind == FileKind::file);
+}
+
 TEMPLATE_TEST_CASE("scanner: a path that changes kind keeps its history", "[scanner]", BOTH_FILESYSTEMS) {
     TestType t;
     auto store = open_store();
